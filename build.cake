@@ -1,0 +1,79 @@
+// Engine's build: a thin layer over the dotnet CLI and CMake. CI runs the same targets a person runs.
+var target = Argument("target", "Build");
+var configuration = Argument("configuration", "Release");
+var benchFilter = Argument("filter", "*");
+var demoArgs = Argument("demo-args", "");
+
+var root = MakeAbsolute(Directory("."));
+var artifacts = root.Combine("artifacts");
+var nativeBuild = root.Combine("native/build");
+
+Task("Build")
+    .Does(() =>
+{
+    DotNetBuild("Engine.sln", new DotNetBuildSettings { Configuration = configuration });
+});
+
+Task("Native")
+    .Description("Builds native/ (the C reference loops) with CMake.")
+    .Does(() =>
+{
+    EnsureDirectoryExists(nativeBuild);
+    var rc = StartProcess("cmake", new ProcessSettings {
+        Arguments = $"-S \"{root.Combine("native")}\" -B \"{nativeBuild}\" -DCMAKE_BUILD_TYPE=Release",
+    });
+    if (rc != 0) throw new Exception($"cmake configure failed ({rc}); install cmake and a C compiler (apt-get install cmake gcc zlib1g-dev)");
+    rc = StartProcess("cmake", new ProcessSettings { Arguments = $"--build \"{nativeBuild}\" --config Release" });
+    if (rc != 0) throw new Exception($"cmake build failed ({rc})");
+});
+
+Task("Test")
+    .Description("Runs every test; results (TRX) go to artifacts/test-results.")
+    .IsDependentOn("Build")
+    .Does(() =>
+{
+    var results = artifacts.Combine("test-results");
+    CleanDirectory(results);
+    DotNetTest("Engine.sln", new DotNetTestSettings {
+        Configuration = configuration,
+        NoBuild = true,
+        ResultsDirectory = results,
+        Loggers = new[] { "trx", "console;verbosity=normal" },
+        ArgumentCustomization = args => args.Append("--blame-hang").Append("--blame-hang-timeout").Append("10m"),
+    });
+});
+
+Task("Bench")
+    .Description("Runs the BenchmarkDotNet suite (use --filter=PATTERN to pick benchmarks).")
+    .IsDependentOn("Native")
+    .Does(() =>
+{
+    DotNetRun("bench/Engine.Bench/Engine.Bench.csproj", new DotNetRunSettings {
+        Configuration = "Release",
+        ArgumentCustomization = args => args.Append("--").Append("--filter").AppendQuoted(benchFilter),
+    });
+});
+
+Task("Pack")
+    .Description("Packs the library as a NuGet package into artifacts/packages.")
+    .Does(() =>
+{
+    DotNetPack("src/Engine/Engine.csproj", new DotNetPackSettings {
+        Configuration = configuration,
+        OutputDirectory = artifacts.Combine("packages"),
+    });
+});
+
+Task("Demo")
+    .Description("Runs the main job: engine demo (until it exists, engine compare).")
+    .Does(() =>
+{
+    DotNetRun("src/Engine.Cli/Engine.Cli.csproj", new DotNetRunSettings {
+        Configuration = "Release",
+        ArgumentCustomization = args => args.Append("--").Append(string.IsNullOrWhiteSpace(demoArgs) ? "compare" : demoArgs),
+    });
+});
+
+Task("Default").IsDependentOn("Build");
+
+RunTarget(target);

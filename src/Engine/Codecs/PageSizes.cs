@@ -1,0 +1,28 @@
+namespace Engine.Codecs;
+
+/// <summary>Named sizes of guest pages and of compressed page payloads.</summary>
+public static class PageSizes
+{
+    /// <summary>The target page size: 4 KiB.</summary>
+    public const int PageSize = 4096;
+
+    /// <summary>log2 of <see cref="PageSize"/>.</summary>
+    public const int PageShift = 12;
+
+    /// <summary>zlib's <c>compressBound(4096)</c>: the largest zlib payload QEMU accepts for one page.</summary>
+    public const int ZlibBound = 4110;
+
+    /// <summary>libzstd's <c>ZSTD_compressBound(4096)</c>: the largest zstd payload accepted for one page.</summary>
+    public const int ZstdBound = 4174;
+
+    /// <summary>The largest compressed payload of any method; output buffers of this size never overflow.</summary>
+    public const int MaxCompressedPage = ZstdBound;
+
+    /// <summary>The bound of a method's compressed payload for one page.</summary>
+    public static int BoundOf(CompressMethod method) => method switch
+    {
+        CompressMethod.Zlib => ZlibBound,
+        CompressMethod.Zstd => ZstdBound,
+        _ => PageSize,
+    };
+}
