@@ -86,8 +86,9 @@ EB_API int64_t eb_zlib_decompress_pages(void *stream, const uint8_t *payloads, i
 
 /* ---- zero-page check -------------------------------------------------------------------------------- */
 
-/* How many of the count pages are all zero. */
-EB_API int32_t eb_zero_pages(const uint8_t *pages, int32_t count);
+/* How many of the count pages are all zero, summed over rounds passes over the same pages (rounds > 1 keeps a
+ * small, cache-resident set busy long enough to time without a call per pass). */
+EB_API int32_t eb_zero_pages(const uint8_t *pages, int32_t count, int32_t rounds);
 /* Which variant eb_zero_pages runs on this CPU: "avx2" or "sse2". */
 EB_API const char *eb_zero_pages_variant(void);
 
