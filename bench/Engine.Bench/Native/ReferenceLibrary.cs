@@ -111,6 +111,12 @@ internal static unsafe class ReferenceLibrary
 
     private static nint Resolve(string libraryName, Assembly assembly, DllImportSearchPath? searchPath)
     {
+        if (libraryName == Interop.Zstd.LibraryName)
+        {
+            // The interop experiments call libzstd directly: hand them the library ZstdNet's own P/Invokes resolve to.
+            return NativeLibrary.Load(Interop.Zstd.LibraryName, typeof(ZstdNet.Compressor).Assembly, searchPath);
+        }
+
         if (libraryName != Interop.EngineBench.LibraryName)
         {
             return 0;
