@@ -13,7 +13,7 @@
 #include <immintrin.h>
 #include <zlib.h>
 
-#define EB_ABI_VERSION 2
+#define EB_ABI_VERSION 3
 
 /* compressBound(4096) and ZSTD_compressBound(4096): the output buffer a worker owns. */
 #define EB_ZLIB_BOUND 4110
@@ -37,6 +37,11 @@ typedef size_t (*zstd_compress_cctx_fn)(ZSTD_CCtx *, void *, size_t, const void 
 typedef size_t (*zstd_decompress_dctx_fn)(ZSTD_DCtx *, void *, size_t, const void *, size_t);
 typedef unsigned (*zstd_is_error_fn)(size_t);
 typedef unsigned (*zstd_version_number_fn)(void);
+typedef size_t (*zstd_find_frame_compressed_size_fn)(const void *, size_t);
+typedef unsigned long long (*zstd_get_frame_content_size_fn)(const void *, size_t);
+
+#define EB_ZSTD_CONTENTSIZE_UNKNOWN (0ULL - 1)
+#define EB_ZSTD_CONTENTSIZE_ERROR (0ULL - 2)
 
 static struct
 {
@@ -48,6 +53,8 @@ static struct
     zstd_decompress_dctx_fn decompress_dctx;
     zstd_is_error_fn is_error;
     zstd_version_number_fn version_number;
+    zstd_find_frame_compressed_size_fn find_frame_compressed_size;
+    zstd_get_frame_content_size_fn get_frame_content_size;
 } s_zstd;
 
 static const char *s_zstd_missing = "";
@@ -80,6 +87,10 @@ int32_t eb_zstd_bind(void *libzstd_handle)
     s_zstd.decompress_dctx = (zstd_decompress_dctx_fn)eb_dlsym(libzstd_handle, "ZSTD_decompressDCtx", &ok);
     s_zstd.is_error = (zstd_is_error_fn)eb_dlsym(libzstd_handle, "ZSTD_isError", &ok);
     s_zstd.version_number = (zstd_version_number_fn)eb_dlsym(libzstd_handle, "ZSTD_versionNumber", &ok);
+    s_zstd.find_frame_compressed_size =
+        (zstd_find_frame_compressed_size_fn)eb_dlsym(libzstd_handle, "ZSTD_findFrameCompressedSize", &ok);
+    s_zstd.get_frame_content_size =
+        (zstd_get_frame_content_size_fn)eb_dlsym(libzstd_handle, "ZSTD_getFrameContentSize", &ok);
     if (!ok)
     {
         memset(&s_zstd, 0, sizeof(s_zstd));
@@ -197,6 +208,50 @@ int64_t eb_zstd_decompress_pages(void *dctx, const uint8_t *payloads, int64_t pa
     {
         size_t n = s_zstd.decompress_dctx((ZSTD_DCtx *)dctx, pages + (int64_t)i * page_stride, EB_PAGE_SIZE,
                                           payloads + (int64_t)i * payload_stride, (size_t)sizes[i]);
+        if (s_zstd.is_error(n))
+        {
+            return EB_E_CODEC;
+        }
+        if (n != EB_PAGE_SIZE)
+        {
+            return EB_E_WRONG_SIZE;
+        }
+        total += (int64_t)n;
+    }
+
+    return total;
+}
+
+int64_t eb_zstd_decompress_pages_checked(void *dctx, const uint8_t *payloads, int64_t payload_stride,
+                                         const int32_t *sizes, int32_t count, uint8_t *pages, int64_t page_stride)
+{
+    if (s_zstd.decompress_dctx == NULL)
+    {
+        return EB_E_NOT_BOUND;
+    }
+    if (dctx == NULL || count < 0)
+    {
+        return EB_E_ARGUMENT;
+    }
+
+    int64_t total = 0;
+    for (int32_t i = 0; i < count; i++)
+    {
+        const uint8_t *payload = payloads + (int64_t)i * payload_stride;
+        size_t size = (size_t)sizes[i];
+
+        /* The frame must be exactly the payload, and may not declare a size other than one page. */
+        unsigned long long content = s_zstd.get_frame_content_size(payload, size);
+        if (s_zstd.find_frame_compressed_size(payload, size) != size || content == EB_ZSTD_CONTENTSIZE_ERROR)
+        {
+            return EB_E_CODEC;
+        }
+        if (content != EB_ZSTD_CONTENTSIZE_UNKNOWN && content != EB_PAGE_SIZE)
+        {
+            return EB_E_WRONG_SIZE;
+        }
+
+        size_t n = s_zstd.decompress_dctx((ZSTD_DCtx *)dctx, pages + (int64_t)i * page_stride, EB_PAGE_SIZE, payload, size);
         if (s_zstd.is_error(n))
         {
             return EB_E_CODEC;

@@ -66,6 +66,15 @@ EB_API int64_t eb_zstd_compress_pages(void *cctx, const uint8_t *pages, int32_t 
 EB_API int64_t eb_zstd_decompress_pages(void *dctx, const uint8_t *payloads, int64_t payload_stride,
                                         const int32_t *sizes, int32_t count, uint8_t *pages, int64_t page_stride);
 
+/*
+ * The same, plus the frame checks Engine's ZstdPageDecompressor makes before decoding a payload from the wire:
+ * ZSTD_findFrameCompressedSize must equal the payload size, ZSTD_getFrameContentSize must be 4096 or unknown.
+ * Comparing both C loops separates the cost of those checks from the cost of calling libzstd from C#.
+ */
+EB_API int64_t eb_zstd_decompress_pages_checked(void *dctx, const uint8_t *payloads, int64_t payload_stride,
+                                                const int32_t *sizes, int32_t count, uint8_t *pages,
+                                                int64_t page_stride);
+
 /* ---- zlib ------------------------------------------------------------------------------------------- */
 
 /* zlibVersion() of the linked zlib. */

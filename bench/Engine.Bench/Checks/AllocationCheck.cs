@@ -16,6 +16,10 @@ internal static class AllocationCheck
     private const int WarmupPasses = 3;
     private const int MeasuredPasses = 20;
 
+    // A one-off allocation during a round (tiered JIT installing a new code version, a runtime data structure growing) is not
+    // a per-page allocation; a per-page one shows in every round. So the budget is checked on the quietest of a few rounds.
+    private const int Rounds = 5;
+
     public static int Run(TextWriter output)
     {
         ReferenceLibrary.EnsureLoaded();
@@ -55,7 +59,7 @@ internal static class AllocationCheck
         {
             bool over = budgeted && perPage > 0;
             failures += over ? 1 : 0;
-            output.WriteLine($"{path,-28} {perPage,10:F1}  {(budgeted ? (over ? "0 B: FAILED" : "0 B: ok") : "(reported only)")}");
+            output.WriteLine($"{path,-28} {perPage,10:0.###}  {(budgeted ? (over ? "0 B: FAILED" : "0 B: ok") : "(reported only)")}");
         }
 
         output.WriteLine(failures == 0 ? "allocation budget: ok" : $"allocation budget: {failures} path(s) allocate per page");
@@ -69,14 +73,19 @@ internal static class AllocationCheck
             pass();
         }
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < MeasuredPasses; i++)
+        long least = long.MaxValue;
+        for (int round = 0; round < Rounds; round++)
         {
-            pass();
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < MeasuredPasses; i++)
+            {
+                pass();
+            }
+
+            least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
         }
 
-        long after = GC.GetAllocatedBytesForCurrentThread();
-        return (double)(after - before) / ((long)MeasuredPasses * PageSet.MixPages);
+        return (double)least / ((long)MeasuredPasses * PageSet.MixPages);
     }
 
     private static long CountZero(PageSet pages)

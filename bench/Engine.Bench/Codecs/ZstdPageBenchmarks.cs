@@ -48,6 +48,7 @@ public unsafe class ZstdPageBenchmarks
         // Both sides must do the same work: the same wire bytes out, the same pages back.
         SameWork.Check(C_Compress(), CSharp_Compress(), "zstd compress");
         SameWork.Check(C_Decompress(), CSharp_Decompress(), "zstd decompress");
+        SameWork.Check(C_Decompress(), CChecked_Decompress(), "zstd decompress (checked)");
     }
 
     [GlobalCleanup]
@@ -80,6 +81,13 @@ public unsafe class ZstdPageBenchmarks
     [PageCodec(PageCodecKind.Zstd)]
     public long C_Decompress()
         => Interop.EngineBench.eb_zstd_decompress_pages(_dctx, _payloads.Payloads, PayloadSet.Stride, _payloads.Sizes, _payloads.Count, _destination.Pointer, PageSizes.PageSize);
+
+    /// <summary>The C loop plus the frame checks Engine makes before decoding (see eb_zstd_decompress_pages_checked).</summary>
+    [Benchmark(OperationsPerInvoke = PageSet.MixPages, Description = "C loop + frame checks")]
+    [BenchmarkCategory("decompress")]
+    [PageCodec(PageCodecKind.Zstd)]
+    public long CChecked_Decompress()
+        => Interop.EngineBench.eb_zstd_decompress_pages_checked(_dctx, _payloads.Payloads, PayloadSet.Stride, _payloads.Sizes, _payloads.Count, _destination.Pointer, PageSizes.PageSize);
 
     [Benchmark(OperationsPerInvoke = PageSet.MixPages, Description = "C# ZstdNet")]
     [BenchmarkCategory("decompress")]

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Engine.Bench.Native;
+namespace Engine.Bench;
 
 internal static partial class Interop
 {
@@ -13,7 +13,7 @@ internal static partial class Interop
         internal const string LibraryName = "enginebench";
 
         /// <summary>The ABI version this side was written against (EB_ABI_VERSION).</summary>
-        internal const int AbiVersion = 2;
+        internal const int AbiVersion = 3;
 
         internal const int EB_E_NOT_BOUND = -1;
         internal const int EB_E_CODEC = -2;
@@ -55,6 +55,9 @@ internal static partial class Interop
 
         [LibraryImport(LibraryName)]
         internal static partial long eb_zstd_decompress_pages(void* dctx, byte* payloads, long payloadStride, int* sizes, int count, byte* pages, long pageStride);
+
+        [LibraryImport(LibraryName)]
+        internal static partial long eb_zstd_decompress_pages_checked(void* dctx, byte* payloads, long payloadStride, int* sizes, int count, byte* pages, long pageStride);
 
         [LibraryImport(LibraryName)]
         internal static partial byte* eb_zlib_version();

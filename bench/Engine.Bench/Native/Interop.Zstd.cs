@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
-namespace Engine.Bench.Native;
+namespace Engine.Bench;
 
 internal static partial class Interop
 {

@@ -1,4 +1,5 @@
 using Engine.Codecs;
+using Engine.Memory;
 
 namespace Engine.Bench.Pages;
 
@@ -12,7 +13,7 @@ internal sealed unsafe class PageSet : IDisposable
     public const int MixPages = 256;
 
     /// <summary>The mix's seed: fixed, so every run and both sides compress the same bytes.</summary>
-    public const int MixSeed = 20240607;
+    public const ulong MixSeed = 20240607;
 
     private readonly NativeBuffer _buffer;
 
@@ -26,11 +27,23 @@ internal sealed unsafe class PageSet : IDisposable
 
     public byte* Pointer => _buffer.Pointer;
 
-    /// <summary>The built-in page mix (zero, text, binary, sparse and random pages).</summary>
-    public static PageSet CreateMix(int count = MixPages, int seed = MixSeed)
+    /// <summary>The built-in page mix (<see cref="PageMix.CreateMix"/>: zero, text, binary, sparse and random pages).</summary>
+    public static PageSet CreateMix(int count = MixPages, ulong seed = MixSeed)
     {
         PageSet set = new(count);
-        PageSources.FillMix(set._buffer.Slice(0, count * PageSizes.PageSize), count, seed);
+        PageMix.CreateMix(count, seed).CopyTo(set._buffer.Slice(0, count * PageSizes.PageSize));
+        return set;
+    }
+
+    /// <summary><paramref name="count"/> pages of one kind, page i filled from seed + i.</summary>
+    public static PageSet CreateKind(PageKind kind, int count = MixPages, ulong seed = MixSeed)
+    {
+        PageSet set = new(count);
+        for (int i = 0; i < count; i++)
+        {
+            PageMix.Fill(kind, set._buffer.Slice((long)i * PageSizes.PageSize, PageSizes.PageSize), seed + (ulong)i);
+        }
+
         return set;
     }
 
