@@ -17,6 +17,8 @@ internal static class Program
                     return AllocationCheck.Run(Console.Out);
                 case "--ratios":
                     return RatioReport.Run(Console.Out);
+                case "--paired":
+                    return PairedReport.Run(Console.Out, args[1..]);
                 case "--info":
                     return MachineInfo.Run(Console.Out);
             }
