@@ -9,7 +9,7 @@ namespace Engine.Bench.Checks;
 /// <summary>
 /// `--paired [rounds] [group...]`: the C / C# comparisons of the BenchmarkDotNet classes (the very same setup and benchmark
 /// methods), timed interleaved round by round (see <see cref="PairedComparison"/>) so the ratios hold on a busy machine.
-/// Prints Markdown tables for docs/PERFORMANCE.md. Groups: zstd, zlib, zero, pipeline (default: all).
+/// Prints Markdown tables for docs/PERFORMANCE.md. Groups: zstd, interop, zlib, zero, pipeline (default: all).
 /// </summary>
 internal static class PairedReport
 {
@@ -36,6 +36,42 @@ internal static class PairedReport
                         .Add("C loop", b.C_Compress).Add("C# ZstdNet", b.CSharp_Compress).Run(rounds));
                     Print(output, $"zstd {level}", "decompress", 1e6, new PairedComparison("", PagesPerRun)
                         .Add("C loop", b.C_Decompress).Add("C loop + frame checks", b.CChecked_Decompress).Add("C# ZstdNet", b.CSharp_Decompress).Run(rounds));
+                }
+                finally
+                {
+                    b.Cleanup();
+                }
+            }
+
+            output.WriteLine();
+        }
+
+        if (all || groups.Contains("interop"))
+        {
+            Header(output, "zstd interop overhead at the fast levels (C loop = baseline)", "MB/s");
+            foreach (int level in (int[])[-5, 1])
+            {
+                ZstdInteropBenchmarks b = new() { Level = level };
+                b.Setup();
+                try
+                {
+                    Print(output, $"zstd {level}", "compress", 1e6, new PairedComparison("", PagesPerRun)
+                        .Add("C loop", b.C_Compress)
+                        .Add("ZstdNet Wrap(span, span)", b.ZstdNet_Compress)
+                        .Add("LibraryImport + isError P/Invoke", b.LibraryImport_IsErrorCall_Compress)
+                        .Add("LibraryImport, managed isError", b.LibraryImport_Compress)
+                        .Add("(experiment) SuppressGCTransition", b.NoGCTransition_Compress)
+                        .Run(rounds));
+                    Print(output, $"zstd {level}", "decompress", 1e6, new PairedComparison("", PagesPerRun)
+                        .Add("C loop", b.C_Decompress)
+                        .Add("C loop + frame checks", b.CChecked_Decompress)
+                        .Add("ZstdNet Unwrap(span, span)", b.ZstdNet_Decompress)
+                        .Add("ZstdNet Unwrap, no size pre-check", b.ZstdNet_NoPrecheck_Decompress)
+                        .Add("LibraryImport, managed isError", b.LibraryImport_Decompress)
+                        .Add("frame checks + LibraryImport", b.Checked_Decompress)
+                        .Add("frame checks w/o GC transition + LibraryImport", b.CheckedNoTransition_Decompress)
+                        .Add("(experiment) SuppressGCTransition", b.NoGCTransition_Decompress)
+                        .Run(rounds));
                 }
                 finally
                 {

@@ -67,6 +67,8 @@ public unsafe class ZstdInteropBenchmarks
         SameWork.Check(d, ZstdNet_NoPrecheck_Decompress(), "ZstdNet decompress");
         SameWork.Check(d, LibraryImport_Decompress(), "LibraryImport decompress");
         SameWork.Check(d, NoGCTransition_Decompress(), "SuppressGCTransition decompress");
+        SameWork.Check(d, Checked_Decompress(), "checked decompress");
+        SameWork.Check(d, CheckedNoTransition_Decompress(), "checked decompress without GC transition");
     }
 
     [GlobalCleanup]
@@ -150,6 +152,11 @@ public unsafe class ZstdInteropBenchmarks
     public long C_Decompress()
         => Interop.EngineBench.eb_zstd_decompress_pages(_cDctx, _payloads.Payloads, PayloadSet.Stride, _payloads.Sizes, _payloads.Count, _destination.Pointer, PageSizes.PageSize);
 
+    [Benchmark(OperationsPerInvoke = PageSet.MixPages, Description = "C loop + frame checks")]
+    [BenchmarkCategory("decompress")]
+    public long CChecked_Decompress()
+        => Interop.EngineBench.eb_zstd_decompress_pages_checked(_cDctx, _payloads.Payloads, PayloadSet.Stride, _payloads.Sizes, _payloads.Count, _destination.Pointer, PageSizes.PageSize);
+
     [Benchmark(OperationsPerInvoke = PageSet.MixPages, Description = "ZstdNet Unwrap(span, span)")]
     [BenchmarkCategory("decompress")]
     public long ZstdNet_Decompress()
@@ -184,6 +191,51 @@ public unsafe class ZstdInteropBenchmarks
         for (int i = 0; i < _payloads.Count; i++)
         {
             nuint n = Interop.Zstd.ZSTD_decompressDCtx(_dctx, _destination.Pointer + ((long)i << PageSizes.PageShift), PageSizes.PageSize, PayloadAt(i), (nuint)_payloads.Sizes[i]);
+            total += Interop.Zstd.IsError(n) ? Fail(n) : (long)n;
+        }
+
+        return total;
+    }
+
+    /// <summary>Engine's decoder shape: the two frame checks as ordinary P/Invokes, then the decode.</summary>
+    [Benchmark(OperationsPerInvoke = PageSet.MixPages, Description = "frame checks + LibraryImport")]
+    [BenchmarkCategory("decompress")]
+    public long Checked_Decompress()
+    {
+        long total = 0;
+        for (int i = 0; i < _payloads.Count; i++)
+        {
+            byte* payload = PayloadAt(i);
+            nuint size = (nuint)_payloads.Sizes[i];
+            if (Interop.Zstd.ZSTD_findFrameCompressedSize(payload, size) != size || Interop.Zstd.ZSTD_getFrameContentSize(payload, size) != PageSizes.PageSize)
+            {
+                return Fail(size);
+            }
+
+            nuint n = Interop.Zstd.ZSTD_decompressDCtx(_dctx, _destination.Pointer + ((long)i << PageSizes.PageShift), PageSizes.PageSize, payload, size);
+            total += Interop.Zstd.IsError(n) ? Fail(n) : (long)n;
+        }
+
+        return total;
+    }
+
+    /// <summary>The same with the two short header-parsing calls under SuppressGCTransition (legitimate: see Interop.Zstd).</summary>
+    [Benchmark(OperationsPerInvoke = PageSet.MixPages, Description = "frame checks w/o GC transition + LibraryImport")]
+    [BenchmarkCategory("decompress")]
+    public long CheckedNoTransition_Decompress()
+    {
+        long total = 0;
+        for (int i = 0; i < _payloads.Count; i++)
+        {
+            byte* payload = PayloadAt(i);
+            nuint size = (nuint)_payloads.Sizes[i];
+            if (Interop.Zstd.ZSTD_findFrameCompressedSize_NoTransition(payload, size) != size
+                || Interop.Zstd.ZSTD_getFrameContentSize_NoTransition(payload, size) != PageSizes.PageSize)
+            {
+                return Fail(size);
+            }
+
+            nuint n = Interop.Zstd.ZSTD_decompressDCtx(_dctx, _destination.Pointer + ((long)i << PageSizes.PageShift), PageSizes.PageSize, payload, size);
             total += Interop.Zstd.IsError(n) ? Fail(n) : (long)n;
         }
 

@@ -37,6 +37,19 @@ internal static partial class Interop
         [LibraryImport(LibraryName)]
         internal static partial ulong ZSTD_getFrameContentSize(byte* src, nuint srcSize);
 
+        [LibraryImport(LibraryName)]
+        internal static partial nuint ZSTD_findFrameCompressedSize(byte* src, nuint srcSize);
+
+        // Legitimate uses of SuppressGCTransition: both only parse frame and block headers (a page frame has one or two
+        // blocks), take well under a microsecond, never block and never call back into the runtime.
+        [LibraryImport(LibraryName, EntryPoint = "ZSTD_getFrameContentSize")]
+        [SuppressGCTransition]
+        internal static partial ulong ZSTD_getFrameContentSize_NoTransition(byte* src, nuint srcSize);
+
+        [LibraryImport(LibraryName, EntryPoint = "ZSTD_findFrameCompressedSize")]
+        [SuppressGCTransition]
+        internal static partial nuint ZSTD_findFrameCompressedSize_NoTransition(byte* src, nuint srcSize);
+
         // Experiment only: SuppressGCTransition is legitimate for calls that finish in well under a microsecond and never
         // block; compressing a page takes microseconds (milliseconds at level 19), during which a GC could not suspend
         // this thread. It is measured to size the transition's cost, not recommended for the codec path.
