@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
 using Engine.Bench.Checks;
+using Engine.Bench.Native;
 
 namespace Engine.Bench;
 
@@ -8,6 +9,26 @@ internal static class Program
 {
     private static int Main(string[] args)
     {
+        try
+        {
+            return Run(args);
+        }
+        catch (Exception e) when (e is DllNotFoundException or InvalidOperationException { Source: "Engine.Bench" })
+        {
+            // A missing or stale native library, or a C/C# mismatch: the message names the file and the fix.
+            Console.Error.WriteLine($"Engine.Bench: {e.Message}");
+            return 2;
+        }
+    }
+
+    private static int Run(string[] args)
+    {
+        // Fail fast, before BenchmarkDotNet builds anything, when the C reference loops are missing.
+        if (!args.Contains("--list") && !args.Contains("--help"))
+        {
+            ReferenceLibrary.EnsureLoaded();
+        }
+
         // Modes of our own first; everything else goes to BenchmarkDotNet (--filter, --job, --list, ...).
         if (args.Length > 0)
         {

@@ -122,10 +122,8 @@ internal static unsafe class ReferenceLibrary
             return 0;
         }
 
-        List<string> tried = [];
         foreach (string candidate in Candidates())
         {
-            tried.Add(candidate);
             if (File.Exists(candidate) && NativeLibrary.TryLoad(candidate, out nint handle))
             {
                 return handle;
@@ -133,8 +131,9 @@ internal static unsafe class ReferenceLibrary
         }
 
         throw new DllNotFoundException(
-            $"{FileName} (the C reference loops) was not found; looked in: {string.Join(", ", tried)}. " +
-            "Build it with `dotnet cake --target=Native` (cmake -S native -B native/build) and run the benchmark again.");
+            $"{FileName} (the C reference loops) was not found: looked next to the benchmark ({AppContext.BaseDirectory}) " +
+            $"and in native/build/ of every folder above it. Build it with `dotnet cake --target=Native` " +
+            "(that is: cmake -S native -B native/build && cmake --build native/build), then run the benchmark again.");
     }
 
     private static IEnumerable<string> Candidates()
