@@ -10,18 +10,23 @@ namespace Engine.Pipeline;
 /// (<see cref="StopSignal.Stop"/>) and then, before freeing anything, waits for <c>_inside</c> to drop. At least one of
 /// them sees the other's write: either the caller sees the stop and does not touch the buffers, or the stopper sees the
 /// caller inside and waits. <c>_depth</c> is the caller's alone and makes the gate re-entrant (a handler may call back
-/// into the engine). Used as a field (never copied).
+/// into the engine); <c>_ownerThread</c> lets a stopper on the caller's own thread (a handler that disposes the engine)
+/// go ahead instead of waiting for itself. Used as a field (never copied).
 /// </remarks>
 internal struct CallerGate
 {
     private int _inside;
     private int _depth;
+    private int _ownerThread;
 
     /// <summary>Caller: enters, unless the engine is stopping (then returns false and stays out).</summary>
     public bool TryEnter(StopSignal stop)
     {
         if (_depth == 0)
         {
+            // Written before the fence below, so a stopper that sees _inside = 1 also sees who is inside.
+            _ownerThread = Environment.CurrentManagedThreadId;
+
             // Full fence: _inside = 1 is visible before the stop flag is read. Pairs with the Exchange in StopSignal.Stop.
             Interlocked.Exchange(ref _inside, 1);
             if (stop.IsStopRequested)
@@ -45,9 +50,16 @@ internal struct CallerGate
         }
     }
 
-    /// <summary>Stopper, after raising the stop flag: waits until the caller is out.</summary>
+    /// <summary>Stopper, after raising the stop flag: waits until the caller is out (unless the stopper is the caller).</summary>
     public void WaitUntilOut()
     {
+        if (Volatile.Read(ref _inside) != 0 && Volatile.Read(ref _ownerThread) == Environment.CurrentManagedThreadId)
+        {
+            // The caller itself is stopping the engine from inside (a handler called Dispose): it is not using the
+            // buffers while it does, and waiting for itself would never end.
+            return;
+        }
+
         // Acquire: once we see 0, the caller's last use of the buffers is done. The caller can only be inside for one
         // copy or one handler call: it sees the stop flag at its next step. Spin, then sleep, since a handler may be slow.
         SpinWait spinner = default;

@@ -157,6 +157,65 @@ public sealed class DisposeTests : EngineTestBase
     }
 
     [Fact]
+    public void AHandlerThatDisposesTheEngineDoesNotDeadlock()
+    {
+        Hang.Guard(30, () =>
+        {
+            using GuestMemory memory = SparseMemory(64);
+            var engine = new CompressionEngine(
+                new CompressionEngineOptions { Compression = CompressionSettings.Create(CompressMethod.Zstd, 1), CompressThreads = 2 },
+                () => new RleCompressor());
+            int handled = 0;
+            Assert.Throws<ObjectDisposedException>(() => engine.CompressBlock(memory.Blocks[0], (in PageResult result) =>
+            {
+                if (++handled == 10)
+                {
+                    engine.Dispose();
+
+                    // The bytes are gone now, and the result says so rather than reading freed memory.
+                    PageResult copy = result;
+                    Assert.Throws<ObjectDisposedException>(() => copy.Bytes.Length);
+                }
+            }));
+            Assert.Equal(10, handled);
+            Assert.Equal(0, WorkerThreads.LiveCountOf(engine));
+            Assert.Equal(0, engine.NativeBytes);
+        });
+    }
+
+    [Fact]
+    public void AHandlerCallingBackIntoAFailedEngineGetsTheFailure()
+    {
+        Hang.Guard(30, () =>
+        {
+            using GuestMemory memory = SparseMemory(64);
+            RamBlock block = memory.Blocks[0];
+            var plan = new ChaosPlan { FailAtCall = 5 };
+            using var engine = new CompressionEngine(
+                new CompressionEngineOptions { Compression = CompressionSettings.Create(CompressMethod.Zstd, 1), CompressThreads = 2 },
+                ChaosCompressor.Factory(() => new RleCompressor(), plan));
+
+            // The first handler call waits until a worker has failed, then calls back into the engine: the failure must
+            // come out of that call (the caller finishing the stop from inside its own gate, without waiting for itself).
+            PageException e = Assert.Throws<PageException>(() =>
+            {
+                for (long i = 0; i < 1000; i++)
+                {
+                    engine.Submit(block, (i % 64) * PageSizes.PageSize, (in PageResult result) =>
+                    {
+                        Assert.True(Hang.WaitUntil(() => plan.FailedPageTag >= 0));
+                        Thread.Sleep(20);
+                        engine.TrySubmit(block, 0);
+                        Assert.Fail("the engine accepted a page after it failed");
+                    });
+                }
+            });
+            Assert.Contains("injected", e.Message);
+            Assert.Equal(0, WorkerThreads.LiveCountOf(engine));
+        });
+    }
+
+    [Fact]
     public void DisposingAnIdleEngineTwiceIsFine()
     {
         var compression = new CompressionEngine(new CompressionEngineOptions { CompressThreads = 3 });
