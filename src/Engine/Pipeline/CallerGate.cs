@@ -31,6 +31,7 @@ internal struct CallerGate
             Interlocked.Exchange(ref _inside, 1);
             if (stop.IsStopRequested)
             {
+                // Release: we touched nothing; the stopper may go ahead.
                 Volatile.Write(ref _inside, 0);
                 return false;
             }
@@ -53,6 +54,7 @@ internal struct CallerGate
     /// <summary>Stopper, after raising the stop flag: waits until the caller is out (unless the stopper is the caller).</summary>
     public void WaitUntilOut()
     {
+        // Acquire both: _ownerThread was written before the caller's full fence that raised _inside.
         if (Volatile.Read(ref _inside) != 0 && Volatile.Read(ref _ownerThread) == Environment.CurrentManagedThreadId)
         {
             // The caller itself is stopping the engine from inside (a handler called Dispose): it is not using the

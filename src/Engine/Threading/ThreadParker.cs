@@ -43,13 +43,13 @@ public sealed class ThreadParker
     internal ref ParkState State => ref _state;
 
     /// <summary>True while the owner is blocked (or about to block). For diagnostics and tests.</summary>
-    public bool IsParked => Volatile.Read(ref _state.Parked) != 0;
+    public bool IsParked => Volatile.Read(ref _state.Parked) != 0; // Acquire: a fresh value, not one the JIT kept in a register.
 
     /// <summary>How many times the owner blocked on the event.</summary>
-    public long ParkCount => Interlocked.Read(ref _parkCount);
+    public long ParkCount => Interlocked.Read(ref _parkCount); // Atomic 64-bit read on any platform; no ordering needed.
 
     /// <summary>How many times a waker set the event (each one a potential kernel call).</summary>
-    public long WakeCount => Interlocked.Read(ref _wakeCount);
+    public long WakeCount => Interlocked.Read(ref _wakeCount); // Atomic 64-bit read on any platform; no ordering needed.
 
     /// <summary>
     /// Waits until <paramref name="condition"/> holds: spins, yields, then blocks until woken. Only the owner calls it.
@@ -85,8 +85,11 @@ public sealed class ThreadParker
                 return;
             }
 
+            // Atomic only (a statistic); the lock in Block orders everything that matters.
             Interlocked.Increment(ref _parkCount);
             Block();
+
+            // Release, as above: lowering the flag late only costs a needless Unpark.
             Volatile.Write(ref _state.Parked, 0);
             if (condition.IsSatisfied())
             {
@@ -117,6 +120,7 @@ public sealed class ThreadParker
     [MethodImpl(MethodImplOptions.NoInlining)]
     public void Unpark()
     {
+        // Atomic only (a statistic: wakers may be many); the lock below orders the signal itself.
         Interlocked.Increment(ref _wakeCount);
         lock (_signalLock)
         {
