@@ -25,14 +25,16 @@ namespace Engine.Pipeline;
 /// Failures: the first failure of any worker stops the engine; the caller's next call joins every thread, frees every
 /// buffer and throws the failure (a <see cref="PageException"/> naming the page). <see cref="Dispose"/> may be called at
 /// any time, also from another thread while the caller waits inside the engine (the caller then gets an
-/// <see cref="ObjectDisposedException"/>); spans of results are invalid once the engine has stopped.
+/// <see cref="ObjectDisposedException"/>). A result's bytes are gone once the engine has freed its buffers; a handler
+/// of <see cref="Submit(RamBlock, long, PageResultHandler)"/>, <see cref="Drain"/> or <see cref="CompressAll"/> can always
+/// finish reading (a Dispose from another thread waits for it), but a caller that holds results between calls must not
+/// read them while another thread disposes the engine.
 /// </para>
 /// </remarks>
 public sealed unsafe partial class CompressionEngine : IDisposable
 {
     private readonly CompressionEngineOptions _options;
     private readonly CompressWorker[] _workers;
-    private readonly ThreadParker _callerParker = new();
     private readonly StopSignal _stop = new();
     private readonly CompressionCounters _counters = new();
     private readonly Lock _shutdownLock = new();
@@ -72,7 +74,6 @@ public sealed unsafe partial class CompressionEngine : IDisposable
         _order = new PendingPage[orderCapacity];
         _orderMask = orderCapacity - 1;
         _workers = new CompressWorker[threads];
-        _stop.Register(_callerParker);
 
         CompressionSettings settings = options.Compression;
         Func<IPageCompressor>? factory = settings.Method == CompressMethod.None
@@ -91,7 +92,7 @@ public sealed unsafe partial class CompressionEngine : IDisposable
                 IPageCompressor? compressor = factory is null ? null : CreateCompressor(factory, settings);
                 try
                 {
-                    _workers[created] = new CompressWorker(created, _credit, compressor, _callerParker, _stop);
+                    _workers[created] = new CompressWorker(created, _credit, compressor, _stop);
                 }
                 catch
                 {
@@ -100,6 +101,7 @@ public sealed unsafe partial class CompressionEngine : IDisposable
                 }
 
                 _stop.Register(_workers[created].Parker);
+                _stop.Register(_workers[created].ResultParker);
             }
 
             foreach (CompressWorker worker in _workers)
@@ -154,8 +156,8 @@ public sealed unsafe partial class CompressionEngine : IDisposable
     /// <summary>The parkers the workers wait on. For tests (an idle engine has every worker parked).</summary>
     internal IEnumerable<ThreadParker> WorkerParkers => _workers.Select(w => w.Parker);
 
-    /// <summary>The parker the caller waits on. For tests.</summary>
-    internal ThreadParker CallerParker => _callerParker;
+    /// <summary>The parkers the caller waits on for results, one per worker. For tests.</summary>
+    internal IEnumerable<ThreadParker> ResultParkers => _workers.Select(w => w.ResultParker);
 
     private static IPageCompressor CreateCompressor(Func<IPageCompressor> factory, CompressionSettings settings)
     {
