@@ -44,13 +44,14 @@ internal sealed class PairedComparison
         }
 
         double[][] nsPerOp = [.. _rows.Select(_ => new double[rounds])];
+        double[][] cores = [.. _rows.Select(_ => new double[rounds])];
         for (int round = 0; round < rounds; round++)
         {
             for (int k = 0; k < _rows.Count; k++)
             {
                 // Rotate who goes first, so no row always runs right after another's cache footprint.
                 int r = (round + k) % _rows.Count;
-                nsPerOp[r][round] = Time(_rows[r].Run, repeats[r]);
+                (nsPerOp[r][round], cores[r][round]) = Time(_rows[r].Run, repeats[r]);
             }
         }
 
@@ -58,7 +59,7 @@ internal sealed class PairedComparison
         for (int r = 0; r < _rows.Count; r++)
         {
             double[] ratios = [.. Enumerable.Range(0, rounds).Select(i => nsPerOp[r][i] / nsPerOp[0][i])];
-            results.Add(new PairedResult(_rows[r].Name, Median(nsPerOp[r]), Median(ratios), ratios.Min(), ratios.Max()));
+            results.Add(new PairedResult(_rows[r].Name, Median(nsPerOp[r]), Median(ratios), ratios.Min(), ratios.Max(), Median(cores[r])));
         }
 
         return results;
@@ -79,15 +80,21 @@ internal sealed class PairedComparison
         return Math.Max(1, (int)Math.Ceiling(s_minSample.TotalNanoseconds / perCall));
     }
 
-    private double Time(Func<long> run, int repeats)
+    /// <summary>Nanoseconds per operation, and the cores the process kept busy meanwhile (its CPU time / wall time).</summary>
+    private (double NsPerOp, double Cores) Time(Func<long> run, int repeats)
     {
+        using Process self = Process.GetCurrentProcess();
+        TimeSpan cpuBefore = self.TotalProcessorTime;
         long start = Stopwatch.GetTimestamp();
         for (int i = 0; i < repeats; i++)
         {
             run();
         }
 
-        return Stopwatch.GetElapsedTime(start).TotalNanoseconds / ((double)repeats * OperationsPerRun);
+        TimeSpan wall = Stopwatch.GetElapsedTime(start);
+        self.Refresh();
+        double cores = (self.TotalProcessorTime - cpuBefore) / wall;
+        return (wall.TotalNanoseconds / ((double)repeats * OperationsPerRun), cores);
     }
 
     private static double Median(double[] values)

@@ -20,7 +20,8 @@ internal static class PairedReport
         int rounds = args.Length > 0 && int.TryParse(args[0], CultureInfo.InvariantCulture, out int r) ? r : DefaultRounds;
         HashSet<string> groups = [.. args.Where(a => !int.TryParse(a, CultureInfo.InvariantCulture, out _))];
         bool all = groups.Count == 0;
-        output.WriteLine($"Paired runs: {rounds} rounds; speed = baseline time / row time per page, median over the rounds [min, max].");
+        output.WriteLine($"Paired runs: {rounds} rounds; speed = baseline time / row time per page, median over the rounds [min, max];");
+        output.WriteLine("cores busy = the process's CPU time / wall time while the row ran (median).");
         output.WriteLine();
 
         if (all || groups.Contains("zstd"))
@@ -171,8 +172,8 @@ internal static class PairedReport
     {
         output.WriteLine($"#### {title}");
         output.WriteLine();
-        output.WriteLine($"| what | direction | row | {unit} | speed vs baseline | [min, max] |");
-        output.WriteLine("|---|---|---|---:|---:|---|");
+        output.WriteLine($"| what | direction | row | {unit} | speed vs baseline | [min, max] | cores busy |");
+        output.WriteLine("|---|---|---|---:|---:|---|---:|");
         output.Flush();
     }
 
@@ -183,7 +184,7 @@ internal static class PairedReport
             double throughput = PageSizes.PageSize / (row.NsPerOp * 1e-9) / unitBytes;
             output.WriteLine(string.Create(
                 CultureInfo.InvariantCulture,
-                $"| {what} | {direction} | {row.Name} | {throughput:N0} | {1 / row.Ratio:F3}x | [{1 / row.MaxRatio:F2}, {1 / row.MinRatio:F2}] |"));
+                $"| {what} | {direction} | {row.Name} | {throughput:N0} | {1 / row.Ratio:F3}x | [{1 / row.MaxRatio:F2}, {1 / row.MinRatio:F2}] | {row.Cores:F2} |"));
         }
 
         output.Flush();
