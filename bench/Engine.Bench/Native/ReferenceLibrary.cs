@@ -15,6 +15,7 @@ internal static unsafe class ReferenceLibrary
 
     private static readonly object s_lock = new();
     private static bool s_resolverSet;
+    private static bool s_loaded;
     private static bool s_zstdBound;
 
     /// <summary>Installs the resolver for libenginebench and checks its ABI version; throws with the fix if it cannot load.</summary>
@@ -22,13 +23,18 @@ internal static unsafe class ReferenceLibrary
     {
         lock (s_lock)
         {
-            if (s_resolverSet)
+            if (s_loaded)
             {
                 return;
             }
 
-            NativeLibrary.SetDllImportResolver(typeof(ReferenceLibrary).Assembly, Resolve);
-            s_resolverSet = true;
+            // SetDllImportResolver may be called once per assembly; a failed load below must be able to try again.
+            if (!s_resolverSet)
+            {
+                NativeLibrary.SetDllImportResolver(typeof(ReferenceLibrary).Assembly, Resolve);
+                s_resolverSet = true;
+            }
+
             int abi = Interop.EngineBench.eb_abi_version();
             if (abi != Interop.EngineBench.AbiVersion)
             {
@@ -36,6 +42,8 @@ internal static unsafe class ReferenceLibrary
                     $"{FileName} has ABI version {abi}, this benchmark expects {Interop.EngineBench.AbiVersion}: it is stale. " +
                     "Rebuild it with `dotnet cake --target=Native`.");
             }
+
+            s_loaded = true;
         }
     }
 
@@ -62,11 +70,17 @@ internal static unsafe class ReferenceLibrary
                 throw new InvalidOperationException($"{path} lacks {missing}: not a libzstd the benchmark can use.");
             }
 
-            // The C loops must call the very code the C# side calls: same address of ZSTD_compressCCtx.
-            nint ours = NativeLibrary.GetExport(handle, "ZSTD_compressCCtx");
-            if (ours != (nint)Interop.EngineBench.eb_zstd_compress_function())
+            // The C loops must call the very code the C# side calls: the ZSTD_compressCCtx that "libzstd" resolves to for
+            // ZstdNet's imports and for Engine's own (each assembly's resolver and probing paths apply) must be theirs.
+            nint bound = (nint)Interop.EngineBench.eb_zstd_compress_function();
+            foreach (Assembly caller in (Assembly[])[typeof(ZstdNet.Compressor).Assembly, typeof(Engine.NativeLibraries).Assembly])
             {
-                throw new InvalidOperationException($"the C loops bound a different ZSTD_compressCCtx than {path}'s.");
+                nint theirs = NativeLibrary.GetExport(NativeLibrary.Load("libzstd", caller, null), "ZSTD_compressCCtx");
+                if (theirs != bound)
+                {
+                    throw new InvalidOperationException(
+                        $"the C loops bound ZSTD_compressCCtx in {path}, but {caller.GetName().Name} resolves libzstd to another copy.");
+                }
             }
 
             s_zstdBound = true;
