@@ -8,6 +8,12 @@ internal static class Program
 {
     private static int Main(string[] args)
     {
+        if (Console.IsOutputRedirected)
+        {
+            // Spectre.Console assumes 80 columns when it cannot ask a terminal; tables read better unwrapped in a log.
+            Spectre.Console.AnsiConsole.Profile.Width = 160;
+        }
+
         RootCommand root = BuildRoot();
         return root.Parse(args).Invoke();
     }
