@@ -60,6 +60,7 @@ internal static class CompareCommand
     private static int Execute(string methodList, string levelList, string zlibChoice, FileInfo? file, int pageCount, bool json)
     {
         List<CodecCandidate> candidates = ParseCandidates(methodList, levelList, zlibChoice);
+        NativeLibraries.SelfCheck();
         (byte[] data, string source) = LoadPages(file, pageCount);
 
         var results = new List<CodecMeasurement>();
