@@ -268,6 +268,27 @@ public abstract class PageCodecContractTests
     }
 
     [Fact]
+    public void GarbageAfterAValidHeaderFailsCleanly()
+    {
+        // Random bytes behind the method's own first bytes: they pass detection and reach the decoder proper.
+        byte[] header = ValidPayload().AsSpan(0, Adapter.Method == CompressMethod.Zstd ? 5 : 2).ToArray();
+        using IPageDecompressor decompressor = Adapter.CreateDecompressor();
+        var page = new GuardedPage(2 * PageSizes.PageSize, writable: PageSizes.PageSize);
+        var random = new Random(1234);
+        for (int i = 0; i < 500; i++)
+        {
+            byte[] payload = new byte[header.Length + random.Next(PageSizes.BoundOf(Adapter.Method) - header.Length)];
+            random.NextBytes(payload);
+            header.CopyTo(payload, 0);
+
+            DecompressStatus status = decompressor.Decompress(payload, page.Span);
+
+            Assert.True(status is DecompressStatus.Corrupt or DecompressStatus.WrongSize, $"{payload.Length} random bytes gave {status}");
+            page.AssertCanariesIntact();
+        }
+    }
+
+    [Fact]
     public void TruncationAtEveryLengthFailsCleanly()
     {
         using IPageDecompressor decompressor = Adapter.CreateDecompressor();
@@ -357,68 +378,49 @@ public abstract class PageCodecContractTests
     [Fact]
     public void AllocatesNothingPerPageOnceWarm()
     {
-        const int WarmUpRounds = 3;
+        const int WarmUpRounds = 4;
         const int MeasuredRounds = 10;
+        const int Attempts = 3;
         byte[] mix = PageMix.CreateMix(64, 77);
-        int pages = mix.Length / PageSizes.PageSize;
         using IPageCompressor compressor = Adapter.CreateCompressor(Adapter.DefaultLevel);
         using IPageDecompressor decompressor = Adapter.CreateDecompressor();
-        byte[] destination = new byte[compressor.MaxCompressedLength];
-        byte[] page = new byte[PageSizes.PageSize];
+        var round = new AllocationRound(compressor, decompressor, mix);
 
-        for (int round = 0; round < WarmUpRounds; round++)
+        for (int i = 0; i < WarmUpRounds; i++)
         {
-            RunRound(compressor, decompressor, mix, destination, page, out _, out _);
+            round.Run();
         }
 
-        long compressBytes = 0;
-        long decompressBytes = 0;
-        for (int round = 0; round < MeasuredRounds; round++)
+        // A real per-page allocation shows in every attempt. The runtime may, rarely, charge a few bytes of its own to the
+        // thread (tiering, a GC's bookkeeping); an allocation-free codec therefore needs one clean attempt out of three.
+        for (int attempt = 1; attempt <= Attempts; attempt++)
         {
-            RunRound(compressor, decompressor, mix, destination, page, out long compressed, out long decompressed);
-            compressBytes += compressed;
-            decompressBytes += decompressed;
-        }
-
-        double perPageCompress = (double)compressBytes / (MeasuredRounds * pages);
-        double perPageDecompress = (double)decompressBytes / (MeasuredRounds * pages);
-        _output.WriteLine($"{Adapter.Name}: {perPageCompress:F0} B allocated per page compressing, {perPageDecompress:F0} B decompressing (page mix, level {Adapter.DefaultLevel})");
-        if (Adapter.AllocationFree)
-        {
-            Assert.Equal(0, compressBytes);
-            Assert.Equal(0, decompressBytes);
-        }
-        else
-        {
-            // What the library allocates (see SharpZipLibPageCompressor's remarks); a budget, so a regression shows.
-            Assert.InRange(perPageCompress + perPageDecompress, 0, 16 * 1024);
-        }
-    }
-
-    private static void RunRound(
-        IPageCompressor compressor, IPageDecompressor decompressor, byte[] mix, byte[] destination, byte[] page, out long compressBytes, out long decompressBytes)
-    {
-        compressBytes = 0;
-        decompressBytes = 0;
-        for (int offset = 0; offset < mix.Length; offset += PageSizes.PageSize)
-        {
-            ReadOnlySpan<byte> original = mix.AsSpan(offset, PageSizes.PageSize);
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            CompressResult result = compressor.Compress(original, destination, out int written);
-            long between = GC.GetAllocatedBytesForCurrentThread();
-            compressBytes += between - before;
-            if (result != CompressResult.Compressed)
+            round.Reset();
+            for (int i = 0; i < MeasuredRounds; i++)
             {
-                continue;
+                round.Run();
             }
 
-            DecompressStatus status = decompressor.Decompress(destination.AsSpan(0, written), page);
-            decompressBytes += GC.GetAllocatedBytesForCurrentThread() - between;
-            if (status != DecompressStatus.Ok)
+            double perPageCompress = (double)round.CompressBytes / round.Compressions;
+            double perPageDecompress = (double)round.DecompressBytes / round.Decompressions;
+            _output.WriteLine(
+                $"{Adapter.Name}, level {Adapter.DefaultLevel}, page mix: {perPageCompress:F0} B allocated per page compressed, " +
+                $"{perPageDecompress:F0} B per page decompressed (attempt {attempt})");
+            if (!Adapter.AllocationFree)
             {
-                throw new InvalidOperationException($"page at {offset} did not round-trip: {status}");
+                // What the library allocates (see SharpZipLibPageCompressor's remarks); a budget, so a regression shows.
+                Assert.InRange(perPageCompress, 0, 12 * 1024);
+                Assert.InRange(perPageDecompress, 0, 8 * 1024);
+                return;
+            }
+
+            if (round.CompressBytes == 0 && round.DecompressBytes == 0)
+            {
+                return;
             }
         }
+
+        Assert.Fail($"{Adapter.Name} allocated in every one of {Attempts} attempts: {round.CompressBytes} B compressing, {round.DecompressBytes} B decompressing");
     }
 
     private static void AssertDecodesTo(IPageDecompressor decompressor, ReadOnlySpan<byte> payload, byte[] expected)
