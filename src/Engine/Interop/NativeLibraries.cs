@@ -1,0 +1,296 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Reflection;
+using System.Runtime.InteropServices;
+
+namespace Engine;
+
+/// <summary>
+/// The one place that finds Engine's native libraries: the system's zlib (<c>libz.so.1</c>) and the libzstd that the ZstdNet
+/// package bundles. It installs the <see cref="NativeLibrary.SetDllImportResolver"/> for Engine's assembly, and its
+/// <see cref="SelfCheck"/> reads both versions at start-up so a missing or wrong library is caught at once, with a message
+/// that names the file it looked for and the fix, not later as a crash or as corrupt pages.
+/// </summary>
+public static class NativeLibraries
+{
+    /// <summary>The library name Engine's zlib imports use (resolved per platform by <see cref="Resolve"/>).</summary>
+    internal const string ZlibLibraryName = "libz.so.1";
+
+    /// <summary>The library name ZstdNet's imports use; Engine's few libzstd imports use the same, so both bind one file.</summary>
+    internal const string ZstdLibraryName = "libzstd";
+
+    /// <summary>The oldest libzstd Engine accepts: 1.4.0 (stable <c>ZSTD_compress2</c>-era API, negative levels, frame inspection).</summary>
+    public const uint MinZstdVersionNumber = 10400;
+
+    /// <summary>The zlib major version whose <c>z_stream</c> layout Engine's interop follows.</summary>
+    public const int ZlibMajorVersion = 1;
+
+    private static readonly object s_loadLock = new();
+    private static int s_resolverInstalled;
+    private static nint s_zlibHandle;
+    private static string? s_zlibPath;
+    private static nint s_zstdHandle;
+    private static string? s_zstdPath;
+
+    /// <summary>
+    /// Loads both native libraries and reads their versions: libzstd's <c>ZSTD_versionNumber()</c> and
+    /// <c>ZSTD_versionString()</c>, zlib's <c>zlibVersion()</c>. Throws <see cref="DllNotFoundException"/> naming the file and
+    /// the fix when a library cannot load, and <see cref="NotSupportedException"/> when its version is not one Engine works with
+    /// (zlib 1.x, libzstd 1.4 or newer).
+    /// </summary>
+    public static NativeLibraryVersions SelfCheck()
+    {
+        EnsureZstd();
+        EnsureZlib();
+
+        uint zstdNumber = Interop.ZSTD_versionNumber();
+        string zstdVersion;
+        string zlibVersion;
+        unsafe
+        {
+            zstdVersion = Marshal.PtrToStringUTF8((nint)Interop.ZSTD_versionString()) ?? string.Empty;
+            zlibVersion = Marshal.PtrToStringUTF8((nint)Interop.zlibVersion()) ?? string.Empty;
+        }
+
+        if (zstdNumber < MinZstdVersionNumber)
+        {
+            throw new NotSupportedException(
+                $"libzstd {zstdVersion} ({s_zstdPath}) is too old: Engine needs libzstd 1.4.0 or newer. " +
+                "Use the libzstd that the ZstdNet package ships (runtimes/<rid>/native) instead of an older copy.");
+        }
+
+        if (!zlibVersion.StartsWith($"{ZlibMajorVersion}.", StringComparison.Ordinal))
+        {
+            throw new NotSupportedException(
+                $"zlib {zlibVersion} ({s_zlibPath}) is not a zlib {ZlibMajorVersion}.x: Engine's z_stream layout follows zlib 1.x. " +
+                ZlibFix());
+        }
+
+        return new NativeLibraryVersions(zstdVersion, zstdNumber, s_zstdPath!, zlibVersion, s_zlibPath!);
+    }
+
+    /// <summary>Installs the import resolver for Engine's assembly once. Safe to call from any thread, any number of times.</summary>
+    internal static void InstallResolver()
+    {
+        // Only the first caller installs it; SetDllImportResolver may be called once per assembly.
+        if (Interlocked.CompareExchange(ref s_resolverInstalled, 1, 0) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            NativeLibrary.SetDllImportResolver(typeof(NativeLibraries).Assembly, Resolve);
+        }
+        catch (InvalidOperationException)
+        {
+            // The host installed its own resolver for Engine.Core before us: it has taken over finding the libraries.
+        }
+    }
+
+    /// <summary>Loads zlib (once) or throws <see cref="DllNotFoundException"/> that names the files it looked for and the fix.</summary>
+    internal static void EnsureZlib()
+    {
+        InstallResolver();
+        if (Volatile.Read(ref s_zlibHandle) != 0)
+        {
+            return;
+        }
+
+        lock (s_loadLock)
+        {
+            if (s_zlibHandle != 0)
+            {
+                return;
+            }
+
+            string[] candidates = ZlibCandidates();
+            if (!TryLoadFirst(candidates, out nint handle, out string? path))
+            {
+                throw LoadFailure("zlib", candidates, ZlibFix());
+            }
+
+            s_zlibPath = path;
+
+            // Publish the handle after the path, so a reader that sees the handle also sees the path.
+            Volatile.Write(ref s_zlibHandle, handle);
+        }
+    }
+
+    /// <summary>
+    /// Loads ZstdNet's libzstd (once) and makes sure ZstdNet itself binds it; otherwise throws <see cref="DllNotFoundException"/>
+    /// that names the files it looked for and the fix.
+    /// </summary>
+    internal static void EnsureZstd()
+    {
+        InstallResolver();
+        if (Volatile.Read(ref s_zstdHandle) != 0)
+        {
+            return;
+        }
+
+        lock (s_loadLock)
+        {
+            if (s_zstdHandle != 0)
+            {
+                return;
+            }
+
+            string[] candidates = ZstdCandidates();
+            nint handle;
+            string? path;
+            if (!TryLoadFirst(candidates, out handle, out path))
+            {
+                // Not in the output folder: let the runtime probe as it does for ZstdNet's own imports (deps.json paths).
+                if (!NativeLibrary.TryLoad(ZstdLibraryName, typeof(ZstdNet.Compressor).Assembly, null, out handle))
+                {
+                    throw LoadFailure("libzstd", [.. candidates, $"'{ZstdLibraryName}' on ZstdNet's search path"], ZstdFix());
+                }
+
+                path = ZstdLibraryName;
+            }
+
+            try
+            {
+                // ZstdNet binds its imports itself (DllImport "libzstd"): touch one so a failure surfaces here, with the fix.
+                _ = ZstdNet.CompressionOptions.MaxCompressionLevel;
+            }
+            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or TypeInitializationException)
+            {
+                throw new DllNotFoundException(
+                    $"ZstdNet could not bind libzstd although Engine loaded {path}: {e.Message} Fix: {ZstdFix()}", e);
+            }
+
+            s_zstdPath = path;
+
+            // Publish the handle after the path, so a reader that sees the handle also sees the path.
+            Volatile.Write(ref s_zstdHandle, handle);
+        }
+    }
+
+    /// <summary>Tries each file in order; the first that loads wins.</summary>
+    internal static bool TryLoadFirst(IReadOnlyList<string> candidates, out nint handle, [NotNullWhen(true)] out string? path)
+    {
+        foreach (string candidate in candidates)
+        {
+            if (NativeLibrary.TryLoad(candidate, out handle))
+            {
+                path = candidate;
+                return true;
+            }
+        }
+
+        handle = 0;
+        path = null;
+        return false;
+    }
+
+    /// <summary>The exception for a library that would not load: what it looked for, and how to fix it.</summary>
+    internal static DllNotFoundException LoadFailure(string library, IReadOnlyList<string> lookedFor, string fix)
+        => new($"Engine could not load {library}: looked for {string.Join(", ", lookedFor)}. Fix: {fix}");
+
+    private static nint Resolve(string libraryName, Assembly assembly, DllImportSearchPath? searchPath)
+    {
+        // Returning 0 hands the name back to the runtime's default probing.
+        switch (libraryName)
+        {
+            case ZlibLibraryName:
+                if (Volatile.Read(ref s_zlibHandle) == 0)
+                {
+                    try
+                    {
+                        EnsureZlib();
+                    }
+                    catch (DllNotFoundException)
+                    {
+                        return 0;
+                    }
+                }
+
+                return s_zlibHandle;
+            case ZstdLibraryName:
+                if (Volatile.Read(ref s_zstdHandle) == 0)
+                {
+                    try
+                    {
+                        EnsureZstd();
+                    }
+                    catch (DllNotFoundException)
+                    {
+                        return 0;
+                    }
+                }
+
+                return s_zstdHandle;
+            default:
+                return 0;
+        }
+    }
+
+    private static string[] ZlibCandidates()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return ["zlib1.dll", "zlib.dll"];
+        }
+
+        if (OperatingSystem.IsMacOS())
+        {
+            return ["libz.1.dylib", "libz.dylib"];
+        }
+
+        return ["libz.so.1", "libz.so"];
+    }
+
+    private static string ZlibFix()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return "put zlib1.dll (zlib 1.x, 64-bit) next to the application or on PATH.";
+        }
+
+        if (OperatingSystem.IsMacOS())
+        {
+            return "macOS ships libz.1.dylib in the system; reinstall the Command Line Tools if it is missing.";
+        }
+
+        return "install the zlib runtime: apt-get install zlib1g (Debian, Ubuntu), dnf install zlib (Fedora, RHEL), apk add zlib (Alpine).";
+    }
+
+    private static string[] ZstdCandidates()
+    {
+        string file = ZstdFileName();
+        return
+        [
+            Path.Combine(AppContext.BaseDirectory, "runtimes", RuntimeIdentifier(), "native", file),
+            Path.Combine(AppContext.BaseDirectory, file),
+        ];
+    }
+
+    private static string ZstdFix()
+        => $"the ZstdNet package's runtimes/{RuntimeIdentifier()}/native/{ZstdFileName()} is missing from the output folder " +
+           $"({AppContext.BaseDirectory}): reference the ZstdNet package (1.5.7) from the project that builds the application, " +
+           "restore, and build or publish again for a runtime ZstdNet ships (linux-x64, linux-arm64, osx-x64, osx-arm64, win-x64, win-x86, win-arm64).";
+
+    private static string ZstdFileName()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return "libzstd.dll";
+        }
+
+        return OperatingSystem.IsMacOS() ? "libzstd.dylib" : "libzstd.so";
+    }
+
+    private static string RuntimeIdentifier()
+    {
+        string os = OperatingSystem.IsWindows() ? "win" : OperatingSystem.IsMacOS() ? "osx" : "linux";
+        string arch = RuntimeInformation.ProcessArchitecture switch
+        {
+            Architecture.X64 => "x64",
+            Architecture.X86 => "x86",
+            Architecture.Arm64 => "arm64",
+            Architecture other => other.ToString().ToLowerInvariant(),
+        };
+        return $"{os}-{arch}";
+    }
+}
