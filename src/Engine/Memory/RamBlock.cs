@@ -1,0 +1,119 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using Engine.Codecs;
+
+namespace Engine.Memory;
+
+/// <summary>
+/// One RAM block of guest memory (QEMU's <c>RAMBlock</c>): a name and a page-aligned, zeroed run of native memory
+/// whose size is a whole number of 4 KiB pages.
+/// </summary>
+/// <remarks>
+/// Any number of threads may read and write pages concurrently (a guest does); the engines copy a page before they
+/// compress it. <see cref="Dispose"/> must not race with any other use: dispose the engines that were handed pages of
+/// this block first.
+/// </remarks>
+public sealed unsafe class RamBlock : IDisposable
+{
+    /// <summary>The longest name, in bytes: the wire format writes the length in one byte.</summary>
+    public const int MaxNameLength = 255;
+
+    private readonly AlignedMemoryHandle _memory;
+    private readonly byte* _base;
+
+    /// <summary>Allocates a zeroed block of <paramref name="size"/> bytes named <paramref name="name"/>.</summary>
+    /// <param name="name">1 to 255 printable ASCII characters (QEMU's <c>idstr</c>, for example <c>pc.ram</c>).</param>
+    /// <param name="size">A positive multiple of 4096.</param>
+    public RamBlock(string name, long size)
+    {
+        ValidateName(name);
+        if (size <= 0 || (size & (PageSizes.PageSize - 1)) != 0)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(size), size, string.Create(CultureInfo.InvariantCulture, $"a RAM block's size must be a positive multiple of {PageSizes.PageSize} bytes"));
+        }
+
+        _memory = AlignedMemoryHandle.Allocate((nuint)size, PageSizes.PageSize);
+        _base = _memory.Pointer;
+        Name = name;
+        Size = size;
+    }
+
+    /// <summary>The block's name (QEMU's <c>idstr</c>).</summary>
+    public string Name { get; }
+
+    /// <summary>The size in bytes (QEMU's <c>used_length</c>), a multiple of 4096.</summary>
+    public long Size { get; }
+
+    /// <summary>The number of 4 KiB pages.</summary>
+    public long PageCount => Size >> PageSizes.PageShift;
+
+    /// <summary>True once <see cref="Dispose"/> has run.</summary>
+    public bool IsDisposed => _memory.IsClosed;
+
+    /// <summary>The 4096 bytes of the page at <paramref name="offset"/> (page aligned, inside the block).</summary>
+    public Span<byte> GetPage(long offset) => new(GetPagePointer(offset), PageSizes.PageSize);
+
+    /// <summary><paramref name="length"/> bytes from <paramref name="offset"/>; both must lie inside the block.</summary>
+    public Span<byte> GetSpan(long offset, int length)
+    {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        if ((ulong)offset > (ulong)Size || (ulong)length > (ulong)(Size - offset))
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(offset), offset, string.Create(CultureInfo.InvariantCulture, $"bytes {offset}..{offset + length} lie outside RAM block '{Name}' of {Size} bytes"));
+        }
+
+        return new Span<byte>(_base + offset, length);
+    }
+
+    /// <summary>True when <paramref name="offset"/> is the offset of a page of this block.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool IsPageOffset(long offset) => (ulong)offset < (ulong)Size && (offset & (PageSizes.PageSize - 1)) == 0;
+
+    /// <summary>The first byte of the page at <paramref name="offset"/>, bounds-checked. Valid until the block is disposed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal byte* GetPagePointer(long offset)
+    {
+        if (!IsPageOffset(offset) || IsDisposed)
+        {
+            ThrowBadPage(offset);
+        }
+
+        return _base + offset;
+    }
+
+    /// <summary>Frees the memory. Spans and pointers handed out before are invalid afterwards.</summary>
+    public void Dispose() => _memory.Dispose();
+
+    /// <inheritdoc />
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Name} ({Size} bytes)");
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowBadPage(long offset)
+    {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        throw new ArgumentOutOfRangeException(
+            nameof(offset), offset, string.Create(CultureInfo.InvariantCulture, $"0x{offset:x} is not the offset of a page of RAM block '{Name}' ({Size} bytes, pages of {PageSizes.PageSize})"));
+    }
+
+    private static void ValidateName(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        if (name.Length is 0 or > MaxNameLength)
+        {
+            throw new ArgumentException(
+                string.Create(CultureInfo.InvariantCulture, $"a RAM block's name must be 1 to {MaxNameLength} bytes; '{name}' has {name.Length}"), nameof(name));
+        }
+
+        foreach (char c in name)
+        {
+            // Printable ASCII only: the name goes on the wire as bytes, and QEMU compares it as a C string.
+            if (c is < ' ' or > '~')
+            {
+                throw new ArgumentException(
+                    string.Create(CultureInfo.InvariantCulture, $"a RAM block's name must be printable ASCII; '{name}' holds U+{(int)c:X4}"), nameof(name));
+            }
+        }
+    }
+}

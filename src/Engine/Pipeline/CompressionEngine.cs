@@ -1,0 +1,175 @@
+using System.Numerics;
+using Engine.Codecs;
+using Engine.Memory;
+using Engine.Threading;
+
+namespace Engine.Pipeline;
+
+/// <summary>
+/// The source side of multi-thread compression: compresses guest pages on <c>compress-threads</c> workers and hands
+/// every page back, in submission order, as zero, compressed or raw.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Ordering: results come back in exactly the order the pages were submitted, busy pages included. A single writer
+/// that emits them in that order never puts two copies of one page on the wire out of order, whatever the workers do, and
+/// the destination (which applies the copies of one page in stream order) always ends with the newest.
+/// </para>
+/// <para>
+/// Use: one thread (the caller) submits and receives. <see cref="TrySubmit"/> returns false when the caller must first
+/// receive and release results (all of the chosen workers' credit is taken); <see cref="Receive"/> waits for the oldest
+/// result; <see cref="Release"/> gives its bytes back. <see cref="Submit(RamBlock, long, PageResultHandler)"/>,
+/// <see cref="Drain"/> and <see cref="CompressAll"/> wrap that loop around a handler.
+/// </para>
+/// <para>
+/// Failures: the first failure of any worker stops the engine; the caller's next call joins every thread, frees every
+/// buffer and throws the failure (a <see cref="PageException"/> naming the page). <see cref="Dispose"/> may be called at
+/// any time, also from another thread while the caller waits inside the engine (the caller then gets an
+/// <see cref="ObjectDisposedException"/>); spans of results are invalid once the engine has stopped.
+/// </para>
+/// </remarks>
+public sealed unsafe partial class CompressionEngine : IDisposable
+{
+    private readonly CompressionEngineOptions _options;
+    private readonly CompressWorker[] _workers;
+    private readonly ThreadParker _callerParker = new();
+    private readonly StopSignal _stop = new();
+    private readonly CompressionCounters _counters = new();
+    private readonly Lock _shutdownLock = new();
+
+    // Everything below is the caller's alone (one thread), apart from _gate and _freed.
+    private readonly int _credit;
+    private readonly int[] _outstanding;
+    private readonly PendingPage[] _order;
+    private readonly long _orderMask;
+    private readonly AlignedMemoryHandle? _busyPool;
+    private readonly int _busyCapacity;
+    private long _submitted;
+    private long _received;
+    private long _released;
+    private long _busySubmitted;
+    private long _busyReleased;
+    private int _nextWorker;
+    private CallerGate _gate;
+    private int _freed;
+
+    /// <summary>Validates <paramref name="options"/>, creates one compressor per worker and starts the workers.</summary>
+    /// <param name="options">The parameters; null for QEMU's defaults.</param>
+    /// <param name="compressorFactory">
+    /// Creates one compressor per worker; null for <see cref="PageCodecs.CreateCompressor"/> with the options' settings.
+    /// Not called for the method none. Each compressor must write the configured method.
+    /// </param>
+    public CompressionEngine(CompressionEngineOptions? options = null, Func<IPageCompressor>? compressorFactory = null)
+    {
+        options ??= new CompressionEngineOptions();
+        options.Validate();
+        _options = options;
+        _credit = options.RingCapacity;
+        int threads = options.CompressThreads;
+        _outstanding = new int[threads];
+        _busyCapacity = options.CompressWaitThread ? 0 : _credit;
+        int orderCapacity = (int)BitOperations.RoundUpToPowerOf2((uint)((threads * _credit) + _busyCapacity));
+        _order = new PendingPage[orderCapacity];
+        _orderMask = orderCapacity - 1;
+        _workers = new CompressWorker[threads];
+        _stop.Register(_callerParker);
+
+        CompressionSettings settings = options.Compression;
+        Func<IPageCompressor>? factory = settings.Method == CompressMethod.None
+            ? null
+            : compressorFactory ?? (() => PageCodecs.CreateCompressor(settings, options.Zlib));
+        int created = 0;
+        try
+        {
+            if (_busyCapacity > 0)
+            {
+                _busyPool = AlignedMemoryHandle.Allocate((nuint)(_busyCapacity * PageSizes.PageSize), PageSizes.PageSize);
+            }
+
+            for (; created < threads; created++)
+            {
+                IPageCompressor? compressor = factory is null ? null : CreateCompressor(factory, settings);
+                try
+                {
+                    _workers[created] = new CompressWorker(created, _credit, compressor, _callerParker, _stop);
+                }
+                catch
+                {
+                    compressor?.Dispose();
+                    throw;
+                }
+
+                _stop.Register(_workers[created].Parker);
+            }
+
+            foreach (CompressWorker worker in _workers)
+            {
+                worker.Start(this);
+            }
+        }
+        catch
+        {
+            _stop.Stop();
+            foreach (CompressWorker? worker in _workers.AsSpan(0, created))
+            {
+                worker.Join();
+            }
+
+            FreeBuffers(created);
+            _freed = 1;
+            throw;
+        }
+    }
+
+    /// <summary>The parameters the engine runs with.</summary>
+    public CompressionEngineOptions Options => _options;
+
+    /// <summary>The number of compress workers.</summary>
+    public int ThreadCount => _workers.Length;
+
+    /// <summary>Pages submitted whose results have not been received yet.</summary>
+    public long InFlight => _submitted - _received;
+
+    /// <summary>Results received but not released yet.</summary>
+    public long Unreleased => _received - _released;
+
+    /// <summary>A consistent snapshot of the statistics; any thread, any time.</summary>
+    public CompressionStatistics Statistics => _counters.Snapshot();
+
+    /// <summary>The native bytes the engine still owns (0 after it stopped). For tests.</summary>
+    internal long NativeBytes
+    {
+        get
+        {
+            long total = _busyPool is { IsClosed: false } pool ? (long)pool.Length : 0;
+            foreach (CompressWorker? worker in _workers)
+            {
+                total += worker?.NativeBytes ?? 0;
+            }
+
+            return total;
+        }
+    }
+
+    /// <summary>The parkers the workers wait on. For tests (an idle engine has every worker parked).</summary>
+    internal IEnumerable<ThreadParker> WorkerParkers => _workers.Select(w => w.Parker);
+
+    /// <summary>The parker the caller waits on. For tests.</summary>
+    internal ThreadParker CallerParker => _callerParker;
+
+    private static IPageCompressor CreateCompressor(Func<IPageCompressor> factory, CompressionSettings settings)
+    {
+        IPageCompressor compressor = factory();
+        if (compressor.Method != settings.Method || compressor.MaxCompressedLength > CompressWorker.SlotCapacity)
+        {
+            string method = CompressionSettings.NameOf(compressor.Method);
+            compressor.Dispose();
+            throw new ArgumentException(
+                $"the compressor factory made a {method} compressor with a bound of {compressor.MaxCompressedLength} bytes; " +
+                $"the engine needs {CompressionSettings.NameOf(settings.Method)} and at most {CompressWorker.SlotCapacity} bytes",
+                nameof(factory));
+        }
+
+        return compressor;
+    }
+}

@@ -1,0 +1,85 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
+
+namespace Engine.Pipeline;
+
+/// <summary>Stopping: on the first failure or on Dispose, join every thread and free every buffer, once.</summary>
+public sealed partial class DecompressionEngine
+{
+    /// <summary>Stops the workers (queued pages are dropped), joins them and frees every buffer. Idempotent; any thread.</summary>
+    public void Dispose()
+    {
+        _stop.Stop();
+        Shutdown();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void ThrowIfStopped()
+    {
+        if (_stop.IsStopRequested)
+        {
+            HandleStop();
+        }
+    }
+
+    /// <summary>The caller noticed the stop flag: finish stopping, then throw the first failure (or "disposed").</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void HandleStop()
+    {
+        Shutdown();
+        if (_stop.Fault is Exception fault)
+        {
+            ExceptionDispatchInfo.Throw(fault);
+        }
+
+        throw new ObjectDisposedException(nameof(DecompressionEngine), "the decompression engine was disposed");
+    }
+
+    /// <summary>Joins every worker and frees every buffer, once; a second caller waits until the first is done.</summary>
+    private void Shutdown()
+    {
+        lock (_shutdownLock)
+        {
+            if (Volatile.Read(ref _freed) != 0)
+            {
+                return;
+            }
+
+            try
+            {
+                foreach (DecompressWorker worker in _workers)
+                {
+                    worker.Join();
+                }
+            }
+            finally
+            {
+                // Dispose from another thread may race with the caller copying a payload into a worker's slot.
+                _gate.WaitUntilOut();
+                Volatile.Write(ref _freed, 1);
+                FreeBuffers(_workers.Length);
+            }
+        }
+    }
+
+    private void FreeBuffers(int count)
+    {
+        Exception? first = null;
+        foreach (DecompressWorker? worker in _workers.AsSpan(0, count))
+        {
+            try
+            {
+                worker?.Free();
+            }
+            catch (Exception e)
+            {
+                first ??= e;
+            }
+        }
+
+        if (first is not null)
+        {
+            ExceptionDispatchInfo.Throw(first);
+        }
+    }
+}

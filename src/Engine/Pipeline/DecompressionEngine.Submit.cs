@@ -1,0 +1,158 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using Engine.Codecs;
+using Engine.Memory;
+using Engine.Threading;
+
+namespace Engine.Pipeline;
+
+/// <summary>Feeding pages to the workers, and the <see cref="WaitForDone"/> barrier.</summary>
+public sealed unsafe partial class DecompressionEngine
+{
+    /// <summary>
+    /// Queues a compressed page: <paramref name="payload"/> (1 to <see cref="PageSizes.MaxCompressedPage"/> bytes) is copied
+    /// into the worker's buffer and decompressed into the page at <paramref name="offset"/> of <paramref name="block"/>.
+    /// </summary>
+    public void SubmitCompressed(RamBlock block, long offset, ReadOnlySpan<byte> payload)
+    {
+        ArgumentNullException.ThrowIfNull(block);
+        if (payload.IsEmpty || payload.Length > PageSizes.MaxCompressedPage)
+        {
+            ThrowBadPayload(block, offset, payload.Length);
+        }
+
+        Submit(block, offset, PageResultKind.Compressed, payload);
+    }
+
+    /// <summary>Queues a zero page: the page at <paramref name="offset"/> becomes all zero (written only if it is not already).</summary>
+    public void SubmitZero(RamBlock block, long offset)
+    {
+        ArgumentNullException.ThrowIfNull(block);
+        Submit(block, offset, PageResultKind.Zero, ReadOnlySpan<byte>.Empty);
+    }
+
+    /// <summary>Queues a raw page: <paramref name="page"/> (exactly 4096 bytes) is copied into the page at <paramref name="offset"/>.</summary>
+    public void SubmitRaw(RamBlock block, long offset, ReadOnlySpan<byte> page)
+    {
+        ArgumentNullException.ThrowIfNull(block);
+        if (page.Length != PageSizes.PageSize)
+        {
+            throw new ArgumentException(
+                string.Create(CultureInfo.InvariantCulture, $"a raw page is {PageSizes.PageSize} bytes, not {page.Length}"), nameof(page));
+        }
+
+        Submit(block, offset, PageResultKind.Raw, page);
+    }
+
+    /// <summary>
+    /// Waits until every page submitted so far is in guest memory (QEMU's <c>wait_for_decompress_done</c>), then returns;
+    /// throws the first failure instead if a page failed.
+    /// </summary>
+    public void WaitForDone()
+    {
+        ThrowIfStopped();
+        foreach (DecompressWorker worker in _workers)
+        {
+            SpscRing<DecompressWorkItem> work = worker.Work;
+            while (!work.IsDrained)
+            {
+                var condition = new DrainedOrStop(work, _stop);
+                _callerParker.Wait(ref condition);
+                ThrowIfStopped();
+            }
+        }
+    }
+
+    private void Submit(RamBlock block, long offset, PageResultKind kind, ReadOnlySpan<byte> payload)
+    {
+        ThrowIfStopped();
+        byte* destination = block.GetPagePointer(offset);
+        DecompressWorker worker = _workers[WorkerOf(offset)];
+        SpscRing<DecompressWorkItem> work = worker.Work;
+
+        // A raw or zero page for a worker with nothing queued: apply it here. The worker has finished every earlier copy
+        // of this page (IsDrained acquires its last Advance), so the order holds, and we save a copy and a wake-up.
+        if (kind != PageResultKind.Compressed && work.IsDrained)
+        {
+            ApplyDirect(destination, kind, payload);
+            return;
+        }
+
+        while (work.IsFull)
+        {
+            WaitForRoom(work);
+        }
+
+        // The slot is the worker's native memory: the gate keeps a concurrent Dispose from freeing it under the copy.
+        if (!_gate.TryEnter(_stop))
+        {
+            HandleStop();
+        }
+
+        try
+        {
+            int slot = work.SlotOf(work.ProducerPosition);
+            if (kind != PageResultKind.Zero)
+            {
+                payload.CopyTo(new Span<byte>(worker.SlotPointer(slot), DecompressWorker.SlotCapacity));
+            }
+
+            worker.SetSlotPage(slot, block, offset);
+            if (!work.TryEnqueue(new DecompressWorkItem(destination, kind, payload.Length)))
+            {
+                throw new InvalidOperationException("a decompress worker's ring is full after it reported room: an engine bug");
+            }
+        }
+        finally
+        {
+            _gate.Exit();
+        }
+    }
+
+    private void ApplyDirect(byte* destination, PageResultKind kind, ReadOnlySpan<byte> payload)
+    {
+        var page = new Span<byte>(destination, PageSizes.PageSize);
+        if (kind == PageResultKind.Raw)
+        {
+            payload.CopyTo(page);
+        }
+        else if (!ZeroPage.IsZero(page))
+        {
+            page.Clear();
+        }
+
+        // Single writer (the caller); release so AppliedPages can be read from any thread.
+        Volatile.Write(ref _directPages, _directPages + 1);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void WaitForRoom(SpscRing<DecompressWorkItem> work)
+    {
+        var condition = new RoomOrStop(work, _stop);
+        _callerParker.Wait(ref condition);
+        ThrowIfStopped();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowBadPayload(RamBlock block, long offset, int length)
+    {
+        DecompressStatus status = length == 0 ? DecompressStatus.Empty : DecompressStatus.TooLong;
+        throw new PageException(
+            block.Name,
+            offset,
+            string.Create(CultureInfo.InvariantCulture, $"a compressed payload of {length} bytes is not accepted: 1 to {PageSizes.MaxCompressedPage}"),
+            status);
+    }
+
+    /// <summary>The caller's wait condition: the worker has a free slot, or the engine is stopping.</summary>
+    private readonly struct RoomOrStop(SpscRing<DecompressWorkItem> work, StopSignal stop) : IWaitCondition
+    {
+        public bool IsSatisfied() => !work.IsFull || stop.IsStopRequested;
+    }
+
+    /// <summary>The caller's wait condition: the worker has applied everything, or the engine is stopping.</summary>
+    private readonly struct DrainedOrStop(SpscRing<DecompressWorkItem> work, StopSignal stop) : IWaitCondition
+    {
+        public bool IsSatisfied() => work.IsDrained || stop.IsStopRequested;
+    }
+}

@@ -1,0 +1,120 @@
+using System.Runtime.CompilerServices;
+
+namespace Engine.Threading;
+
+/// <summary>
+/// The wait strategy of one waiting thread: spin briefly, then yield, then block on an event. Other threads wake it after
+/// they publish something, and pay for a wake-up (a kernel call) only when it is actually blocked.
+/// </summary>
+/// <remarks>
+/// Design: one thread, the owner, waits on a parker (a worker for its work, the engine's caller for its results); any
+/// number of threads may call <see cref="WakeIfParked"/> or <see cref="Unpark"/>. A lost wake-up is ruled out by a Dekker
+/// handshake: the owner raises <c>Parked</c> with a full fence and then looks at its condition once more before it blocks;
+/// a waker publishes its data, issues a full fence, then reads <c>Parked</c>. With both fences at least one of them sees
+/// the other's write: either the owner sees the data and does not block, or the waker sees <c>Parked</c> and sets the
+/// event. The event is a <see cref="ManualResetEventSlim"/> that the owner resets before it raises the flag; a late
+/// <see cref="Unpark"/> from an earlier round can only cause a spurious wake-up, which the owner's loop absorbs.
+/// An idle owner is blocked in the kernel and burns no CPU; a busy one never reaches the event.
+/// </remarks>
+public sealed class ThreadParker
+{
+    /// <summary>
+    /// How many <see cref="SpinWait.SpinOnce(int)"/> rounds to try before blocking. SpinWait busy-spins (with back-off) for its
+    /// first 10 rounds and yields the processor after that, so this is about 10 short spins and 10 yields.
+    /// </summary>
+    public const int DefaultSpinCount = 20;
+
+    private readonly ManualResetEventSlim _event = new(initialState: false, spinCount: 0);
+    private readonly int _spinCount;
+    private ParkState _state;
+    private long _parkCount;
+    private long _wakeCount;
+
+    /// <summary>Creates a parker that spins <paramref name="spinCount"/> rounds before it blocks.</summary>
+    public ThreadParker(int spinCount = DefaultSpinCount)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(spinCount);
+        _spinCount = spinCount;
+    }
+
+    /// <summary>True while the owner is blocked (or about to block). For diagnostics and tests.</summary>
+    public bool IsParked => Volatile.Read(ref _state.Parked) != 0;
+
+    /// <summary>How many times the owner blocked on the event.</summary>
+    public long ParkCount => Interlocked.Read(ref _parkCount);
+
+    /// <summary>How many times a waker set the event (each one a potential kernel call).</summary>
+    public long WakeCount => Interlocked.Read(ref _wakeCount);
+
+    /// <summary>
+    /// Waits until <paramref name="condition"/> holds: spins, yields, then blocks until woken. Only the owner calls it.
+    /// Whoever makes the condition true must call <see cref="WakeIfParked"/> afterwards.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public void Wait<TCondition>(ref TCondition condition)
+        where TCondition : struct, IWaitCondition
+    {
+        SpinWait spinner = default;
+        while (spinner.Count < _spinCount)
+        {
+            if (condition.IsSatisfied())
+            {
+                return;
+            }
+
+            // sleep1Threshold -1: never Thread.Sleep(1); past the spin rounds we yield, and past _spinCount we block.
+            spinner.SpinOnce(sleep1Threshold: -1);
+        }
+
+        while (true)
+        {
+            _event.Reset();
+
+            // Full fence (Interlocked): Parked = 1 must be visible before the condition is read once more below, or a
+            // waker that published just now could read Parked = 0 while we read the old condition, and we would sleep
+            // through its item. Pairs with the fence in WakeIfParked.
+            Interlocked.Exchange(ref _state.Parked, 1);
+            if (condition.IsSatisfied())
+            {
+                // Release is enough: nothing is ordered against lowering the flag; a waker that still sees 1 sets the
+                // event needlessly, which costs one spurious wake-up at most.
+                Volatile.Write(ref _state.Parked, 0);
+                return;
+            }
+
+            Interlocked.Increment(ref _parkCount);
+            _event.Wait();
+            Volatile.Write(ref _state.Parked, 0);
+            if (condition.IsSatisfied())
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Called by a producer right after it published something the owner may be waiting for: wakes the owner only if it
+    /// is blocked. Costs one full fence and one read on the busy path; no kernel call unless the owner is parked.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void WakeIfParked()
+    {
+        // Full fence: the store that published the item must be globally visible before Parked is read (store→load
+        // order, which neither x64 nor Arm gives for free). Pairs with the Interlocked.Exchange in Wait.
+        Interlocked.MemoryBarrier();
+
+        // Acquire: a plain read would do after the fence; Volatile keeps the JIT from hoisting or caching it.
+        if (Volatile.Read(ref _state.Parked) != 0)
+        {
+            Unpark();
+        }
+    }
+
+    /// <summary>Wakes the owner unconditionally (used to stop it: its condition must then include the stop flag).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public void Unpark()
+    {
+        Interlocked.Increment(ref _wakeCount);
+        _event.Set();
+    }
+}
