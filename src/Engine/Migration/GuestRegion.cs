@@ -39,6 +39,16 @@ public sealed unsafe class GuestRegion
         DirtyLog = dirtyLog;
     }
 
+    /// <summary>A region over <paramref name="block"/>'s memory with a fresh dirty log.</summary>
+    public static GuestRegion For(Engine.Memory.RamBlock block)
+    {
+        ArgumentNullException.ThrowIfNull(block);
+        return new GuestRegion(block.Name, block.GetPagePointer(0), block.Size, new DirtyBitmap(block.PageCount)) { Block = block };
+    }
+
+    /// <summary>The RAM block the region covers, when it was made from one.</summary>
+    public Engine.Memory.RamBlock? Block { get; private init; }
+
     /// <summary>The RAM block's name.</summary>
     public string Name { get; }
 
