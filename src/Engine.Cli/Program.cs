@@ -19,6 +19,8 @@ internal static class Program
             "engine: multi-thread page compression (zlib, zstd) for virtual-machine live migration, speaking QEMU 7.2's migration stream.");
         root.Subcommands.Add(CompareCommand.Create());
         root.Subcommands.Add(DemoCommand.Create());
+        root.Subcommands.Add(MigrateCommand.Create());
+        root.Subcommands.Add(IncomingCommand.Create());
         return root;
     }
 }
