@@ -44,7 +44,32 @@ public sealed class LiveMigrationTests
         }
     }
 
-    private static async Task<(MigrationResult, DestinationResult)> MigrateOverLoopback(MigrationGuest guest, MigrationParameters parameters)
+    [Fact(Timeout = 60_000)]
+    public async Task AGuestDirtyingSlowerThanTheLinkConvergesWithoutThrottling()
+    {
+        var parameters = new MigrationParameters { CompressThreads = 2, MaxBandwidth = 0, AutoConverge = true };
+        using MigrationGuest guest = MigrationGuest.CreateSynthetic(8L << 20, new GuestWriterOptions { Threads = 1, PagesPerSecond = 500 });
+        (MigrationResult source, DestinationResult destination) = await MigrateOverLoopback(guest, parameters);
+        destination.Memory.Dispose();
+        Assert.True(source.ChecksumsMatch);
+        Assert.Equal(0, source.Info.CpuThrottlePercentage);
+    }
+
+    [Fact(Timeout = 90_000)]
+    public async Task AGuestDirtyingFasterThanTheLinkConvergesThroughAutoConverge()
+    {
+        // 20 000 pages/s (80 MB/s) against 2 MiB/s: without throttling the dirty set never fits in the downtime limit.
+        var parameters = new MigrationParameters { CompressThreads = 2, MaxBandwidth = 2L << 20, AutoConverge = true, CpuThrottleIncrement = 20 };
+        using MigrationGuest guest = MigrationGuest.CreateSynthetic(8L << 20, new GuestWriterOptions { Threads = 1, PagesPerSecond = 20_000 });
+        (MigrationResult source, DestinationResult destination) = await MigrateOverLoopback(guest, parameters, TimeSpan.FromMilliseconds(150));
+        destination.Memory.Dispose();
+        Assert.True(source.ChecksumsMatch);
+        Assert.Equal(MigrationStatus.Completed, source.Info.Status);
+        Assert.True(source.Info.CpuThrottlePercentage >= 20, $"throttle {source.Info.CpuThrottlePercentage}%");
+        Assert.True(source.Info.DirtySyncCount > 2);
+    }
+
+    internal static async Task<(MigrationResult Source, DestinationResult Destination)> MigrateOverLoopback(MigrationGuest guest, MigrationParameters parameters, TimeSpan? ratePeriod = null)
     {
         (System.Net.Sockets.NetworkStream sourceEnd, System.Net.Sockets.NetworkStream destinationEnd) = TcpTransport.CreateLoopbackPair(IoTimeout);
         using (sourceEnd)
@@ -53,7 +78,7 @@ public sealed class LiveMigrationTests
             var destination = new DestinationMigration(new DestinationOptions { DecompressThreads = parameters.DecompressThreads, Method = parameters.Compression.Method, ReadTimeout = IoTimeout });
             Task<DestinationResult> incoming = Task.Factory.StartNew(() => destination.Run(destinationEnd), TaskCreationOptions.LongRunning);
             guest.StartWriters();
-            var source = new SourceMigration(guest, parameters, new SourceMigrationOptions { RatePeriod = TimeSpan.FromMilliseconds(200) });
+            var source = new SourceMigration(guest, parameters, new SourceMigrationOptions { RatePeriod = ratePeriod ?? TimeSpan.FromMilliseconds(200) });
             MigrationResult result = await Task.Factory.StartNew(() => source.Run(sourceEnd), TaskCreationOptions.LongRunning);
             return (result, await incoming);
         }
