@@ -87,7 +87,9 @@ public sealed class SourceMigration
                 CompressThreads = _parameters.CompressThreads,
                 CompressWaitThread = _parameters.CompressWaitThread,
             });
-            using var writer = new MigrationStreamWriter(output, leaveOpen: true);
+            // Not disposed: disposing flushes, and after a failure a flush into a dead or stalled connection would only
+            // replace the real error (or wait out a send timeout). Success flushes explicitly.
+            var writer = new MigrationStreamWriter(output, leaveOpen: true);
 
             // Setup: header, configuration, the block list; every page dirty; the dirty log starts clean.
             writer.WriteFileHeader();
