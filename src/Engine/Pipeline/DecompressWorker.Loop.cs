@@ -57,11 +57,6 @@ internal sealed unsafe partial class DecompressWorker
                 new ReadOnlySpan<byte>(SlotPointer(slot), PageSizes.PageSize).CopyTo(page);
                 break;
             default:
-                if (_decompressor is null)
-                {
-                    throw new PageFailure("a compressed page arrived but compress-method is none", DecompressStatus.WrongMethod);
-                }
-
                 DecompressStatus status = _decompressor.Decompress(new ReadOnlySpan<byte>(SlotPointer(slot), item.Length), page);
                 if (status != DecompressStatus.Ok)
                 {

@@ -23,15 +23,15 @@ internal sealed unsafe partial class DecompressWorker
 
     private readonly int _index;
     private readonly StopSignal _stop;
-    private readonly IPageDecompressor? _decompressor;
+    private readonly IPageDecompressor _decompressor;
     private readonly AlignedMemoryHandle _memory;
     private readonly RamBlock?[] _slotBlocks;
     private readonly long[] _slotOffsets;
     private Thread? _thread;
     private long _appliedPages;
 
-    /// <summary>Allocates the worker's buffers and ring; takes ownership of <paramref name="decompressor"/> (null: no compressed pages accepted).</summary>
-    public DecompressWorker(int index, int capacity, IPageDecompressor? decompressor, ThreadParker feederParker, StopSignal stop)
+    /// <summary>Allocates the worker's buffers and ring; takes ownership of <paramref name="decompressor"/>.</summary>
+    public DecompressWorker(int index, int capacity, IPageDecompressor decompressor, ThreadParker feederParker, StopSignal stop)
     {
         _index = index;
         _stop = stop;
@@ -77,7 +77,7 @@ internal sealed unsafe partial class DecompressWorker
     {
         try
         {
-            _decompressor?.Dispose();
+            _decompressor.Dispose();
         }
         finally
         {

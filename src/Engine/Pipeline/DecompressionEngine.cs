@@ -40,8 +40,8 @@ public sealed unsafe partial class DecompressionEngine : IDisposable
     /// <summary>Validates <paramref name="options"/>, creates one decompressor per worker and starts the workers.</summary>
     /// <param name="options">The parameters; null for QEMU's defaults.</param>
     /// <param name="decompressorFactory">
-    /// Creates one decompressor per worker; null for <see cref="PageCodecs.CreateDecompressor"/> of the configured method
-    /// (not called for the method none, which accepts no compressed pages).
+    /// Creates one decompressor per worker; null for <see cref="PageCodecs.CreateDecoder"/> with the options' method,
+    /// strictness and zlib implementation (it tells zlib from zstd by each payload's first bytes).
     /// </param>
     public DecompressionEngine(DecompressionEngineOptions? options = null, Func<IPageDecompressor>? decompressorFactory = null)
     {
@@ -52,21 +52,21 @@ public sealed unsafe partial class DecompressionEngine : IDisposable
         _workers = new DecompressWorker[threads];
         _stop.Register(_callerParker);
 
-        Func<IPageDecompressor>? factory = decompressorFactory
-            ?? (options.Method == CompressMethod.None ? null : () => PageCodecs.CreateDecompressor(options.Method, options.Zlib));
+        Func<IPageDecompressor> factory = decompressorFactory
+            ?? (() => PageCodecs.CreateDecoder(options.Method, options.Strict, options.Zlib));
         int created = 0;
         try
         {
             for (; created < threads; created++)
             {
-                IPageDecompressor? decompressor = factory?.Invoke();
+                IPageDecompressor decompressor = factory();
                 try
                 {
                     _workers[created] = new DecompressWorker(created, options.RingCapacity, decompressor, _callerParker, _stop);
                 }
                 catch
                 {
-                    decompressor?.Dispose();
+                    decompressor.Dispose();
                     throw;
                 }
 

@@ -116,6 +116,9 @@ public sealed class SpscRing<T>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int SlotOf(long position) => (int)(position & _mask);
 
+    /// <summary>The indices, for the layout test.</summary>
+    internal ref SpscCursors Cursors => ref _cursors;
+
     /// <summary>Producer: enqueues <paramref name="item"/> unless the ring is full.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryEnqueue(in T item)

@@ -37,6 +37,9 @@ public sealed class ThreadParker
         _spinCount = spinCount;
     }
 
+    /// <summary>The parked flag, for the layout test.</summary>
+    internal ref ParkState State => ref _state;
+
     /// <summary>True while the owner is blocked (or about to block). For diagnostics and tests.</summary>
     public bool IsParked => Volatile.Read(ref _state.Parked) != 0;
 
