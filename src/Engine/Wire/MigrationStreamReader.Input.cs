@@ -11,7 +11,7 @@ public sealed partial class MigrationStreamReader
     /// </summary>
     internal const int MaxItemLength = 320 * 1024;
 
-    private readonly byte[] _buffer;
+    private byte[] _buffer;
     private int _position;
     private int _end;
     private long _bufferOrigin;
@@ -33,6 +33,7 @@ public sealed partial class MigrationStreamReader
 
     private long DrainRemainder(Stream? destination)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         if (_state == ReaderState.Faulted)
         {
             throw new InvalidOperationException("the reader has failed before");
@@ -191,8 +192,20 @@ public sealed partial class MigrationStreamReader
             // Not every stream honours the token once a read is under way, so the wait itself is bounded too. A read left
             // pending after a stall may still write into _buffer later; the reader is faulted by then and never reads it.
             Task<int> task = pending.AsTask();
-            if (!task.Wait(timeout, token))
+            bool completed;
+            try
             {
+                completed = task.Wait(timeout, token);
+            }
+            catch (OperationCanceledException)
+            {
+                _readAbandoned = !task.IsCompleted;
+                throw;
+            }
+
+            if (!completed)
+            {
+                _readAbandoned = true;
                 throw new MigrationStreamException(
                     at,
                     $"the input stalled: no data for {timeout.TotalSeconds:0.###} s (ReadTimeout); expected more of the stream");

@@ -139,7 +139,7 @@ public sealed partial class MigrationStreamReader
         Require(4 + (int)length, $"the compressed page's {length}-byte payload");
         int payloadAt = lengthAt + 4;
         ReadOnlySpan<byte> payload = _buffer.AsSpan(payloadAt, (int)length);
-        CompressMethod method = PayloadFormat.Detect(payload);
+        PayloadFormat.TryDetect(payload, out CompressMethod method);
         if (method == CompressMethod.None)
         {
             throw Error(payloadAt, $"expected a compressed page to start with a zlib header (78 ..) or the zstd magic (28 B5 2F FD), found {Convert.ToHexString(payload[..Math.Min(4, payload.Length)])}");

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Text;
 using Engine.Codecs;
@@ -47,6 +48,8 @@ public sealed partial class MigrationStreamReader : IDisposable
     private uint _currentSectionId;
     private SectionType _currentSectionType;
     private int _lastBlock = -1;
+    private bool _disposed;
+    private bool _readAbandoned;
 
     /// <summary>Creates a reader over <paramref name="input"/>, which is read from its current position.</summary>
     public MigrationStreamReader(Stream input, MigrationStreamReaderOptions? options = null, bool leaveOpen = false)
@@ -60,7 +63,7 @@ public sealed partial class MigrationStreamReader : IDisposable
             throw new ArgumentOutOfRangeException(nameof(options), "MaxTotalRamBytes must be positive");
         }
 
-        _buffer = GC.AllocateUninitializedArray<byte>(Math.Max(_options.BufferSize, MigrationStreamReaderOptions.MinBufferSize));
+        _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(_options.BufferSize, MigrationStreamReaderOptions.MinBufferSize));
     }
 
     private enum ReaderState
@@ -155,6 +158,7 @@ public sealed partial class MigrationStreamReader : IDisposable
     /// <exception cref="OperationCanceledException">The options' cancellation token was cancelled.</exception>
     public bool Read()
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         if (_state == ReaderState.Faulted)
         {
             throw new InvalidOperationException("the reader has failed before; a migration stream cannot be resumed after an error");
@@ -489,14 +493,27 @@ public sealed partial class MigrationStreamReader : IDisposable
 
     private MigrationStreamException Error(int bufferIndex, string message) => new(_bufferOrigin + bufferIndex, message);
 
-    /// <summary>Disposes the input unless the reader was created with leaveOpen.</summary>
+    /// <summary>Disposes the input unless the reader was created with leaveOpen, and returns the buffer to the pool.</summary>
     public void Dispose()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         if (!_leaveOpen)
         {
             _input.Dispose();
         }
 
-        _state = _state == ReaderState.Faulted ? ReaderState.Faulted : ReaderState.Done;
+        // A read abandoned after a stall may still write into the buffer; such a buffer is left to the GC, never pooled.
+        if (!_readAbandoned)
+        {
+            ArrayPool<byte>.Shared.Return(_buffer);
+        }
+
+        _buffer = Array.Empty<byte>();
+        _state = ReaderState.Faulted;
     }
 }

@@ -201,7 +201,7 @@ public sealed class MigrationStreamWriter : IDisposable
     /// </summary>
     public void WriteCompressedPage(int block, long offset, ReadOnlySpan<byte> payload)
     {
-        CompressMethod method = PayloadFormat.Detect(payload);
+        PayloadFormat.TryDetect(payload, out CompressMethod method);
         if (method == CompressMethod.None || payload.Length > PageSizes.BoundOf(method))
         {
             throw new ArgumentException(
