@@ -8,8 +8,10 @@ namespace Engine.Transport;
 /// Design: used by one thread, the migration thread that writes the stream (QEMU's <c>migration_rate_limit</c>); the
 /// bandwidth may be changed from another thread (<see cref="SetBandwidth"/>), which is read with <see cref="Volatile"/>.
 /// Time comes from a <see cref="TimeProvider"/> so tests drive it with a fake clock. Like QEMU, the limit is checked before
-/// a record goes out, not split across windows: a window may overshoot by the last record, and a window that starts after
-/// a long pause does not grant the missed windows' bytes.
+/// a record goes out, not split across windows, and a window that starts after a long pause does not grant the missed
+/// windows' bytes. Unlike QEMU, bytes over a window's allowance are carried into the next window: Engine's sender has up
+/// to compress-threads x ring-capacity pages in flight when it notices the limit, and writes them all before it waits, so
+/// without the carry the link would average well above max-bandwidth.
 /// </remarks>
 public sealed class RateLimiter
 {
@@ -51,8 +53,15 @@ public sealed class RateLimiter
         }
     }
 
-    /// <summary>Bytes counted in the current window.</summary>
-    public long UsedInWindow => _used;
+    /// <summary>Bytes counted in the current window (starting a new window first if the current one has ended).</summary>
+    public long UsedInWindow
+    {
+        get
+        {
+            RollWindow();
+            return _used;
+        }
+    }
 
     /// <summary>Changes the bandwidth (0 = unlimited), effective at once. QEMU lifts the limit at completion this way.</summary>
     public void SetBandwidth(long bytesPerSecond)
@@ -119,9 +128,10 @@ public sealed class RateLimiter
         long now = _time.GetTimestamp();
         if (now - _windowStart >= _windowTicks)
         {
-            // As QEMU: the new window starts now, not at the old window's end, so idle time is not banked.
+            // As QEMU: the new window starts now, not at the old window's end, so idle time is not banked. The overshoot
+            // of the window that ended is owed by the next one.
             _windowStart = now;
-            _used = 0;
+            _used = IsUnlimited ? 0 : Math.Max(0, _used - BytesPerWindow);
         }
     }
 }

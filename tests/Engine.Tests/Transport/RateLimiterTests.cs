@@ -24,7 +24,7 @@ public sealed class RateLimiterTests
     }
 
     [Fact]
-    public void ANewWindowStartsAfter100MsAndForgetsTheOldOne()
+    public void ANewWindowStartsAfter100MsAndOwesTheOldOnesOvershoot()
     {
         var clock = new ManualTimeProvider();
         var limiter = new RateLimiter(1_000_000, clock);
@@ -35,8 +35,44 @@ public sealed class RateLimiterTests
         Assert.True(limiter.IsOverLimit);
 
         clock.Advance(1 * Ms);
+        Assert.True(limiter.IsOverLimit);          // 150 000 carried into a window of 100 000
+        Assert.Equal(150_000, limiter.UsedInWindow);
+
+        clock.Advance(100 * Ms);
         Assert.False(limiter.IsOverLimit);
+        Assert.Equal(50_000, limiter.UsedInWindow);
+
+        clock.Advance(100 * Ms);
         Assert.Equal(0, limiter.UsedInWindow);
+    }
+
+    [Fact]
+    public void BurstsAverageOutToTheBandwidth()
+    {
+        // A sender that writes 64 records after it notices the limit (pages in flight) still averages the bandwidth.
+        var clock = new ManualTimeProvider();
+        const long Bandwidth = 4L << 20;
+        var limiter = new RateLimiter(Bandwidth, clock);
+        long sent = 0;
+        long end = clock.GetTimestamp() + TimeSpan.FromSeconds(10).Ticks;
+        while (clock.GetTimestamp() < end)
+        {
+            if (limiter.IsOverLimit)
+            {
+                clock.Advance(limiter.TimeUntilWindowEnd > TimeSpan.Zero ? limiter.TimeUntilWindowEnd : Ms);
+                continue;
+            }
+
+            for (int i = 0; i < 64; i++)
+            {
+                limiter.Record(4096);
+                sent += 4096;
+            }
+
+            clock.Advance(TimeSpan.FromMicroseconds(50));
+        }
+
+        Assert.InRange(sent, (Bandwidth * 10) - (Bandwidth / 10), (Bandwidth * 10) + (64 * 4096 * 2));
     }
 
     [Fact]
