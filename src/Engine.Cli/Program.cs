@@ -24,6 +24,9 @@ internal static class Program
         var root = new RootCommand(
             "engine: multi-thread page compression (zlib, zstd) for virtual-machine live migration, speaking QEMU 7.2's migration stream.");
         root.Subcommands.Add(CompareCommand.Create());
+        root.Subcommands.Add(DemoCommand.Create());
+        root.Subcommands.Add(MigrateCommand.Create());
+        root.Subcommands.Add(IncomingCommand.Create());
         root.Subcommands.Add(InfoCommand.Create());
         return root;
     }

@@ -1,0 +1,216 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Net.Sockets;
+using System.Text.Json.Nodes;
+using Engine.Codecs;
+using Engine.Migration;
+using Engine.Transport;
+using Spectre.Console;
+
+namespace Engine.Cli.Commands;
+
+/// <summary>
+/// <c>engine demo</c>: the main job in one command. Migrates a synthetic guest under writes over loopback TCP once per
+/// method, in the series' configuration, and prints the series' table side by side.
+/// </summary>
+internal static class DemoCommand
+{
+    public static Command Create()
+    {
+        var size = new Option<string>("--size") { Description = "Guest RAM size (synthetic guest), e.g. 256M, 1G.", DefaultValueFactory = _ => "512M" };
+        var image = new Option<FileInfo?>("--image") { Description = "Migrate a raw memory image instead of a synthetic guest." };
+        var dirtyRate = new Option<double>("--dirty-rate") { Description = "Pages the guest dirties per second (0 = a still guest).", DefaultValueFactory = _ => 4000 };
+        var writerThreads = new Option<int>("--writer-threads") { Description = "Guest writer threads (busy vCPUs).", DefaultValueFactory = _ => 1 };
+        var methods = new Option<string>("--methods") { Description = "Comma-separated compress-methods to run, in order: none, zlib, zstd.", DefaultValueFactory = _ => "zlib,zstd" };
+        var levels = new Option<string>("--levels") { Description = "compress-level per method (one value for all, or one per method).", DefaultValueFactory = _ => "1" };
+        var compressThreads = new Option<int>("--compress-threads") { Description = "compress-threads, 1-255.", DefaultValueFactory = _ => 8 };
+        var decompressThreads = new Option<int>("--decompress-threads") { Description = "decompress-threads, 1-255.", DefaultValueFactory = _ => 2 };
+        var bandwidth = new Option<string>("--max-bandwidth") { Description = "max-bandwidth (bytes/s, 100M, 1G, 100Mbit; 0 = unlimited).", DefaultValueFactory = _ => "4M" };
+        var downtime = new Option<long>("--downtime-limit") { Description = "downtime-limit in ms.", DefaultValueFactory = _ => 300 };
+        var noAutoConverge = new Option<bool>("--no-auto-converge") { Description = "Turn auto-converge off (on by default in the demo)." };
+        var json = new Option<bool>("--json") { Description = "Print the results as JSON (query-migrate per method)." };
+        var command = new Command("demo", "Migrate a synthetic guest under writes over loopback TCP with zlib, then zstd, and print the series' table side by side.")
+        {
+            size, image, dirtyRate, writerThreads, methods, levels, compressThreads, decompressThreads, bandwidth, downtime, noAutoConverge, json,
+        };
+        command.SetAction(parse => CliErrors.Run(() =>
+        {
+            // Everything is parsed and validated before the first guest is built.
+            string[] methodNames = parse.GetValue(methods)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            string[] levelTexts = parse.GetValue(levels)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if (methodNames.Length == 0 || levelTexts.Length == 0 || (levelTexts.Length != 1 && levelTexts.Length != methodNames.Length))
+            {
+                throw new EngineParameterException("compress-level", "--methods must name at least one method and --levels give one level, or one per method");
+            }
+
+            var runs = new List<MigrationParameters>();
+            for (int i = 0; i < methodNames.Length; i++)
+            {
+                string levelText = levelTexts.Length == 1 ? levelTexts[0] : levelTexts[i];
+                if (!int.TryParse(levelText, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int level))
+                {
+                    throw new EngineParameterException("compress-level", $"compress-level '{levelText}' is not an integer");
+                }
+
+                CompressMethod method = CompressionSettings.ParseMethod(methodNames[i]);
+                runs.Add(new MigrationParameters
+                {
+                    Compression = CompressionSettings.Create(method, method == CompressMethod.None ? 0 : level),
+                    CompressThreads = parse.GetValue(compressThreads),
+                    DecompressThreads = parse.GetValue(decompressThreads),
+                    MaxBandwidth = MigrationParameters.ParseBandwidth(parse.GetValue(bandwidth)!),
+                    DowntimeLimit = parse.GetValue(downtime),
+                    AutoConverge = !parse.GetValue(noAutoConverge),
+                });
+            }
+
+            long guestSize = MigrationOptions.ParseSize(parse.GetValue(size)!, "size");
+            var writers = new GuestWriterOptions { PagesPerSecond = parse.GetValue(dirtyRate), Threads = parse.GetValue(writerThreads) };
+            writers.Validate();
+            return Execute(runs, guestSize, parse.GetValue(image), writers, parse.GetValue(json));
+        }));
+        return command;
+    }
+
+    private static int Execute(List<MigrationParameters> runs, long guestSize, FileInfo? image, GuestWriterOptions writers, bool json)
+    {
+        bool interactive = !json && !Console.IsOutputRedirected;
+        string guestText = image is null
+            ? $"synthetic guest {guestSize >> 20} MiB (calibrated Debian RAM model), dirtying {writers.PagesPerSecond:0} pages/s"
+            : $"image {image.Name}, dirtying {writers.PagesPerSecond:0} pages/s";
+        if (!json)
+        {
+            MigrationParameters first = runs[0];
+            Console.WriteLine($"engine demo: {guestText}");
+            Console.WriteLine($"loopback TCP, compress-threads {first.CompressThreads}, decompress-threads {first.DecompressThreads}, max-bandwidth {Bandwidth(first.MaxBandwidth)}, downtime-limit {first.DowntimeLimit} ms, auto-converge {(first.AutoConverge ? "on" : "off")}");
+        }
+
+        var results = new List<(MigrationParameters Parameters, MigrationResult Result)>();
+        foreach (MigrationParameters parameters in runs)
+        {
+            using MigrationGuest guest = image is null
+                ? MigrationGuest.CreateSynthetic(guestSize, writers)
+                : MigrationGuest.FromImage(image.FullName, writers);
+            string name = parameters.Compression.ToString();
+            MigrationResult result = interactive
+                ? RunWithProgress(guest, parameters, name)
+                : RunOnce(guest, parameters, null);
+            results.Add((parameters, result));
+            if (!json)
+            {
+                Console.WriteLine($"{name}: {MigrationInfo.StatusName(result.Info.Status)} in {result.Info.TotalTimeMs} ms, checksums {(result.ChecksumsMatch == true ? "equal" : "DIFFER")}");
+            }
+        }
+
+        if (json)
+        {
+            var array = new JsonArray();
+            foreach ((MigrationParameters p, MigrationResult r) in results)
+            {
+                JsonObject o = r.Info.ToJsonObject();
+                o["compress-method"] = CompressionSettings.NameOf(p.Compression.Method);
+                o["compress-level"] = p.Compression.Level;
+                o["checksums-equal"] = r.ChecksumsMatch;
+                array.Add(o);
+            }
+
+            Console.WriteLine(array.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+        }
+        else
+        {
+            Render(results);
+        }
+
+        return results.All(r => r.Result.ChecksumsMatch == true) ? 0 : CliErrors.Failure;
+    }
+
+    private static MigrationResult RunWithProgress(MigrationGuest guest, MigrationParameters parameters, string name)
+    {
+        MigrationResult? result = null;
+        AnsiConsole.Status().Start($"migrating with {name}…", ctx =>
+        {
+            result = RunOnce(guest, parameters, info => ctx.Status(
+                $"migrating with {Markup.Escape(name)}: round {info.DirtySyncCount}, remaining {info.RemainingBytes >> 10} kB, {info.Mbps:F0} mbps, dirty rate {info.DirtyPagesRate} pages/s, throttle {info.CpuThrottlePercentage}%"));
+        });
+        return result!;
+    }
+
+    internal static MigrationResult RunOnce(MigrationGuest guest, MigrationParameters parameters, Action<MigrationInfo>? progress)
+    {
+        TimeSpan io = TcpTransport.DefaultIoTimeout;
+        (NetworkStream sourceEnd, NetworkStream destinationEnd) = TcpTransport.CreateLoopbackPair(io);
+        using (sourceEnd)
+        using (destinationEnd)
+        {
+            var destination = new DestinationMigration(new DestinationOptions { DecompressThreads = parameters.DecompressThreads, Method = parameters.Compression.Method, ReadTimeout = io });
+            Task<DestinationResult> incoming = Task.Factory.StartNew(() => destination.Run(destinationEnd), TaskCreationOptions.LongRunning);
+            guest.StartWriters();
+            long lastProgress = 0;
+            var source = new SourceMigration(guest, parameters, new SourceMigrationOptions
+            {
+                Progress = progress is null ? null : info =>
+                {
+                    // A few updates per second are plenty.
+                    if (Environment.TickCount64 - lastProgress >= 200)
+                    {
+                        lastProgress = Environment.TickCount64;
+                        progress(info);
+                    }
+                },
+            });
+            try
+            {
+                MigrationResult result = source.Run(sourceEnd);
+                incoming.GetAwaiter().GetResult().Memory.Dispose();
+                return result;
+            }
+            catch
+            {
+                // The destination sees the broken connection and gives up; wait so no thread outlives the run.
+                sourceEnd.Dispose();
+                try
+                {
+                    incoming.GetAwaiter().GetResult().Memory.Dispose();
+                }
+                catch (MigrationException)
+                {
+                }
+
+                throw;
+            }
+        }
+    }
+
+    private static void Render(List<(MigrationParameters Parameters, MigrationResult Result)> results)
+    {
+        var table = new Table().Border(TableBorder.Rounded);
+        table.AddColumn("");
+        foreach ((MigrationParameters p, _) in results)
+        {
+            table.AddColumn(new TableColumn(Markup.Escape(p.Compression.ToString())).RightAligned());
+        }
+
+        CultureInfo c = CultureInfo.InvariantCulture;
+        AddRow(table, results, "total time (ms)", r => r.Info.TotalTimeMs.ToString(c));
+        AddRow(table, results, "downtime (ms)", r => (r.Info.DowntimeMs ?? 0).ToString(c));
+        AddRow(table, results, "transferred ram (kB)", r => MigrationOptions.Kb(r.Info.TransferredBytes));
+        AddRow(table, results, "throughput (mbps)", r => r.Info.Mbps.ToString("F2", c));
+        AddRow(table, results, "total ram (kB)", r => MigrationOptions.Kb(r.Info.TotalBytes));
+        AddRow(table, results, "compression rate (whole run)", r => r.Info.CompressedSizeBytes == 0 ? "-" : (r.Info.CompressedPages * 4096.0 / r.Info.CompressedSizeBytes).ToString("F2", c));
+        AddRow(table, results, "zero / compressed / raw pages", r => $"{r.Info.DuplicatePages} / {r.Info.CompressedPages} / {r.Info.NormalPages}");
+        AddRow(table, results, "iterations (dirty syncs)", r => r.Info.DirtySyncCount.ToString(c));
+        AddRow(table, results, "cpu throttle (%)", r => r.Info.CpuThrottlePercentage.ToString(c));
+        AddRow(table, results, "checksums", r => r.ChecksumsMatch == true ? "[green]equal[/]" : "[red]DIFFER[/]", markup: true);
+        AnsiConsole.Write(table);
+    }
+
+    private static void AddRow(Table table, List<(MigrationParameters Parameters, MigrationResult Result)> results, string label, Func<MigrationResult, string> cell, bool markup = false)
+    {
+        var cells = new List<string> { Markup.Escape(label) };
+        cells.AddRange(results.Select(r => markup ? cell(r.Result) : Markup.Escape(cell(r.Result))));
+        table.AddRow(cells.ToArray());
+    }
+
+    internal static string Bandwidth(long bytesPerSecond)
+        => bytesPerSecond == 0 ? "unlimited" : $"{bytesPerSecond / (double)(1 << 20):0.##} MiB/s";
+}
