@@ -19,9 +19,10 @@ namespace Engine.Wire;
 /// the offending field; after that the reader is faulted.
 /// </para>
 /// <para>
-/// The reader owns one buffer of <see cref="MigrationStreamReaderOptions.BufferSize"/> bytes, allocated once; parsing
-/// a page allocates nothing. A closed input ends the stream (an error unless the stream is complete); a stalled input
-/// is bounded by <see cref="MigrationStreamReaderOptions.ReadTimeout"/> and <see cref="MigrationStreamReaderOptions.CancellationToken"/>.
+/// The reader rents one buffer of <see cref="MigrationStreamReaderOptions.BufferSize"/> bytes from the shared array pool
+/// for its lifetime (returned by <see cref="Dispose"/>); parsing a page allocates nothing. A closed input ends the
+/// stream (an error unless the stream is complete); a stalled input is bounded by
+/// <see cref="MigrationStreamReaderOptions.ReadTimeout"/> and <see cref="MigrationStreamReaderOptions.CancellationToken"/>.
 /// </para>
 /// <para>Not thread-safe: one thread reads.</para>
 /// </remarks>
