@@ -21,6 +21,12 @@ internal static class CliErrors
             Console.Error.WriteLine($"engine: error: {e.Message}");
             return Usage;
         }
+        catch (EngineException e)
+        {
+            // Stream errors name the byte offset and what was expected there; page errors name the block and offset.
+            Console.Error.WriteLine($"engine: error: {e.Message}");
+            return Failure;
+        }
         catch (Exception e) when (e is DllNotFoundException or NotSupportedException)
         {
             // The native self-check's messages name the library file and the fix.
