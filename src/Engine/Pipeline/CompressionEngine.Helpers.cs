@@ -9,7 +9,8 @@ public sealed partial class CompressionEngine
     /// <summary>
     /// Submits one page; when it cannot be accepted at once, hands the oldest results to <paramref name="handler"/> (waiting
     /// for them as needed) until it can. Then hands over every result that is already ready. Each result is released when
-    /// the handler returns. The caller must not hold unreleased results.
+    /// the handler returns. The caller must not hold unreleased results. A <see cref="Dispose"/> from another thread
+    /// waits for a running handler before it frees the bytes the handler reads.
     /// </summary>
     public void Submit(RamBlock block, long offset, PageResultHandler handler)
     {
@@ -51,8 +52,10 @@ public sealed partial class CompressionEngine
     public void CompressAll(GuestMemory memory, PageResultHandler handler)
     {
         ArgumentNullException.ThrowIfNull(memory);
-        foreach (RamBlock block in memory.Blocks)
+        // Indexed, not foreach: the list's interface enumerator would be boxed.
+        for (int i = 0; i < memory.Blocks.Count; i++)
         {
+            RamBlock block = memory.Blocks[i];
             for (long offset = 0; offset < block.Size; offset += PageSizes.PageSize)
             {
                 Submit(block, offset, handler);
@@ -64,12 +67,19 @@ public sealed partial class CompressionEngine
 
     private void HandOver(in PageResult result, PageResultHandler handler)
     {
+        // Inside the gate, a Dispose on another thread waits for the handler before it frees the bytes it reads.
+        if (!_gate.TryEnter(_stop))
+        {
+            HandleStop();
+        }
+
         try
         {
             handler(in result);
         }
         finally
         {
+            _gate.Exit();
             Release(in result);
         }
     }

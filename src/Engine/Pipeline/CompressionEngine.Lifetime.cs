@@ -40,6 +40,7 @@ public sealed unsafe partial class CompressionEngine
     {
         lock (_shutdownLock)
         {
+            // Under the lock, a plain read would do; Volatile keeps the reads of _freed uniform.
             if (Volatile.Read(ref _freed) != 0)
             {
                 return;
@@ -57,7 +58,7 @@ public sealed unsafe partial class CompressionEngine
                 // Dispose from another thread may race with the caller copying a busy page into the pool.
                 _gate.WaitUntilOut();
 
-                // Release: results' IsLive checks read this flag.
+                // Release: PageResult.Bytes (ThrowIfNotLive) reads this flag with acquire; raised before the buffers go.
                 Volatile.Write(ref _freed, 1);
                 FreeBuffers(_workers.Length);
             }

@@ -92,9 +92,36 @@ public sealed unsafe partial class CompressionEngine
         _released++;
     }
 
-    /// <summary>True while the result with <paramref name="sequence"/> is received, not released, and the engine runs.</summary>
-    internal bool IsLive(long sequence)
-        => sequence >= _released && sequence < _received && Volatile.Read(ref _freed) == 0 && !_stop.IsStopRequested;
+    /// <summary>
+    /// Throws unless the result with <paramref name="sequence"/> is received, not released, and its bytes not freed.
+    /// (After a stop the bytes stay readable until the buffers are freed: a handler running inside the caller gate can
+    /// finish reading them.)
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void ThrowIfNotLive(long sequence)
+    {
+        // Acquire: pairs with the release store in Shutdown.
+        if (Volatile.Read(ref _freed) != 0 || sequence < _released || sequence >= _received)
+        {
+            ThrowNotLive(sequence);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowNotLive(long sequence)
+    {
+        if (Volatile.Read(ref _freed) != 0)
+        {
+            if (_stop.Fault is Exception fault)
+            {
+                throw new EngineException("this page result's engine stopped after a failure: its bytes are gone", fault);
+            }
+
+            throw new ObjectDisposedException(nameof(CompressionEngine), "this page result's engine was disposed: its bytes are gone");
+        }
+
+        throw new InvalidOperationException($"page result {sequence} was released (or never received): its bytes are gone");
+    }
 
     private PageResult Deliver(ref PendingPage page, in CompressOutcome outcome)
     {

@@ -25,7 +25,10 @@ namespace Engine.Pipeline;
 /// Failures: the first failure of any worker stops the engine; the caller's next call joins every thread, frees every
 /// buffer and throws the failure (a <see cref="PageException"/> naming the page). <see cref="Dispose"/> may be called at
 /// any time, also from another thread while the caller waits inside the engine (the caller then gets an
-/// <see cref="ObjectDisposedException"/>); spans of results are invalid once the engine has stopped.
+/// <see cref="ObjectDisposedException"/>). A result's bytes are gone once the engine has freed its buffers; a handler
+/// of <see cref="Submit(RamBlock, long, PageResultHandler)"/>, <see cref="Drain"/> or <see cref="CompressAll"/> can always
+/// finish reading (a Dispose from another thread waits for it), but a caller that holds results between calls must not
+/// read them while another thread disposes the engine.
 /// </para>
 /// </remarks>
 public sealed unsafe partial class CompressionEngine : IDisposable

@@ -53,7 +53,7 @@ internal sealed unsafe partial class DecompressWorker
     public long NativeBytes => _memory.IsClosed ? 0 : (long)_memory.Length;
 
     /// <summary>Pages this worker has written to guest memory.</summary>
-    public long AppliedPages => Volatile.Read(ref _appliedPages);
+    public long AppliedPages => Volatile.Read(ref _appliedPages); // Acquire: pairs with the worker's release store.
 
     /// <summary>The first byte of payload slot <paramref name="slot"/>.</summary>
     public byte* SlotPointer(int slot) => _memory.Pointer + ((nint)slot * SlotStride);

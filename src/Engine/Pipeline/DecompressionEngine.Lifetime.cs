@@ -40,6 +40,7 @@ public sealed partial class DecompressionEngine
     {
         lock (_shutdownLock)
         {
+            // Under the lock, a plain read would do; Volatile keeps the reads of _freed uniform.
             if (Volatile.Read(ref _freed) != 0)
             {
                 return;
@@ -56,6 +57,8 @@ public sealed partial class DecompressionEngine
             {
                 // Dispose from another thread may race with the caller copying a payload into a worker's slot.
                 _gate.WaitUntilOut();
+
+                // Release: raised before the buffers go; NativeBytes and a second Shutdown read it.
                 Volatile.Write(ref _freed, 1);
                 FreeBuffers(_workers.Length);
             }

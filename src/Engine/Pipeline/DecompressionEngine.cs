@@ -103,6 +103,7 @@ public sealed unsafe partial class DecompressionEngine : IDisposable
     {
         get
         {
+            // Acquire: pairs with the caller's release store in ApplyDirect.
             long total = Volatile.Read(ref _directPages);
             foreach (DecompressWorker worker in _workers)
             {

@@ -50,18 +50,20 @@ public readonly unsafe struct PageResult
 
     /// <summary>
     /// What to send: the compressed payload, or for a raw page the 4096-byte snapshot the worker checked and tried to
-    /// compress (not the live guest page, which may have changed since); empty for a zero page. Throws once the result
-    /// has been released or the engine has stopped.
+    /// compress (not the live guest page, which may have changed since); empty for a zero page. Throws
+    /// <see cref="InvalidOperationException"/> once the result has been released, and <see cref="ObjectDisposedException"/>
+    /// once the engine has freed its buffers.
     /// </summary>
     public ReadOnlySpan<byte> Bytes
     {
         get
         {
-            if (_owner is null || !_owner.IsLive(Sequence))
+            if (_owner is null)
             {
-                ThrowNotLive();
+                ThrowDefault();
             }
 
+            _owner.ThrowIfNotLive(Sequence);
             return new ReadOnlySpan<byte>(_bytes, _length);
         }
     }
@@ -73,6 +75,7 @@ public readonly unsafe struct PageResult
     public override string ToString() => $"{Block?.Name}@0x{Offset:x}: {Kind}{(Kind == PageResultKind.Compressed ? $" {Method}" : "")} {_length} bytes{(IsBusy ? " (busy)" : "")}";
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void ThrowNotLive()
-        => throw new InvalidOperationException("this page result was released, or its engine has stopped: its bytes are gone");
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private static void ThrowDefault()
+        => throw new InvalidOperationException("this page result is default: it came from no engine");
 }

@@ -19,10 +19,10 @@ internal sealed class StopSignal
     private int _stopped;
 
     /// <summary>True once the engine is stopping. Every wait condition of the engine includes it.</summary>
-    public bool IsStopRequested => Volatile.Read(ref _stopped) != 0;
+    public bool IsStopRequested => Volatile.Read(ref _stopped) != 0; // Acquire: whoever sees the flag also sees the fault.
 
     /// <summary>The first failure, or null if the engine was stopped by Dispose (or has not stopped).</summary>
-    public Exception? Fault => Volatile.Read(ref _fault);
+    public Exception? Fault => Volatile.Read(ref _fault); // Acquire: the exception's fields are visible with it.
 
     /// <summary>Adds a parker to wake on stop. Only while the engine is being built, before its threads start.</summary>
     public void Register(ThreadParker parker) => _parkers.Add(parker);
@@ -39,9 +39,9 @@ internal sealed class StopSignal
     /// <summary>Raises the stop flag and wakes every registered parker. Idempotent; any thread.</summary>
     public void Stop()
     {
-        // Full fence (Exchange): the flag is visible before we read anything afterwards (the caller's busy-copy gate in
-        // CompressionEngine.Shutdown relies on this store→load order); the Unparks below cannot be lost because each
-        // waiter's condition includes this flag and the parker's handshake covers a flag raised before Unpark.
+        // Full fence (Exchange): the flag is visible before anything is read afterwards (CallerGate relies on this
+        // store→load order before the engine frees its buffers). The Unparks below cannot be lost: Unpark leaves the
+        // parker's signal set even if its owner has not blocked yet, and every waiter's condition includes this flag.
         if (Interlocked.Exchange(ref _stopped, 1) != 0)
         {
             return;

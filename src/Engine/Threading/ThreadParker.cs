@@ -12,9 +12,10 @@ namespace Engine.Threading;
 /// handshake: the owner raises <c>Parked</c> with a full fence and then looks at its condition once more before it blocks;
 /// a waker publishes its data, issues a full fence, then reads <c>Parked</c>. With both fences at least one of them sees
 /// the other's write: either the owner sees the data and does not block, or the waker sees <c>Parked</c> and sets the
-/// event. The event is a <see cref="ManualResetEventSlim"/> that the owner resets before it raises the flag; a late
-/// <see cref="Unpark"/> from an earlier round can only cause a spurious wake-up, which the owner's loop absorbs.
-/// An idle owner is blocked in the kernel and burns no CPU; a busy one never reaches the event.
+/// event. The event is an auto-reset signal built on <see cref="Monitor"/> (not <see cref="ManualResetEventSlim"/>, which
+/// allocates its lock object the first time someone blocks, and so would allocate in the middle of a steady state); a
+/// late <see cref="Unpark"/> from an earlier round leaves the signal set and costs one spurious wake-up, which the
+/// owner's loop absorbs. An idle owner is blocked in the kernel and burns no CPU; a busy one never reaches the event.
 /// </remarks>
 public sealed class ThreadParker
 {
@@ -24,11 +25,12 @@ public sealed class ThreadParker
     /// </summary>
     public const int DefaultSpinCount = 20;
 
-    private readonly ManualResetEventSlim _event = new(initialState: false, spinCount: 0);
+    private readonly object _signalLock = new();
     private readonly int _spinCount;
     private ParkState _state;
     private long _parkCount;
     private long _wakeCount;
+    private bool _signaled;
 
     /// <summary>Creates a parker that spins <paramref name="spinCount"/> rounds before it blocks.</summary>
     public ThreadParker(int spinCount = DefaultSpinCount)
@@ -41,13 +43,13 @@ public sealed class ThreadParker
     internal ref ParkState State => ref _state;
 
     /// <summary>True while the owner is blocked (or about to block). For diagnostics and tests.</summary>
-    public bool IsParked => Volatile.Read(ref _state.Parked) != 0;
+    public bool IsParked => Volatile.Read(ref _state.Parked) != 0; // Acquire: a fresh value, not one the JIT kept in a register.
 
     /// <summary>How many times the owner blocked on the event.</summary>
-    public long ParkCount => Interlocked.Read(ref _parkCount);
+    public long ParkCount => Interlocked.Read(ref _parkCount); // Atomic 64-bit read on any platform; no ordering needed.
 
     /// <summary>How many times a waker set the event (each one a potential kernel call).</summary>
-    public long WakeCount => Interlocked.Read(ref _wakeCount);
+    public long WakeCount => Interlocked.Read(ref _wakeCount); // Atomic 64-bit read on any platform; no ordering needed.
 
     /// <summary>
     /// Waits until <paramref name="condition"/> holds: spins, yields, then blocks until woken. Only the owner calls it.
@@ -71,8 +73,6 @@ public sealed class ThreadParker
 
         while (true)
         {
-            _event.Reset();
-
             // Full fence (Interlocked): Parked = 1 must be visible before the condition is read once more below, or a
             // waker that published just now could read Parked = 0 while we read the old condition, and we would sleep
             // through its item. Pairs with the fence in WakeIfParked.
@@ -85,8 +85,11 @@ public sealed class ThreadParker
                 return;
             }
 
+            // Atomic only (a statistic); the lock in Block orders everything that matters.
             Interlocked.Increment(ref _parkCount);
-            _event.Wait();
+            Block();
+
+            // Release, as above: lowering the flag late only costs a needless Unpark.
             Volatile.Write(ref _state.Parked, 0);
             if (condition.IsSatisfied())
             {
@@ -117,7 +120,26 @@ public sealed class ThreadParker
     [MethodImpl(MethodImplOptions.NoInlining)]
     public void Unpark()
     {
+        // Atomic only (a statistic: wakers may be many); the lock below orders the signal itself.
         Interlocked.Increment(ref _wakeCount);
-        _event.Set();
+        lock (_signalLock)
+        {
+            _signaled = true;
+            Monitor.Pulse(_signalLock);
+        }
+    }
+
+    /// <summary>Blocks until the signal is set, and resets it (auto-reset). Only the owner calls it.</summary>
+    private void Block()
+    {
+        lock (_signalLock)
+        {
+            while (!_signaled)
+            {
+                Monitor.Wait(_signalLock);
+            }
+
+            _signaled = false;
+        }
     }
 }

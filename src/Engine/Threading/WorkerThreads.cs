@@ -15,7 +15,7 @@ internal static class WorkerThreads
     private static int s_live;
 
     /// <summary>Worker threads of every owner that have not finished yet.</summary>
-    public static int LiveCount => Volatile.Read(ref s_live);
+    public static int LiveCount => Volatile.Read(ref s_live); // Acquire: a fresh value without taking the lock.
 
     /// <summary>Worker threads of <paramref name="owner"/> that have not finished yet.</summary>
     public static int LiveCountOf(object owner)
