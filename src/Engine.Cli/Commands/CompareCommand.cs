@@ -41,11 +41,27 @@ internal static class CompareCommand
             Description = "Number of built-in pages (zero, text, binary, sparse, random) when no --file is given.",
             DefaultValueFactory = _ => DefaultPages,
         };
+        var content = new Option<string>("--content", "-c")
+        {
+            Description = "Built-in pages: mix (zero, text, binary, sparse, random in rotation) or synthetic (the migration demo's guest model, calibrated to a real Debian guest's RAM).",
+            DefaultValueFactory = _ => "mix",
+        };
+        content.AcceptOnlyFromAmong("mix", "synthetic");
+        var threads = new Option<int>("--threads", "-t")
+        {
+            Description = "Run through the multi-thread engines with this many compress-threads (1-255); 0 = a plain single-threaded codec loop.",
+            DefaultValueFactory = _ => 0,
+        };
+        var decompressThreads = new Option<int>("--decompress-threads")
+        {
+            Description = "decompress-threads (1-255) when --threads is given.",
+            DefaultValueFactory = _ => 2,
+        };
         var json = new Option<bool>("--json") { Description = "Print the results as JSON." };
 
         var command = new Command("compare", "Compare compression methods and levels on pages: ratio, MB/s, bytes per page, verified round trip.")
         {
-            methods, levels, zlib, file, pages, json,
+            methods, levels, zlib, file, pages, content, threads, decompressThreads, json,
         };
         command.SetAction(parse => CliErrors.Run(() => Execute(
             parse.GetValue(methods)!,
@@ -53,15 +69,32 @@ internal static class CompareCommand
             parse.GetValue(zlib)!,
             parse.GetValue(file),
             parse.GetValue(pages),
+            parse.GetValue(content)!,
+            parse.GetValue(threads),
+            parse.GetValue(decompressThreads),
             parse.GetValue(json))));
         return command;
     }
 
-    private static int Execute(string methodList, string levelList, string zlibChoice, FileInfo? file, int pageCount, bool json)
+    private static int Execute(
+        string methodList, string levelList, string zlibChoice, FileInfo? file, int pageCount, string content, int threads, int decompressThreads, bool json)
     {
         List<CodecCandidate> candidates = ParseCandidates(methodList, levelList, zlibChoice);
+        if (threads is < 0 or > 255)
+        {
+            throw new EngineParameterException("compress-threads", $"--threads {threads} is out of range: accepted 0 (no engine) or 1 to 255");
+        }
+
+        if (decompressThreads is < 1 or > 255)
+        {
+            throw new EngineParameterException("decompress-threads", $"--decompress-threads {decompressThreads} is out of range: accepted 1 to 255");
+        }
+
         NativeLibraries.SelfCheck();
-        (byte[] data, string source) = LoadPages(file, pageCount);
+        (byte[] data, string source) = LoadPages(file, pageCount, content);
+        Func<CodecCandidate, CodecMeasurement> measure = threads == 0
+            ? c => CodecComparer.Measure(c, data)
+            : c => EngineComparer.Measure(c, data, threads, decompressThreads);
 
         var results = new List<CodecMeasurement>();
         bool interactive = !json && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
@@ -76,7 +109,7 @@ internal static class CompareCommand
                     foreach (CodecCandidate c in candidates)
                     {
                         task.Description = $"comparing {c.Name}";
-                        results.Add(CodecComparer.Measure(c, data));
+                        results.Add(measure(c));
                         task.Increment(1);
                     }
                 });
@@ -85,7 +118,7 @@ internal static class CompareCommand
         {
             foreach (CodecCandidate c in candidates)
             {
-                results.Add(CodecComparer.Measure(c, data));
+                results.Add(measure(c));
             }
         }
 
@@ -95,7 +128,7 @@ internal static class CompareCommand
         }
         else
         {
-            Render(source, data.Length / PageSizes.PageSize, results);
+            Render(source, data.Length / PageSizes.PageSize, threads, decompressThreads, results);
         }
 
         return results.All(r => r.Verified) ? 0 : CliErrors.Failure;
@@ -156,13 +189,26 @@ internal static class CompareCommand
         return candidates;
     }
 
-    private static (byte[] Data, string Source) LoadPages(FileInfo? file, int pageCount)
+    private static (byte[] Data, string Source) LoadPages(FileInfo? file, int pageCount, string content)
     {
         if (file is null)
         {
             if (pageCount is < 1 or > 1 << 20)
             {
                 throw new EngineParameterException("pages", $"--pages {pageCount} is out of range: accepted 1 to {1 << 20}");
+            }
+
+            if (content == "synthetic")
+            {
+                byte[] synthetic = new byte[pageCount * PageSizes.PageSize];
+                var model = new Engine.Migration.SyntheticContent(seed: 1);
+                for (int i = 0; i < pageCount; i++)
+                {
+                    model.Fill(synthetic.AsSpan(i * PageSizes.PageSize, PageSizes.PageSize), i);
+                }
+
+                return (synthetic, FormattableString.Invariant(
+                    $"synthetic guest model, {pageCount} pages (measured on a real Debian guest: {Engine.Migration.SyntheticContent.MeasuredZeroFraction:P0} zero pages, zlib-1 ratio {Engine.Migration.SyntheticContent.MeasuredZlib1Ratio}, zlib-6 {Engine.Migration.SyntheticContent.MeasuredZlib6Ratio}, {Engine.Migration.SyntheticContent.MeasuredIncompressibleFraction:P1} of non-zero pages do not shrink)"));
             }
 
             return (PageMix.CreateMix(pageCount, seed: 1), $"built-in page mix, {pageCount} pages");
@@ -197,12 +243,15 @@ internal static class CompareCommand
         return (data, $"{file.Name}, {padded / PageSizes.PageSize} pages{note}");
     }
 
-    private static void Render(string source, int pages, List<CodecMeasurement> results)
+    private static void Render(string source, int pages, int threads, int decompressThreads, List<CodecMeasurement> results)
     {
         CodecMeasurement first = results[0];
+        string how = threads == 0
+            ? "single thread, codec loop"
+            : $"multi-thread engines, compress-threads {threads}, decompress-threads {decompressThreads}";
         AnsiConsole.MarkupLine($"[bold]engine compare[/]: {Markup.Escape(source)}");
         AnsiConsole.MarkupLine(
-            $"zero pages {Percent(first.ZeroPages, pages)}, single thread; ratio = non-zero bytes / bytes sent for them (raw pages count 4096)");
+            $"zero pages {Percent(first.ZeroPages, pages)}, {how}; ratio = non-zero bytes / bytes sent for them (raw pages count 4096)");
         var table = new Table().Border(TableBorder.Rounded);
         table.AddColumn("codec");
         table.AddColumn(new TableColumn("ratio").RightAligned());
@@ -240,7 +289,8 @@ internal static class CompareCommand
             method = CompressionSettings.NameOf(r.Candidate.Settings.Method),
             level = r.Candidate.Settings.Level,
             zlib = r.Candidate.Settings.Method == CompressMethod.Zlib ? r.Candidate.Zlib.ToString().ToLowerInvariant() : null,
-            threads = r.Threads,
+            compressThreads = r.Threads,
+            decompressThreads = r.DecompressThreads,
             pages = r.Pages,
             zeroPages = r.ZeroPages,
             compressedPages = r.CompressedPages,

@@ -26,6 +26,42 @@ public sealed class CompareCommandTests
         }
     }
 
+    [Theory]
+    [InlineData("1")]
+    [InlineData("8")]
+    public void ComparesThroughTheMultiThreadEnginesWithTheSameResultAsTheCodecLoop(string threads)
+    {
+        EngineCli.Result single = EngineCli.Run(s_timeout, "compare", "--pages", "300", "--levels", "1", "--json");
+        EngineCli.Result engine = EngineCli.Run(s_timeout, "compare", "--pages", "300", "--levels", "1", "--threads", threads, "--decompress-threads", "2", "--json");
+        Assert.True(engine.ExitCode == 0, engine.StdErr);
+        using JsonDocument a = JsonDocument.Parse(single.StdOut);
+        using JsonDocument b = JsonDocument.Parse(engine.StdOut);
+        for (int i = 0; i < 2; i++)
+        {
+            JsonElement x = a.RootElement.GetProperty("results")[i];
+            JsonElement y = b.RootElement.GetProperty("results")[i];
+            Assert.True(y.GetProperty("verified").GetBoolean());
+            Assert.Equal(int.Parse(threads, System.Globalization.CultureInfo.InvariantCulture), y.GetProperty("compressThreads").GetInt32());
+
+            // The same codec on the same pages writes the same payloads, whichever thread runs it.
+            Assert.Equal(x.GetProperty("payloadBytes").GetInt64(), y.GetProperty("payloadBytes").GetInt64());
+            Assert.Equal(x.GetProperty("zeroPages").GetInt64(), y.GetProperty("zeroPages").GetInt64());
+            Assert.Equal(x.GetProperty("rawPages").GetInt64(), y.GetProperty("rawPages").GetInt64());
+        }
+    }
+
+    [Fact]
+    public void SyntheticContentIsCloseToTheMeasuredGuest()
+    {
+        EngineCli.Result r = EngineCli.Run(s_timeout, "compare", "--content", "synthetic", "--pages", "2048", "--methods", "zlib", "--levels", "1", "--json");
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        using JsonDocument doc = JsonDocument.Parse(r.StdOut);
+        JsonElement e = doc.RootElement.GetProperty("results")[0];
+        double zero = e.GetProperty("zeroPages").GetDouble() / 2048;
+        Assert.InRange(zero, 0.54, 0.60);
+        Assert.InRange(e.GetProperty("ratio").GetDouble(), 3.06 * 0.9, 3.06 * 1.1);
+    }
+
     [Fact]
     public void ComparesAFileOfPagesPaddingTheLastPartialPage()
     {
