@@ -13,7 +13,8 @@ namespace Engine.Pipeline;
 /// worker's thread is the other end of both. Work item <c>k</c> uses output slot <c>k mod capacity</c>; the caller never
 /// has more than <c>capacity</c> pages with this worker that it has not released (its credit), so a slot is never reused
 /// while the caller still reads it, the work ring never overflows and the result ring never fills: the worker never
-/// waits for the caller. The caller writes a slot's page reference (<c>_slotBlocks</c>, <c>_slotOffsets</c>, only read
+/// waits for the caller. The caller waits for a result on this worker's <see cref="ResultParker"/>, so a result of
+/// another worker never wakes it for nothing. The caller writes a slot's page reference (<c>_slotBlocks</c>, <c>_slotOffsets</c>, only read
 /// to name the page in an error) before it publishes the work item, so the ring's release/acquire pair covers it.
 /// Buffers and the codec are created on the caller's thread (a failure surfaces in the engine's constructor) and freed
 /// by the engine after it has joined the thread.
@@ -38,15 +39,16 @@ internal sealed unsafe partial class CompressWorker
     private Thread? _thread;
 
     /// <summary>Allocates the worker's buffers and rings; takes ownership of <paramref name="compressor"/> (null: method none).</summary>
-    public CompressWorker(int index, int capacity, IPageCompressor? compressor, ThreadParker callerParker, StopSignal stop)
+    public CompressWorker(int index, int capacity, IPageCompressor? compressor, StopSignal stop)
     {
         _index = index;
         _stop = stop;
         _compressor = compressor;
         _method = compressor?.Method ?? CompressMethod.None;
         Parker = new ThreadParker();
+        ResultParker = new ThreadParker();
         Work = new SpscRing<CompressWorkItem>(capacity, consumerParker: Parker);
-        Results = new SpscRing<CompressOutcome>(capacity, consumerParker: callerParker);
+        Results = new SpscRing<CompressOutcome>(capacity, consumerParker: ResultParker);
         _slotBlocks = new RamBlock?[capacity];
         _slotOffsets = new long[capacity];
 
@@ -64,6 +66,12 @@ internal sealed unsafe partial class CompressWorker
 
     /// <summary>Where this worker waits for work.</summary>
     public ThreadParker Parker { get; }
+
+    /// <summary>
+    /// Where the caller waits for this worker's next result. One per worker, not one for the caller: the caller waits
+    /// for the oldest page, which one worker has, and only that worker's result should wake it.
+    /// </summary>
+    public ThreadParker ResultParker { get; }
 
     /// <summary>The native bytes this worker owns (0 once freed).</summary>
     public long NativeBytes => _memory.IsClosed ? 0 : (long)_memory.Length;

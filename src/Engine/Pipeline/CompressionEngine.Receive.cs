@@ -51,10 +51,10 @@ public sealed unsafe partial class CompressionEngine
         }
         else
         {
-            var results = _workers[page.Worker].Results;
-            while (!results.TryDequeue(out outcome))
+            CompressWorker worker = _workers[page.Worker];
+            while (!worker.Results.TryDequeue(out outcome))
             {
-                WaitForResult(results);
+                WaitForResult(worker);
             }
         }
 
@@ -139,10 +139,10 @@ public sealed unsafe partial class CompressionEngine
         => new(kind, CompressMethod.None, kind == PageResultKind.Zero ? 0 : PageSizes.PageSize);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void WaitForResult(SpscRing<CompressOutcome> results)
+    private void WaitForResult(CompressWorker worker)
     {
-        var condition = new ResultOrStop(results, _stop);
-        _callerParker.Wait(ref condition);
+        var condition = new ResultOrStop(worker.Results, _stop);
+        worker.ResultParker.Wait(ref condition);
         ThrowIfStopped();
     }
 

@@ -35,7 +35,6 @@ public sealed unsafe partial class CompressionEngine : IDisposable
 {
     private readonly CompressionEngineOptions _options;
     private readonly CompressWorker[] _workers;
-    private readonly ThreadParker _callerParker = new();
     private readonly StopSignal _stop = new();
     private readonly CompressionCounters _counters = new();
     private readonly Lock _shutdownLock = new();
@@ -75,7 +74,6 @@ public sealed unsafe partial class CompressionEngine : IDisposable
         _order = new PendingPage[orderCapacity];
         _orderMask = orderCapacity - 1;
         _workers = new CompressWorker[threads];
-        _stop.Register(_callerParker);
 
         CompressionSettings settings = options.Compression;
         Func<IPageCompressor>? factory = settings.Method == CompressMethod.None
@@ -94,7 +92,7 @@ public sealed unsafe partial class CompressionEngine : IDisposable
                 IPageCompressor? compressor = factory is null ? null : CreateCompressor(factory, settings);
                 try
                 {
-                    _workers[created] = new CompressWorker(created, _credit, compressor, _callerParker, _stop);
+                    _workers[created] = new CompressWorker(created, _credit, compressor, _stop);
                 }
                 catch
                 {
@@ -103,6 +101,7 @@ public sealed unsafe partial class CompressionEngine : IDisposable
                 }
 
                 _stop.Register(_workers[created].Parker);
+                _stop.Register(_workers[created].ResultParker);
             }
 
             foreach (CompressWorker worker in _workers)
@@ -157,8 +156,8 @@ public sealed unsafe partial class CompressionEngine : IDisposable
     /// <summary>The parkers the workers wait on. For tests (an idle engine has every worker parked).</summary>
     internal IEnumerable<ThreadParker> WorkerParkers => _workers.Select(w => w.Parker);
 
-    /// <summary>The parker the caller waits on. For tests.</summary>
-    internal ThreadParker CallerParker => _callerParker;
+    /// <summary>The parkers the caller waits on for results, one per worker. For tests.</summary>
+    internal IEnumerable<ThreadParker> ResultParkers => _workers.Select(w => w.ResultParker);
 
     private static IPageCompressor CreateCompressor(Func<IPageCompressor> factory, CompressionSettings settings)
     {

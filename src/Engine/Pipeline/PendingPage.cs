@@ -11,7 +11,10 @@ internal struct PendingPage
     /// <summary>A worker index, or this for a page the caller took itself because no worker was free.</summary>
     public const int Busy = -1;
 
+    /// <summary>The page's block (null once released, so the order ring keeps no block alive).</summary>
     public RamBlock? Block;
+
+    /// <summary>The page's offset in <see cref="Block"/>.</summary>
     public long Offset;
 
     /// <summary>The worker that has the page, or <see cref="Busy"/>.</summary>

@@ -185,7 +185,10 @@ public sealed class SpscRing<T>
         _producerParker?.WakeIfParked();
     }
 
-    /// <summary>Producer: enqueues, waiting on the producer's parker while the ring is full. False if cancelled first.</summary>
+    /// <summary>
+    /// Producer: enqueues, waiting on the producer's parker while the ring is full. False if cancelled first. A cancellable
+    /// token costs a registration (an allocation) each time the call has to wait; the engines use their own conditions.
+    /// </summary>
     public bool Enqueue(in T item, CancellationToken cancellationToken = default)
     {
         while (!TryEnqueue(item))
@@ -199,7 +202,10 @@ public sealed class SpscRing<T>
         return true;
     }
 
-    /// <summary>Consumer: dequeues, waiting on the consumer's parker while the ring is empty. False if cancelled first.</summary>
+    /// <summary>
+    /// Consumer: dequeues, waiting on the consumer's parker while the ring is empty. False if cancelled first. A cancellable
+    /// token costs a registration (an allocation) each time the call has to wait.
+    /// </summary>
     public bool Dequeue(out T item, CancellationToken cancellationToken = default)
     {
         while (!TryDequeue(out item))

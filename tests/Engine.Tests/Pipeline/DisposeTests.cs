@@ -55,7 +55,7 @@ public sealed class DisposeTests : EngineTestBase
             Assert.True(engine.TrySubmit(memory.Blocks[0], 0));
             var disposer = new Thread(() =>
             {
-                Assert.True(Hang.WaitUntil(() => engine.CallerParker.IsParked));
+                Assert.True(Hang.WaitUntil(() => engine.ResultParkers.Any(p => p.IsParked)));
                 engine.Dispose();
             })
             { IsBackground = true };
