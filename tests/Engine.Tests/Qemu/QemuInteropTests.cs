@@ -23,6 +23,11 @@ public sealed class QemuInteropTests(QemuInterop qemu, ITestOutputHelper output)
     {
         InteropRun run = qemu.Checks();
         ScriptResult script = run.Script;
+        if (qemu.StreamsLog is { } streams)
+        {
+            output.WriteLine($"make-streams.sh: exit {streams.ExitCode}, {streams.Elapsed.TotalSeconds:F0} s; {streams.Tail(3)}");
+        }
+
         output.WriteLine($"run-interop.sh: exit {script.ExitCode}, {script.Elapsed.TotalSeconds:F0} s");
         output.WriteLine(script.Log);
         Assert.False(script.TimedOut, $"run-interop.sh was killed at its hang timeout after {script.Elapsed.TotalSeconds:F0} s; log ends:\n{script.Tail()}");
