@@ -9,14 +9,66 @@ namespace Engine.Wire;
 public static class RamExtractor
 {
     /// <summary>Extracts the RAM of <paramref name="input"/> into <paramref name="outputDirectory"/>.</summary>
+    /// <remarks>
+    /// The images are written into a staging directory inside <paramref name="outputDirectory"/> and moved into place only
+    /// once the whole RAM section has been read and applied, so a stream that fails part-way (truncated, corrupt) leaves
+    /// no partial images behind, and files already in <paramref name="outputDirectory"/> are untouched by a failed run.
+    /// The staging directory is on the same file system, so each move is a rename.
+    /// </remarks>
     /// <exception cref="MigrationStreamException">The stream is malformed or a page does not decompress.</exception>
     public static RamExtractResult Extract(Stream input, string outputDirectory, RamExtractOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(input);
+        ArgumentException.ThrowIfNullOrEmpty(outputDirectory);
         options ??= new RamExtractOptions();
+        string target = Path.GetFullPath(outputDirectory);
+        bool createdTarget = !Directory.Exists(target);
+        Directory.CreateDirectory(target);
+        string staging = Path.Combine(target, $".engine-extract-{Guid.NewGuid():N}.tmp");
+        try
+        {
+            (IReadOnlyList<ExtractedBlock> staged, RamLoadCounts counts) = ExtractInto(input, staging, options);
+            var blocks = new List<ExtractedBlock>(staged.Count);
+            foreach (ExtractedBlock block in staged)
+            {
+                string path = Path.Combine(target, Path.GetFileName(block.Path));
+                File.Move(block.Path, path, overwrite: true);
+                blocks.Add(block with { Path = path });
+            }
+
+            return new RamExtractResult(blocks, counts);
+        }
+        catch
+        {
+            // A directory this run created, and that holds nothing else, goes too: a failed extract leaves no trace.
+            DeleteQuietly(staging);
+            if (createdTarget && !Directory.EnumerateFileSystemEntries(target).Any())
+            {
+                DeleteQuietly(target);
+            }
+
+            throw;
+        }
+        finally
+        {
+            DeleteQuietly(staging);
+        }
+    }
+
+    /// <summary>Extracts the RAM of the file at <paramref name="path"/>.</summary>
+    public static RamExtractResult Extract(string path, string outputDirectory, RamExtractOptions? options = null)
+    {
+        using FileStream input = new(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
+        return Extract(input, outputDirectory, options);
+    }
+
+    private static (IReadOnlyList<ExtractedBlock> Blocks, RamLoadCounts Counts) ExtractInto(Stream input, string directory, RamExtractOptions options)
+    {
         MigrationStreamReaderOptions readerOptions = options.ReaderOptions ?? new MigrationStreamReaderOptions();
         using var reader = new MigrationStreamReader(input, readerOptions, leaveOpen: true);
-        using var sink = new RamImageSink(outputDirectory, options.DecompressThreads, options.DecompressorFactory);
+
+        // Disposed (image files closed) before the caller moves the images into place.
+        using var sink = new RamImageSink(directory, options.DecompressThreads, options.DecompressorFactory);
         var progressSink = options.Progress is null ? (IRamSink)sink : new ProgressSink(sink, reader, options.Progress);
         RamLoadCounts counts = RamStreamLoader.Load(reader, progressSink);
         sink.Flush();
@@ -25,14 +77,22 @@ public static class RamExtractor
             throw new MigrationStreamException(reader.Position, "expected the RAM section's END, found the end of the stream");
         }
 
-        return new RamExtractResult(sink.Blocks, counts);
+        return (sink.Blocks, counts);
     }
 
-    /// <summary>Extracts the RAM of the file at <paramref name="path"/>.</summary>
-    public static RamExtractResult Extract(string path, string outputDirectory, RamExtractOptions? options = null)
+    private static void DeleteQuietly(string directory)
     {
-        using FileStream input = new(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
-        return Extract(input, outputDirectory, options);
+        try
+        {
+            if (Directory.Exists(directory))
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Cleaning up must not hide the error that made the extract fail.
+        }
     }
 
     /// <summary>Reports progress (bytes of stream read) at every section end, so a long file shows it is moving.</summary>

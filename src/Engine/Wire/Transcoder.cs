@@ -55,12 +55,41 @@ public sealed class Transcoder : IDisposable
     }
 
     /// <summary>Transcodes the file <paramref name="inputPath"/> into <paramref name="outputPath"/>.</summary>
+    /// <remarks>
+    /// The output is written to <c>OUT.tmp</c> and renamed to <paramref name="outputPath"/> only when the whole input has
+    /// been transcoded, so a failure part-way leaves neither a partial output nor a changed earlier file at that path.
+    /// </remarks>
     public static TranscodeResult Transcode(string inputPath, string outputPath, TranscodeOptions? options = null)
     {
+        ArgumentException.ThrowIfNullOrEmpty(inputPath);
+        ArgumentException.ThrowIfNullOrEmpty(outputPath);
         using var transcoder = new Transcoder(options);
         using FileStream input = new(inputPath, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
-        using FileStream output = new(outputPath, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 1);
-        return transcoder.Transcode(input, output);
+        string temporary = outputPath + ".tmp";
+        try
+        {
+            TranscodeResult result;
+            using (FileStream output = new(temporary, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 1))
+            {
+                result = transcoder.Transcode(input, output);
+            }
+
+            File.Move(temporary, outputPath, overwrite: true);
+            return result;
+        }
+        catch
+        {
+            try
+            {
+                File.Delete(temporary);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Cleaning up must not hide the error that made the transcode fail.
+            }
+
+            throw;
+        }
     }
 
     /// <summary>Transcodes <paramref name="input"/> into <paramref name="output"/>; neither stream is disposed.</summary>
