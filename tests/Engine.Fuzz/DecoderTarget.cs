@@ -19,9 +19,18 @@ internal sealed class DecoderTarget : IFuzzTarget
     private const int OversizedBit = 0x08;
     private const int SharpZipLibBit = 0x10;
 
-    // One decoder per configuration, created on first use and reused, as each decompress worker reuses its own.
-    private readonly PageDecoder?[] _decoders = new PageDecoder?[32];
+    // One decoder per configuration, reused, as each decompress worker reuses its own. All are made up front: a decoder
+    // created by the first input that needs it would make that input's coverage differ from its reruns (AFL's stability).
+    private readonly PageDecoder[] _decoders = new PageDecoder[32];
     private readonly GuardedPage _page = new();
+
+    public DecoderTarget()
+    {
+        for (int selector = 0; selector < _decoders.Length; selector++)
+        {
+            _decoders[selector] = CreateDecoder(selector);
+        }
+    }
 
     public string Name => "decoder";
 
@@ -37,7 +46,7 @@ internal sealed class DecoderTarget : IFuzzTarget
 
         int selector = input.Span[0] & (StrictBit | (3 << MethodShift) | OversizedBit | SharpZipLibBit);
         ReadOnlySpan<byte> payload = input.Span[1..];
-        PageDecoder decoder = DecoderFor(selector);
+        PageDecoder decoder = _decoders[selector];
         bool oversized = (selector & OversizedBit) != 0;
 
         _page.Reset();
@@ -51,13 +60,8 @@ internal sealed class DecoderTarget : IFuzzTarget
         return status == DecompressStatus.Ok ? FuzzOutcome.Accepted : FuzzOutcome.Rejected;
     }
 
-    private PageDecoder DecoderFor(int selector)
+    private static PageDecoder CreateDecoder(int selector)
     {
-        if (_decoders[selector] is { } decoder)
-        {
-            return decoder;
-        }
-
         CompressMethod configured = ((selector >> MethodShift) & 3) switch
         {
             0 => CompressMethod.None,
@@ -65,8 +69,6 @@ internal sealed class DecoderTarget : IFuzzTarget
             _ => CompressMethod.Zlib,
         };
         ZlibImplementation zlib = (selector & SharpZipLibBit) != 0 ? ZlibImplementation.SharpZipLib : ZlibImplementation.Native;
-        decoder = PageCodecs.CreateDecoder(configured, (selector & StrictBit) != 0, zlib);
-        _decoders[selector] = decoder;
-        return decoder;
+        return PageCodecs.CreateDecoder(configured, (selector & StrictBit) != 0, zlib);
     }
 }

@@ -38,12 +38,14 @@ internal static class Program
 
     private static int Fuzz(string target)
     {
-        IFuzzTarget fuzzTarget = FuzzTargets.Create(target);
+        IFuzzTarget? fuzzTarget = null;
         var input = new InputBuffer();
 
-        // Out of process: an input that kills the process outright (a native crash in zlib or zstd, a stack overflow)
-        // costs a restart of the child instead of the fork server itself.
-        SharpFuzz.Fuzzer.OutOfProcess.Run(stream => fuzzTarget.Run(input.ReadAll(stream)));
+        // The target is created inside the first run: instrumented Engine code may only execute once SharpFuzz has
+        // attached AFL's shared memory, and a target's constructor already calls into Engine. Out of process: an input
+        // that kills the process outright (a native crash in zlib or zstd, a stack overflow) costs a restart of the
+        // child instead of the fork server itself.
+        SharpFuzz.Fuzzer.OutOfProcess.Run(stream => (fuzzTarget ??= FuzzTargets.Create(target)).Run(input.ReadAll(stream)));
         return 0;
     }
 
