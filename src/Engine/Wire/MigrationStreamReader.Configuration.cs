@@ -6,6 +6,11 @@ namespace Engine.Wire;
 // The configuration section: the machine type and the subsections QEMU 7.2 may append to it.
 public sealed partial class MigrationStreamReader
 {
+    // The configuration subsections Engine knows, as bits of the set already read.
+    private const int TargetPageBitsSubsection = 1;
+    private const int CapabilitiesSubsection = 2;
+    private const int UuidSubsection = 4;
+
     private void ReadConfiguration()
     {
         int start = _position;
@@ -27,16 +32,18 @@ public sealed partial class MigrationStreamReader
         _position = start + 5 + (int)length;
 
         // Subsections follow the fields directly, each opened by 0x05; at top level nothing else starts with 0x05, so a
-        // peek decides. There is no terminator.
+        // peek decides. There is no terminator. They all belong to this one item, which must fit the buffer, so each
+        // may appear once (as QEMU writes them): repeats would let the item grow without bound.
+        int seen = 0;
         while (TryRequire(1) && _buffer[_position] == (byte)SectionType.Subsection)
         {
-            ReadConfigurationSubsection();
+            ReadConfigurationSubsection(ref seen);
         }
 
         _kind = MigrationItemKind.Configuration;
     }
 
-    private void ReadConfigurationSubsection()
+    private void ReadConfigurationSubsection(ref int seen)
     {
         int start = _position;
         Require(2, "a configuration subsection header (0x05, name length)");
@@ -49,8 +56,18 @@ public sealed partial class MigrationStreamReader
             throw Error(start + 2 + nameLength, $"expected version 1 of configuration subsection '{Printable(name)}', found {version}");
         }
 
+        int which = name.SequenceEqual("configuration/target-page-bits"u8) ? TargetPageBitsSubsection
+            : name.SequenceEqual("configuration/capabilities"u8) ? CapabilitiesSubsection
+            : name.SequenceEqual("configuration/uuid"u8) ? UuidSubsection
+            : 0;
+        if ((seen & which) != 0)
+        {
+            throw Error(start + 2, $"found configuration subsection '{Printable(name)}' a second time; QEMU writes each at most once");
+        }
+
+        seen |= which;
         _position = start + 6 + nameLength;
-        if (name.SequenceEqual("configuration/target-page-bits"u8))
+        if (which == TargetPageBitsSubsection)
         {
             Require(4, "the target page bits");
             uint bits = BinaryPrimitives.ReadUInt32BigEndian(_buffer.AsSpan(_position));
@@ -61,7 +78,7 @@ public sealed partial class MigrationStreamReader
 
             _position += 4;
         }
-        else if (name.SequenceEqual("configuration/capabilities"u8))
+        else if (which == CapabilitiesSubsection)
         {
             Require(4, "the capability count");
             uint count = BinaryPrimitives.ReadUInt32BigEndian(_buffer.AsSpan(_position));
@@ -87,7 +104,7 @@ public sealed partial class MigrationStreamReader
                 _position += 1 + length;
             }
         }
-        else if (name.SequenceEqual("configuration/uuid"u8))
+        else if (which == UuidSubsection)
         {
             Require(16, "the VM UUID");
             _position += 16;
