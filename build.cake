@@ -73,12 +73,12 @@ Task("Pack")
 });
 
 Task("Demo")
-    .Description("Runs the main job: engine demo (until it exists, engine compare).")
+    .Description("Runs the main job: engine demo (--demo-args="..." to pass other arguments).")
     .Does(() =>
 {
     DotNetRun("src/Engine.Cli/Engine.Cli.csproj", new DotNetRunSettings {
         Configuration = "Release",
-        ArgumentCustomization = args => args.Append("--").Append(string.IsNullOrWhiteSpace(demoArgs) ? "compare" : demoArgs),
+        ArgumentCustomization = args => args.Append("--").Append(string.IsNullOrWhiteSpace(demoArgs) ? "demo" : demoArgs),
     });
 });
 
