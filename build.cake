@@ -73,7 +73,7 @@ Task("Pack")
 });
 
 Task("Demo")
-    .Description("Runs the main job: engine demo (--demo-args="..." to pass other arguments).")
+    .Description("Runs the main job: engine demo (pass other arguments with --demo-args).")
     .Does(() =>
 {
     DotNetRun("src/Engine.Cli/Engine.Cli.csproj", new DotNetRunSettings {
