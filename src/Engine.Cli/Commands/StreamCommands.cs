@@ -25,7 +25,7 @@ internal static class StreamCommands
             StreamSummary summary = ByteProgress.Run("inspecting", input.Length, progress => StreamInspector.Inspect(input.FullName, progress: progress));
             if (parse.GetValue(json))
             {
-                Console.WriteLine(JsonSerializer.Serialize(summary, new JsonSerializerOptions { WriteIndented = true }));
+                Console.WriteLine(JsonSerializer.Serialize(summary, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }));
             }
             else
             {

@@ -47,26 +47,26 @@ public sealed class InspectCommandTests
         Assert.True(r.ExitCode == 0, r.StdErr);
         using JsonDocument doc = JsonDocument.Parse(r.StdOut);
         JsonElement root = doc.RootElement;
-        Assert.Equal(3, root.GetProperty("FileVersion").GetInt32());
-        Assert.Equal("pc-i440fx-7.2", root.GetProperty("MachineType").GetString());
-        Assert.Equal(2, root.GetProperty("RamSectionId").GetInt32());
-        Assert.Equal(40960, root.GetProperty("TotalRamBytes").GetInt64());
-        JsonElement[] blocks = root.GetProperty("Blocks").EnumerateArray().ToArray();
-        Assert.Equal([SmallMigrationFile.MainBlock, SmallMigrationFile.RomBlock], blocks.Select(b => b.GetProperty("Name").GetString()));
-        Assert.Equal([32768L, 8192L], blocks.Select(b => b.GetProperty("Length").GetInt64()));
-        Assert.Equal([4L, 0L], blocks.Select(b => b.GetProperty("CompressedPages").GetInt64()));
-        Assert.Equal(3, root.GetProperty("Zero").GetProperty("Count").GetInt64());
-        Assert.Equal(3, root.GetProperty("Raw").GetProperty("Count").GetInt64());
-        Assert.Equal(2, root.GetProperty("Zlib").GetProperty("Count").GetInt64());
-        Assert.Equal(2, root.GetProperty("Zstd").GetProperty("Count").GetInt64());
-        Assert.Equal(0, root.GetProperty("Xbzrle").GetProperty("Count").GetInt64());
+        Assert.Equal(3, root.GetProperty("fileVersion").GetInt32());
+        Assert.Equal("pc-i440fx-7.2", root.GetProperty("machineType").GetString());
+        Assert.Equal(2, root.GetProperty("ramSectionId").GetInt32());
+        Assert.Equal(40960, root.GetProperty("totalRamBytes").GetInt64());
+        JsonElement[] blocks = root.GetProperty("blocks").EnumerateArray().ToArray();
+        Assert.Equal([SmallMigrationFile.MainBlock, SmallMigrationFile.RomBlock], blocks.Select(b => b.GetProperty("name").GetString()));
+        Assert.Equal([32768L, 8192L], blocks.Select(b => b.GetProperty("length").GetInt64()));
+        Assert.Equal([4L, 0L], blocks.Select(b => b.GetProperty("compressedPages").GetInt64()));
+        Assert.Equal(3, root.GetProperty("zero").GetProperty("count").GetInt64());
+        Assert.Equal(3, root.GetProperty("raw").GetProperty("count").GetInt64());
+        Assert.Equal(2, root.GetProperty("zlib").GetProperty("count").GetInt64());
+        Assert.Equal(2, root.GetProperty("zstd").GetProperty("count").GetInt64());
+        Assert.Equal(0, root.GetProperty("xbzrle").GetProperty("count").GetInt64());
 
         // Raw records carry a whole page plus a header, so their bytes say the counts are bytes on the wire.
-        Assert.True(root.GetProperty("Raw").GetProperty("Bytes").GetInt64() > 3 * 4096);
-        Assert.True(root.GetProperty("RamComplete").GetBoolean());
-        Assert.Equal(file.Bytes.Length - file.Tail.Length, root.GetProperty("RamEndOffset").GetInt64());
-        Assert.Equal(file.Tail.Length, root.GetProperty("BytesAfterRam").GetInt64());
-        Assert.Equal(file.Bytes.Length, root.GetProperty("TotalBytes").GetInt64());
+        Assert.True(root.GetProperty("raw").GetProperty("bytes").GetInt64() > 3 * 4096);
+        Assert.True(root.GetProperty("ramComplete").GetBoolean());
+        Assert.Equal(file.Bytes.Length - file.Tail.Length, root.GetProperty("ramEndOffset").GetInt64());
+        Assert.Equal(file.Tail.Length, root.GetProperty("bytesAfterRam").GetInt64());
+        Assert.Equal(file.Bytes.Length, root.GetProperty("totalBytes").GetInt64());
     }
 
     [Fact]
