@@ -33,7 +33,8 @@ internal static class DemoCommand
         {
             size, image, dirtyRate, writerThreads, methods, levels, compressThreads, decompressThreads, bandwidth, downtime, noAutoConverge, json,
         };
-        command.SetAction(parse => CliErrors.Run(() =>
+        // On a pool thread so that Ctrl-C cancels the token instead of killing the process (see MigrateCommand).
+        command.SetAction((parse, cancellationToken) => Task.Run(() => CliErrors.Run(() =>
         {
             // Everything is parsed and validated before the first guest is built.
             string[] methodNames = parse.GetValue(methods)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -67,12 +68,12 @@ internal static class DemoCommand
             long guestSize = MigrationOptions.ParseSize(parse.GetValue(size)!, "size");
             var writers = new GuestWriterOptions { PagesPerSecond = parse.GetValue(dirtyRate), Threads = parse.GetValue(writerThreads) };
             writers.Validate();
-            return Execute(runs, guestSize, parse.GetValue(image), writers, parse.GetValue(json));
-        }));
+            return Execute(runs, guestSize, parse.GetValue(image), writers, parse.GetValue(json), cancellationToken);
+        }), CancellationToken.None));
         return command;
     }
 
-    private static int Execute(List<MigrationParameters> runs, long guestSize, FileInfo? image, GuestWriterOptions writers, bool json)
+    private static int Execute(List<MigrationParameters> runs, long guestSize, FileInfo? image, GuestWriterOptions writers, bool json, CancellationToken cancellationToken)
     {
         bool interactive = !json && !Console.IsOutputRedirected;
         string guestText = image is null
@@ -93,8 +94,8 @@ internal static class DemoCommand
                 : MigrationGuest.FromImage(image.FullName, writers);
             string name = parameters.Compression.ToString();
             MigrationResult result = interactive
-                ? RunWithProgress(guest, parameters, name)
-                : RunOnce(guest, parameters, null);
+                ? RunWithProgress(guest, parameters, name, cancellationToken)
+                : RunOnce(guest, parameters, null, cancellationToken);
             results.Add((parameters, result));
             if (!json)
             {
@@ -124,18 +125,18 @@ internal static class DemoCommand
         return results.All(r => r.Result.ChecksumsMatch == true) ? 0 : CliErrors.Failure;
     }
 
-    private static MigrationResult RunWithProgress(MigrationGuest guest, MigrationParameters parameters, string name)
+    private static MigrationResult RunWithProgress(MigrationGuest guest, MigrationParameters parameters, string name, CancellationToken cancellationToken)
     {
         MigrationResult? result = null;
         AnsiConsole.Status().Start($"migrating with {name}…", ctx =>
         {
-            result = RunOnce(guest, parameters, info => ctx.Status(
+            result = RunOnce(guest, parameters, cancellationToken: cancellationToken, progress: info => ctx.Status(
                 $"migrating with {Markup.Escape(name)}: round {info.DirtySyncCount}, remaining {info.RemainingBytes >> 10} kB, {info.Mbps:F0} mbps, dirty rate {info.DirtyPagesRate} pages/s, throttle {info.CpuThrottlePercentage}%"));
         });
         return result!;
     }
 
-    internal static MigrationResult RunOnce(MigrationGuest guest, MigrationParameters parameters, Action<MigrationInfo>? progress)
+    internal static MigrationResult RunOnce(MigrationGuest guest, MigrationParameters parameters, Action<MigrationInfo>? progress, CancellationToken cancellationToken = default)
     {
         TimeSpan io = TcpTransport.DefaultIoTimeout;
         (NetworkStream sourceEnd, NetworkStream destinationEnd) = TcpTransport.CreateLoopbackPair(io);
@@ -143,7 +144,7 @@ internal static class DemoCommand
         using (destinationEnd)
         {
             var destination = new DestinationMigration(new DestinationOptions { DecompressThreads = parameters.DecompressThreads, Method = parameters.Compression.Method, ReadTimeout = io });
-            Task<DestinationResult> incoming = Task.Factory.StartNew(() => destination.Run(destinationEnd), TaskCreationOptions.LongRunning);
+            Task<DestinationResult> incoming = Task.Factory.StartNew(() => destination.Run(destinationEnd, cancellationToken), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
             guest.StartWriters();
             long lastProgress = 0;
             var source = new SourceMigration(guest, parameters, new SourceMigrationOptions
@@ -160,7 +161,7 @@ internal static class DemoCommand
             });
             try
             {
-                MigrationResult result = source.Run(sourceEnd);
+                MigrationResult result = source.Run(sourceEnd, cancellationToken);
                 incoming.GetAwaiter().GetResult().Memory.Dispose();
                 return result;
             }
@@ -172,8 +173,9 @@ internal static class DemoCommand
                 {
                     incoming.GetAwaiter().GetResult().Memory.Dispose();
                 }
-                catch (MigrationException)
+                catch (Exception e) when (e is MigrationException or OperationCanceledException)
                 {
+                    // The source's error is the one to report.
                 }
 
                 throw;

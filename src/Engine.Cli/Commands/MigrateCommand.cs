@@ -24,7 +24,9 @@ internal static class MigrateCommand
             to, guest, image, dirtyRate, timeout, json,
         };
         parameters.AddTo(command, source: true);
-        command.SetAction((parse, cancellationToken) => Task.FromResult(CliErrors.Run(() =>
+        // The work runs on a pool thread, so the action returns a running task at once and System.CommandLine installs its
+        // Ctrl-C handler, which cancels the token (a synchronous body would be killed by SIGINT with no clean-up).
+        command.SetAction((parse, cancellationToken) => Task.Run(() => CliErrors.Run(() =>
         {
             MigrationParameters p = parameters.Build(parse);
             MigrationEndpoint endpoint = MigrationEndpoint.Parse(parse.GetValue(to)!, "to");
@@ -45,7 +47,7 @@ internal static class MigrateCommand
 
             TimeSpan io = TimeSpan.FromSeconds(Math.Clamp(parse.GetValue(timeout), 1, 3600));
             return Execute(p, endpoint, imageFile, size, writers, io, parse.GetValue(json), cancellationToken);
-        })));
+        }), CancellationToken.None));
         return command;
     }
 

@@ -141,8 +141,9 @@ public sealed class DestinationMigration
 
             throw;
         }
-        catch (Exception e) when (e is MigrationStreamException or IOException or SocketException or EngineException or InvalidDataException or ObjectDisposedException)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
+            // Whatever went wrong, the source is told why (it stops at once: see DestinationWatch) and the memory is freed.
             string reason = e is MigrationStreamException ? e.Message : $"{e.GetType().Name}: {e.Message}";
             if (network is not null)
             {
