@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using Engine.Codecs;
 using Engine.Migration;
 using Engine.Transport;
+using Engine.Wire;
 using Spectre.Console;
 
 namespace Engine.Cli.Commands;
@@ -17,7 +18,7 @@ internal static class DemoCommand
 {
     public static Command Create()
     {
-        var size = new Option<string>("--size") { Description = "Guest RAM size (synthetic guest), e.g. 256M, 1G.", DefaultValueFactory = _ => "512M" };
+        var size = new Option<string>("--size") { Description = "Guest RAM size (synthetic guest), e.g. 256M, 1G; several RAM blocks: 256M,vga.vram:16M.", DefaultValueFactory = _ => "512M" };
         var image = new Option<FileInfo?>("--image") { Description = "Migrate a raw memory image instead of a synthetic guest." };
         var dirtyRate = new Option<double>("--dirty-rate") { Description = "Pages the guest dirties per second (0 = a still guest).", DefaultValueFactory = _ => 4000 };
         var writerThreads = new Option<int>("--writer-threads") { Description = "Guest writer threads (busy vCPUs).", DefaultValueFactory = _ => 1 };
@@ -65,19 +66,19 @@ internal static class DemoCommand
                 });
             }
 
-            long guestSize = MigrationOptions.ParseSize(parse.GetValue(size)!, "size");
+            RamBlockInfo[] guestBlocks = MigrationOptions.ParseBlocks(parse.GetValue(size)!, "size");
             var writers = new GuestWriterOptions { PagesPerSecond = parse.GetValue(dirtyRate), Threads = parse.GetValue(writerThreads) };
             writers.Validate();
-            return Execute(runs, guestSize, parse.GetValue(image), writers, parse.GetValue(json), cancellationToken);
+            return Execute(runs, guestBlocks, parse.GetValue(image), writers, parse.GetValue(json), cancellationToken);
         }), CancellationToken.None));
         return command;
     }
 
-    private static int Execute(List<MigrationParameters> runs, long guestSize, FileInfo? image, GuestWriterOptions writers, bool json, CancellationToken cancellationToken)
+    private static int Execute(List<MigrationParameters> runs, RamBlockInfo[] guestBlocks, FileInfo? image, GuestWriterOptions writers, bool json, CancellationToken cancellationToken)
     {
         bool interactive = !json && !Console.IsOutputRedirected;
         string guestText = image is null
-            ? $"synthetic guest {guestSize >> 20} MiB (calibrated Debian RAM model), dirtying {writers.PagesPerSecond:0} pages/s"
+            ? $"synthetic guest {string.Join(" + ", guestBlocks.Select(b => $"{b.Name} {b.Length >> 20} MiB"))} (calibrated Debian RAM model), dirtying {writers.PagesPerSecond:0} pages/s"
             : $"image {image.Name}, dirtying {writers.PagesPerSecond:0} pages/s";
         if (!json)
         {
@@ -90,7 +91,7 @@ internal static class DemoCommand
         foreach (MigrationParameters parameters in runs)
         {
             using MigrationGuest guest = image is null
-                ? MigrationGuest.CreateSynthetic(guestSize, writers)
+                ? MigrationGuest.CreateSynthetic(guestBlocks, writers)
                 : MigrationGuest.FromImage(image.FullName, writers);
             string name = parameters.Compression.ToString();
             MigrationResult result = interactive
