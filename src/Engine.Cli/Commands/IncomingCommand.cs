@@ -59,10 +59,9 @@ internal static class IncomingCommand
         if (endpoint.IsTcp)
         {
             using TcpListener listener = TcpTransport.Listen(endpoint.Host, endpoint.Port);
-            if (!json)
-            {
-                Console.Error.WriteLine($"engine incoming: listening on {listener.LocalEndpoint}");
-            }
+
+            // On stderr also with --json (stdout stays one JSON document): with port 0 this is how a caller learns the port.
+            Console.Error.WriteLine($"engine incoming: listening on {listener.LocalEndpoint}");
 
             using NetworkStream stream = TcpTransport.Accept(listener, io, cancellationToken);
             result = destination.Run(stream, cancellationToken);
