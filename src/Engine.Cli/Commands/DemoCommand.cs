@@ -30,15 +30,22 @@ internal static class DemoCommand
         var downtime = new Option<long>("--downtime-limit") { Description = "downtime-limit in ms.", DefaultValueFactory = _ => 300 };
         var noAutoConverge = new Option<bool>("--no-auto-converge") { Description = "Turn auto-converge off (on by default in the demo)." };
         var json = new Option<bool>("--json") { Description = "Print the results as JSON (query-migrate per method)." };
+        var benchmark = new Option<bool>("--benchmark")
+        {
+            Description = "Instead of the demo: the end-to-end ceiling. A still guest at unlimited bandwidth over loopback, per method (default none,zlib,zstd) and compress-threads (--benchmark-threads), in MB/s of guest RAM.",
+        };
+        var benchmarkThreads = new Option<string>("--benchmark-threads") { Description = "compress-threads values for --benchmark, comma-separated.", DefaultValueFactory = _ => "1,2,8" };
         var command = new Command("demo", "Migrate a synthetic guest under writes over loopback TCP with zlib, then zstd, and print the series' table side by side.")
         {
-            size, image, dirtyRate, writerThreads, methods, levels, compressThreads, decompressThreads, bandwidth, downtime, noAutoConverge, json,
+            size, image, dirtyRate, writerThreads, methods, levels, compressThreads, decompressThreads, bandwidth, downtime, noAutoConverge, json, benchmark, benchmarkThreads,
         };
         // On a pool thread so that Ctrl-C cancels the token instead of killing the process (see MigrateCommand).
         command.SetAction((parse, cancellationToken) => Task.Run(() => CliErrors.Run(() =>
         {
             // Everything is parsed and validated before the first guest is built.
-            string[] methodNames = parse.GetValue(methods)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            bool bench = parse.GetValue(benchmark);
+            string methodList = bench && (parse.GetResult(methods)?.Implicit ?? true) ? "none,zlib,zstd" : parse.GetValue(methods)!;
+            string[] methodNames = methodList.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             string[] levelTexts = parse.GetValue(levels)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             if (methodNames.Length == 0 || levelTexts.Length == 0 || (levelTexts.Length != 1 && levelTexts.Length != methodNames.Length))
             {
@@ -67,11 +74,33 @@ internal static class DemoCommand
             }
 
             RamBlockInfo[] guestBlocks = MigrationOptions.ParseBlocks(parse.GetValue(size)!, "size");
+            if (bench)
+            {
+                int[] threadCounts = ParseThreadCounts(parse.GetValue(benchmarkThreads)!);
+                return MigrationBenchmark.Run(guestBlocks, parse.GetValue(image), runs.Select(r => r.Compression).ToArray(), threadCounts, parse.GetValue(decompressThreads), parse.GetValue(json), cancellationToken);
+            }
+
             var writers = new GuestWriterOptions { PagesPerSecond = parse.GetValue(dirtyRate), Threads = parse.GetValue(writerThreads) };
             writers.Validate();
             return Execute(runs, guestBlocks, parse.GetValue(image), writers, parse.GetValue(json), cancellationToken);
         }), CancellationToken.None));
         return command;
+    }
+
+    private static int[] ParseThreadCounts(string text)
+    {
+        var counts = new List<int>();
+        foreach (string item in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!int.TryParse(item, NumberStyles.None, CultureInfo.InvariantCulture, out int n) || n is < 1 or > MigrationParameters.MaxThreads)
+            {
+                throw new EngineParameterException("benchmark-threads", $"benchmark-threads '{item}' is not accepted: compress-threads 1 to 255, comma-separated");
+            }
+
+            counts.Add(n);
+        }
+
+        return counts.Count > 0 ? counts.ToArray() : throw new EngineParameterException("benchmark-threads", "benchmark-threads needs at least one thread count");
     }
 
     private static int Execute(List<MigrationParameters> runs, RamBlockInfo[] guestBlocks, FileInfo? image, GuestWriterOptions writers, bool json, CancellationToken cancellationToken)
