@@ -136,9 +136,13 @@ public sealed class SourceMigration
                 AccountFraming(limiter, writer.Position - before - (_pageRecordBytes - pagesBefore));
                 _statistics.SetRemaining(DirtyBytes);
                 _options.Progress?.Invoke(_statistics.Snapshot(NowMs));
-                if (limiter.IsOverLimit)
+                while (limiter.IsOverLimit)
                 {
-                    // Wait for the window's end, but not for a destination that has gone: the watch wakes at once.
+                    // Wait for the window's end, but not for a destination that has gone: the watch wakes at once. A burst
+                    // that overshot by several windows (pages in flight when the limit was reached) is paid off here in
+                    // whole windows; sending one page per window meanwhile would cost a section, a flush and a progress
+                    // report per page, and windows that measure one page make the bandwidth (and so the convergence
+                    // threshold) look near zero.
                     watch.Sleep(limiter.TimeUntilWindowEnd, cancellationToken);
                 }
             }

@@ -32,7 +32,10 @@ public sealed class MigrationAllocationTests(ITestOutputHelper output) : EngineT
     {
         Hang.Guard(90, () =>
         {
-            var parameters = new MigrationParameters { Compression = CompressionSettings.Create(method, 1), CompressThreads = 2, DecompressThreads = 2, MaxBandwidth = 0 };
+            // Rate-limited, so that the number of iterations does not depend on how fast this machine is: 12 MiB/s against a
+            // stream of some 15 MB is more than ten 100 ms windows. The source waits out each window in poll(), which
+            // allocates nothing.
+            var parameters = new MigrationParameters { Compression = CompressionSettings.Create(method, 1), CompressThreads = 2, DecompressThreads = 2, MaxBandwidth = 12L << 20 };
 
             // Warm-up: JIT and tiering of the whole path, the socket, the codecs.
             using (MigrationGuest warm = MigrationGuest.CreateSynthetic(8L << 20))
@@ -40,7 +43,7 @@ public sealed class MigrationAllocationTests(ITestOutputHelper output) : EngineT
                 Migrate(warm, parameters, null);
             }
 
-            // A still guest at unlimited bandwidth: every iteration is 50 ms of pages (MAX_WAIT), a few thousand of them.
+            // A still guest: every iteration is one rate-limit window of pages, a few thousand of them.
             const int MaxSamples = 4096;
             long[] allocated = new long[MaxSamples];
             long[] pages = new long[MaxSamples];
