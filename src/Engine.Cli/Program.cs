@@ -15,7 +15,13 @@ internal static class Program
         }
 
         RootCommand root = BuildRoot();
-        return root.Parse(args).Invoke();
+
+        // Ctrl-C: System.CommandLine 2.0 installs its SIGINT/SIGTERM handler only on the asynchronous pipeline and only
+        // with a termination timeout (none by default). The handler cancels the token that the long-running commands
+        // (migrate, incoming, demo) pass down, so they end cleanly ("engine: cancelled", exit code 130) instead of being
+        // killed mid-write; a command still running after the timeout is abandoned with exit code 130.
+        var invocation = new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(10) };
+        return root.Parse(args).InvokeAsync(invocation).GetAwaiter().GetResult();
     }
 
     /// <summary>The command tree; tests parse against it too.</summary>

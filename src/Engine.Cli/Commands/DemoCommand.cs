@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using Engine.Codecs;
 using Engine.Migration;
 using Engine.Transport;
+using Engine.Wire;
 using Spectre.Console;
 
 namespace Engine.Cli.Commands;
@@ -17,7 +18,7 @@ internal static class DemoCommand
 {
     public static Command Create()
     {
-        var size = new Option<string>("--size") { Description = "Guest RAM size (synthetic guest), e.g. 256M, 1G.", DefaultValueFactory = _ => "512M" };
+        var size = new Option<string>("--size") { Description = "Guest RAM size (synthetic guest), e.g. 256M, 1G; several RAM blocks: 256M,vga.vram:16M.", DefaultValueFactory = _ => "512M" };
         var image = new Option<FileInfo?>("--image") { Description = "Migrate a raw memory image instead of a synthetic guest." };
         var dirtyRate = new Option<double>("--dirty-rate") { Description = "Pages the guest dirties per second (0 = a still guest).", DefaultValueFactory = _ => 4000 };
         var writerThreads = new Option<int>("--writer-threads") { Description = "Guest writer threads (busy vCPUs).", DefaultValueFactory = _ => 1 };
@@ -29,14 +30,22 @@ internal static class DemoCommand
         var downtime = new Option<long>("--downtime-limit") { Description = "downtime-limit in ms.", DefaultValueFactory = _ => 300 };
         var noAutoConverge = new Option<bool>("--no-auto-converge") { Description = "Turn auto-converge off (on by default in the demo)." };
         var json = new Option<bool>("--json") { Description = "Print the results as JSON (query-migrate per method)." };
+        var benchmark = new Option<bool>("--benchmark")
+        {
+            Description = "Instead of the demo: the end-to-end ceiling. A still guest at unlimited bandwidth over loopback, per method (default none,zlib,zstd) and compress-threads (--benchmark-threads), in MB/s of guest RAM.",
+        };
+        var benchmarkThreads = new Option<string>("--benchmark-threads") { Description = "compress-threads values for --benchmark, comma-separated.", DefaultValueFactory = _ => "1,2,8" };
         var command = new Command("demo", "Migrate a synthetic guest under writes over loopback TCP with zlib, then zstd, and print the series' table side by side.")
         {
-            size, image, dirtyRate, writerThreads, methods, levels, compressThreads, decompressThreads, bandwidth, downtime, noAutoConverge, json,
+            size, image, dirtyRate, writerThreads, methods, levels, compressThreads, decompressThreads, bandwidth, downtime, noAutoConverge, json, benchmark, benchmarkThreads,
         };
-        command.SetAction(parse => CliErrors.Run(() =>
+        // On a pool thread so that Ctrl-C cancels the token instead of killing the process (see MigrateCommand).
+        command.SetAction((parse, cancellationToken) => Task.Run(() => CliErrors.Run(() =>
         {
             // Everything is parsed and validated before the first guest is built.
-            string[] methodNames = parse.GetValue(methods)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            bool bench = parse.GetValue(benchmark);
+            string methodList = bench && (parse.GetResult(methods)?.Implicit ?? true) ? "none,zlib,zstd" : parse.GetValue(methods)!;
+            string[] methodNames = methodList.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             string[] levelTexts = parse.GetValue(levels)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             if (methodNames.Length == 0 || levelTexts.Length == 0 || (levelTexts.Length != 1 && levelTexts.Length != methodNames.Length))
             {
@@ -64,19 +73,41 @@ internal static class DemoCommand
                 });
             }
 
-            long guestSize = MigrationOptions.ParseSize(parse.GetValue(size)!, "size");
+            RamBlockInfo[] guestBlocks = MigrationOptions.ParseBlocks(parse.GetValue(size)!, "size");
+            if (bench)
+            {
+                int[] threadCounts = ParseThreadCounts(parse.GetValue(benchmarkThreads)!);
+                return MigrationBenchmark.Run(guestBlocks, parse.GetValue(image), runs.Select(r => r.Compression).ToArray(), threadCounts, parse.GetValue(decompressThreads), parse.GetValue(json), cancellationToken);
+            }
+
             var writers = new GuestWriterOptions { PagesPerSecond = parse.GetValue(dirtyRate), Threads = parse.GetValue(writerThreads) };
             writers.Validate();
-            return Execute(runs, guestSize, parse.GetValue(image), writers, parse.GetValue(json));
-        }));
+            return Execute(runs, guestBlocks, parse.GetValue(image), writers, parse.GetValue(json), cancellationToken);
+        }), CancellationToken.None));
         return command;
     }
 
-    private static int Execute(List<MigrationParameters> runs, long guestSize, FileInfo? image, GuestWriterOptions writers, bool json)
+    private static int[] ParseThreadCounts(string text)
+    {
+        var counts = new List<int>();
+        foreach (string item in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!int.TryParse(item, NumberStyles.None, CultureInfo.InvariantCulture, out int n) || n is < 1 or > MigrationParameters.MaxThreads)
+            {
+                throw new EngineParameterException("benchmark-threads", $"benchmark-threads '{item}' is not accepted: compress-threads 1 to 255, comma-separated");
+            }
+
+            counts.Add(n);
+        }
+
+        return counts.Count > 0 ? counts.ToArray() : throw new EngineParameterException("benchmark-threads", "benchmark-threads needs at least one thread count");
+    }
+
+    private static int Execute(List<MigrationParameters> runs, RamBlockInfo[] guestBlocks, FileInfo? image, GuestWriterOptions writers, bool json, CancellationToken cancellationToken)
     {
         bool interactive = !json && !Console.IsOutputRedirected;
         string guestText = image is null
-            ? $"synthetic guest {guestSize >> 20} MiB (calibrated Debian RAM model), dirtying {writers.PagesPerSecond:0} pages/s"
+            ? $"synthetic guest {string.Join(" + ", guestBlocks.Select(b => $"{b.Name} {b.Length >> 20} MiB"))} (calibrated Debian RAM model), dirtying {writers.PagesPerSecond:0} pages/s"
             : $"image {image.Name}, dirtying {writers.PagesPerSecond:0} pages/s";
         if (!json)
         {
@@ -89,12 +120,12 @@ internal static class DemoCommand
         foreach (MigrationParameters parameters in runs)
         {
             using MigrationGuest guest = image is null
-                ? MigrationGuest.CreateSynthetic(guestSize, writers)
+                ? MigrationGuest.CreateSynthetic(guestBlocks, writers)
                 : MigrationGuest.FromImage(image.FullName, writers);
             string name = parameters.Compression.ToString();
             MigrationResult result = interactive
-                ? RunWithProgress(guest, parameters, name)
-                : RunOnce(guest, parameters, null);
+                ? RunWithProgress(guest, parameters, name, cancellationToken)
+                : RunOnce(guest, parameters, null, cancellationToken);
             results.Add((parameters, result));
             if (!json)
             {
@@ -124,18 +155,18 @@ internal static class DemoCommand
         return results.All(r => r.Result.ChecksumsMatch == true) ? 0 : CliErrors.Failure;
     }
 
-    private static MigrationResult RunWithProgress(MigrationGuest guest, MigrationParameters parameters, string name)
+    private static MigrationResult RunWithProgress(MigrationGuest guest, MigrationParameters parameters, string name, CancellationToken cancellationToken)
     {
         MigrationResult? result = null;
         AnsiConsole.Status().Start($"migrating with {name}…", ctx =>
         {
-            result = RunOnce(guest, parameters, info => ctx.Status(
+            result = RunOnce(guest, parameters, cancellationToken: cancellationToken, progress: info => ctx.Status(
                 $"migrating with {Markup.Escape(name)}: round {info.DirtySyncCount}, remaining {info.RemainingBytes >> 10} kB, {info.Mbps:F0} mbps, dirty rate {info.DirtyPagesRate} pages/s, throttle {info.CpuThrottlePercentage}%"));
         });
         return result!;
     }
 
-    internal static MigrationResult RunOnce(MigrationGuest guest, MigrationParameters parameters, Action<MigrationInfo>? progress)
+    internal static MigrationResult RunOnce(MigrationGuest guest, MigrationParameters parameters, Action<MigrationInfo>? progress, CancellationToken cancellationToken = default)
     {
         TimeSpan io = TcpTransport.DefaultIoTimeout;
         (NetworkStream sourceEnd, NetworkStream destinationEnd) = TcpTransport.CreateLoopbackPair(io);
@@ -143,7 +174,7 @@ internal static class DemoCommand
         using (destinationEnd)
         {
             var destination = new DestinationMigration(new DestinationOptions { DecompressThreads = parameters.DecompressThreads, Method = parameters.Compression.Method, ReadTimeout = io });
-            Task<DestinationResult> incoming = Task.Factory.StartNew(() => destination.Run(destinationEnd), TaskCreationOptions.LongRunning);
+            Task<DestinationResult> incoming = Task.Factory.StartNew(() => destination.Run(destinationEnd, cancellationToken), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
             guest.StartWriters();
             long lastProgress = 0;
             var source = new SourceMigration(guest, parameters, new SourceMigrationOptions
@@ -160,7 +191,7 @@ internal static class DemoCommand
             });
             try
             {
-                MigrationResult result = source.Run(sourceEnd);
+                MigrationResult result = source.Run(sourceEnd, cancellationToken);
                 incoming.GetAwaiter().GetResult().Memory.Dispose();
                 return result;
             }
@@ -172,8 +203,9 @@ internal static class DemoCommand
                 {
                     incoming.GetAwaiter().GetResult().Memory.Dispose();
                 }
-                catch (MigrationException)
+                catch (Exception e) when (e is MigrationException or OperationCanceledException)
                 {
+                    // The source's error is the one to report.
                 }
 
                 throw;

@@ -24,7 +24,8 @@ internal static class IncomingCommand
             listen, from, strict, timeout, saveImage, json,
         };
         parameters.AddTo(command, source: false);
-        command.SetAction((parse, cancellationToken) => Task.FromResult(CliErrors.Run(() =>
+        // On a pool thread so that Ctrl-C cancels the token instead of killing the process (see MigrateCommand).
+        command.SetAction((parse, cancellationToken) => Task.Run(() => CliErrors.Run(() =>
         {
             string? listenUri = parse.GetValue(listen);
             string? fromUri = parse.GetValue(from);
@@ -47,7 +48,7 @@ internal static class IncomingCommand
                 ReadTimeout = TimeSpan.FromSeconds(Math.Clamp(parse.GetValue(timeout), 1, 3600)),
             };
             return Execute(new DestinationMigration(options), endpoint, options.ReadTimeout, parse.GetValue(saveImage), parse.GetValue(json), cancellationToken);
-        })));
+        }), CancellationToken.None));
         return command;
     }
 
@@ -58,10 +59,9 @@ internal static class IncomingCommand
         if (endpoint.IsTcp)
         {
             using TcpListener listener = TcpTransport.Listen(endpoint.Host, endpoint.Port);
-            if (!json)
-            {
-                Console.Error.WriteLine($"engine incoming: listening on {listener.LocalEndpoint}");
-            }
+
+            // On stderr also with --json (stdout stays one JSON document): with port 0 this is how a caller learns the port.
+            Console.Error.WriteLine($"engine incoming: listening on {listener.LocalEndpoint}");
 
             using NetworkStream stream = TcpTransport.Accept(listener, io, cancellationToken);
             result = destination.Run(stream, cancellationToken);

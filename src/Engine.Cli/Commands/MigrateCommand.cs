@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Text.Json;
 using Engine.Migration;
 using Engine.Transport;
+using Engine.Wire;
 using Spectre.Console;
 
 namespace Engine.Cli.Commands;
@@ -13,7 +14,11 @@ internal static class MigrateCommand
     public static Command Create()
     {
         var to = new Option<string>("--to") { Description = "Where to: tcp:HOST:PORT (an engine incoming) or file:PATH (save the memory as a migration stream).", Required = true };
-        var guest = new Option<string>("--guest") { Description = "A synthetic guest: synthetic:SIZE, e.g. synthetic:256M.", DefaultValueFactory = _ => "synthetic:256M" };
+        var guest = new Option<string>("--guest")
+        {
+            Description = "A synthetic guest: synthetic:SIZE (one block, pc.ram), or several RAM blocks: synthetic:256M,vga.vram:16M (NAME:SIZE after the first).",
+            DefaultValueFactory = _ => "synthetic:256M",
+        };
         var image = new Option<FileInfo?>("--image") { Description = "Migrate a raw memory image file instead of a synthetic guest." };
         var dirtyRate = new Option<double>("--dirty-rate") { Description = "Pages the guest's writers dirty per second (0 = a still guest).", DefaultValueFactory = _ => 0 };
         var timeout = new Option<int>("--timeout") { Description = "Seconds a silent peer is waited for before the migration fails.", DefaultValueFactory = _ => 30 };
@@ -24,34 +29,36 @@ internal static class MigrateCommand
             to, guest, image, dirtyRate, timeout, json,
         };
         parameters.AddTo(command, source: true);
-        command.SetAction((parse, cancellationToken) => Task.FromResult(CliErrors.Run(() =>
+        // The work runs on a pool thread, so the action returns a running task at once and System.CommandLine installs its
+        // Ctrl-C handler, which cancels the token (a synchronous body would be killed by SIGINT with no clean-up).
+        command.SetAction((parse, cancellationToken) => Task.Run(() => CliErrors.Run(() =>
         {
             MigrationParameters p = parameters.Build(parse);
             MigrationEndpoint endpoint = MigrationEndpoint.Parse(parse.GetValue(to)!, "to");
             var writers = new GuestWriterOptions { PagesPerSecond = parse.GetValue(dirtyRate) };
             writers.Validate();
             FileInfo? imageFile = parse.GetValue(image);
-            long size = 0;
+            RamBlockInfo[] blocks = [];
             if (imageFile is null)
             {
                 string spec = parse.GetValue(guest)!;
                 if (!spec.StartsWith("synthetic:", StringComparison.Ordinal))
                 {
-                    throw new EngineParameterException("guest", $"guest '{spec}' is not accepted: use synthetic:SIZE (e.g. synthetic:256M) or --image FILE");
+                    throw new EngineParameterException("guest", $"guest '{spec}' is not accepted: use synthetic:SIZE (e.g. synthetic:256M, or synthetic:256M,vga.vram:16M) or --image FILE");
                 }
 
-                size = MigrationOptions.ParseSize(spec["synthetic:".Length..], "guest");
+                blocks = MigrationOptions.ParseBlocks(spec["synthetic:".Length..], "guest");
             }
 
             TimeSpan io = TimeSpan.FromSeconds(Math.Clamp(parse.GetValue(timeout), 1, 3600));
-            return Execute(p, endpoint, imageFile, size, writers, io, parse.GetValue(json), cancellationToken);
-        })));
+            return Execute(p, endpoint, imageFile, blocks, writers, io, parse.GetValue(json), cancellationToken);
+        }), CancellationToken.None));
         return command;
     }
 
-    private static int Execute(MigrationParameters parameters, MigrationEndpoint endpoint, FileInfo? image, long size, GuestWriterOptions writers, TimeSpan io, bool json, CancellationToken cancellationToken)
+    private static int Execute(MigrationParameters parameters, MigrationEndpoint endpoint, FileInfo? image, RamBlockInfo[] blocks, GuestWriterOptions writers, TimeSpan io, bool json, CancellationToken cancellationToken)
     {
-        using MigrationGuest guest = image is null ? MigrationGuest.CreateSynthetic(size, writers) : MigrationGuest.FromImage(image.FullName, writers);
+        using MigrationGuest guest = image is null ? MigrationGuest.CreateSynthetic(blocks, writers) : MigrationGuest.FromImage(image.FullName, writers);
         guest.StartWriters();
         var source = new SourceMigration(guest, parameters, new SourceMigrationOptions { ReplyTimeout = io });
         MigrationResult result;

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Engine.Codecs;
 using Engine.Migration;
+using Engine.Wire;
 
 namespace Engine.Cli.Commands;
 
@@ -74,6 +75,47 @@ internal sealed class MigrationOptions
 
         return bytes;
     }
+
+    /// <summary>
+    /// Parses a synthetic guest's RAM blocks: <c>SIZE[,NAME:SIZE]...</c>, e.g. <c>256M</c> (one block, <c>pc.ram</c>) or
+    /// <c>256M,vga.vram:16M</c>; the first block may be named too (<c>pc.ram:256M</c>). Sizes as <see cref="ParseSize"/>;
+    /// names are unique and 1 to 255 bytes (the stream's limit); 64 GiB in all at most.
+    /// </summary>
+    public static RamBlockInfo[] ParseBlocks(string text, string parameter)
+    {
+        string[] items = text.Split(',', StringSplitOptions.TrimEntries);
+        var blocks = new List<RamBlockInfo>(items.Length);
+        long total = 0;
+        for (int i = 0; i < items.Length; i++)
+        {
+            string item = items[i];
+            int colon = item.LastIndexOf(':');
+            string name = colon >= 0 ? item[..colon] : i == 0 ? DefaultBlockName : "";
+            if (name.Length == 0 || System.Text.Encoding.UTF8.GetByteCount(name) > 255)
+            {
+                throw new EngineParameterException(parameter, $"{parameter} '{text}': block '{item}' needs a name of 1 to 255 bytes: use NAME:SIZE (only the first block may omit it: {DefaultBlockName})");
+            }
+
+            if (blocks.Any(b => b.Name == name))
+            {
+                throw new EngineParameterException(parameter, $"{parameter} '{text}': block name '{name}' is given twice");
+            }
+
+            long size = ParseSize(item[(colon + 1)..], parameter);
+            total += size;
+            if (total > 64L << 30)
+            {
+                throw new EngineParameterException(parameter, $"{parameter} '{text}' is out of range: at most 64G of RAM in all");
+            }
+
+            blocks.Add(new RamBlockInfo(name, size));
+        }
+
+        return blocks.ToArray();
+    }
+
+    /// <summary>The name of a guest's first (main) RAM block, as QEMU's PC machines call it.</summary>
+    public const string DefaultBlockName = "pc.ram";
 
     public static string Kb(long bytes) => (bytes >> 10).ToString(CultureInfo.InvariantCulture);
 }

@@ -1,5 +1,6 @@
 using Engine.Codecs;
 using Engine.Memory;
+using Engine.Wire;
 
 namespace Engine.Migration;
 
@@ -36,28 +37,53 @@ public sealed class MigrationGuest : IDisposable
 
     /// <summary>A synthetic guest of <paramref name="size"/> bytes in one block, filled with the calibrated content model.</summary>
     public static MigrationGuest CreateSynthetic(long size, GuestWriterOptions? writers = null, ulong seed = 1, string blockName = "pc.ram", double zeroFraction = SyntheticContent.MeasuredZeroFraction)
+        => CreateSynthetic([new RamBlockInfo(blockName, size)], writers, seed, zeroFraction);
+
+    /// <summary>
+    /// A synthetic guest of several RAM blocks (e.g. <c>pc.ram</c> and <c>vga.vram</c>), in the given order, each filled with
+    /// the calibrated content model. Pages are numbered across the blocks for the model, so no two blocks hold the same
+    /// content; the writers dirty all of them.
+    /// </summary>
+    public static MigrationGuest CreateSynthetic(IReadOnlyList<RamBlockInfo> blocks, GuestWriterOptions? writers = null, ulong seed = 1, double zeroFraction = SyntheticContent.MeasuredZeroFraction)
     {
-        if (size <= 0 || size % PageSizes.PageSize != 0)
+        ArgumentNullException.ThrowIfNull(blocks);
+        if (blocks.Count == 0)
         {
-            throw new EngineParameterException("guest-size", $"guest size {size} is not accepted: a positive multiple of 4096 bytes");
+            throw new EngineParameterException("guest", "a guest needs at least one RAM block");
+        }
+
+        foreach (RamBlockInfo info in blocks)
+        {
+            if (info.Length <= 0 || info.Length % PageSizes.PageSize != 0)
+            {
+                throw new EngineParameterException("guest-size", $"RAM block '{info.Name}' of {info.Length} bytes is not accepted: a positive multiple of 4096 bytes");
+            }
+
+            // The stream spells a block's name with a one-byte length (QEMU's idstr).
+            if (string.IsNullOrEmpty(info.Name) || System.Text.Encoding.UTF8.GetByteCount(info.Name) > 255)
+            {
+                throw new EngineParameterException("guest", $"RAM block name '{info.Name}' is not accepted: 1 to 255 bytes");
+            }
         }
 
         writers?.Validate();
         var memory = new GuestMemory();
         try
         {
-            RamBlock block = memory.AddBlock(blockName, size);
             var content = new SyntheticContent(seed, zeroFraction);
-
-            // Filling is the slow part of a big guest: spread it over the cores in 4 MiB chunks.
-            const int ChunkPages = 1024;
-            long pages = block.PageCount;
-            Parallel.For(0, (pages + ChunkPages - 1) / ChunkPages, chunk =>
+            long firstPageOfBlock = 0;
+            foreach (RamBlockInfo info in blocks)
             {
-                long first = chunk * ChunkPages;
-                int count = (int)Math.Min(ChunkPages, pages - first);
-                content.FillRegion(block.GetSpan(first * PageSizes.PageSize, count * PageSizes.PageSize), first);
-            });
+                if (memory.Blocks.Any(b => b.Name == info.Name))
+                {
+                    throw new EngineParameterException("guest", $"RAM block name '{info.Name}' is given twice");
+                }
+
+                RamBlock block = memory.AddBlock(info.Name, info.Length);
+                Fill(block, content, firstPageOfBlock);
+                firstPageOfBlock += block.PageCount;
+            }
+
             return new MigrationGuest(memory, content, writers);
         }
         catch
@@ -103,6 +129,19 @@ public sealed class MigrationGuest : IDisposable
             memory.Dispose();
             throw;
         }
+    }
+
+    private static void Fill(RamBlock block, SyntheticContent content, long modelFirstPage)
+    {
+        // Filling is the slow part of a big guest: spread it over the cores in 4 MiB chunks.
+        const int ChunkPages = 1024;
+        long pages = block.PageCount;
+        Parallel.For(0, (pages + ChunkPages - 1) / ChunkPages, chunk =>
+        {
+            long first = chunk * ChunkPages;
+            int count = (int)Math.Min(ChunkPages, pages - first);
+            content.FillRegion(block.GetSpan(first * PageSizes.PageSize, count * PageSizes.PageSize), modelFirstPage + first);
+        });
     }
 
     /// <summary>Starts the writers (no-op for a still guest).</summary>

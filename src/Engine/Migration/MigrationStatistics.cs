@@ -162,7 +162,10 @@ public sealed class MigrationStatistics
         AddPage(recordBytes);
     }
 
-    /// <summary>A page found every compress worker busy (compress-wait-thread off); it goes out raw and is counted separately.</summary>
+    /// <summary>
+    /// A page found every compress worker busy (compress-wait-thread off): it went out as a zero or raw page (counted there
+    /// too) and is counted here as well, as QEMU's <c>save_compress_page</c> counts it.
+    /// </summary>
     public void AddBusy() => Volatile.Write(ref _busy, _busy + 1);
 
     /// <summary>Bytes that are not page records (section headers, block list, end-of-section markers).</summary>

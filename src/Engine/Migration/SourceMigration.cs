@@ -76,6 +76,7 @@ public sealed class SourceMigration
         ArgumentNullException.ThrowIfNull(output);
         var autoConverge = new AutoConverge(_parameters);
         var limiter = new RateLimiter(_parameters.MaxBandwidth, _options.Time);
+        using var watch = new DestinationWatch(output, _options.Time, cancellationToken);
         long startBytes = 0;
         bool paused = false;
         try
@@ -112,6 +113,7 @@ public sealed class SourceMigration
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 ThrowIfWritersFailed();
+                watch.ThrowIfDestinationSpoke();
                 _statistics.UpdateCounters(NowMs);
                 long pending = DirtyBytes;
                 if (pending < _statistics.ThresholdBytes || pending == 0)
@@ -128,13 +130,21 @@ public sealed class SourceMigration
                 long before = writer.Position;
                 long pagesBefore = _pageRecordBytes;
                 writer.WriteSectionHeader(SectionType.Part, RamSectionId);
-                SendDirtyPages(engine, writer, limiter, limited: true, cancellationToken);
+                SendDirtyPages(engine, writer, limiter, watch, limited: true, cancellationToken);
                 writer.EndRamSection();
                 writer.Flush();
                 AccountFraming(limiter, writer.Position - before - (_pageRecordBytes - pagesBefore));
                 _statistics.SetRemaining(DirtyBytes);
                 _options.Progress?.Invoke(_statistics.Snapshot(NowMs));
-                limiter.WaitIfOverLimit(cancellationToken);
+                while (limiter.IsOverLimit)
+                {
+                    // Wait for the window's end, but not for a destination that has gone: the watch wakes at once. A burst
+                    // that overshot by several windows (pages in flight when the limit was reached) is paid off here in
+                    // whole windows; sending one page per window meanwhile would cost a section, a flush and a progress
+                    // report per page, and windows that measure one page make the bandwidth (and so the convergence
+                    // threshold) look near zero.
+                    watch.Sleep(limiter.TimeUntilWindowEnd, cancellationToken);
+                }
             }
 
             // Completion: stop the guest, send the rest at full speed, end the stream.
@@ -146,7 +156,7 @@ public sealed class SourceMigration
             long endBefore = writer.Position;
             long endPagesBefore = _pageRecordBytes;
             writer.WriteSectionHeader(SectionType.End, RamSectionId);
-            SendDirtyPages(engine, writer, limiter, limited: false, cancellationToken);
+            SendDirtyPages(engine, writer, limiter, watch, limited: false, cancellationToken);
             writer.EndRamSection();
             writer.WriteEof();
             writer.Flush();
@@ -179,14 +189,18 @@ public sealed class SourceMigration
                 StreamBytes = streamBytes,
             };
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (cancellationToken.IsCancellationRequested)
         {
+            // Cancellation shuts the connection down (DestinationWatch), so a blocked send or read ends in an I/O error:
+            // that is the cancellation, not a failure of its own.
             _statistics.Fail(NowMs, "cancelled", cancelled: true);
             ResumeIfPaused(paused);
-            throw;
+            throw e as OperationCanceledException ?? new OperationCanceledException("the migration was cancelled", e, cancellationToken);
         }
-        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or EngineException or InvalidOperationException)
+        catch (Exception e)
         {
+            // Whatever failed (the connection, the destination, a worker, a writer thread, a bug), the guest runs on: a
+            // migration that did not complete never leaves the source guest stopped.
             string reason = Describe(e);
             _statistics.Fail(NowMs, reason);
             ResumeIfPaused(paused);
@@ -270,7 +284,7 @@ public sealed class SourceMigration
     /// Sends dirty pages from the cursor on: until the bitmaps are empty, or (when <paramref name="limited"/>) the rate
     /// limit's window is used up or the iteration has run 50 ms. Every page submitted is written before it returns.
     /// </summary>
-    private void SendDirtyPages(CompressionEngine engine, MigrationStreamWriter writer, RateLimiter limiter, bool limited, CancellationToken cancellationToken)
+    private void SendDirtyPages(CompressionEngine engine, MigrationStreamWriter writer, RateLimiter limiter, DestinationWatch watch, bool limited, CancellationToken cancellationToken)
     {
         long started = NowMs;
         int sinceCheck = 0;
@@ -300,6 +314,7 @@ public sealed class SourceMigration
                 // As QEMU, the clock is read every 64 pages only.
                 sinceCheck = 0;
                 cancellationToken.ThrowIfCancellationRequested();
+                watch.ThrowIfDestinationSpoke();
                 if (limited && NowMs - started >= MaxIterationMs)
                 {
                     break;
@@ -330,12 +345,13 @@ public sealed class SourceMigration
             default:
                 writer.WriteRawPage(blockIndex, result.Offset, result.Bytes);
                 _statistics.AddNormalPage(writer.Position - before);
-                if (result.IsBusy)
-                {
-                    _statistics.AddBusy();
-                }
-
                 break;
+        }
+
+        if (result.IsBusy)
+        {
+            // As QEMU's save_compress_page: every page no thread took is busy, a zero one too.
+            _statistics.AddBusy();
         }
 
         long bytes = writer.Position - before;

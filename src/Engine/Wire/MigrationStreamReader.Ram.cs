@@ -136,7 +136,12 @@ public sealed partial class MigrationStreamReader
             throw Error(lengthAt, $"expected a compressed length of 1 to {PageSizes.ZstdBound} bytes (zlib at most {PageSizes.ZlibBound}), found {length}");
         }
 
-        Require(4 + (int)length, $"the compressed page's {length}-byte payload");
+        if (_end - _position < 4 + (int)length)
+        {
+            // Only here: an interpolated description passed as an argument is built on every call, one string per page.
+            Require(4 + (int)length, $"the compressed page's {length}-byte payload");
+        }
+
         int payloadAt = lengthAt + 4;
         ReadOnlySpan<byte> payload = _buffer.AsSpan(payloadAt, (int)length);
         PayloadFormat.TryDetect(payload, out CompressMethod method);
@@ -177,7 +182,11 @@ public sealed partial class MigrationStreamReader
             throw Error(start + 1, $"expected an XBZRLE length of at most {Xbzrle.MaxEncodedLength}, found {length}");
         }
 
-        Require(XbzrleHeaderLength + length, $"the {length}-byte XBZRLE delta");
+        if (_end - _position < XbzrleHeaderLength + length)
+        {
+            Require(XbzrleHeaderLength + length, $"the {length}-byte XBZRLE delta"); // built only when needed, as above
+        }
+
         int payloadAt = start + XbzrleHeaderLength;
         if (!Xbzrle.Validate(_buffer.AsSpan(payloadAt, length), out int errorOffset, out string? error))
         {

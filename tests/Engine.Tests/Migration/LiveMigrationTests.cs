@@ -1,6 +1,7 @@
 using Engine.Codecs;
 using Engine.Migration;
 using Engine.Transport;
+using Engine.Wire;
 using Xunit;
 
 namespace Engine.Tests.Migration;
@@ -41,6 +42,77 @@ public sealed class LiveMigrationTests
             }
 
             Assert.True(guest.Writers!.IsPaused, "a completed migration leaves the source guest stopped");
+        }
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task CompressWaitThreadOffSendsBusyPagesUncompressedCountsThemAndArrivesIdentical()
+    {
+        // One zlib-9 worker is many times slower than the migration thread, which with compress-wait-thread off takes the
+        // pages no worker is free for itself (zero or raw) instead of waiting.
+        var parameters = new MigrationParameters
+        {
+            Compression = CompressionSettings.Create(CompressMethod.Zlib, 9),
+            CompressThreads = 1,
+            CompressWaitThread = false,
+            MaxBandwidth = 0,
+        };
+        using MigrationGuest guest = MigrationGuest.CreateSynthetic(8L << 20, new GuestWriterOptions { Threads = 1, PagesPerSecond = 2_000 });
+        (MigrationResult source, DestinationResult destination) = await MigrateOverLoopback(guest, parameters, TimeSpan.FromMilliseconds(1));
+        using (destination.Memory)
+        {
+            MigrationInfo info = source.Info;
+            Assert.True(source.ChecksumsMatch);
+            Assert.True(info.CompressionBusy > 0, "no page found the worker busy");
+            Assert.True(info.CompressedPages > 0, "the worker compressed nothing");
+
+            // Regression: busy zero pages were not counted as busy. Busy pages go out as zero or raw records; counting only
+            // the raw ones kept busy below the raw (normal) pages. Most busy pages here are zero pages (57 % of the guest).
+            Assert.True(info.CompressionBusy > info.NormalPages, $"busy {info.CompressionBusy}, normal {info.NormalPages}, zero {info.DuplicatePages}");
+            Assert.True(info.CompressionBusy <= info.DuplicatePages + info.NormalPages);
+        }
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task ARateLimitedSourcePaysOffAnOvershootInWholeWindowsNotOnePagePerIteration()
+    {
+        // Regression: with the overshoot carried into the next windows, the source waited one window and then started an
+        // iteration that sent a single page before it found itself over the limit again: a section, a flush and a progress
+        // report per page, and 100 ms windows that measured one page of bandwidth.
+        var parameters = new MigrationParameters { CompressThreads = 8, MaxBandwidth = 4L << 20 };
+        using MigrationGuest guest = MigrationGuest.CreateSynthetic(16L << 20);
+        var sent = new List<long>();
+        (System.Net.Sockets.NetworkStream sourceEnd, System.Net.Sockets.NetworkStream destinationEnd) = TcpTransport.CreateLoopbackPair(IoTimeout);
+        using (sourceEnd)
+        using (destinationEnd)
+        {
+            Task<DestinationResult> incoming = Task.Factory.StartNew(() => new DestinationMigration().Run(destinationEnd), TaskCreationOptions.LongRunning);
+            var source = new SourceMigration(guest, parameters, new SourceMigrationOptions { Progress = info => sent.Add(info.DuplicatePages + info.NormalPages + info.CompressedPages) });
+            MigrationResult result = await Task.Factory.StartNew(() => source.Run(sourceEnd), TaskCreationOptions.LongRunning);
+            (await incoming).Memory.Dispose();
+            Assert.True(result.ChecksumsMatch);
+        }
+
+        // A still guest: every iteration but the last sends about a window's worth (400 KiB of stream, hundreds of pages).
+        long[] perIteration = sent.Zip(sent.Skip(1), (a, b) => b - a).SkipLast(1).ToArray();
+        Assert.True(perIteration.Length >= 3, $"{perIteration.Length} iterations");
+        Assert.True(perIteration.All(p => p >= 32), $"pages per iteration: {string.Join(", ", perIteration)}");
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task AGuestOfSeveralBlocksArrivesIdenticalBlockByBlock()
+    {
+        var parameters = new MigrationParameters { Compression = CompressionSettings.Create(CompressMethod.Zstd, 1), CompressThreads = 2, MaxBandwidth = 32L << 20 };
+        RamBlockInfo[] blocks = [new("pc.ram", 6L << 20), new("vga.vram", 1L << 20), new("/rom@etc/acpi/tables", 128L << 10)];
+        using MigrationGuest guest = MigrationGuest.CreateSynthetic(blocks, new GuestWriterOptions { Threads = 1, PagesPerSecond = 3_000 });
+        Assert.False(guest.Memory.Blocks[0].GetSpan(0, 1 << 20).SequenceEqual(guest.Memory.Blocks[1].GetSpan(0, 1 << 20)), "two blocks hold the same content");
+        (MigrationResult source, DestinationResult destination) = await MigrateOverLoopback(guest, parameters);
+        using (destination.Memory)
+        {
+            Assert.True(source.ChecksumsMatch);
+            Assert.Equal(blocks.Select(b => b.Name), destination.Memory.Blocks.Select(b => b.Name));
+            Assert.Equal(blocks.Select(b => b.Length), destination.Memory.Blocks.Select(b => b.Size));
+            Assert.Equal(3, source.SourceChecksums.Count);
         }
     }
 
