@@ -46,13 +46,18 @@ internal sealed class EngineProcess : IDisposable
 
     public static EngineProcess Start(params string[] args)
     {
-        var info = new ProcessStartInfo("dotnet")
+        // A test host started in the background (as CI may start it) inherits SIGINT ignored, and an ignored signal stays
+        // ignored across exec, so the engine would never see Ctrl-C. env --default-signal (coreutils 8.31+) puts the default
+        // back before it execs dotnet, as a terminal would have it; env execs in place, so the PID is the engine's.
+        var info = new ProcessStartInfo("env")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        info.ArgumentList.Add("--default-signal=INT");
+        info.ArgumentList.Add("dotnet");
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "engine.dll"));
         foreach (string a in args)
         {
