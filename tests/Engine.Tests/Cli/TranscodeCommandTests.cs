@@ -119,6 +119,6 @@ public sealed class TranscodeCommandTests
         Assert.True(r.ExitCode == 0, r.StdErr);
         using JsonDocument doc = JsonDocument.Parse(r.StdOut);
         JsonElement root = doc.RootElement;
-        return (root.GetProperty("Zlib").GetProperty("Count").GetInt64(), root.GetProperty("Zstd").GetProperty("Count").GetInt64(), root.GetProperty("Raw").GetProperty("Count").GetInt64());
+        return (root.GetProperty("zlib").GetProperty("count").GetInt64(), root.GetProperty("zstd").GetProperty("count").GetInt64(), root.GetProperty("raw").GetProperty("count").GetInt64());
     }
 }

@@ -45,7 +45,9 @@ public sealed class InteropScriptTests : IDisposable
         Assert.Equal(0, result.ExitCode);
         int pid = int.Parse(File.ReadAllText(pidFile).Trim(), System.Globalization.CultureInfo.InvariantCulture);
         string leftover = Assert.Single(result.Leftovers);
-        Assert.StartsWith($"{pid} sleep 300", leftover, StringComparison.Ordinal);
+        // The leftover is named by its PID and command line; the forked shell may not have exec'd sleep yet when the
+        // script exits (seen under load), so only the PID is certain.
+        Assert.StartsWith($"{pid} ", leftover, StringComparison.Ordinal);
         Assert.False(IsRunning(pid), $"the leftover {pid} still runs");
     }
 
