@@ -27,8 +27,16 @@ Task("Native")
     if (rc != 0) throw new Exception($"cmake build failed ({rc})");
 });
 
+Task("Deps")
+    .Description("Installs the Debian packages the full test suite uses (zstd, qemu-system-x86), where it can.")
+    .Does(() =>
+{
+    StartProcess("bash", new ProcessSettings { Arguments = $"\"{root.CombineWithFilePath("tests/install-deps.sh")}\"" });
+});
+
 Task("Test")
     .Description("Runs every test; results (TRX) go to artifacts/test-results.")
+    .IsDependentOn("Deps")
     .IsDependentOn("Build")
     .Does(() =>
 {
@@ -65,12 +73,12 @@ Task("Pack")
 });
 
 Task("Demo")
-    .Description("Runs the main job: engine demo (until it exists, engine compare).")
+    .Description("Runs the main job: engine demo (pass other arguments with --demo-args).")
     .Does(() =>
 {
     DotNetRun("src/Engine.Cli/Engine.Cli.csproj", new DotNetRunSettings {
         Configuration = "Release",
-        ArgumentCustomization = args => args.Append("--").Append(string.IsNullOrWhiteSpace(demoArgs) ? "compare" : demoArgs),
+        ArgumentCustomization = args => args.Append("--").Append(string.IsNullOrWhiteSpace(demoArgs) ? "demo" : demoArgs),
     });
 });
 

@@ -50,10 +50,11 @@ public sealed class SharpZipLibPageDecompressor : IPageDecompressor
                 length += produced;
             }
         }
-        catch (Exception e) when (e is SharpZipBaseException or InvalidOperationException or IndexOutOfRangeException or ArgumentException)
+        catch (Exception e) when (e is SharpZipBaseException or InvalidOperationException or IndexOutOfRangeException or ArgumentException or OverflowException)
         {
             // Error path only. SharpZipLib throws SharpZipBaseException for bad headers, codes, lengths and checksums; the
-            // others guard against its internal checks on hostile input. The next Reset clears its state.
+            // others guard against its internal checks on hostile input (InflaterHuffmanTree.BuildTree's checked
+            // arithmetic throws OverflowException for an over-subscribed code-length set). The next Reset clears its state.
             return DecompressStatus.Corrupt;
         }
 

@@ -1,0 +1,132 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Engine.Codecs;
+using Engine.Wire;
+
+namespace Engine.Cli.Commands;
+
+/// <summary>
+/// <c>engine inspect</c>, <c>engine extract</c> and <c>engine transcode</c>: QEMU migration files, read with the hardened reader.
+/// </summary>
+internal static class StreamCommands
+{
+    public static Command CreateInspect()
+    {
+        var file = new Argument<FileInfo>("FILE") { Description = "A QEMU migration stream (e.g. saved with migrate \"exec:cat > FILE\")." };
+        var json = new Option<bool>("--json") { Description = "Print the summary as JSON." };
+        var command = new Command("inspect", "Show a migration file's header, configuration, sections, RAM blocks, record counts by kind, methods and bytes.")
+        {
+            file, json,
+        };
+        command.SetAction(parse => CliErrors.Run(() =>
+        {
+            FileInfo input = Existing(parse.GetValue(file)!);
+            StreamSummary summary = ByteProgress.Run("inspecting", input.Length, progress => StreamInspector.Inspect(input.FullName, progress: progress));
+            if (parse.GetValue(json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(summary, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }));
+            }
+            else
+            {
+                summary.WriteText(Console.Out);
+            }
+
+            return 0;
+        }));
+        return command;
+    }
+
+    public static Command CreateExtract()
+    {
+        var file = new Argument<FileInfo>("FILE") { Description = "A QEMU migration stream." };
+        var output = new Option<DirectoryInfo>("--out", "-o")
+        {
+            Description = "Directory for the RAM images (one BLOCK.raw per RAM block); created if missing.",
+            Required = true,
+        };
+        var threads = new Option<int>("--decompress-threads")
+        {
+            Description = "decompress-threads, 1-255.",
+            DefaultValueFactory = _ => 2,
+        };
+        var command = new Command("extract", "Write the guest RAM of a migration file as one raw image per RAM block (stops after RAM's END section).")
+        {
+            file, output, threads,
+        };
+        command.SetAction(parse => CliErrors.Run(() =>
+        {
+            int decompressThreads = CheckThreads("decompress-threads", parse.GetValue(threads));
+            FileInfo input = Existing(parse.GetValue(file)!);
+            DirectoryInfo outDir = parse.GetValue(output)!;
+            RamExtractResult result = ByteProgress.Run("extracting", input.Length, progress => RamExtractor.Extract(
+                input.FullName,
+                outDir.FullName,
+                new RamExtractOptions { DecompressThreads = decompressThreads, Progress = progress }));
+            foreach (ExtractedBlock block in result.Blocks)
+            {
+                Console.WriteLine($"{block.Name}\t{block.Length.ToString(CultureInfo.InvariantCulture)} bytes\t{block.Path}");
+            }
+
+            Console.WriteLine(FormattableString.Invariant(
+                $"{result.Blocks.Count} block(s) from {result.Counts.BytesRead} bytes; pages: {result.Counts.CompressedPages} compressed, {result.Counts.RawPages} raw, {result.Counts.ZeroPages} zero, {result.Counts.XbzrlePages} xbzrle"));
+            return 0;
+        }));
+        return command;
+    }
+
+    public static Command CreateTranscode()
+    {
+        var input = new Argument<FileInfo>("IN") { Description = "A QEMU migration stream." };
+        var output = new Argument<FileInfo>("OUT") { Description = "The re-encoded stream (overwritten)." };
+        var method = new Option<string>("--compress-method") { Description = "compress-method: none, zlib or zstd.", DefaultValueFactory = _ => "zlib" };
+        var level = new Option<int>("--compress-level") { Description = "compress-level (zlib 0-9, zstd 1-22 or -1 to -100).", DefaultValueFactory = _ => 1 };
+        var threads = new Option<int>("--compress-threads") { Description = "compress-threads, 1-255.", DefaultValueFactory = _ => 8 };
+        var command = new Command(
+            "transcode",
+            "Re-encode a migration file's RAM pages with another method and level; everything else is copied byte for byte, so QEMU loads the result.")
+        {
+            input, output, method, level, threads,
+        };
+        command.SetAction(parse => CliErrors.Run(() =>
+        {
+            CompressionSettings settings = CompressionSettings.Parse(parse.GetValue(method)!, parse.GetValue(level));
+            int compressThreads = CheckThreads("compress-threads", parse.GetValue(threads));
+            FileInfo source = Existing(parse.GetValue(input)!);
+            FileInfo target = parse.GetValue(output)!;
+            if (string.Equals(source.FullName, target.FullName, StringComparison.Ordinal))
+            {
+                throw new EngineParameterException("OUT", $"OUT is the same file as IN ({source.FullName}); transcode writes a new file");
+            }
+
+            TranscodeResult result = ByteProgress.Run("transcoding", source.Length, progress => Transcoder.Transcode(
+                source.FullName,
+                target.FullName,
+                new TranscodeOptions { Settings = settings, CompressThreads = compressThreads, Progress = progress }));
+            Console.WriteLine(FormattableString.Invariant(
+                $"{source.Name}: {result.BytesRead} bytes -> {target.Name}: {result.BytesWritten} bytes ({settings}); pages: {result.CompressedPages} compressed, {result.RawPages} raw, {result.ZeroPages} zero, {result.XbzrlePages} xbzrle; {result.BytesCopiedAfterRam} bytes after RAM copied verbatim"));
+            return 0;
+        }));
+        return command;
+    }
+
+    private static FileInfo Existing(FileInfo file)
+    {
+        if (!file.Exists)
+        {
+            throw new IOException($"{file.FullName}: no such file");
+        }
+
+        return file;
+    }
+
+    private static int CheckThreads(string parameter, int value)
+    {
+        if (value is < 1 or > 255)
+        {
+            throw new EngineParameterException(parameter, $"{parameter} {value} is out of range: accepted 1 to 255");
+        }
+
+        return value;
+    }
+}

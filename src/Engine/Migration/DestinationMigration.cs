@@ -1,0 +1,186 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using Engine.Codecs;
+using Engine.Memory;
+using Engine.Pipeline;
+using Engine.Wire;
+
+namespace Engine.Migration;
+
+/// <summary>
+/// The destination side: reads the stream (every field validated by <see cref="MigrationStreamReader"/>), applies the pages
+/// to fresh guest memory through the <see cref="DecompressionEngine"/>, waits for its workers at every end of section, and,
+/// over a connection, answers the source (<see cref="MigrationReply"/>).
+/// </summary>
+/// <remarks>
+/// An incomplete or bad stream is discarded: the memory is freed and a <see cref="MigrationException"/> says why and at which
+/// byte; over a connection the source is told too (best effort). Runs on the calling thread.
+/// </remarks>
+public sealed class DestinationMigration
+{
+    private readonly DestinationOptions _options;
+
+    /// <summary>Creates a destination with <paramref name="options"/>.</summary>
+    public DestinationMigration(DestinationOptions? options = null)
+    {
+        _options = options ?? new DestinationOptions();
+        if (_options.DecompressThreads is < 1 or > MigrationParameters.MaxThreads)
+        {
+            throw new EngineParameterException("decompress-threads", $"decompress-threads {_options.DecompressThreads} is out of range: accepted 1 to 255");
+        }
+    }
+
+    /// <summary>
+    /// Loads a whole stream from <paramref name="input"/>. When it is a <see cref="NetworkStream"/>, replies to the source on
+    /// it. Returns the memory (the caller disposes it); throws <see cref="MigrationException"/> when the stream is
+    /// incomplete or bad, or <see cref="OperationCanceledException"/>.
+    /// </summary>
+    public DestinationResult Run(Stream input, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        NetworkStream? network = input as NetworkStream;
+        GuestMemory? memory = null;
+        var clock = Stopwatch.StartNew();
+        // A connection is read with plain blocking reads: the socket's receive timeout bounds a silent source, and a
+        // cancellation shuts the socket down, which ends a blocked read at once. (The reader's own timeout and token path
+        // waits on a task per read that has to wait, which costs an allocation per read in steady state.) Other streams
+        // (files) use the reader's token and timeout.
+        using CancellationTokenRegistration abort = network is null
+            ? default
+            : cancellationToken.UnsafeRegister(static s => ShutDown((NetworkStream)s!), network);
+        if (network is not null)
+        {
+            network.ReadTimeout = (int)Math.Clamp(_options.ReadTimeout.TotalMilliseconds, 1, int.MaxValue);
+        }
+
+        try
+        {
+            var readerOptions = new MigrationStreamReaderOptions
+            {
+                StopAfterRamEnd = false,
+                ReadTimeout = network is null ? _options.ReadTimeout : Timeout.InfiniteTimeSpan,
+                CancellationToken = network is null ? cancellationToken : CancellationToken.None,
+                MaxTotalRamBytes = _options.MaxRamBytes,
+                ExpectedCompressMethod = _options.Strict ? _options.Method : null,
+            };
+            using var reader = new MigrationStreamReader(input, readerOptions, leaveOpen: true);
+            using var engine = new DecompressionEngine(new DecompressionEngineOptions
+            {
+                DecompressThreads = _options.DecompressThreads,
+                Method = _options.Method == CompressMethod.None ? CompressMethod.Zlib : _options.Method,
+                Strict = _options.Strict,
+            });
+            RamBlock[] blocks = [];
+            long zero = 0, raw = 0, compressed = 0;
+            while (reader.Read())
+            {
+                switch (reader.Kind)
+                {
+                    case MigrationItemKind.RamBlockList:
+                        memory = new GuestMemory();
+                        foreach (RamBlockInfo info in reader.Blocks)
+                        {
+                            memory.AddBlock(info.Name, info.Length);
+                        }
+
+                        blocks = memory.Blocks.ToArray();
+                        break;
+                    case MigrationItemKind.ZeroPage:
+                        engine.SubmitZero(blocks[reader.BlockIndex], reader.PageOffset);
+                        zero++;
+                        break;
+                    case MigrationItemKind.RawPage:
+                        engine.SubmitRaw(blocks[reader.BlockIndex], reader.PageOffset, reader.Payload);
+                        raw++;
+                        break;
+                    case MigrationItemKind.CompressedPage:
+                        engine.SubmitCompressed(blocks[reader.BlockIndex], reader.PageOffset, reader.Payload);
+                        compressed++;
+                        break;
+                    case MigrationItemKind.XbzrlePage:
+                        engine.WaitForDone();
+                        Span<byte> page = blocks[reader.BlockIndex].GetPage(reader.PageOffset);
+                        if (!Xbzrle.Decode(reader.Payload, page))
+                        {
+                            throw new MigrationStreamException(reader.PayloadOffset, "an XBZRLE delta did not apply to its page");
+                        }
+
+                        break;
+                    case MigrationItemKind.EndOfSection:
+                        // QEMU's wait_for_decompress_done: errors surface at the section that caused them.
+                        engine.WaitForDone();
+                        break;
+                }
+            }
+
+            if (!reader.IsRamComplete || memory is null)
+            {
+                throw new MigrationStreamException(reader.Position, "the stream ended before the RAM section's END: incomplete stream");
+            }
+
+            engine.WaitForDone();
+            TimeSpan elapsed = clock.Elapsed;
+            if (network is not null)
+            {
+                MigrationReply.WriteReceived(network);
+            }
+
+            IReadOnlyList<BlockChecksum> checksums = MemoryChecksum.Of(memory);
+            if (network is not null)
+            {
+                MigrationReply.WriteChecksums(network, checksums);
+            }
+
+            var result = new DestinationResult
+            {
+                Memory = memory,
+                Checksums = checksums,
+                StreamBytes = reader.Position,
+                ZeroPages = zero,
+                RawPages = raw,
+                CompressedPages = compressed,
+                Elapsed = elapsed,
+            };
+            memory = null; // handed to the caller
+            return result;
+        }
+        catch (Exception e) when (cancellationToken.IsCancellationRequested)
+        {
+            // Also the I/O error of a read that the cancellation's shutdown ended.
+            if (network is not null)
+            {
+                MigrationReply.TryWriteError(network, "the destination cancelled the migration");
+            }
+
+            throw e as OperationCanceledException ?? new OperationCanceledException("the incoming migration was cancelled", e, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Whatever went wrong, the source is told why (it stops at once: see DestinationWatch) and the memory is freed.
+            string reason = e is MigrationStreamException ? e.Message : $"{e.GetType().Name}: {e.Message}";
+            if (network is not null)
+            {
+                MigrationReply.TryWriteError(network, $"the destination discarded the stream: {reason}");
+            }
+
+            throw new MigrationException($"incoming migration discarded: {reason}", e);
+        }
+        finally
+        {
+            memory?.Dispose();
+        }
+    }
+
+    private static void ShutDown(NetworkStream network)
+    {
+        try
+        {
+            // Receive side only: the error line telling the source why can still go out.
+            network.Socket.Shutdown(SocketShutdown.Receive);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // Closed already: nothing is blocked on it.
+        }
+    }
+}

@@ -1,0 +1,76 @@
+# lib.sh: helpers shared by the interop scripts (sourced, not run).
+# Every wait is bounded; only QEMU processes started here (their PIDs are in $STARTED_PIDS) are ever stopped.
+
+HERE=${HERE:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}
+WORK=${INTEROP_WORK:-$HERE/work}
+GUEST=$WORK/guest
+QMP="python3 $HERE/qmp.py"
+MEM_MIB=${INTEROP_MEM_MIB:-512}
+STARTED_PIDS=()
+
+qemu_base() {
+    echo "qemu-system-x86_64 -accel tcg -machine pc-i440fx-7.2 -smp 1 -m $MEM_MIB -display none -nic none" \
+         "-no-reboot -monitor none -kernel $GUEST/vmlinuz -initrd $GUEST/initramfs.cpio.gz"
+}
+
+# start_qemu NAME EXTRA-ARGS...: starts QEMU in the background with a QMP socket $WORK/NAME.qmp and the serial
+# console in $WORK/NAME.console; sets LAST_PID.
+start_qemu() {
+    local name=$1; shift
+    rm -f "$WORK/$name.qmp" "$WORK/$name.console"
+    # shellcheck disable=SC2046
+    $(qemu_base) -append 'console=ttyS0 panic=-1' -serial "file:$WORK/$name.console" \
+        -qmp "unix:$WORK/$name.qmp,server=on,wait=off" "$@" > "$WORK/$name.log" 2>&1 &
+    LAST_PID=$!
+    STARTED_PIDS+=("$LAST_PID")
+}
+
+# stop_qemu PID: stops one QEMU this script started (quit over QMP is not needed: the guest state is not kept).
+stop_qemu() {
+    local pid=$1
+    if kill -0 "$pid" 2>/dev/null; then
+        kill "$pid" 2>/dev/null || true
+        for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+}
+
+stop_all_started() {
+    local pid
+    for pid in "${STARTED_PIDS[@]}"; do stop_qemu "$pid"; done
+    STARTED_PIDS=()
+}
+
+# wait_console FILE REGEX SECONDS: true when a line matching REGEX appears in FILE in time.
+wait_console() {
+    local file=$1 regex=$2 secs=$3 i
+    for i in $(seq 1 $((secs * 5))); do
+        grep -Eq "$regex" "$file" 2>/dev/null && return 0
+        sleep 0.2
+    done
+    return 1
+}
+
+# wait_migrate_completed SOCK SECONDS: polls query-migrate on an incoming QEMU until it reports completed.
+wait_incoming_completed() {
+    local sock=$1 secs=$2 i st
+    for i in $(seq 1 $((secs * 2))); do
+        st=$(timeout 10 $QMP "$sock" query-migrate 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin).get("status",""))' 2>/dev/null || true)
+        case "$st" in
+            completed) return 0 ;;
+            failed|cancelled) return 1 ;;
+        esac
+        sleep 0.5
+    done
+    return 1
+}
+
+# last_tick FILE: the highest "tick N" number on a console, or 0.
+last_tick() {
+    { grep -Eo '^tick [0-9]+' "$1" 2>/dev/null || true; } | awk '{ if ($2 > m) m = $2 } END { print m + 0 }'
+}
+
+have_qemu() {
+    command -v qemu-system-x86_64 >/dev/null 2>&1 && command -v python3 >/dev/null 2>&1
+}
