@@ -13,6 +13,7 @@ namespace Engine.Bench.Codecs;
 /// native zlib is its Ratio divided by native zlib's.
 /// </summary>
 [Config(typeof(PageBenchmarkConfig))]
+[MemoryDiagnoser]
 [GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory, BenchmarkLogicalGroupRule.ByParams)]
 [CategoriesColumn]
 public unsafe class ZlibPageBenchmarks

@@ -15,6 +15,7 @@ namespace Engine.Bench.Codecs;
 /// managed code, and, as an experiment only, one without the GC transition.
 /// </summary>
 [Config(typeof(PageBenchmarkConfig))]
+[MemoryDiagnoser]
 [GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory, BenchmarkLogicalGroupRule.ByParams)]
 [CategoriesColumn]
 public unsafe class ZstdInteropBenchmarks

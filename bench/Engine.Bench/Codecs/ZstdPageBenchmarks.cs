@@ -12,6 +12,7 @@ namespace Engine.Bench.Codecs;
 /// libzstd and the same pages, in one process. Times are per page (OperationsPerInvoke); the Ratio column is C# / C.
 /// </summary>
 [Config(typeof(PageBenchmarkConfig))]
+[MemoryDiagnoser]
 [GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory, BenchmarkLogicalGroupRule.ByParams)]
 [CategoriesColumn]
 public unsafe class ZstdPageBenchmarks

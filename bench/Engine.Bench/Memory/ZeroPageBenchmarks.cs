@@ -14,6 +14,7 @@ namespace Engine.Bench.Memory;
 /// checks <see cref="PagesPerInvoke"/> pages by going over the set several times.
 /// </summary>
 [Config(typeof(ZeroPageBenchmarkConfig))]
+[MemoryDiagnoser]
 [GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByParams)]
 public unsafe class ZeroPageBenchmarks
 {

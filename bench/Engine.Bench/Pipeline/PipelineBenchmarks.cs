@@ -15,6 +15,7 @@ namespace Engine.Bench.Pipeline;
 /// thread's allocations (MemoryDiagnoser measures the whole process), per page.
 /// </summary>
 [Config(typeof(PipelineBenchmarkConfig))]
+[MemoryDiagnoser]
 [GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
 [CategoriesColumn]
 public class PipelineBenchmarks
