@@ -34,10 +34,24 @@ Task("Deps")
     StartProcess("bash", new ProcessSettings { Arguments = $"\"{root.CombineWithFilePath("tests/install-deps.sh")}\"" });
 });
 
+Task("CheckAlloc")
+    .Description("The allocation budget: fails if a zstd, native zlib, zero-check or engine path allocates per page.")
+    .IsDependentOn("Native")
+    .IsDependentOn("Build")
+    .Does(() =>
+{
+    DotNetRun("bench/Engine.Bench/Engine.Bench.csproj", new DotNetRunSettings {
+        Configuration = configuration,
+        NoBuild = true,
+        ArgumentCustomization = args => args.Append("--").Append("--check-alloc"),
+    });
+});
+
 Task("Test")
-    .Description("Runs every test; results (TRX) go to artifacts/test-results.")
+    .Description("Runs every test and the allocation budget; results (TRX) go to artifacts/test-results.")
     .IsDependentOn("Deps")
     .IsDependentOn("Build")
+    .IsDependentOn("CheckAlloc")
     .Does(() =>
 {
     var results = artifacts.Combine("test-results");
