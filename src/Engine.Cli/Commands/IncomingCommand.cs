@@ -16,7 +16,7 @@ internal static class IncomingCommand
         var from = new Option<string?>("--from") { Description = "Restore a saved stream: file:PATH." };
         var strict = new Option<bool>("--strict") { Description = "Reject compressed pages of another method than --compress-method." };
         var timeout = new Option<int>("--timeout") { Description = "Seconds a silent source is waited for (after it connected) before the stream is discarded.", DefaultValueFactory = _ => 30 };
-        var saveImage = new Option<FileInfo?>("--save-image") { Description = "Write the received RAM (first block) to this raw image file." };
+        var saveImage = new Option<DirectoryInfo?>("--save-images") { Description = "Write the received RAM to this directory, one raw image per RAM block (as engine extract names them)." };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
         var parameters = new MigrationOptions();
         var command = new Command("incoming", "Receive a live migration over TCP (engine migrate --to tcp:...) or restore a saved stream, and verify its checksums.")
@@ -52,7 +52,7 @@ internal static class IncomingCommand
         return command;
     }
 
-    private static int Execute(DestinationMigration destination, MigrationEndpoint endpoint, TimeSpan io, FileInfo? saveImage, bool json, CancellationToken cancellationToken)
+    private static int Execute(DestinationMigration destination, MigrationEndpoint endpoint, TimeSpan io, DirectoryInfo? saveImage, bool json, CancellationToken cancellationToken)
     {
         DestinationResult result;
         IReadOnlyList<BlockChecksum>? expected = null;
@@ -87,11 +87,22 @@ internal static class IncomingCommand
         {
             if (saveImage is not null)
             {
-                using FileStream image = saveImage.Create();
-                var block = result.Memory.Blocks[0];
-                for (long offset = 0; offset < block.Size; offset += 1 << 24)
+                saveImage.Create();
+                var taken = new HashSet<string>(StringComparer.Ordinal);
+                foreach (Engine.Memory.RamBlock block in result.Memory.Blocks)
                 {
-                    image.Write(block.GetSpan(offset, (int)Math.Min(1 << 24, block.Size - offset)));
+                    // Two block names can map to one file name; the later one gets a number, as extract does.
+                    string name = Engine.Wire.RamImageSink.FileNameFor(block.Name);
+                    for (int i = 1; !taken.Add(name); i++)
+                    {
+                        name = $"{Path.GetFileNameWithoutExtension(Engine.Wire.RamImageSink.FileNameFor(block.Name))}-{i}.raw";
+                    }
+
+                    using FileStream image = File.Create(Path.Combine(saveImage.FullName, name));
+                    for (long offset = 0; offset < block.Size; offset += 1 << 24)
+                    {
+                        image.Write(block.GetSpan(offset, (int)Math.Min(1 << 24, block.Size - offset)));
+                    }
                 }
             }
 

@@ -40,6 +40,8 @@ public sealed class MigrationCliTests
     public void MigrateToAFileAndRestoreItWithEqualChecksums()
     {
         string path = Path.Combine(Path.GetTempPath(), $"engine-migrate-{Guid.NewGuid():N}.stream");
+        string images = Directory.CreateTempSubdirectory("engine-images-").FullName;
+        string extracted = Path.Combine(Path.GetTempPath(), $"engine-extracted-{Guid.NewGuid():N}");
         try
         {
             using (EngineProcess migrate = EngineProcess.Start("migrate", "--to", $"file:{path}", "--guest", "synthetic:4M,vga.vram:512K", "--compress-threads", "2", "--max-bandwidth", "0"))
@@ -48,15 +50,35 @@ public sealed class MigrationCliTests
                 Assert.Contains("verified when the file is restored", migrate.StdOut);
             }
 
-            using EngineProcess incoming = EngineProcess.Start("incoming", "--from", $"file:{path}");
+            using EngineProcess incoming = EngineProcess.Start("incoming", "--from", $"file:{path}", "--save-images", images);
             Assert.True(incoming.WaitForExit(ProcessTimeout) == 0, incoming.StdErr);
             Assert.Contains("block vga.vram", incoming.StdOut);
             Assert.Contains("checksums: equal to the source's at the pause", incoming.StdOut);
+
+            // Every block is saved, and each image equals what engine extract makes of the same stream.
+            Assert.Equal(4L << 20, new FileInfo(Path.Combine(images, "pc.ram.raw")).Length);
+            Assert.Equal(512L << 10, new FileInfo(Path.Combine(images, "vga.vram.raw")).Length);
+            using (EngineProcess extract = EngineProcess.Start("extract", path, "--out", extracted))
+            {
+                Assert.True(extract.WaitForExit(ProcessTimeout) == 0, extract.StdErr);
+            }
+
+            foreach (string name in new[] { "pc.ram.raw", "vga.vram.raw" })
+            {
+                Assert.True(
+                    File.ReadAllBytes(Path.Combine(images, name)).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(extracted, name))),
+                    $"{name}: the image incoming saved differs from engine extract's");
+            }
         }
         finally
         {
             File.Delete(path);
             File.Delete(path + ".sha256.json");
+            Directory.Delete(images, recursive: true);
+            if (Directory.Exists(extracted))
+            {
+                Directory.Delete(extracted, recursive: true);
+            }
         }
     }
 
