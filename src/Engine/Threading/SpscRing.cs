@@ -27,6 +27,15 @@ namespace Engine.Threading;
 /// Waiting: after publishing, the producer calls the consumer's parker's <see cref="ThreadParker.WakeIfParked"/>, and after
 /// advancing the consumer calls the producer's; a side without a parker never waits and never pays for the fence.
 /// </para>
+/// <para>
+/// A producer that parks can say when it wants to be woken (<see cref="WakeProducerAt"/>): the consumer then wakes it
+/// only when its Head reaches that position, not on every advance. A producer can thus wait for a full ring to drain
+/// to a low-water mark with one park and one wake-up for several items, and a producer whose one parker serves several
+/// rings is not woken by rings it is not waiting on. The position is written before the producer raises its parked
+/// flag (a full fence), and the consumer reads it after its own fence and an acquire read of that flag, so the usual
+/// handshake covers it: the advance that reaches the position either is seen by the producer's last check or sees the
+/// flag and the position. The default, 0, wakes on every advance.
+/// </para>
 /// </remarks>
 /// <typeparam name="T">The item: unmanaged, so the ring holds no references and a slot is copied in one move.</typeparam>
 public sealed class SpscRing<T>
@@ -182,7 +191,32 @@ public sealed class SpscRing<T>
         // Release: everything the consumer did with the item (read the slot, or work done in place after a peek) must
         // happen before the producer can see the new Head and reuse the slot.
         Volatile.Write(ref _cursors.Head, head + 1);
-        _producerParker?.WakeIfParked();
+        if (_producerParker is ThreadParker parker && parker.IsParkedAfterPublish())
+        {
+            WakeProducer(parker, head + 1);
+        }
+    }
+
+    /// <summary>
+    /// Producer: from now on, a parked producer is woken only by the advance that takes Head to
+    /// <paramref name="position"/> or beyond (0: by every advance, the default; <see cref="long.MaxValue"/>: by none,
+    /// for a producer that is not waiting on this ring). Call it before waiting on the producer's parker, with a position
+    /// that satisfies the wait's condition.
+    /// </summary>
+    public void WakeProducerAt(long position)
+    {
+        // Release: the position is published before the parker's Exchange raises the flag (which alone would order it);
+        // Volatile keeps the JIT from sinking the store past the wait.
+        Volatile.Write(ref _cursors.ProducerWakeAt, position);
+    }
+
+    /// <summary>Producer: true when at most <paramref name="count"/> items are queued (rereads Head).</summary>
+    public bool HasAtMost(int count)
+    {
+        // Acquire: as in RefreshHead, the consumer is done with every slot below the Head we read.
+        long head = Volatile.Read(ref _cursors.Head);
+        _cursors.CachedHead = head;
+        return _cursors.Tail - head <= count;
     }
 
     /// <summary>
@@ -237,6 +271,18 @@ public sealed class SpscRing<T>
         long tail = Volatile.Read(ref _cursors.Tail);
         _cursors.CachedTail = tail;
         return tail != head;
+    }
+
+    /// <summary>Consumer: the producer is parked; wakes it if <paramref name="head"/> reached the position it asked for.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void WakeProducer(ThreadParker parker, long head)
+    {
+        // Acquire: ordered after the acquire read of the parked flag in IsParkedAfterPublish, so this is the position
+        // the producer wrote before it raised the flag (or a newer one, from a later wait that has its own handshake).
+        if (head >= Volatile.Read(ref _cursors.ProducerWakeAt))
+        {
+            parker.Unpark();
+        }
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
