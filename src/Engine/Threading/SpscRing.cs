@@ -29,12 +29,13 @@ namespace Engine.Threading;
 /// </para>
 /// <para>
 /// A producer that parks can say when it wants to be woken (<see cref="WakeProducerAt"/>): the consumer then wakes it
-/// only when its Head reaches that position, not on every advance. A producer can thus wait for a full ring to drain
-/// to a low-water mark with one park and one wake-up for several items, and a producer whose one parker serves several
-/// rings is not woken by rings it is not waiting on. The position is written before the producer raises its parked
-/// flag (a full fence), and the consumer reads it after its own fence and an acquire read of that flag, so the usual
-/// handshake covers it: the advance that reaches the position either is seen by the producer's last check or sees the
-/// flag and the position. The default, 0, wakes on every advance.
+/// only with the advance that takes Head to exactly that position, not on every advance. A producer can thus wait for a
+/// full ring to drain to a low-water mark with one park and one wake-up for several items (and later advances, made
+/// while the producer is waking up, do not wake it again), and a producer whose one parker serves several rings is not
+/// woken by rings it is not waiting on. Head moves by one, so exactly one advance reaches the position. The position is
+/// written before the producer raises its parked flag (a full fence), and the consumer reads it after its own fence and
+/// an acquire read of that flag, so the usual handshake covers it: that one advance either is seen by the producer's
+/// last check of its condition, or sees the flag and the position and wakes it. The default, 0, wakes on every advance.
 /// </para>
 /// </remarks>
 /// <typeparam name="T">The item: unmanaged, so the ring holds no references and a slot is copied in one move.</typeparam>
@@ -198,10 +199,10 @@ public sealed class SpscRing<T>
     }
 
     /// <summary>
-    /// Producer: from now on, a parked producer is woken only by the advance that takes Head to
-    /// <paramref name="position"/> or beyond (0: by every advance, the default; <see cref="long.MaxValue"/>: by none,
-    /// for a producer that is not waiting on this ring). Call it before waiting on the producer's parker, with a position
-    /// that satisfies the wait's condition.
+    /// Producer: from now on, a parked producer is woken only by the advance that takes Head to exactly
+    /// <paramref name="position"/> (0: by every advance, the default; <see cref="long.MaxValue"/>: by none, for a producer
+    /// that is not waiting on this ring). Call it before waiting on the producer's parker, with a position above the
+    /// current Head whose arrival makes the wait's condition true.
     /// </summary>
     public void WakeProducerAt(long position)
     {
@@ -273,13 +274,14 @@ public sealed class SpscRing<T>
         return tail != head;
     }
 
-    /// <summary>Consumer: the producer is parked; wakes it if <paramref name="head"/> reached the position it asked for.</summary>
+    /// <summary>Consumer: the producer is parked; wakes it if <paramref name="head"/> is the position it asked for.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void WakeProducer(ThreadParker parker, long head)
     {
         // Acquire: ordered after the acquire read of the parked flag in IsParkedAfterPublish, so this is the position
         // the producer wrote before it raised the flag (or a newer one, from a later wait that has its own handshake).
-        if (head >= Volatile.Read(ref _cursors.ProducerWakeAt))
+        long position = Volatile.Read(ref _cursors.ProducerWakeAt);
+        if (head == position || position == 0)
         {
             parker.Unpark();
         }
