@@ -124,16 +124,18 @@ public sealed unsafe partial class DecompressionEngine
     }
 
     /// <summary>
-    /// The worker's ring is full: waits until it has drained to <see cref="RefillLevel"/> pages (hysteresis), blocking at
-    /// once instead of spinning.
+    /// The worker's ring is full: waits until it has drained to <see cref="RefillLevel"/> pages (hysteresis).
     /// </summary>
     /// <remarks>
     /// Why: waiting for just one free slot made the caller wait once per page, and a cheap page (zstd-1, about 2.7 µs) is
-    /// shorter than the parker's spin and yield phase, so the caller never blocked: it kept a core busy spinning and
-    /// yielding, on a machine where the workers needed every core. Waiting for half the ring costs one park and one
-    /// wake-up per <c>capacity - RefillLevel</c> pages, and the worker still has <see cref="RefillLevel"/> pages queued
-    /// while the caller wakes up and refills, so it does not run dry. The caller spins not at all: the wait is several
-    /// pages long, so the spin would almost never succeed.
+    /// shorter than the parker's spin and yield phase, so the caller spun and yielded through every page and hardly ever
+    /// blocked, taking CPU from the workers on a 2-core machine (docs/PERFORMANCE.md, Pipeline). Waiting for half the ring
+    /// costs one spin-yield-park cycle per <c>capacity - RefillLevel</c> pages, and the worker still has
+    /// <see cref="RefillLevel"/> pages queued while the caller comes back, so it seldom runs dry. The spin and yield phase
+    /// stays: measured on the 2-core machine, blocking at once (spin 0) lost 15% (zlib-1) to 33% (zstd-1) of the 2-worker
+    /// throughput, since a blocked caller takes longer to get back on a core than the worker takes to finish its queued
+    /// pages, while yielding hands the core to a worker and still returns quickly. Only the worker this caller waits on wakes it, at
+    /// the refill level (<see cref="SpscRing{T}.WakeProducerAt"/>), not other workers and not every page.
     /// </remarks>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void WaitForRoom(SpscRing<DecompressWorkItem> work)
@@ -141,7 +143,7 @@ public sealed unsafe partial class DecompressionEngine
         int level = _refillLevel;
         work.WakeProducerAt(work.ProducerPosition - level);
         var condition = new AtMostOrStop(work, level, _stop);
-        _callerParker.Wait(ref condition, spinCount: 0);
+        _callerParker.Wait(ref condition);
         work.WakeProducerAt(long.MaxValue);
         ThrowIfStopped();
     }

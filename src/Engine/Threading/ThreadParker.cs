@@ -58,19 +58,9 @@ public sealed class ThreadParker
     [MethodImpl(MethodImplOptions.NoInlining)]
     public void Wait<TCondition>(ref TCondition condition)
         where TCondition : struct, IWaitCondition
-        => Wait(ref condition, _spinCount);
-
-    /// <summary>
-    /// As <see cref="Wait{TCondition}(ref TCondition)"/>, with <paramref name="spinCount"/> spin rounds instead of the
-    /// parker's own. A waiter that knows its condition is many work items away passes 0 and blocks at once: spinning or
-    /// yielding through such a wait only takes a core from the threads that would make the condition true.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    public void Wait<TCondition>(ref TCondition condition, int spinCount)
-        where TCondition : struct, IWaitCondition
     {
         SpinWait spinner = default;
-        while (spinner.Count < spinCount)
+        while (spinner.Count < _spinCount)
         {
             if (condition.IsSatisfied())
             {

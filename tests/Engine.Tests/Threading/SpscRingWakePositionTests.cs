@@ -15,7 +15,7 @@ public sealed class SpscRingWakePositionTests : EngineTestBase
     {
         Hang.Guard(20, () =>
         {
-            var producerParker = new ThreadParker();
+            var producerParker = new ThreadParker(spinCount: 0);
             var ring = new SpscRing<int>(8, producerParker: producerParker);
             for (int i = 0; i < 8; i++)
             {
@@ -27,7 +27,7 @@ public sealed class SpscRingWakePositionTests : EngineTestBase
                 // Wait until at most 4 items are queued: Head must reach Tail - 4.
                 ring.WakeProducerAt(ring.ProducerPosition - 4);
                 var condition = new AtMostInt(ring, 4);
-                producerParker.Wait(ref condition, spinCount: 0);
+                producerParker.Wait(ref condition);
                 ring.WakeProducerAt(long.MaxValue);
             })
             { IsBackground = true };
@@ -99,7 +99,7 @@ public sealed class SpscRingWakePositionTests : EngineTestBase
                             waits++;
                             ring.WakeProducerAt(ring.ProducerPosition - level);
                             var condition = new AtMost(ring, level);
-                            producerParker.Wait(ref condition, spinCount: 0);
+                            producerParker.Wait(ref condition);
                             ring.WakeProducerAt(long.MaxValue);
                         }
                     }
