@@ -202,7 +202,8 @@ public sealed class SpscRing<T>
     /// Producer: from now on, a parked producer is woken only by the advance that takes Head to exactly
     /// <paramref name="position"/> (0: by every advance, the default; <see cref="long.MaxValue"/>: by none, for a producer
     /// that is not waiting on this ring). Call it before waiting on the producer's parker, with a position above the
-    /// current Head whose arrival makes the wait's condition true.
+    /// current Head whose arrival makes the wait's condition true. <see cref="Enqueue"/> relies on the default: set 0
+    /// again before using it after setting anything else.
     /// </summary>
     public void WakeProducerAt(long position)
     {
