@@ -11,7 +11,9 @@ namespace Engine.Pipeline;
 /// item, applies it to guest memory and only then advances, so a slot stays the worker's until the page is written and
 /// the caller can never overwrite a payload that is still being read. The caller copies the payload and records the page
 /// (<c>_slotBlocks</c>, <c>_slotOffsets</c>, read only to name the page in an error) before it publishes the item.
-/// Advancing wakes the caller if it waits for room or for <see cref="DecompressionEngine.WaitForDone"/>.
+/// Advancing wakes the caller only if it is parked on this worker's ring and Head reaches the position it asked for
+/// (<see cref="SpscRing{T}.WakeProducerAt"/>): the caller's one parker serves every worker, and it waits on one ring at a
+/// time, so the ring starts (and, between waits, stays) at "wake never".
 /// </remarks>
 internal sealed unsafe partial class DecompressWorker
 {
@@ -38,6 +40,9 @@ internal sealed unsafe partial class DecompressWorker
         _decompressor = decompressor;
         Parker = new ThreadParker();
         Work = new SpscRing<DecompressWorkItem>(capacity, consumerParker: Parker, producerParker: feederParker);
+
+        // The caller is not waiting on this ring yet. Published to the thread by Thread.Start.
+        Work.WakeProducerAt(long.MaxValue);
         _slotBlocks = new RamBlock?[capacity];
         _slotOffsets = new long[capacity];
         _memory = AlignedMemoryHandle.Allocate((nuint)(capacity * SlotStride), PageSizes.PageSize);

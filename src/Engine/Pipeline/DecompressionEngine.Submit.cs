@@ -54,11 +54,9 @@ public sealed unsafe partial class DecompressionEngine
         foreach (DecompressWorker worker in _workers)
         {
             SpscRing<DecompressWorkItem> work = worker.Work;
-            while (!work.IsDrained)
+            if (!work.IsDrained)
             {
-                var condition = new DrainedOrStop(work, _stop);
-                _callerParker.Wait(ref condition);
-                ThrowIfStopped();
+                WaitForDrained(work);
             }
         }
     }
@@ -125,11 +123,39 @@ public sealed unsafe partial class DecompressionEngine
         Volatile.Write(ref _directPages, _directPages + 1);
     }
 
+    /// <summary>
+    /// The worker's ring is full: waits until it has drained to <see cref="RefillLevel"/> pages (hysteresis).
+    /// </summary>
+    /// <remarks>
+    /// Why: waiting for just one free slot made the caller wait once per page, and a cheap page (zstd-1, about 2.7 µs) is
+    /// shorter than the parker's spin and yield phase, so the caller spun and yielded through every page and hardly ever
+    /// blocked, taking CPU from the workers on a 2-core machine (docs/PERFORMANCE.md, Pipeline). Waiting for half the ring
+    /// costs one spin-yield-park cycle per <c>capacity - RefillLevel</c> pages, and the worker still has
+    /// <see cref="RefillLevel"/> pages queued while the caller comes back, so it seldom runs dry. The spin and yield phase
+    /// stays: measured on the 2-core machine, blocking at once (spin 0) lost 15% (zlib-1) to 33% (zstd-1) of the 2-worker
+    /// throughput, since a blocked caller takes longer to get back on a core than the worker takes to finish its queued
+    /// pages, while yielding hands the core to a worker and still returns quickly. Only the worker this caller waits on wakes it, at
+    /// the refill level (<see cref="SpscRing{T}.WakeProducerAt"/>), not other workers and not every page.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void WaitForRoom(SpscRing<DecompressWorkItem> work)
     {
-        var condition = new RoomOrStop(work, _stop);
+        int level = _refillLevel;
+        work.WakeProducerAt(work.ProducerPosition - level);
+        var condition = new AtMostOrStop(work, level, _stop);
         _callerParker.Wait(ref condition);
+        work.WakeProducerAt(long.MaxValue);
+        ThrowIfStopped();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void WaitForDrained(SpscRing<DecompressWorkItem> work)
+    {
+        // The end of a section: the wait may be short (a page or two), so the parker's usual spin is worth it here.
+        work.WakeProducerAt(work.ProducerPosition);
+        var condition = new DrainedOrStop(work, _stop);
+        _callerParker.Wait(ref condition);
+        work.WakeProducerAt(long.MaxValue);
         ThrowIfStopped();
     }
 
@@ -144,10 +170,10 @@ public sealed unsafe partial class DecompressionEngine
             status);
     }
 
-    /// <summary>The caller's wait condition: the worker has a free slot, or the engine is stopping.</summary>
-    private readonly struct RoomOrStop(SpscRing<DecompressWorkItem> work, StopSignal stop) : IWaitCondition
+    /// <summary>The caller's wait condition: the worker has at most <c>level</c> pages queued, or the engine is stopping.</summary>
+    private readonly struct AtMostOrStop(SpscRing<DecompressWorkItem> work, int level, StopSignal stop) : IWaitCondition
     {
-        public bool IsSatisfied() => !work.IsFull || stop.IsStopRequested;
+        public bool IsSatisfied() => work.HasAtMost(level) || stop.IsStopRequested;
     }
 
     /// <summary>The caller's wait condition: the worker has applied everything, or the engine is stopping.</summary>

@@ -17,7 +17,8 @@ namespace Engine.Pipeline;
 /// </para>
 /// <para>
 /// Use: one thread (the stream reader) submits; the payload is copied into a worker-owned buffer, so the caller's buffer
-/// is free again when the call returns. A full worker makes the caller wait. <see cref="WaitForDone"/> is QEMU's
+/// is free again when the call returns. A full worker makes the caller wait until that worker's ring is half empty
+/// (one park per half ring rather than a wait per page; see <c>WaitForRoom</c>). <see cref="WaitForDone"/> is QEMU's
 /// <c>wait_for_decompress_done</c>: call it at every end of section.
 /// </para>
 /// <para>
@@ -33,6 +34,7 @@ public sealed unsafe partial class DecompressionEngine : IDisposable
     private readonly ThreadParker _callerParker = new();
     private readonly StopSignal _stop = new();
     private readonly Lock _shutdownLock = new();
+    private readonly int _refillLevel;
     private CallerGate _gate;
     private long _directPages;
     private int _freed;
@@ -50,6 +52,7 @@ public sealed unsafe partial class DecompressionEngine : IDisposable
         _options = options;
         int threads = options.DecompressThreads;
         _workers = new DecompressWorker[threads];
+        _refillLevel = options.RingCapacity / 2;
         _stop.Register(_callerParker);
 
         Func<IPageDecompressor> factory = decompressorFactory
@@ -128,6 +131,14 @@ public sealed unsafe partial class DecompressionEngine : IDisposable
             return total;
         }
     }
+
+    /// <summary>
+    /// How far a full worker ring must drain before the caller refills it: half the ring (0 for a ring of one slot).
+    /// </summary>
+    internal int RefillLevel => _refillLevel;
+
+    /// <summary>The parker the caller waits on (for room in a worker's ring, and in <see cref="WaitForDone"/>). For tests.</summary>
+    internal ThreadParker CallerParker => _callerParker;
 
     /// <summary>The parkers the workers wait on. For tests.</summary>
     internal IEnumerable<ThreadParker> WorkerParkers => _workers.Select(w => w.Parker);

@@ -27,6 +27,16 @@ namespace Engine.Threading;
 /// Waiting: after publishing, the producer calls the consumer's parker's <see cref="ThreadParker.WakeIfParked"/>, and after
 /// advancing the consumer calls the producer's; a side without a parker never waits and never pays for the fence.
 /// </para>
+/// <para>
+/// A producer that parks can say when it wants to be woken (<see cref="WakeProducerAt"/>): the consumer then wakes it
+/// only with the advance that takes Head to exactly that position, not on every advance. A producer can thus wait for a
+/// full ring to drain to a low-water mark with one park and one wake-up for several items (and later advances, made
+/// while the producer is waking up, do not wake it again), and a producer whose one parker serves several rings is not
+/// woken by rings it is not waiting on. Head moves by one, so exactly one advance reaches the position. The position is
+/// written before the producer raises its parked flag (a full fence), and the consumer reads it after its own fence and
+/// an acquire read of that flag, so the usual handshake covers it: that one advance either is seen by the producer's
+/// last check of its condition, or sees the flag and the position and wakes it. The default, 0, wakes on every advance.
+/// </para>
 /// </remarks>
 /// <typeparam name="T">The item: unmanaged, so the ring holds no references and a slot is copied in one move.</typeparam>
 public sealed class SpscRing<T>
@@ -182,7 +192,33 @@ public sealed class SpscRing<T>
         // Release: everything the consumer did with the item (read the slot, or work done in place after a peek) must
         // happen before the producer can see the new Head and reuse the slot.
         Volatile.Write(ref _cursors.Head, head + 1);
-        _producerParker?.WakeIfParked();
+        if (_producerParker is ThreadParker parker && parker.IsParkedAfterPublish())
+        {
+            WakeProducer(parker, head + 1);
+        }
+    }
+
+    /// <summary>
+    /// Producer: from now on, a parked producer is woken only by the advance that takes Head to exactly
+    /// <paramref name="position"/> (0: by every advance, the default; <see cref="long.MaxValue"/>: by none, for a producer
+    /// that is not waiting on this ring). Call it before waiting on the producer's parker, with a position above the
+    /// current Head whose arrival makes the wait's condition true. <see cref="Enqueue"/> relies on the default: set 0
+    /// again before using it after setting anything else.
+    /// </summary>
+    public void WakeProducerAt(long position)
+    {
+        // Release: the position is published before the parker's Exchange raises the flag (which alone would order it);
+        // Volatile keeps the JIT from sinking the store past the wait.
+        Volatile.Write(ref _cursors.ProducerWakeAt, position);
+    }
+
+    /// <summary>Producer: true when at most <paramref name="count"/> items are queued (rereads Head).</summary>
+    public bool HasAtMost(int count)
+    {
+        // Acquire: as in RefreshHead, the consumer is done with every slot below the Head we read.
+        long head = Volatile.Read(ref _cursors.Head);
+        _cursors.CachedHead = head;
+        return _cursors.Tail - head <= count;
     }
 
     /// <summary>
@@ -237,6 +273,19 @@ public sealed class SpscRing<T>
         long tail = Volatile.Read(ref _cursors.Tail);
         _cursors.CachedTail = tail;
         return tail != head;
+    }
+
+    /// <summary>Consumer: the producer is parked; wakes it if <paramref name="head"/> is the position it asked for.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void WakeProducer(ThreadParker parker, long head)
+    {
+        // Acquire: ordered after the acquire read of the parked flag in IsParkedAfterPublish, so this is the position
+        // the producer wrote before it raised the flag (or a newer one, from a later wait that has its own handshake).
+        long position = Volatile.Read(ref _cursors.ProducerWakeAt);
+        if (head == position || position == 0)
+        {
+            parker.Unpark();
+        }
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -105,15 +105,28 @@ public sealed class ThreadParker
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void WakeIfParked()
     {
+        if (IsParkedAfterPublish())
+        {
+            Unpark();
+        }
+    }
+
+    /// <summary>
+    /// The waker's half of the handshake, for a waker that decides by more than the flag whether to wake (see
+    /// <see cref="SpscRing{T}.WakeProducerAt"/>): call it right after publishing; if it returns false the owner will see
+    /// what was published without a wake-up. Whatever the owner wrote before it raised the flag (for example the point at
+    /// which it wants to be woken) is visible to the caller once this returns true.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool IsParkedAfterPublish()
+    {
         // Full fence: the store that published the item must be globally visible before Parked is read (store→load
         // order, which neither x64 nor Arm gives for free). Pairs with the Interlocked.Exchange in Wait.
         Interlocked.MemoryBarrier();
 
-        // Acquire: a plain read would do after the fence; Volatile keeps the JIT from hoisting or caching it.
-        if (Volatile.Read(ref _state.Parked) != 0)
-        {
-            Unpark();
-        }
+        // Acquire: pairs with the owner's Exchange that raised the flag, so what the owner wrote before it is visible
+        // to reads after this one; Volatile also keeps the JIT from hoisting or caching it.
+        return Volatile.Read(ref _state.Parked) != 0;
     }
 
     /// <summary>Wakes the owner unconditionally (used to stop it: its condition must then include the stop flag).</summary>

@@ -14,6 +14,7 @@ public sealed class PaddingLayoutTests
         Assert.Equal(128, CacheLine.PaddingSize);
         Assert.Equal(128, (int)Marshal.OffsetOf<SpscCursors>(nameof(SpscCursors.Tail)));
         Assert.Equal(136, (int)Marshal.OffsetOf<SpscCursors>(nameof(SpscCursors.CachedHead)));
+        Assert.Equal(144, (int)Marshal.OffsetOf<SpscCursors>(nameof(SpscCursors.ProducerWakeAt)));
         Assert.Equal(256, (int)Marshal.OffsetOf<SpscCursors>(nameof(SpscCursors.Head)));
         Assert.Equal(264, (int)Marshal.OffsetOf<SpscCursors>(nameof(SpscCursors.CachedTail)));
         Assert.Equal(384, Unsafe.SizeOf<SpscCursors>());
