@@ -19,7 +19,7 @@ namespace Engine.Pipeline;
 /// Buffers and the codec are created on the caller's thread (a failure surfaces in the engine's constructor) and freed
 /// by the engine after it has joined the thread.
 /// </remarks>
-internal sealed unsafe partial class CompressWorker
+internal sealed unsafe partial class CompressWorker : IEngineWorker
 {
     /// <summary>The bytes a slot can hold: the largest payload of any method (a raw page is smaller).</summary>
     public const int SlotCapacity = PageSizes.MaxCompressedPage;

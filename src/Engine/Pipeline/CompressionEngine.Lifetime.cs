@@ -48,10 +48,7 @@ public sealed unsafe partial class CompressionEngine
 
             try
             {
-                foreach (CompressWorker worker in _workers)
-                {
-                    worker.Join();
-                }
+                EngineWorkers.JoinAll(_workers);
             }
             finally
             {
@@ -68,23 +65,13 @@ public sealed unsafe partial class CompressionEngine
     /// <summary>Frees the first <paramref name="count"/> workers' codecs and buffers and the busy pool; keeps going past a failure.</summary>
     private void FreeBuffers(int count)
     {
-        Exception? first = null;
-        foreach (CompressWorker? worker in _workers.AsSpan(0, count))
+        try
         {
-            try
-            {
-                worker?.Free();
-            }
-            catch (Exception e)
-            {
-                first ??= e;
-            }
+            EngineWorkers.FreeAll(_workers, count);
         }
-
-        _busyPool?.Dispose();
-        if (first is not null)
+        finally
         {
-            ExceptionDispatchInfo.Throw(first);
+            _busyPool?.Dispose();
         }
     }
 }

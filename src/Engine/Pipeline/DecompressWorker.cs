@@ -15,7 +15,7 @@ namespace Engine.Pipeline;
 /// (<see cref="SpscRing{T}.WakeProducerAt"/>): the caller's one parker serves every worker, and it waits on one ring at a
 /// time, so the ring starts (and, between waits, stays) at "wake never".
 /// </remarks>
-internal sealed unsafe partial class DecompressWorker
+internal sealed unsafe partial class DecompressWorker : IEngineWorker
 {
     /// <summary>The bytes a slot can hold: the largest payload of any method, or a raw page.</summary>
     public const int SlotCapacity = PageSizes.MaxCompressedPage;

@@ -48,10 +48,7 @@ public sealed partial class DecompressionEngine
 
             try
             {
-                foreach (DecompressWorker worker in _workers)
-                {
-                    worker.Join();
-                }
+                EngineWorkers.JoinAll(_workers);
             }
             finally
             {
@@ -65,24 +62,9 @@ public sealed partial class DecompressionEngine
         }
     }
 
+    /// <summary>Frees the first <paramref name="count"/> workers' codecs and buffers; keeps going past a failure.</summary>
     private void FreeBuffers(int count)
     {
-        Exception? first = null;
-        foreach (DecompressWorker? worker in _workers.AsSpan(0, count))
-        {
-            try
-            {
-                worker?.Free();
-            }
-            catch (Exception e)
-            {
-                first ??= e;
-            }
-        }
-
-        if (first is not null)
-        {
-            ExceptionDispatchInfo.Throw(first);
-        }
+        EngineWorkers.FreeAll(_workers, count);
     }
 }
