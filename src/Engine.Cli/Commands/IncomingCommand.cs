@@ -78,7 +78,7 @@ internal static class IncomingCommand
             {
                 using JsonDocument doc = JsonDocument.Parse(File.ReadAllText(sidecar));
                 expected = doc.RootElement.EnumerateArray()
-                    .Select(e => new BlockChecksum(e.GetProperty("name").GetString() ?? "", e.GetProperty("sha256").GetString() ?? ""))
+                    .Select(e => new BlockChecksum(e.GetProperty("name").GetString() ?? "", e.GetProperty(MemoryChecksum.Algorithm).GetString() ?? ""))
                     .ToArray();
             }
         }
@@ -117,7 +117,7 @@ internal static class IncomingCommand
                     rawPages = result.RawPages,
                     compressedPages = result.CompressedPages,
                     elapsedMs = (long)result.Elapsed.TotalMilliseconds,
-                    blocks = result.Checksums.Select(c => new { name = c.Name, sha256 = c.Sha256 }),
+                    blocks = result.Checksums.Select(c => new { name = c.Name, xxh128 = c.Checksum }),
                     checksumsVerified = verified,
                 }, new JsonSerializerOptions { WriteIndented = true }));
             }
@@ -126,7 +126,7 @@ internal static class IncomingCommand
                 Console.WriteLine($"received {result.StreamBytes >> 10} kbytes in {result.Elapsed.TotalMilliseconds:0} ms: {result.ZeroPages} zero, {result.CompressedPages} compressed, {result.RawPages} raw page records");
                 foreach (BlockChecksum c in result.Checksums)
                 {
-                    Console.WriteLine($"block {c.Name}: sha256 {c.Sha256}");
+                    Console.WriteLine($"block {c.Name}: xxh128 {c.Checksum}");
                 }
 
                 Console.WriteLine(verified switch

@@ -75,7 +75,7 @@ internal static class MigrateCommand
             }
 
             // The file has no return path: its checksums go beside it, for `engine incoming --from file:` to verify.
-            File.WriteAllText(ChecksumFile(endpoint.Path), JsonSerializer.Serialize(result.SourceChecksums.Select(c => new { name = c.Name, sha256 = c.Sha256 })));
+            File.WriteAllText(ChecksumFile(endpoint.Path), JsonSerializer.Serialize(result.SourceChecksums.Select(c => new { name = c.Name, xxh128 = c.Checksum })));
         }
 
         if (json)
@@ -89,7 +89,7 @@ internal static class MigrateCommand
             Console.Write(result.Info.ToText());
             foreach (BlockChecksum c in result.SourceChecksums)
             {
-                Console.WriteLine($"block {c.Name}: sha256 {c.Sha256}");
+                Console.WriteLine($"block {c.Name}: xxh128 {c.Checksum}");
             }
 
             Console.WriteLine(result.ChecksumsMatch switch
@@ -104,5 +104,5 @@ internal static class MigrateCommand
     }
 
     /// <summary>The sidecar file holding a saved stream's source checksums.</summary>
-    internal static string ChecksumFile(string streamPath) => streamPath + ".sha256.json";
+    internal static string ChecksumFile(string streamPath) => streamPath + ".checksums.json";
 }

@@ -221,6 +221,9 @@ public static class NativeLibraries
                 }
 
                 return s_zstdHandle;
+            case "libc":
+                // glibc's soname; "libc.so" may be a linker script the loader cannot open.
+                return OperatingSystem.IsLinux() && NativeLibrary.TryLoad("libc.so.6", out nint libc) ? libc : 0;
             default:
                 return 0;
         }

@@ -27,16 +27,31 @@ public sealed class GuestMemory : IDisposable
     /// <summary>Allocates a new zeroed block and adds it; its memory belongs to this guest memory.</summary>
     public RamBlock AddBlock(string name, long size)
     {
+        ThrowIfNameTaken(name);
+        return AddBlock(new RamBlock(name, size));
+    }
+
+    /// <summary>
+    /// Adds <paramref name="block"/> (for example one <see cref="RamBlock.Wrap"/>ped over the host's own memory); the guest
+    /// memory disposes it with the others.
+    /// </summary>
+    /// <exception cref="ArgumentException">A block of that name is already there.</exception>
+    public RamBlock AddBlock(RamBlock block)
+    {
+        ArgumentNullException.ThrowIfNull(block);
+        ThrowIfNameTaken(block.Name);
+        _blocks.Add(block);
+        _byName.Add(block.Name, block);
+        TotalSize += block.Size;
+        return block;
+    }
+
+    private void ThrowIfNameTaken(string name)
+    {
         if (_byName.ContainsKey(name))
         {
             throw new ArgumentException($"guest memory already has a RAM block named '{name}'", nameof(name));
         }
-
-        var block = new RamBlock(name, size);
-        _blocks.Add(block);
-        _byName.Add(name, block);
-        TotalSize += size;
-        return block;
     }
 
     /// <summary>The block named <paramref name="name"/>; throws <see cref="KeyNotFoundException"/> naming it if there is none.</summary>

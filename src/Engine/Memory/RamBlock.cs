@@ -5,8 +5,9 @@ using Engine.Codecs;
 namespace Engine.Memory;
 
 /// <summary>
-/// One RAM block of guest memory (QEMU's <c>RAMBlock</c>): a name and a page-aligned, zeroed run of native memory
-/// whose size is a whole number of 4 KiB pages.
+/// One RAM block of guest memory (QEMU's <c>RAMBlock</c>): a name and a page-aligned run of native memory whose size is
+/// a whole number of 4 KiB pages. The block either owns its memory (<see cref="RamBlock(string, long)"/>, or a mapped
+/// image) or points at memory its host owns (<see cref="Wrap"/>).
 /// </summary>
 /// <remarks>
 /// Any number of threads may read and write pages concurrently (a guest does); the engines copy a page before they
@@ -18,8 +19,9 @@ public sealed unsafe class RamBlock : IDisposable
     /// <summary>The longest name, in bytes: the wire format writes the length in one byte.</summary>
     public const int MaxNameLength = 255;
 
-    private readonly AlignedMemoryHandle _memory;
+    private readonly PageMemoryHandle? _memory;
     private readonly byte* _base;
+    private int _disposed;
 
     /// <summary>Allocates a zeroed block of <paramref name="size"/> bytes named <paramref name="name"/>.</summary>
     /// <param name="name">1 to 255 printable ASCII characters (QEMU's <c>idstr</c>, for example <c>pc.ram</c>).</param>
@@ -27,17 +29,63 @@ public sealed unsafe class RamBlock : IDisposable
     public RamBlock(string name, long size)
     {
         ValidateName(name);
-        if (size <= 0 || (size & (PageSizes.PageSize - 1)) != 0)
-        {
-            throw new ArgumentOutOfRangeException(
-                nameof(size), size, string.Create(CultureInfo.InvariantCulture, $"a RAM block's size must be a positive multiple of {PageSizes.PageSize} bytes"));
-        }
-
-        _memory = AlignedMemoryHandle.Allocate((nuint)size, PageSizes.PageSize);
+        ValidateSize(size);
+        _memory = PageMemoryHandle.AllocateZeroed((nuint)size);
         _base = _memory.Pointer;
         Name = name;
         Size = size;
     }
+
+    private RamBlock(string name, long size, byte* memory, PageMemoryHandle? owner)
+    {
+        _memory = owner;
+        _base = memory;
+        Name = name;
+        Size = size;
+    }
+
+    /// <summary>
+    /// A block over <paramref name="size"/> bytes of memory the caller owns, at <paramref name="memory"/> (a VMM's guest
+    /// RAM). The block never frees it; the caller keeps it valid until the block, and every engine or migration that was
+    /// handed the block, has been disposed.
+    /// </summary>
+    /// <param name="name">1 to 255 printable ASCII characters (QEMU's <c>idstr</c>).</param>
+    /// <param name="memory">The first byte; 4096-byte alignment is not required but is faster.</param>
+    /// <param name="size">A positive multiple of 4096.</param>
+    /// <exception cref="ArgumentException">The name, pointer or size is not accepted.</exception>
+    public static RamBlock Wrap(string name, byte* memory, long size)
+    {
+        ValidateName(name);
+        ValidateSize(size);
+        if (memory == null)
+        {
+            throw new ArgumentNullException(nameof(memory), "a RAM block needs memory");
+        }
+
+        return new RamBlock(name, size, memory, owner: null);
+    }
+
+    /// <summary>
+    /// A block holding the raw memory image <paramref name="path"/> (a partial last page reads as zeros), mapped
+    /// copy-on-write where the platform allows: writes to the block never reach the file.
+    /// </summary>
+    internal static RamBlock MapImage(string name, string path)
+    {
+        ValidateName(name);
+        using Microsoft.Win32.SafeHandles.SafeFileHandle file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        long length = RandomAccess.GetLength(file);
+        if (length == 0)
+        {
+            throw new InvalidDataException($"{path} is empty: no guest memory to migrate");
+        }
+
+        long size = (length + PageSizes.PageSize - 1) & ~(long)(PageSizes.PageSize - 1);
+        PageMemoryHandle memory = PageMemoryHandle.MapImage(file, length, (nuint)size);
+        return new RamBlock(name, size, memory.Pointer, memory);
+    }
+
+    /// <summary>True when the block frees its memory on <see cref="Dispose"/>; false for a <see cref="Wrap"/>ped block.</summary>
+    public bool OwnsMemory => _memory is not null;
 
     /// <summary>The block's name (QEMU's <c>idstr</c>).</summary>
     public string Name { get; }
@@ -49,7 +97,7 @@ public sealed unsafe class RamBlock : IDisposable
     public long PageCount => Size >> PageSizes.PageShift;
 
     /// <summary>True once <see cref="Dispose"/> has run.</summary>
-    public bool IsDisposed => _memory.IsClosed;
+    public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
     /// <summary>The 4096 bytes of the page at <paramref name="offset"/> (page aligned, inside the block).</summary>
     public Span<byte> GetPage(long offset) => new(GetPagePointer(offset), PageSizes.PageSize);
@@ -84,7 +132,12 @@ public sealed unsafe class RamBlock : IDisposable
     }
 
     /// <summary>Frees the memory. Spans and pointers handed out before are invalid afterwards.</summary>
-    public void Dispose() => _memory.Dispose();
+    public void Dispose()
+    {
+        // Mark first: a wrapped block has no handle whose state says it is gone.
+        Volatile.Write(ref _disposed, 1);
+        _memory?.Dispose();
+    }
 
     /// <inheritdoc />
     public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Name} ({Size} bytes)");
@@ -95,6 +148,15 @@ public sealed unsafe class RamBlock : IDisposable
         ObjectDisposedException.ThrowIf(IsDisposed, this);
         throw new ArgumentOutOfRangeException(
             nameof(offset), offset, string.Create(CultureInfo.InvariantCulture, $"0x{offset:x} is not the offset of a page of RAM block '{Name}' ({Size} bytes, pages of {PageSizes.PageSize})"));
+    }
+
+    private static void ValidateSize(long size)
+    {
+        if (size <= 0 || (size & (PageSizes.PageSize - 1)) != 0)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(size), size, string.Create(CultureInfo.InvariantCulture, $"a RAM block's size must be a positive multiple of {PageSizes.PageSize} bytes"));
+        }
     }
 
     private static void ValidateName(string name)

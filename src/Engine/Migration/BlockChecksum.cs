@@ -1,4 +1,4 @@
 namespace Engine.Migration;
 
-/// <summary>A RAM block's name and the SHA-256 of its bytes (lower-case hex).</summary>
-public readonly record struct BlockChecksum(string Name, string Sha256);
+/// <summary>A RAM block's name and the <see cref="MemoryChecksum"/> (XXH128, lower-case hex) of its bytes.</summary>
+public readonly record struct BlockChecksum(string Name, string Checksum);

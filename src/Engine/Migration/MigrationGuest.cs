@@ -108,20 +108,12 @@ public sealed class MigrationGuest : IDisposable
         }
 
         writers?.Validate();
-        long size = (info.Length + PageSizes.PageSize - 1) / PageSizes.PageSize * PageSizes.PageSize;
         var memory = new GuestMemory();
         try
         {
-            RamBlock block = memory.AddBlock(blockName, size);
-            using FileStream stream = info.OpenRead();
-            long done = 0;
-            while (done < info.Length)
-            {
-                int chunk = (int)Math.Min(1 << 24, info.Length - done);
-                stream.ReadExactly(block.GetSpan(done, chunk));
-                done += chunk;
-            }
-
+            // Mapped, not read: the source only reads the image, so it is never copied (the writers' first write to a page
+            // copies that page, privately: the file never changes).
+            memory.AddBlock(RamBlock.MapImage(blockName, info.FullName));
             return new MigrationGuest(memory, new SyntheticContent(1), writers);
         }
         catch

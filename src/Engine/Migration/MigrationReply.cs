@@ -12,7 +12,7 @@ namespace Engine.Migration;
 /// <list type="number">
 /// <item><description><c>ENGINE-RECEIVED</c>: every page is in destination memory. The source ends the downtime here.</description></item>
 /// <item><description>
-/// One JSON object: <c>{"status":"ok","blocks":[{"name":"pc.ram","sha256":"…"}]}</c> with the SHA-256 of each block, or
+/// One JSON object: <c>{"status":"ok","blocks":[{"name":"pc.ram","xxh128":"…"}]}</c> with the XXH128 of each block, or
 /// <c>{"status":"error","error":"…"}</c>. An error may also come in place of the first line.
 /// </description></item>
 /// </list>
@@ -40,7 +40,7 @@ public static class MigrationReply
         var blocks = new JsonArray();
         foreach (BlockChecksum c in checksums)
         {
-            blocks.Add(new JsonObject { ["name"] = c.Name, ["sha256"] = c.Sha256 });
+            blocks.Add(new JsonObject { ["name"] = c.Name, [MemoryChecksum.Algorithm] = c.Checksum });
         }
 
         WriteLine(output, new JsonObject { ["status"] = "ok", ["blocks"] = blocks }.ToJsonString());
@@ -116,7 +116,7 @@ public static class MigrationReply
         var list = new List<BlockChecksum>();
         foreach (JsonNode? node in reply["blocks"]?.AsArray() ?? [])
         {
-            list.Add(new BlockChecksum((string?)node?["name"] ?? "", (string?)node?["sha256"] ?? ""));
+            list.Add(new BlockChecksum((string?)node?["name"] ?? "", (string?)node?[MemoryChecksum.Algorithm] ?? ""));
         }
 
         return list;

@@ -73,7 +73,7 @@ public sealed class MigrationCliTests
         finally
         {
             File.Delete(path);
-            File.Delete(path + ".sha256.json");
+            File.Delete(path + ".checksums.json");
             Directory.Delete(images, recursive: true);
             if (Directory.Exists(extracted))
             {
