@@ -8,7 +8,7 @@ public sealed class PageException : EngineException
 {
     /// <summary>Creates the exception for the page at <paramref name="offset"/> of <paramref name="blockName"/>.</summary>
     public PageException(string blockName, long offset, string reason, DecompressStatus? status = null, Exception? innerException = null)
-        : base(FormatMessage(blockName, offset, reason, status), innerException)
+        : base(EngineErrorKind.Page, FormatMessage(blockName, offset, reason, status), null, innerException)
     {
         BlockName = blockName;
         Offset = offset;

@@ -8,7 +8,7 @@ public sealed class MigrationStreamException : EngineException
 {
     /// <summary>Creates an exception for a problem at <paramref name="offset"/>.</summary>
     public MigrationStreamException(long offset, string message)
-        : base($"migration stream, byte offset {offset} (0x{offset:X}): {message}")
+        : base(EngineErrorKind.Stream, $"migration stream, byte offset {offset} (0x{offset:X}): {message}", offset)
     {
         Offset = offset;
         Detail = message;
@@ -16,7 +16,7 @@ public sealed class MigrationStreamException : EngineException
 
     /// <summary>Creates an exception for a problem at <paramref name="offset"/>, caused by <paramref name="inner"/>.</summary>
     public MigrationStreamException(long offset, string message, Exception inner)
-        : base($"migration stream, byte offset {offset} (0x{offset:X}): {message}", inner)
+        : base(EngineErrorKind.Stream, $"migration stream, byte offset {offset} (0x{offset:X}): {message}", offset, inner)
     {
         Offset = offset;
         Detail = message;
