@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Engine.Codecs;
 using Engine.Memory;
 using Engine.Pipeline;
+using Engine.Transport;
 using Engine.Wire;
 
 namespace Engine.Migration;
@@ -31,14 +32,16 @@ public sealed class DestinationMigration
     }
 
     /// <summary>
-    /// Loads a whole stream from <paramref name="input"/>. When it is a <see cref="NetworkStream"/>, replies to the source on
-    /// it. Returns the memory (the caller disposes it); throws <see cref="MigrationException"/> when the stream is
+    /// Loads a whole stream from <paramref name="input"/>. When it is a connection (a <see cref="NetworkStream"/>, or TLS over
+    /// one from <see cref="TlsTransport"/>), replies to the source on it, and drops a source that trickles
+    /// (<see cref="DestinationOptions.MinimumProgressBytes"/>). Returns the memory (the caller disposes it); throws <see cref="MigrationException"/> when the stream is
     /// incomplete or bad, or <see cref="OperationCanceledException"/>.
     /// </summary>
     public DestinationResult Run(Stream input, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(input);
-        NetworkStream? network = input as NetworkStream;
+        NetworkStream? network = TlsTransport.GetNetworkStream(input);
+        Stream? connection = network is null ? null : input; // replies go inside TLS when the connection has it
         GuestMemory? memory = null;
         var clock = Stopwatch.StartNew();
         // A connection is read with plain blocking reads: the socket's receive timeout bounds a silent source, and a
@@ -63,7 +66,10 @@ public sealed class DestinationMigration
                 MaxTotalRamBytes = _options.MaxRamBytes,
                 ExpectedCompressMethod = _options.Strict ? _options.Method : null,
             };
-            using var reader = new MigrationStreamReader(input, readerOptions, leaveOpen: true);
+            Stream source = connection is not null && _options.MinimumProgressBytes > 0
+                ? new ProgressGuardStream(connection, _options.ReadTimeout, _options.MinimumProgressBytes)
+                : input;
+            using var reader = new MigrationStreamReader(source, readerOptions, leaveOpen: true);
             using var engine = new DecompressionEngine(new DecompressionEngineOptions
             {
                 DecompressThreads = _options.DecompressThreads,
@@ -120,15 +126,15 @@ public sealed class DestinationMigration
 
             engine.WaitForDone();
             TimeSpan elapsed = clock.Elapsed;
-            if (network is not null)
+            if (connection is not null)
             {
-                MigrationReply.WriteReceived(network);
+                MigrationReply.WriteReceived(connection);
             }
 
             IReadOnlyList<BlockChecksum> checksums = MemoryChecksum.Of(memory);
-            if (network is not null)
+            if (connection is not null)
             {
-                MigrationReply.WriteChecksums(network, checksums);
+                MigrationReply.WriteChecksums(connection, checksums);
             }
 
             var result = new DestinationResult
@@ -147,9 +153,9 @@ public sealed class DestinationMigration
         catch (Exception e) when (cancellationToken.IsCancellationRequested)
         {
             // Also the I/O error of a read that the cancellation's shutdown ended.
-            if (network is not null)
+            if (connection is not null)
             {
-                MigrationReply.TryWriteError(network, "the destination cancelled the migration");
+                MigrationReply.TryWriteError(connection, "the destination cancelled the migration");
             }
 
             throw e as OperationCanceledException ?? new OperationCanceledException("the incoming migration was cancelled", e, cancellationToken);
@@ -158,9 +164,9 @@ public sealed class DestinationMigration
         {
             // Whatever went wrong, the source is told why (it stops at once: see DestinationWatch) and the memory is freed.
             string reason = e is MigrationStreamException ? e.Message : $"{e.GetType().Name}: {e.Message}";
-            if (network is not null)
+            if (connection is not null)
             {
-                MigrationReply.TryWriteError(network, $"the destination discarded the stream: {reason}");
+                MigrationReply.TryWriteError(connection, $"the destination discarded the stream: {reason}");
             }
 
             throw new MigrationException($"incoming migration discarded: {reason}", e);
