@@ -44,6 +44,7 @@ public sealed class DestinationMigration
         Stream? connection = network is null ? null : input; // replies go inside TLS when the connection has it
         GuestMemory? memory = null;
         var clock = Stopwatch.StartNew();
+        ProgressGuardStream? guard = null;
         // A connection is read with plain blocking reads: the socket's receive timeout bounds a silent source, and a
         // cancellation shuts the socket down, which ends a blocked read at once. (The reader's own timeout and token path
         // waits on a task per read that has to wait, which costs an allocation per read in steady state.) Other streams
@@ -66,9 +67,8 @@ public sealed class DestinationMigration
                 MaxTotalRamBytes = _options.MaxRamBytes,
                 ExpectedCompressMethod = _options.Strict ? _options.Method : null,
             };
-            Stream source = connection is not null && _options.MinimumProgressBytes > 0
-                ? new ProgressGuardStream(connection, _options.ReadTimeout, _options.MinimumProgressBytes)
-                : input;
+            guard = connection is not null ? new ProgressGuardStream(connection, _options.ReadTimeout, Math.Max(0, _options.MinimumProgressBytes)) : null;
+            Stream source = guard ?? input;
             using var reader = new MigrationStreamReader(source, readerOptions, leaveOpen: true);
             using var engine = new DecompressionEngine(new DecompressionEngineOptions
             {
@@ -164,6 +164,12 @@ public sealed class DestinationMigration
         {
             // Whatever went wrong, the source is told why (it stops at once: see DestinationWatch) and the memory is freed.
             string reason = e is MigrationStreamException ? e.Message : $"{e.GetType().Name}: {e.Message}";
+            if (guard is { BytesRead: 0 } && input is MigrationTlsStream)
+            {
+                // TLS 1.3: the source judges this destination's certificate after its handshake ended, and leaves.
+                reason = "the source closed the TLS connection right after the handshake without sending anything: a TLS source does this when it refuses this destination's certificate (not from its CA, expired, or not for the name it expected; the source's error says which)";
+            }
+
             if (connection is not null)
             {
                 MigrationReply.TryWriteError(connection, $"the destination discarded the stream: {reason}");

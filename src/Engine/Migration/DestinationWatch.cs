@@ -132,6 +132,11 @@ internal sealed class DestinationWatch : IDisposable
             throw new MigrationException($"connection failed while the source waited for the destination's confirmation: {TlsTransport.DescribeFailure(read.Exception?.InnerException ?? read.Exception!)}", read.Exception?.InnerException);
         }
 
+        if (read.Result == 0)
+        {
+            ThrowSpokeTls(); // closed before any reply: says so, with what a TLS destination means by it
+        }
+
         return new PrefixedReadStream(_tlsBuffer.AsMemory(0, read.Result), output);
     }
 

@@ -147,10 +147,18 @@ public sealed class MigrationListener : IDisposable
                 }
 
                 TlsTransport.TryWriteErrorLine(channel, reason);
-                TlsTransport.Close(channel, RefusalTimeout);
+                if (channel != Stream.Null)
+                {
+                    // End our side and read what the peer still sends until it goes: closing with its data unread would
+                    // reset the connection, and a reset can discard the line before the peer reads it.
+                    TlsTransport.ShutdownSend(channel, RefusalTimeout);
+                    Drain(channel);
+                }
+
+                channel.Dispose();
                 connection.Dispose();
             }
-            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
+            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or OperationCanceledException or InvalidOperationException)
             {
                 // The peer went away, or the listener is closing: it is refused either way.
             }
@@ -163,6 +171,15 @@ public sealed class MigrationListener : IDisposable
             {
                 _refused?.Invoke($"refused a connection from {peer}: {told}");
             }
+        }
+    }
+
+    private static void Drain(Stream channel)
+    {
+        byte[] sink = new byte[16 << 10];
+        long deadline = Environment.TickCount64 + (long)RefusalTimeout.TotalMilliseconds;
+        while (Environment.TickCount64 < deadline && channel.Read(sink) > 0)
+        {
         }
     }
 

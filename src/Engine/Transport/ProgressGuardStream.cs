@@ -40,6 +40,9 @@ public sealed class ProgressGuardStream : Stream
     /// <summary>The fewest bytes a window must bring.</summary>
     public long MinimumBytes { get; }
 
+    /// <summary>Every byte read so far.</summary>
+    public long BytesRead { get; private set; }
+
     /// <inheritdoc />
     public override bool CanRead => _inner.CanRead;
 
@@ -100,6 +103,7 @@ public sealed class ProgressGuardStream : Stream
     private void Account(int read)
     {
         _windowBytes += read;
+        BytesRead += read;
         long now = Stopwatch.GetTimestamp();
         if (now - _windowStart < _windowTicks || read == 0)
         {

@@ -197,7 +197,9 @@ public sealed partial class MigrationStreamReader
         SetPayload(payloadAt, length);
     }
 
-    private static string Gib(double bytes) => (bytes / (1L << 30)).ToString(bytes >= 10L << 30 ? "0.#" : "0.###", System.Globalization.CultureInfo.InvariantCulture) + " GiB";
+    private static string Gib(double bytes) => bytes >= 1L << 30
+        ? (bytes / (1L << 30)).ToString("0.##", System.Globalization.CultureInfo.InvariantCulture) + " GiB"
+        : (bytes / (1L << 20)).ToString("0.##", System.Globalization.CultureInfo.InvariantCulture) + " MiB";
 
     private void ReadBlockList(int start, ulong total)
     {
