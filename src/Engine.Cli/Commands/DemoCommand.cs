@@ -121,7 +121,7 @@ internal static class DemoCommand
         {
             using MigrationGuest guest = image is null
                 ? MigrationGuest.CreateSynthetic(guestBlocks, writers)
-                : MigrationGuest.FromImage(image.FullName, writers);
+                : SyntheticGuest.FromImage(image.FullName, writers);
             string name = parameters.Compression.ToString();
             MigrationResult result = interactive
                 ? RunWithProgress(guest, parameters, name, cancellationToken)

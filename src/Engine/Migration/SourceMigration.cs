@@ -105,7 +105,7 @@ public sealed class SourceMigration
             AccountFraming(limiter, writer.Position - startBytes);
             for (int i = 0; i < _blocks.Length; i++)
             {
-                _guest.Regions[i].DirtyLog.SyncInto(_bitmaps[i]);
+                _guest.DirtyLog.SyncInto(i, _bitmaps[i]);
                 _bitmaps[i].SetAll();
             }
 
@@ -154,7 +154,7 @@ public sealed class SourceMigration
 
             // Completion: stop the guest, send the rest at full speed, end the stream.
             _statistics.GuestPaused(NowMs);
-            _guest.Writers?.Pause();
+            _guest.Control?.Pause();
             paused = true;
             Sync(autoConverge);
             limiter.SetBandwidth(0);
@@ -251,15 +251,15 @@ public sealed class SourceMigration
         if (paused)
         {
             // The migration failed: the source guest runs on, untouched.
-            _guest.Writers?.Resume();
+            _guest.Control?.Resume();
         }
     }
 
     private void ThrowIfWritersFailed()
     {
-        if (_guest.Writers?.Failure is Exception failure)
+        if (_guest.Control?.Failure is Exception failure)
         {
-            throw new InvalidOperationException($"a guest writer thread failed: {failure.Message}", failure);
+            throw new InvalidOperationException($"the guest failed: {failure.Message}", failure);
         }
     }
 
@@ -268,16 +268,13 @@ public sealed class SourceMigration
         long added = 0;
         for (int i = 0; i < _blocks.Length; i++)
         {
-            added += _guest.Regions[i].DirtyLog.SyncInto(_bitmaps[i]);
+            added += _guest.DirtyLog.SyncInto(i, _bitmaps[i]);
         }
 
         (long BytesSent, long BytesDirtied)? period = _statistics.BitmapSynced(NowMs, added);
         if (period is { } p && autoConverge.EndPeriod(p.BytesSent, p.BytesDirtied))
         {
-            if (_guest.Writers is not null)
-            {
-                _guest.Writers.Throttle = autoConverge.ThrottlePercent / 100.0;
-            }
+            _guest.Control?.Throttle(autoConverge.ThrottlePercent / 100.0);
 
             _statistics.SetThrottle(autoConverge.ThrottlePercent);
         }
