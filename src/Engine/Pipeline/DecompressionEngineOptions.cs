@@ -7,13 +7,13 @@ namespace Engine.Pipeline;
 public sealed record DecompressionEngineOptions
 {
     /// <summary>The fewest decompress threads: 1.</summary>
-    public const int MinThreads = 1;
+    public const int MinThreads = ThreadCounts.Min;
 
     /// <summary>The most decompress threads: 255 (QEMU's <c>uint8</c> parameter).</summary>
-    public const int MaxThreads = 255;
+    public const int MaxThreads = ThreadCounts.Max;
 
     /// <summary>QEMU's default <c>decompress-threads</c>: 2.</summary>
-    public const int DefaultThreads = 2;
+    public const int DefaultThreads = ThreadCounts.DefaultDecompress;
 
     /// <summary>
     /// The default ring depth: 64 pages per worker. Deeper than the compressor's 16 because a decompressed page is cheap
@@ -44,12 +44,7 @@ public sealed record DecompressionEngineOptions
     /// <summary>Throws <see cref="EngineParameterException"/>, naming the parameter, the value and the accepted range, for a bad value.</summary>
     public void Validate()
     {
-        if (DecompressThreads is < MinThreads or > MaxThreads)
-        {
-            throw new EngineParameterException(
-                "decompress-threads",
-                string.Create(CultureInfo.InvariantCulture, $"decompress-threads {DecompressThreads} is out of range: accepted {MinThreads} to {MaxThreads}"));
-        }
+        ThreadCounts.Check("decompress-threads", DecompressThreads);
 
         CompressionEngineOptions.ValidateRingCapacity(RingCapacity);
         if (!Enum.IsDefined(Method))
