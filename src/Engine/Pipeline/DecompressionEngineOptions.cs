@@ -18,8 +18,8 @@ public sealed record DecompressionEngineOptions
     /// <summary>
     /// The default ring depth: 64 pages per worker. Deeper than the compressor's 16 because a decompressed page is cheap
     /// (about 2.7 µs for zstd-1): with 64 the caller refills a worker's ring a half ring (32 pages) at a time, parks less, and
-    /// leaves the cores to the workers. Paired runs at 09:32 to 09:36 UTC: zstd-1, 2 workers, 2,406 to 2,626 MB/s against
-    /// 2,130 to 2,202 with 16 (docs/PERFORMANCE.md, Pipeline). Cost: 64 × 4174 bytes of payload slots per worker.
+    /// leaves the cores to the workers (measured faster than 16 with zstd-1 and 2 workers: docs/PERFORMANCE.md, Pipeline).
+    /// Cost: 64 × 4174 bytes of payload slots per worker.
     /// </summary>
     public const int DefaultRingCapacity = 64;
 
