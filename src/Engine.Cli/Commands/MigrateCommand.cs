@@ -75,7 +75,7 @@ internal static class MigrateCommand
 
     private static int Execute(MigrationParameters parameters, MigrationEndpoint endpoint, FileInfo? image, RamBlockInfo[] blocks, GuestWriterOptions writers, TimeSpan io, bool json, CancellationToken cancellationToken, TlsOptions? tls = null)
     {
-        using MigrationGuest guest = image is null ? MigrationGuest.CreateSynthetic(blocks, writers) : MigrationGuest.FromImage(image.FullName, writers);
+        using MigrationGuest guest = image is null ? MigrationGuest.CreateSynthetic(blocks, writers) : SyntheticGuest.FromImage(image.FullName, writers);
         guest.StartWriters();
         var source = new SourceMigration(guest, parameters, new SourceMigrationOptions { ReplyTimeout = io });
         MigrationResult result;
