@@ -195,7 +195,7 @@ internal sealed class DestinationWatch : IDisposable
 
         if (read.Result == 0)
         {
-            throw new MigrationException("connection failed: the destination closed the TLS connection before the migration ended (a TLS destination does this when it refuses this source's certificate after the handshake: not from its CA, expired, or not in its tls-authz; the destination's log says which)");
+            throw new MigrationException("connection failed: the destination closed the TLS connection before the migration ended (a TLS destination that refuses this source's certificate after the handshake does this: not from its CA, expired, or not in its tls-authz; the destination's log says why)");
         }
 
         ThrowSpokeLine(_tlsBuffer!, read.Result);

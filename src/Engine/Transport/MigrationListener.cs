@@ -24,7 +24,7 @@ namespace Engine.Transport;
 /// migration. <see cref="Dispose"/> cancels the accept, aborts the connection being refused, and joins the thread.
 /// </para>
 /// </remarks>
-public sealed class MigrationListener : IDisposable
+internal sealed class MigrationListener : IDisposable
 {
     /// <summary>The longest a refused connection is attended to.</summary>
     public static readonly TimeSpan RefusalTimeout = TimeSpan.FromSeconds(3);

@@ -12,7 +12,7 @@ namespace Engine.Transport;
 /// bytes read in it must reach the minimum, else <see cref="IOException"/> says how much came in how long. So a trickling
 /// peer is dropped within two windows. Read only (the destination's side); writes pass through.
 /// </remarks>
-public sealed class ProgressGuardStream : Stream
+internal sealed class ProgressGuardStream : Stream
 {
     private readonly Stream _inner;
     private readonly long _windowTicks;
