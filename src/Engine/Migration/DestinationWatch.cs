@@ -141,18 +141,30 @@ internal sealed class DestinationWatch : IDisposable
     }
 
     /// <summary>
-    /// Over TLS, after a send failed: the destination's reason when it refused or closed (its alert, its error line),
-    /// waiting up to <paramref name="wait"/> for it; null on a plain connection or when it says nothing.
+    /// After a send failed: the destination's reason when it refused or closed (its error line; over TLS also its close or
+    /// alert), waiting up to <paramref name="wait"/> for it; null when it says nothing.
     /// </summary>
     public string? ExplainFailure(TimeSpan wait)
     {
-        if (_tls is null || _tlsRead is null || !((IAsyncResult)_tlsRead).AsyncWaitHandle.WaitOne(wait))
-        {
-            return null;
-        }
-
         try
         {
+            if (_tls is null)
+            {
+                // A plain connection: a destination that gave up wrote its reason before closing, and the send that
+                // failed (broken pipe) raced it; the line is usually still in the receive buffer.
+                if (_socket is not null && _socket.Poll(wait, SelectMode.SelectRead))
+                {
+                    ThrowSpoke(_socket);
+                }
+
+                return null;
+            }
+
+            if (_tlsRead is null || !((IAsyncResult)_tlsRead).AsyncWaitHandle.WaitOne(wait))
+            {
+                return null;
+            }
+
             ThrowSpokeTls();
         }
         catch (MigrationException e)

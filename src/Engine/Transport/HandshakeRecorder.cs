@@ -6,7 +6,7 @@ namespace Engine.Transport;
 /// <summary>
 /// The client's TLS stream reads the connection through this: during the handshake it keeps the first bytes the server
 /// sent, so that a failed handshake can say what the server answered instead (a plaintext destination's error line);
-/// afterwards it only passes calls through.
+/// the server's runs <see cref="BeforeRead"/> (see TlsSessionTickets). Afterwards it only passes calls through.
 /// </summary>
 internal sealed class HandshakeRecorder : Stream
 {
@@ -47,8 +47,15 @@ internal sealed class HandshakeRecorder : Stream
 
     public override bool CanTimeout => _inner.CanTimeout;
 
+    /// <summary>Called before each read of the handshake until it returns true (the server's session-ticket switch).</summary>
+    public Func<bool>? BeforeRead { get; set; }
+
     /// <summary>The handshake succeeded: forget what was seen.</summary>
-    public void StopRecording() => _seen = null;
+    public void StopRecording()
+    {
+        _seen = null;
+        BeforeRead = null;
+    }
 
     /// <summary>When the server's first bytes were not a TLS record: what they were (its error line if it sent one), else null.</summary>
     public string? DescribePlaintext()
@@ -84,6 +91,7 @@ internal sealed class HandshakeRecorder : Stream
 
     public override int Read(Span<byte> buffer)
     {
+        Hook();
         int n = _inner.Read(buffer);
         Record(buffer[..n]);
         return n;
@@ -91,6 +99,7 @@ internal sealed class HandshakeRecorder : Stream
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
+        Hook();
         int n = await _inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
         Record(buffer.Span[..n]);
         return n;
@@ -123,6 +132,14 @@ internal sealed class HandshakeRecorder : Stream
         }
 
         base.Dispose(disposing);
+    }
+
+    private void Hook()
+    {
+        if (BeforeRead is { } hook && hook())
+        {
+            BeforeRead = null;
+        }
     }
 
     private void Record(ReadOnlySpan<byte> bytes)

@@ -152,7 +152,11 @@ public static class TlsTransport
         TlsCredentials credentials = options.Credentials;
         IReadOnlyList<string>? authz = options.AuthorizedSubjects is { Count: > 0 } list ? list : null;
         string? fault = null;
-        var ssl = new MigrationTlsStream(connection);
+        // The handshake reads through a recorder whose hook turns TLS 1.3 session tickets off once OpenSSL's handle exists
+        // (a QEMU source never reads them, and its close would then reset the connection: see TlsSessionTickets).
+        var recorder = new HandshakeRecorder(connection);
+        var ssl = new MigrationTlsStream(recorder);
+        recorder.BeforeRead = () => TlsSessionTickets.TrySuppress(ssl);
         var sslOptions = new SslServerAuthenticationOptions
         {
             ServerCertificateContext = credentials.ServerContext,
@@ -180,6 +184,7 @@ public static class TlsTransport
             using CancellationTokenSource deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             deadline.CancelAfter(options.HandshakeTimeout);
             ssl.AuthenticateAsServerAsync(sslOptions, deadline.Token).GetAwaiter().GetResult();
+            recorder.StopRecording();
             return ssl;
         }
         catch (Exception e)
