@@ -149,7 +149,8 @@ PORT3=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); p
 start_qemu tls-dst -machine pc-q35-7.2 -object "tls-creds-x509,id=tls0,dir=$T/creds,endpoint=server,verify-peer=on" -incoming defer
 DST=$LAST_PID
 D="timeout 60 $QMP $WORK/tls-dst.qmp"
-if $D migrate-set-parameters '{"tls-creds":"tls0"}' >/dev/null && $D migrate-incoming "{\"uri\":\"tcp:127.0.0.1:$PORT3\"}" >/dev/null; then
+if $D migrate-set-capabilities '{"capabilities":[{"capability":"compress","state":true}]}' >/dev/null \
+   && $D migrate-set-parameters '{"tls-creds":"tls0","decompress-threads":2}' >/dev/null && $D migrate-incoming "{\"uri\":\"tcp:127.0.0.1:$PORT3\"}" >/dev/null; then
     timeout 120 $ENGINE migrate --to "tcp:127.0.0.1:$PORT3" --tls-creds "$T/creds" --guest "synthetic:${MEM_MIB}M" --compress-method zlib \
         --compress-threads 2 --max-bandwidth 0 --timeout 10 > "$T/to-qemu.out" 2> "$T/to-qemu.err"
     for _ in $(seq 1 50); do kill -0 "$DST" 2>/dev/null || break; sleep 0.2; done
