@@ -108,6 +108,21 @@ public sealed class TlsTransportTests
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task Regression_QemuSourceResetByUnreadSessionTickets_TheServerSendsNone()
+    {
+        // A QEMU source never reads its connection. The TLS 1.3 session tickets OpenSSL sent after the handshake stayed
+        // unread there, its close then reset the connection, and the reset discarded the stream's last megabytes before
+        // engine incoming had read them ("Connection reset by peer" 18 MB before the end). The server must send nothing
+        // after its handshake: the client's socket holds no byte it has not asked for.
+        (object client, object server) = await Handshake(ClientOptions(), ServerOptions());
+        using var c = Assert.IsType<MigrationTlsStream>(client);
+        using var s = Assert.IsType<MigrationTlsStream>(server);
+        Assert.Equal(SslProtocols.Tls13, s.SslProtocol);
+        await Task.Delay(300);
+        Assert.Equal(0, TlsTransport.GetNetworkStream(c)!.Socket.Available);
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task AClientWithoutACertificateIsRefusedOnBothSides()
     {
         (NetworkStream c, NetworkStream s) = TcpTransport.CreateLoopbackPair(Io);
