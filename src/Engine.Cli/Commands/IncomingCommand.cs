@@ -18,10 +18,11 @@ internal static class IncomingCommand
         var timeout = new Option<int>("--timeout") { Description = "Seconds a silent source is waited for (after it connected) before the stream is discarded.", DefaultValueFactory = _ => 30 };
         var saveImage = new Option<DirectoryInfo?>("--save-images") { Description = "Write the received RAM to this directory, one raw image per RAM block (as engine extract names them)." };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
+        var progress = ProgressOption.Create();
         var parameters = new MigrationOptions();
         var command = new Command("incoming", "Receive a live migration over TCP (engine migrate --to tcp:...) or restore a saved stream, and verify its checksums.")
         {
-            listen, from, strict, timeout, saveImage, json,
+            listen, from, strict, timeout, saveImage, json, progress,
         };
         parameters.AddTo(command, source: false);
         // On a pool thread so that Ctrl-C cancels the token instead of killing the process (see MigrateCommand).
@@ -47,13 +48,15 @@ internal static class IncomingCommand
                 Strict = parse.GetValue(strict),
                 ReadTimeout = TimeSpan.FromSeconds(Math.Clamp(parse.GetValue(timeout), 1, 3600)),
             };
-            return Execute(new DestinationMigration(options), endpoint, options.ReadTimeout, parse.GetValue(saveImage), parse.GetValue(json), cancellationToken);
+            return Execute(new DestinationMigration(options), endpoint, options.ReadTimeout, parse.GetValue(saveImage), parse.GetValue(json), ProgressOption.IsJson(parse, progress), cancellationToken);
         }), CancellationToken.None));
         return command;
     }
 
-    private static int Execute(DestinationMigration destination, MigrationEndpoint endpoint, TimeSpan io, DirectoryInfo? saveImage, bool json, CancellationToken cancellationToken)
+    private static int Execute(DestinationMigration destination, MigrationEndpoint endpoint, TimeSpan io, DirectoryInfo? saveImage, bool json, bool jsonProgress, CancellationToken cancellationToken)
     {
+        using ReceiveMeter? meter = jsonProgress ? new ReceiveMeter() : null;
+        using JsonProgress? lines = JsonProgress.StartIf(jsonProgress, () => meter!.Snapshot());
         DestinationResult result;
         IReadOnlyList<BlockChecksum>? expected = null;
         if (endpoint.IsTcp)
@@ -107,9 +110,9 @@ internal static class IncomingCommand
             }
 
             bool? verified = endpoint.IsTcp ? null : expected is null ? null : expected.SequenceEqual(result.Checksums);
-            if (json)
+            if (json || lines is not null)
             {
-                Console.WriteLine(JsonSerializer.Serialize(new
+                string final = JsonSerializer.Serialize(new
                 {
                     status = "completed",
                     bytes = result.StreamBytes,
@@ -119,7 +122,15 @@ internal static class IncomingCommand
                     elapsedMs = (long)result.Elapsed.TotalMilliseconds,
                     blocks = result.Checksums.Select(c => new { name = c.Name, xxh128 = c.Checksum }),
                     checksumsVerified = verified,
-                }, new JsonSerializerOptions { WriteIndented = true }));
+                }, new JsonSerializerOptions { WriteIndented = lines is null });
+                if (lines is not null)
+                {
+                    lines.Finish(System.Text.Json.Nodes.JsonNode.Parse(final)!.AsObject());
+                }
+                else
+                {
+                    Console.WriteLine(final);
+                }
             }
             else
             {

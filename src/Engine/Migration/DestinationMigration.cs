@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net.Sockets;
 using Engine.Codecs;
+using Engine.Diagnostics;
 using Engine.Memory;
 using Engine.Pipeline;
 using Engine.Wire;
@@ -41,6 +42,9 @@ public sealed class DestinationMigration
         NetworkStream? network = input as NetworkStream;
         GuestMemory? memory = null;
         var clock = Stopwatch.StartNew();
+
+        // Live metrics (EngineMetrics): counts published at every end of section, nothing per page.
+        using DestinationTracker metrics = EngineMetrics.TrackDestination();
         // A connection is read with plain blocking reads: the socket's receive timeout bounds a silent source, and a
         // cancellation shuts the socket down, which ends a blocked read at once. (The reader's own timeout and token path
         // waits on a task per read that has to wait, which costs an allocation per read in steady state.) Other streams
@@ -109,6 +113,7 @@ public sealed class DestinationMigration
                     case MigrationItemKind.EndOfSection:
                         // QEMU's wait_for_decompress_done: errors surface at the section that caused them.
                         engine.WaitForDone();
+                        metrics.Publish(zero, raw, compressed, reader.Position);
                         break;
                 }
             }
@@ -120,6 +125,8 @@ public sealed class DestinationMigration
 
             engine.WaitForDone();
             TimeSpan elapsed = clock.Elapsed;
+            metrics.Publish(zero, raw, compressed, reader.Position);
+            metrics.SetStatus(MigrationStatus.Completed);
             if (network is not null)
             {
                 MigrationReply.WriteReceived(network);
@@ -147,6 +154,7 @@ public sealed class DestinationMigration
         catch (Exception e) when (cancellationToken.IsCancellationRequested)
         {
             // Also the I/O error of a read that the cancellation's shutdown ended.
+            metrics.SetStatus(MigrationStatus.Cancelled);
             if (network is not null)
             {
                 MigrationReply.TryWriteError(network, "the destination cancelled the migration");

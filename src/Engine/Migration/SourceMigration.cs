@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using Engine.Codecs;
+using Engine.Diagnostics;
 using Engine.Memory;
 using Engine.Pipeline;
 using Engine.Transport;
@@ -77,6 +78,9 @@ public sealed class SourceMigration
         var autoConverge = new AutoConverge(_parameters);
         var limiter = new RateLimiter(_parameters.MaxBandwidth, _options.Time);
         using var watch = new DestinationWatch(output, _options.Time, cancellationToken);
+
+        // Live metrics (EngineMetrics): the listener reads _statistics on its own thread; ending records duration and downtime.
+        using IDisposable metrics = EngineMetrics.TrackSource(_statistics, () => NowMs);
         long startBytes = 0;
         bool paused = false;
         try

@@ -108,6 +108,8 @@ public sealed unsafe partial class CompressionEngine : IDisposable
             {
                 worker.Start(this);
             }
+
+            Diagnostics.EngineMetrics.Track(this);
         }
         catch
         {
