@@ -115,10 +115,74 @@ public sealed class EngineMetricsTests : EngineTestBase
         });
     }
 
+    [Fact]
+    public void AFailedMigrationKeepsItsCountsInTheTotalsAndRecordsItsDurationAsFailed()
+    {
+        Hang.Guard(60, () =>
+        {
+            using var recorder = new Recorder();
+            recorder.Collect();
+            Dictionary<string, long> before = recorder.Latest();
+
+            using MigrationGuest guest = MigrationGuest.CreateSynthetic(8L << 20);
+            var source = new SourceMigration(guest, new MigrationParameters { CompressThreads = 2, MaxBandwidth = 0 });
+            using var output = new FailingStream(failAfter: 1L << 20);
+            Assert.Throws<MigrationException>(() => source.Run(output));
+
+            recorder.Collect();
+            Dictionary<string, long> after = recorder.Latest();
+            MigrationInfo info = source.Statistics.Snapshot(source.NowMs);
+            Assert.Equal(MigrationStatus.Failed, info.Status);
+            Assert.True(info.TransferredBytes > 0);
+            Assert.Equal(info.DuplicatePages, Get(after, "engine.migration.pages|engine.migration.direction=send,engine.page.kind=zero") - Get(before, "engine.migration.pages|engine.migration.direction=send,engine.page.kind=zero"));
+            Assert.Equal(info.TransferredBytes, Get(after, "engine.migration.bytes|engine.migration.direction=send") - Get(before, "engine.migration.bytes|engine.migration.direction=send"));
+            Assert.Equal(0, Get(after, "engine.migration.active|engine.migration.direction=send"));
+            Assert.Single(recorder.Histograms, h => h.Key == "engine.migration.duration|engine.migration.direction=send,engine.migration.status=failed");
+            Assert.DoesNotContain(recorder.Histograms, h => h.Key.StartsWith("engine.migration.downtime|", StringComparison.Ordinal));
+        });
+    }
+
     private static long SentPages(Dictionary<string, long> values)
         => values.Where(v => v.Key.StartsWith("engine.migration.pages|engine.migration.direction=send,", StringComparison.Ordinal)).Sum(v => v.Value);
 
     private static long Get(Dictionary<string, long> values, string key) => values.TryGetValue(key, out long v) ? v : 0;
+
+    /// <summary>A write-only stream that fails once <paramref name="failAfter"/> bytes have been written: a connection that breaks.</summary>
+    private sealed class FailingStream(long failAfter) : Stream
+    {
+        private long _written;
+
+        public override bool CanRead => false;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => _written;
+
+        public override long Position { get => _written; set => throw new NotSupportedException(); }
+
+        public override void Flush()
+        {
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+        public override void Write(ReadOnlySpan<byte> buffer)
+        {
+            _written += buffer.Length;
+            if (_written > failAfter)
+            {
+                throw new IOException("the connection broke (test)");
+            }
+        }
+    }
 
     /// <summary>A <see cref="MeterListener"/> on Engine's meter: the latest value of every series, and every histogram record.</summary>
     private sealed class Recorder : IDisposable
