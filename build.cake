@@ -89,6 +89,19 @@ Task("Pack")
     }
 });
 
+Task("Publish")
+    .Description("Publishes the engine command, precompiled (ReadyToRun), into artifacts/engine: what the benchmarks time.")
+    .Does(() =>
+{
+    DotNetPublish("src/Engine.Cli/Engine.Cli.csproj", new DotNetPublishSettings {
+        Configuration = "Release",
+        Runtime = System.Runtime.InteropServices.RuntimeInformation.RuntimeIdentifier,
+        SelfContained = false,
+        OutputDirectory = artifacts.Combine("engine"),
+        MSBuildSettings = new DotNetMSBuildSettings().WithProperty("PublishReadyToRun", "true"),
+    });
+});
+
 Task("Demo")
     .Description("Runs the main job: engine demo (pass other arguments with --demo-args).")
     .Does(() =>

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Text.Json.Nodes;
 using Engine.Codecs;
-using Engine.Diagnostics;
 
 namespace Engine.Cli;
 

@@ -201,14 +201,14 @@ internal static class CompareCommand
             if (content == "synthetic")
             {
                 byte[] synthetic = new byte[pageCount * PageSizes.PageSize];
-                var model = new Engine.Migration.SyntheticContent(seed: 1);
+                var model = new SyntheticContent(seed: 1);
                 for (int i = 0; i < pageCount; i++)
                 {
                     model.Fill(synthetic.AsSpan(i * PageSizes.PageSize, PageSizes.PageSize), i);
                 }
 
                 return (synthetic, FormattableString.Invariant(
-                    $"synthetic guest model, {pageCount} pages (measured on a real Debian guest: {Engine.Migration.SyntheticContent.MeasuredZeroFraction:P0} zero pages, zlib-1 ratio {Engine.Migration.SyntheticContent.MeasuredZlib1Ratio}, zlib-6 {Engine.Migration.SyntheticContent.MeasuredZlib6Ratio}, {Engine.Migration.SyntheticContent.MeasuredIncompressibleFraction:P1} of non-zero pages do not shrink)"));
+                    $"synthetic guest model, {pageCount} pages (measured on a real Debian guest: {SyntheticContent.MeasuredZeroFraction:P0} zero pages, zlib-1 ratio {SyntheticContent.MeasuredZlib1Ratio}, zlib-6 {SyntheticContent.MeasuredZlib6Ratio}, {SyntheticContent.MeasuredIncompressibleFraction:P1} of non-zero pages do not shrink)"));
             }
 
             return (PageMix.CreateMix(pageCount, seed: 1), $"built-in page mix, {pageCount} pages");

@@ -26,7 +26,7 @@ internal static class DemoCommand
         var levels = new Option<string>("--levels") { Description = "compress-level per method (one value for all, or one per method).", DefaultValueFactory = _ => "1" };
         var compressThreads = new Option<int>("--compress-threads") { Description = "compress-threads, 1-255.", DefaultValueFactory = _ => 8 };
         var decompressThreads = new Option<int>("--decompress-threads") { Description = "decompress-threads, 1-255.", DefaultValueFactory = _ => 2 };
-        var bandwidth = new Option<string>("--max-bandwidth") { Description = "max-bandwidth (bytes/s, 100M, 1G, 100Mbit; 0 = unlimited).", DefaultValueFactory = _ => "4M" };
+        var bandwidth = new Option<string>("--max-bandwidth") { Description = "max-bandwidth (bytes/s, 100M, 1G, 100Mbit; 0 = unlimited). The default, QEMU's 128M, leaves compression CPU as the constraint (the series' regime); 4M shows a link-bound migration.", DefaultValueFactory = _ => "128M" };
         var downtime = new Option<long>("--downtime-limit") { Description = "downtime-limit in ms.", DefaultValueFactory = _ => 300 };
         var noAutoConverge = new Option<bool>("--no-auto-converge") { Description = "Turn auto-converge off (on by default in the demo)." };
         var json = new Option<bool>("--json") { Description = "Print the results as JSON (query-migrate per method)." };
@@ -121,7 +121,7 @@ internal static class DemoCommand
         {
             using MigrationGuest guest = image is null
                 ? MigrationGuest.CreateSynthetic(guestBlocks, writers)
-                : MigrationGuest.FromImage(image.FullName, writers);
+                : SyntheticGuest.FromImage(image.FullName, writers);
             string name = parameters.Compression.ToString();
             MigrationResult result = interactive
                 ? RunWithProgress(guest, parameters, name, cancellationToken)

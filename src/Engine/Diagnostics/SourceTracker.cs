@@ -1,6 +1,6 @@
 using Engine.Migration;
 
-namespace Engine.Diagnostics;
+namespace Engine;
 
 /// <summary>A running source migration as the metrics see it: its statistics, read on the listener's thread.</summary>
 /// <remarks>

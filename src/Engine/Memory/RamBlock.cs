@@ -69,7 +69,9 @@ public sealed unsafe class RamBlock : IDisposable
     /// A block holding the raw memory image <paramref name="path"/> (a partial last page reads as zeros), mapped
     /// copy-on-write where the platform allows: writes to the block never reach the file.
     /// </summary>
-    internal static RamBlock MapImage(string name, string path)
+    /// <exception cref="IOException">The file cannot be opened.</exception>
+    /// <exception cref="InvalidDataException">The file is empty.</exception>
+    public static RamBlock MapImage(string name, string path)
     {
         ValidateName(name);
         using Microsoft.Win32.SafeHandles.SafeFileHandle file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net.Sockets;
 using Engine.Codecs;
-using Engine.Diagnostics;
 using Engine.Memory;
 using Engine.Pipeline;
 using Engine.Wire;

@@ -11,7 +11,7 @@ public sealed unsafe partial class CompressionEngine
     {
         _stop.Stop();
         Shutdown();
-        Diagnostics.EngineMetrics.Untrack(this);
+        EngineMetrics.Untrack(this);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -1,7 +1,6 @@
 using System.Diagnostics.Metrics;
 using System.Net.Sockets;
 using Engine.Codecs;
-using Engine.Diagnostics;
 using Engine.Migration;
 using Engine.Tests.Support;
 using Engine.Transport;

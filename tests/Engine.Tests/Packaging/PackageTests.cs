@@ -57,6 +57,11 @@ public sealed class PackageTests(PackedPackages packages) : IClassFixture<Packed
         }
 
         Assert.DoesNotContain(referenced, r => r.StartsWith("CommunityToolkit", StringComparison.Ordinal));
+
+        // The synthetic guest (content model, writer threads) is the tool's and the tests', not the library's.
+        Assert.DoesNotContain(entries, e => e.Contains("Synthetic", StringComparison.Ordinal));
+        string[] types = reader.TypeDefinitions.Select(h => reader.GetString(reader.GetTypeDefinition(h).Name)).ToArray();
+        Assert.DoesNotContain(types, t => t.StartsWith("Synthetic", StringComparison.Ordinal) || t.StartsWith("GuestWriter", StringComparison.Ordinal));
         Assert.Contains("lib/net10.0/Engine.Core.xml", entries);
     }
 
@@ -85,6 +90,7 @@ public sealed class PackageTests(PackedPackages packages) : IClassFixture<Packed
         Assert.Equal("engine.dll", command.Attribute("EntryPoint")?.Value);
         Assert.Contains("tools/net10.0/any/runtimes/linux-x64/native/libzstd.so", entries);
         Assert.Contains("tools/net10.0/any/Engine.Core.dll", entries);
+        Assert.Contains("tools/net10.0/any/Engine.Synthetic.dll", entries);
     }
 
     [Fact]
