@@ -55,7 +55,7 @@ internal static class CompareCommand
         var decompressThreads = new Option<int>("--decompress-threads")
         {
             Description = "decompress-threads (1-255) when --threads is given.",
-            DefaultValueFactory = _ => 2,
+            DefaultValueFactory = _ => ThreadCounts.DefaultDecompress,
         };
         var json = new Option<bool>("--json") { Description = "Print the results as JSON." };
 
@@ -85,10 +85,7 @@ internal static class CompareCommand
             throw new EngineParameterException("compress-threads", $"--threads {threads} is out of range: accepted 0 (no engine) or 1 to 255");
         }
 
-        if (decompressThreads is < 1 or > 255)
-        {
-            throw new EngineParameterException("decompress-threads", $"--decompress-threads {decompressThreads} is out of range: accepted 1 to 255");
-        }
+        ThreadCounts.Check("decompress-threads", decompressThreads);
 
         NativeLibraries.SelfCheck();
         (byte[] data, string source) = LoadPages(file, pageCount, content);

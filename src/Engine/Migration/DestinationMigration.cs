@@ -24,10 +24,7 @@ public sealed class DestinationMigration
     public DestinationMigration(DestinationOptions? options = null)
     {
         _options = options ?? new DestinationOptions();
-        if (_options.DecompressThreads is < 1 or > MigrationParameters.MaxThreads)
-        {
-            throw new EngineParameterException("decompress-threads", $"decompress-threads {_options.DecompressThreads} is out of range: accepted 1 to 255");
-        }
+        ThreadCounts.Check("decompress-threads", _options.DecompressThreads);
     }
 
     /// <summary>

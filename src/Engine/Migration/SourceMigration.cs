@@ -8,7 +8,7 @@ using Engine.Wire;
 namespace Engine.Migration;
 
 /// <summary>
-/// The source side of a live migration: pre-copy as QEMU 7.2 does it (reference §2.4, §3.3–3.5), through the
+/// The source side of a live migration: pre-copy as QEMU 7.2 does it (migration/ram.c, migration.c), through the
 /// <see cref="CompressionEngine"/> and the <see cref="MigrationStreamWriter"/>.
 /// </summary>
 /// <remarks>

@@ -8,13 +8,13 @@ namespace Engine.Pipeline;
 public sealed record CompressionEngineOptions
 {
     /// <summary>The fewest compress threads: 1.</summary>
-    public const int MinThreads = 1;
+    public const int MinThreads = ThreadCounts.Min;
 
     /// <summary>The most compress threads: 255 (QEMU's <c>uint8</c> parameter).</summary>
-    public const int MaxThreads = 255;
+    public const int MaxThreads = ThreadCounts.Max;
 
     /// <summary>QEMU's default <c>compress-threads</c>: 8.</summary>
-    public const int DefaultThreads = 8;
+    public const int DefaultThreads = ThreadCounts.DefaultCompress;
 
     /// <summary>The default number of pages each worker may hold (queued, in work, or waiting to be received): 16.</summary>
     public const int DefaultRingCapacity = 16;
@@ -56,12 +56,7 @@ public sealed record CompressionEngineOptions
     /// <summary>Throws <see cref="EngineParameterException"/>, naming the parameter, the value and the accepted range, for a bad value.</summary>
     public void Validate()
     {
-        if (CompressThreads is < MinThreads or > MaxThreads)
-        {
-            throw new EngineParameterException(
-                "compress-threads",
-                string.Create(CultureInfo.InvariantCulture, $"compress-threads {CompressThreads} is out of range: accepted {MinThreads} to {MaxThreads}"));
-        }
+        ThreadCounts.Check("compress-threads", CompressThreads);
 
         ValidateRingCapacity(RingCapacity);
         if (BatchPages is < 1 or > MaxBatchPages)
