@@ -71,7 +71,8 @@ internal static class MigrateCommand
         }
         else
         {
-            using (FileStream file = new(endpoint.Path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
+            // Unbuffered: the stream writer already hands over 256 KiB at a time; a second buffer would only copy them again.
+            using (FileStream file = new(endpoint.Path, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 1))
             {
                 result = source.Run(file, cancellationToken);
             }

@@ -94,7 +94,7 @@ public sealed class DestinationMigration
                         raw++;
                         break;
                     case MigrationItemKind.CompressedPage:
-                        engine.SubmitCompressed(blocks[reader.BlockIndex], reader.PageOffset, reader.Payload);
+                        engine.SubmitCompressed(blocks[reader.BlockIndex], reader.PageOffset, reader.Payload, reader.PayloadOffset);
                         compressed++;
                         break;
                     case MigrationItemKind.XbzrlePage:
