@@ -25,11 +25,13 @@ internal static class MigrateCommand
         var json = new Option<bool>("--json") { Description = "Print the result as query-migrate JSON." };
         var progress = ProgressOption.Create();
         var parameters = new MigrationOptions();
+        var tlsOptions = new TlsCliOptions();
         var command = new Command("migrate", "Live-migrate a guest's RAM to an engine incoming over TCP, or save it to a file, through the multi-thread compressor.")
         {
             to, guest, image, dirtyRate, timeout, json, progress,
         };
         parameters.AddTo(command, source: true);
+        tlsOptions.AddTo(command, client: true, server: false);
         // The work runs on a pool thread, so the action returns a running task at once and System.CommandLine installs its
         // Ctrl-C handler, which cancels the token (a synchronous body would be killed by SIGINT with no clean-up).
         command.SetAction((parse, cancellationToken) => Task.Run(() => CliErrors.Run(() =>
@@ -52,12 +54,27 @@ internal static class MigrateCommand
             }
 
             TimeSpan io = TimeSpan.FromSeconds(Math.Clamp(parse.GetValue(timeout), 1, 3600));
-            return Execute(p, endpoint, imageFile, blocks, writers, io, parse.GetValue(json), ProgressOption.IsJson(parse, progress), cancellationToken);
+
+            // Credentials are read and checked now: a bad directory fails before the guest is built or anything is sent.
+            TlsOptions? tls = tlsOptions.BuildClient(parse, io);
+            if (tls is not null && !endpoint.IsTcp)
+            {
+                throw new EngineParameterException("tls-creds", "--tls-creds needs --to tcp:HOST:PORT (a file has no peer)");
+            }
+
+            try
+            {
+                return Execute(p, endpoint, imageFile, blocks, writers, io, parse.GetValue(json), ProgressOption.IsJson(parse, progress), cancellationToken, tls);
+            }
+            finally
+            {
+                tls?.Credentials.Dispose();
+            }
         }), CancellationToken.None));
         return command;
     }
 
-    private static int Execute(MigrationParameters parameters, MigrationEndpoint endpoint, FileInfo? image, RamBlockInfo[] blocks, GuestWriterOptions writers, TimeSpan io, bool json, bool jsonProgress, CancellationToken cancellationToken)
+    private static int Execute(MigrationParameters parameters, MigrationEndpoint endpoint, FileInfo? image, RamBlockInfo[] blocks, GuestWriterOptions writers, TimeSpan io, bool json, bool jsonProgress, CancellationToken cancellationToken, TlsOptions? tls = null)
     {
         using MigrationGuest guest = image is null ? MigrationGuest.CreateSynthetic(blocks, writers) : SyntheticGuest.FromImage(image.FullName, writers);
         guest.StartWriters();
@@ -66,8 +83,16 @@ internal static class MigrateCommand
         MigrationResult result;
         if (endpoint.IsTcp)
         {
-            using NetworkStream stream = TcpTransport.Connect(endpoint.Host, endpoint.Port, TimeSpan.FromSeconds(10), io, cancellationToken);
-            result = source.Run(stream, cancellationToken);
+            NetworkStream tcp = TcpTransport.Connect(endpoint.Host, endpoint.Port, TimeSpan.FromSeconds(10), io, cancellationToken);
+            using Stream stream = tls is null ? tcp : TlsTransport.AuthenticateAsClient(tcp, tls, endpoint.Host, cancellationToken);
+            try
+            {
+                result = source.Run(stream, cancellationToken);
+            }
+            finally
+            {
+                TlsTransport.Close(stream); // over TLS: close_notify (sent already after a completed migration)
+            }
         }
         else
         {

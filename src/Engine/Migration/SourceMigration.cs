@@ -172,14 +172,16 @@ public sealed class SourceMigration
             long streamBytes = writer.Position;
 
             IReadOnlyList<BlockChecksum>? destination = null;
-            if (output is NetworkStream network)
+            if (TlsTransport.GetNetworkStream(output) is NetworkStream network)
             {
-                // The return path (Engine extension): end our half, then wait for "received" and the checksums.
-                network.Socket.Shutdown(SocketShutdown.Send);
+                // The return path (Engine extension): end our half (over TLS: close_notify, then FIN), then wait for
+                // "received" and the checksums.
+                TlsTransport.ShutdownSend(output, _options.ReplyTimeout);
                 network.ReadTimeout = (int)Math.Clamp(_options.ReplyTimeout.TotalMilliseconds, 1, int.MaxValue);
-                MigrationReply.ExpectReceived(MigrationReply.ReadLine(network, "the destination's confirmation"));
+                Stream reply = watch.ReplyStream(output, _options.ReplyTimeout);
+                MigrationReply.ExpectReceived(MigrationReply.ReadLine(reply, "the destination's confirmation"));
                 _statistics.Complete(NowMs);
-                destination = MigrationReply.ParseChecksums(MigrationReply.ReadLine(network, "the destination's checksums"));
+                destination = MigrationReply.ParseChecksums(MigrationReply.ReadLine(reply, "the destination's checksums"));
             }
             else
             {
@@ -209,8 +211,16 @@ public sealed class SourceMigration
         {
             // Whatever failed (the connection, the destination, a worker, a writer thread, a bug), the guest runs on: a
             // migration that did not complete never leaves the source guest stopped.
-            string reason = Describe(e);
+            // Over TLS a send fails with a bare "broken pipe" when the destination refused or closed; its alert or error
+            // line, read by the watch, is the reason.
+            string? explained = e is MigrationException ? null : watch.ExplainFailure(TimeSpan.FromSeconds(1));
+            string reason = explained ?? Describe(e);
             _statistics.Fail(NowMs, reason);
+            if (explained is not null)
+            {
+                throw new MigrationException(explained, e);
+            }
+
             ResumeIfPaused(paused);
             throw e as MigrationException ?? new MigrationException($"migration failed: {reason}", e);
         }
