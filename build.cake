@@ -95,13 +95,16 @@ Task("Bench")
 });
 
 Task("Pack")
-    .Description("Packs the library as a NuGet package into artifacts/packages.")
+    .Description("Packs the library (VmPageEngine, with its .snupkg) and the engine tool (VmPageEngine.Tool) into artifacts/packages.")
     .Does(() =>
 {
-    DotNetPack("src/Engine/Engine.csproj", new DotNetPackSettings {
-        Configuration = configuration,
-        OutputDirectory = artifacts.Combine("packages"),
-    });
+    foreach (var project in new[] { "src/Engine/Engine.csproj", "src/Engine.Cli/Engine.Cli.csproj" })
+    {
+        DotNetPack(project, new DotNetPackSettings {
+            Configuration = configuration,
+            OutputDirectory = artifacts.Combine("packages"),
+        });
+    }
 });
 
 Task("Publish")

@@ -7,8 +7,8 @@
 #   bench/scripts/vs-qemu.sh --qemu-only      QEMU runs only; Engine figures from the last saved run, if any
 # Environment:
 #   REPEAT=3          runs of each configuration; the median is kept
-#   ENGINE=...        the Engine CLI (default: dotnet src/Engine.Cli/bin/Release/net10.0/engine.dll, built once if
-#                     missing), e.g. ENGINE=/path/to/published/engine
+#   ENGINE=...        the Engine CLI (default: artifacts/engine/engine, the ReadyToRun build of `dotnet cake
+#                     --target=Publish`, published once if missing), e.g. ENGINE="dotnet src/Engine.Cli/bin/.../engine.dll"
 #   BENCH_WORK=DIR    work directory (default: tests/interop/work, git-ignored; it also holds the interop streams)
 #   QEMU_COMPRESS8=1  also run QEMU's compress with 8 threads (0: skip)
 #   QEMU_CONFIGS="plain zlib1-x2 zlib1-x8 mf-zstd1-x2 mf-none-x2", ENGINE_CONFIGS="zstd1-x2 zlib1-x2 none-x2
@@ -231,12 +231,13 @@ run_qemu() {
 # 3. Engine. Every run is the whole process, timed from here with date +%s%N.
 ENGINE_TIMEOUT=${ENGINE_TIMEOUT:-600}
 if [ -z "${ENGINE:-}" ]; then
-    DLL=$ROOT/src/Engine.Cli/bin/Release/net10.0/engine.dll
-    if [ ! -s "$DLL" ]; then
-        log "building src/Engine.Cli (Release)"
-        timeout 900 dotnet build "$ROOT/src/Engine.Cli" -c Release -v q -nologo >&2
+    # The published, ReadyToRun-compiled command (dotnet cake --target=Publish): what a user runs after installing it.
+    PUBLISHED=$ROOT/artifacts/engine/engine
+    if [ ! -x "$PUBLISHED" ]; then
+        log "publishing src/Engine.Cli (Release, ReadyToRun) into artifacts/engine"
+        (cd "$ROOT" && timeout 900 dotnet tool restore >/dev/null && timeout 900 dotnet cake --target=Publish >/dev/null) >&2
     fi
-    ENGINE="dotnet $DLL"
+    ENGINE=$PUBLISHED
 fi
 now_ns() { date +%s%N; }
 untrack() {   # untrack PID: an Engine process that has been waited for

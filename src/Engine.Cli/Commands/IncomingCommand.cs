@@ -18,6 +18,7 @@ internal static class IncomingCommand
         var timeout = new Option<int>("--timeout") { Description = "Seconds a silent source is waited for (after it connected) before the stream is discarded.", DefaultValueFactory = _ => 30 };
         var saveImage = new Option<DirectoryInfo?>("--save-images") { Description = "Write the received RAM to this directory, one raw image per RAM block (as engine extract names them)." };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
+        var progress = ProgressOption.Create();
         var maxRam = new Option<string?>("--max-ram")
         {
             Description = "The most guest RAM a source may announce (e.g. 16G); a stream announcing more is refused before anything is allocated. Default: this host's memory.",
@@ -26,7 +27,7 @@ internal static class IncomingCommand
         var tlsOptions = new TlsCliOptions();
         var command = new Command("incoming", "Receive a live migration over TCP (engine migrate --to tcp:...) or restore a saved stream, and verify its checksums.")
         {
-            listen, from, strict, timeout, saveImage, json, maxRam,
+            listen, from, strict, timeout, saveImage, json, progress, maxRam,
         };
         parameters.AddTo(command, source: false);
         tlsOptions.AddTo(command, client: false, server: true);
@@ -64,7 +65,7 @@ internal static class IncomingCommand
 
             try
             {
-                return Execute(new DestinationMigration(options), endpoint, options.ReadTimeout, parse.GetValue(saveImage), parse.GetValue(json), cancellationToken, tls);
+                return Execute(new DestinationMigration(options), endpoint, options.ReadTimeout, parse.GetValue(saveImage), parse.GetValue(json), ProgressOption.IsJson(parse, progress), cancellationToken, tls);
             }
             finally
             {
@@ -102,8 +103,10 @@ internal static class IncomingCommand
         return bytes;
     }
 
-    private static int Execute(DestinationMigration destination, MigrationEndpoint endpoint, TimeSpan io, DirectoryInfo? saveImage, bool json, CancellationToken cancellationToken, TlsOptions? tls = null)
+    private static int Execute(DestinationMigration destination, MigrationEndpoint endpoint, TimeSpan io, DirectoryInfo? saveImage, bool json, bool jsonProgress, CancellationToken cancellationToken, TlsOptions? tls = null)
     {
+        using ReceiveMeter? meter = jsonProgress ? new ReceiveMeter() : null;
+        using JsonProgress? lines = JsonProgress.StartIf(jsonProgress, () => meter!.Snapshot());
         DestinationResult result;
         IReadOnlyList<BlockChecksum>? expected = null;
         if (endpoint.IsTcp)
@@ -186,9 +189,9 @@ internal static class IncomingCommand
             }
 
             bool? verified = endpoint.IsTcp ? null : expected is null ? null : expected.SequenceEqual(result.Checksums);
-            if (json)
+            if (json || lines is not null)
             {
-                Console.WriteLine(JsonSerializer.Serialize(new
+                string final = JsonSerializer.Serialize(new
                 {
                     status = "completed",
                     bytes = result.StreamBytes,
@@ -198,7 +201,15 @@ internal static class IncomingCommand
                     elapsedMs = (long)result.Elapsed.TotalMilliseconds,
                     blocks = result.Checksums.Select(c => new { name = c.Name, xxh128 = c.Checksum }),
                     checksumsVerified = verified,
-                }, new JsonSerializerOptions { WriteIndented = true }));
+                }, new JsonSerializerOptions { WriteIndented = lines is null });
+                if (lines is not null)
+                {
+                    lines.Finish(System.Text.Json.Nodes.JsonNode.Parse(final)!.AsObject());
+                }
+                else
+                {
+                    Console.WriteLine(final);
+                }
             }
             else
             {

@@ -86,6 +86,9 @@ public sealed unsafe class RamBlock : IDisposable
         return new RamBlock(name, size, memory.Pointer, memory);
     }
 
+    /// <summary>A block over memory that <paramref name="owner"/> holds (freed with the block), or none (null owner).</summary>
+    internal static RamBlock Over(string name, long size, byte* memory, PageMemoryHandle? owner) => new(name, size, memory, owner);
+
     /// <summary>True when the block frees its memory on <see cref="Dispose"/>; false for a <see cref="Wrap"/>ped block.</summary>
     public bool OwnsMemory => _memory is not null;
 

@@ -41,6 +41,9 @@ public sealed class DestinationMigration
         Stream? connection = network is null ? null : input; // replies go inside TLS when the connection has it
         GuestMemory? memory = null;
         var clock = Stopwatch.StartNew();
+
+        // Live metrics (EngineMetrics): counts published at every end of section, nothing per page.
+        using DestinationTracker metrics = EngineMetrics.TrackDestination();
         ProgressGuardStream? guard = null;
         // A connection is read with plain blocking reads: the socket's receive timeout bounds a silent source, and a
         // cancellation shuts the socket down, which ends a blocked read at once. (The reader's own timeout and token path
@@ -97,7 +100,7 @@ public sealed class DestinationMigration
                         raw++;
                         break;
                     case MigrationItemKind.CompressedPage:
-                        engine.SubmitCompressed(blocks[reader.BlockIndex], reader.PageOffset, reader.Payload);
+                        engine.SubmitCompressed(blocks[reader.BlockIndex], reader.PageOffset, reader.Payload, reader.PayloadOffset);
                         compressed++;
                         break;
                     case MigrationItemKind.XbzrlePage:
@@ -112,6 +115,7 @@ public sealed class DestinationMigration
                     case MigrationItemKind.EndOfSection:
                         // QEMU's wait_for_decompress_done: errors surface at the section that caused them.
                         engine.WaitForDone();
+                        metrics.Publish(zero, raw, compressed, reader.Position);
                         break;
                 }
             }
@@ -123,6 +127,8 @@ public sealed class DestinationMigration
 
             engine.WaitForDone();
             TimeSpan elapsed = clock.Elapsed;
+            metrics.Publish(zero, raw, compressed, reader.Position);
+            metrics.SetStatus(MigrationStatus.Completed);
             if (connection is not null)
             {
                 MigrationReply.WriteReceived(connection);
@@ -150,6 +156,7 @@ public sealed class DestinationMigration
         catch (Exception e) when (cancellationToken.IsCancellationRequested)
         {
             // Also the I/O error of a read that the cancellation's shutdown ended.
+            metrics.SetStatus(MigrationStatus.Cancelled);
             if (connection is not null)
             {
                 MigrationReply.TryWriteError(connection, "the destination cancelled the migration");

@@ -80,6 +80,9 @@ public sealed class SourceMigration
         var autoConverge = new AutoConverge(_parameters);
         var limiter = new RateLimiter(_parameters.MaxBandwidth, _options.Time);
         using var watch = new DestinationWatch(output, _options.Time, cancellationToken);
+
+        // Live metrics (EngineMetrics): the listener reads _statistics on its own thread; ending records duration and downtime.
+        using IDisposable metrics = EngineMetrics.TrackSource(_statistics, () => NowMs);
         long startBytes = 0;
         bool paused = false;
         try

@@ -120,6 +120,8 @@ public sealed unsafe partial class CompressionEngine : IDisposable
             {
                 worker.Start(this);
             }
+
+            EngineMetrics.Track(this);
         }
         catch
         {
