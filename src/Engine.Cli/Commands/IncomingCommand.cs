@@ -19,11 +19,13 @@ internal static class IncomingCommand
         var saveImage = new Option<DirectoryInfo?>("--save-images") { Description = "Write the received RAM to this directory, one raw image per RAM block (as engine extract names them)." };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
         var parameters = new MigrationOptions();
+        var multifd = new MultifdOptions();
         var command = new Command("incoming", "Receive a live migration over TCP (engine migrate --to tcp:...) or restore a saved stream, and verify its checksums.")
         {
             listen, from, strict, timeout, saveImage, json,
         };
         parameters.AddTo(command, source: false);
+        multifd.AddTo(command, source: false);
         // On a pool thread so that Ctrl-C cancels the token instead of killing the process (see MigrateCommand).
         command.SetAction((parse, cancellationToken) => Task.Run(() => CliErrors.Run(() =>
         {
@@ -47,24 +49,31 @@ internal static class IncomingCommand
                 Strict = parse.GetValue(strict),
                 ReadTimeout = TimeSpan.FromSeconds(Math.Clamp(parse.GetValue(timeout), 1, 3600)),
             };
-            return Execute(new DestinationMigration(options), endpoint, options.ReadTimeout, parse.GetValue(saveImage), parse.GetValue(json), cancellationToken);
+            Engine.Multifd.MultifdParameters? multifdParameters = multifd.Build(parse, source: false);
+            if (multifdParameters is not null && !endpoint.IsTcp)
+            {
+                throw new EngineParameterException("multifd", "multifd needs --listen tcp:HOST:PORT (as QEMU, socket URIs only)");
+            }
+
+            return Execute(new DestinationMigration(options), endpoint, options.ReadTimeout, parse.GetValue(saveImage), parse.GetValue(json), cancellationToken, multifdParameters is null ? null : new Engine.Multifd.MultifdDestination(multifdParameters, options));
         }), CancellationToken.None));
         return command;
     }
 
-    private static int Execute(DestinationMigration destination, MigrationEndpoint endpoint, TimeSpan io, DirectoryInfo? saveImage, bool json, CancellationToken cancellationToken)
+    private static int Execute(DestinationMigration destination, MigrationEndpoint endpoint, TimeSpan io, DirectoryInfo? saveImage, bool json, CancellationToken cancellationToken, Engine.Multifd.MultifdDestination? multifd = null)
     {
         DestinationResult result;
         IReadOnlyList<BlockChecksum>? expected = null;
         if (endpoint.IsTcp)
         {
-            using TcpListener listener = TcpTransport.Listen(endpoint.Host, endpoint.Port);
+            using TcpListener listener = multifd is null ? TcpTransport.Listen(endpoint.Host, endpoint.Port) : TcpTransport.Listen(endpoint.Host, endpoint.Port, backlog: 256);
 
             // On stderr also with --json (stdout stays one JSON document): with port 0 this is how a caller learns the port.
             Console.Error.WriteLine($"engine incoming: listening on {listener.LocalEndpoint}");
 
             using NetworkStream stream = TcpTransport.Accept(listener, io, cancellationToken);
-            result = destination.Run(stream, cancellationToken);
+            // multifd: the first connection is the main channel (as QEMU 7.2), the channels are accepted after it.
+            result = multifd is null ? destination.Run(stream, cancellationToken) : multifd.Run(stream, listener, cancellationToken);
         }
         else
         {

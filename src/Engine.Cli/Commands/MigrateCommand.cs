@@ -24,11 +24,13 @@ internal static class MigrateCommand
         var timeout = new Option<int>("--timeout") { Description = "Seconds a silent peer is waited for before the migration fails.", DefaultValueFactory = _ => 30 };
         var json = new Option<bool>("--json") { Description = "Print the result as query-migrate JSON." };
         var parameters = new MigrationOptions();
+        var multifd = new MultifdOptions();
         var command = new Command("migrate", "Live-migrate a guest's RAM to an engine incoming over TCP, or save it to a file, through the multi-thread compressor.")
         {
             to, guest, image, dirtyRate, timeout, json,
         };
         parameters.AddTo(command, source: true);
+        multifd.AddTo(command, source: true);
         // The work runs on a pool thread, so the action returns a running task at once and System.CommandLine installs its
         // Ctrl-C handler, which cancels the token (a synchronous body would be killed by SIGINT with no clean-up).
         command.SetAction((parse, cancellationToken) => Task.Run(() => CliErrors.Run(() =>
@@ -51,18 +53,31 @@ internal static class MigrateCommand
             }
 
             TimeSpan io = TimeSpan.FromSeconds(Math.Clamp(parse.GetValue(timeout), 1, 3600));
-            return Execute(p, endpoint, imageFile, blocks, writers, io, parse.GetValue(json), cancellationToken);
+            Engine.Multifd.MultifdParameters? multifdParameters = multifd.Build(parse, source: true);
+            if (multifdParameters is not null && !endpoint.IsTcp)
+            {
+                throw new EngineParameterException("multifd", "multifd needs --to tcp:HOST:PORT (as QEMU, socket URIs only)");
+            }
+
+            return Execute(p, endpoint, imageFile, blocks, writers, io, parse.GetValue(json), cancellationToken, multifdParameters);
         }), CancellationToken.None));
         return command;
     }
 
-    private static int Execute(MigrationParameters parameters, MigrationEndpoint endpoint, FileInfo? image, RamBlockInfo[] blocks, GuestWriterOptions writers, TimeSpan io, bool json, CancellationToken cancellationToken)
+    private static int Execute(MigrationParameters parameters, MigrationEndpoint endpoint, FileInfo? image, RamBlockInfo[] blocks, GuestWriterOptions writers, TimeSpan io, bool json, CancellationToken cancellationToken, Engine.Multifd.MultifdParameters? multifd = null)
     {
         using MigrationGuest guest = image is null ? MigrationGuest.CreateSynthetic(blocks, writers) : MigrationGuest.FromImage(image.FullName, writers);
         guest.StartWriters();
         var source = new SourceMigration(guest, parameters, new SourceMigrationOptions { ReplyTimeout = io });
         MigrationResult result;
-        if (endpoint.IsTcp)
+        if (multifd is not null)
+        {
+            // The main connection first, then each channel's (QEMU 7.2's destination takes the first as the main channel).
+            using NetworkStream stream = TcpTransport.Connect(endpoint.Host, endpoint.Port, TimeSpan.FromSeconds(10), io, cancellationToken);
+            var multifdSource = new Engine.Multifd.MultifdSource(guest, parameters, multifd, new SourceMigrationOptions { ReplyTimeout = io });
+            result = multifdSource.Run(stream, (_, token) => TcpTransport.Connect(endpoint.Host, endpoint.Port, TimeSpan.FromSeconds(10), io, token), cancellationToken);
+        }
+        else if (endpoint.IsTcp)
         {
             using NetworkStream stream = TcpTransport.Connect(endpoint.Host, endpoint.Port, TimeSpan.FromSeconds(10), io, cancellationToken);
             result = source.Run(stream, cancellationToken);
