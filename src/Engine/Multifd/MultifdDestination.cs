@@ -153,7 +153,9 @@ public sealed class MultifdDestination
         catch (Exception e) when (e is not OperationCanceledException || state.Failure is not null)
         {
             // A channel's failure is the real reason when the main channel's read was only woken by it.
-            Exception cause = state.Failure is Exception channelFailure && e is not MigrationStreamException ? channelFailure : e;
+            // (A channel fails only on its own input; it wakes the main thread by shutting the main connection's reading
+            // side, which the main reader then reports as a short stream.)
+            Exception cause = state.Failure is Exception channelFailure and not OperationCanceledException ? channelFailure : e;
             string reason = cause is EngineException ? cause.Message : $"{cause.GetType().Name}: {cause.Message}";
             MigrationReply.TryWriteError(main, $"the destination discarded the stream: {reason}");
             throw new MigrationException($"incoming multifd migration discarded: {reason}", cause);

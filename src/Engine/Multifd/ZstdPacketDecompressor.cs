@@ -57,12 +57,9 @@ internal sealed unsafe class ZstdPacketDecompressor : PacketDecompressor
 
     public override bool End()
     {
-        if (_in.pos == _in.size)
-        {
-            return true;
-        }
-
-        // Bytes left after the last page may only be framing that decodes to nothing, never more page data.
+        // Bytes left after the last page may only be framing that decodes to nothing, never more page data. libzstd decodes
+        // whole blocks, so more data may also sit decoded in its buffer with every input byte taken: one more call with one
+        // byte of room tells both apart.
         byte scratch = 0;
         var output = new Interop.ZstdOutBuffer { dst = &scratch, size = 1, pos = 0 };
         fixed (Interop.ZstdInBuffer* input = &_in)
@@ -70,7 +67,7 @@ internal sealed unsafe class ZstdPacketDecompressor : PacketDecompressor
             nuint rc = Interop.ZSTD_decompressStream(_stream.DangerousGetHandle(), &output, input);
             if (Interop.ZSTD_isError(rc) != 0 || output.pos != 0 || input->pos != input->size)
             {
-                Error = $"the compressed data holds more than the packet's pages ({input->size - input->pos} bytes left over)";
+                Error = $"the compressed data holds more than the packet's pages ({input->size - input->pos} bytes left over{(output.pos != 0 ? ", and more decoded data" : "")})";
                 return false;
             }
         }
