@@ -202,7 +202,16 @@ public sealed class MultifdDestination
                 int got = 0;
                 while (got < hello.Length)
                 {
-                    int n = stream.Read(hello[got..]);
+                    int n;
+                    try
+                    {
+                        n = stream.Read(hello[got..]);
+                    }
+                    catch (IOException e)
+                    {
+                        throw new MultifdChannelException(-1, got, $"connection {accepted + 1} of {channels.Length} sent no hello: {e.InnerException?.Message ?? e.Message}", e);
+                    }
+
                     if (n == 0)
                     {
                         throw new MultifdChannelException(-1, got, $"connection {accepted + 1} of {channels.Length} ended inside its hello ({got} of {MultifdFormat.HelloLength} bytes)");
