@@ -34,6 +34,7 @@ internal sealed class FakeMultifdSource : IDisposable
         });
         Main = TcpTransport.Connect("127.0.0.1", _port, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(10));
         var writer = new MigrationStreamWriter(Main, leaveOpen: true);
+        Writer = writer;
         writer.WriteFileHeader();
         writer.WriteConfiguration("pc-i440fx-7.2");
         writer.WriteRamSectionStart(2);
@@ -44,6 +45,9 @@ internal sealed class FakeMultifdSource : IDisposable
     public Task<DestinationResult> Incoming { get; }
 
     public NetworkStream Main { get; }
+
+    /// <summary>The main channel's writer, its RAM START section open after the block list.</summary>
+    public MigrationStreamWriter Writer { get; }
 
     public NetworkStream Connect(byte[]? hello = null)
     {
