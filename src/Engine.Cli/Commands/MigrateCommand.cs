@@ -23,12 +23,14 @@ internal static class MigrateCommand
         var dirtyRate = new Option<double>("--dirty-rate") { Description = "Pages the guest's writers dirty per second (0 = a still guest).", DefaultValueFactory = _ => 0 };
         var timeout = new Option<int>("--timeout") { Description = "Seconds a silent peer is waited for before the migration fails.", DefaultValueFactory = _ => 30 };
         var json = new Option<bool>("--json") { Description = "Print the result as query-migrate JSON." };
+        var machineType = new Option<string>("--machine-type") { Description = "The machine type the stream's configuration section names (a QEMU destination checks it).", DefaultValueFactory = _ => "pc-q35-7.2" };
         var parameters = new MigrationOptions();
         var multifd = new MultifdOptions();
         var command = new Command("migrate", "Live-migrate a guest's RAM to an engine incoming over TCP, or save it to a file, through the multi-thread compressor.")
         {
             to, guest, image, dirtyRate, timeout, json,
         };
+        command.Options.Add(machineType);
         parameters.AddTo(command, source: true);
         multifd.AddTo(command, source: true);
         // The work runs on a pool thread, so the action returns a running task at once and System.CommandLine installs its
@@ -59,22 +61,22 @@ internal static class MigrateCommand
                 throw new EngineParameterException("multifd", "multifd needs --to tcp:HOST:PORT (as QEMU, socket URIs only)");
             }
 
-            return Execute(p, endpoint, imageFile, blocks, writers, io, parse.GetValue(json), cancellationToken, multifdParameters);
+            return Execute(p, endpoint, imageFile, blocks, writers, io, parse.GetValue(json), cancellationToken, multifdParameters, parse.GetValue(machineType)!, !parse.GetValue(multifd.NoReply));
         }), CancellationToken.None));
         return command;
     }
 
-    private static int Execute(MigrationParameters parameters, MigrationEndpoint endpoint, FileInfo? image, RamBlockInfo[] blocks, GuestWriterOptions writers, TimeSpan io, bool json, CancellationToken cancellationToken, Engine.Multifd.MultifdParameters? multifd = null)
+    private static int Execute(MigrationParameters parameters, MigrationEndpoint endpoint, FileInfo? image, RamBlockInfo[] blocks, GuestWriterOptions writers, TimeSpan io, bool json, CancellationToken cancellationToken, Engine.Multifd.MultifdParameters? multifd = null, string machineType = "pc-q35-7.2", bool expectReply = true)
     {
         using MigrationGuest guest = image is null ? MigrationGuest.CreateSynthetic(blocks, writers) : MigrationGuest.FromImage(image.FullName, writers);
         guest.StartWriters();
-        var source = new SourceMigration(guest, parameters, new SourceMigrationOptions { ReplyTimeout = io });
+        var source = new SourceMigration(guest, parameters, new SourceMigrationOptions { ReplyTimeout = io, MachineType = machineType });
         MigrationResult result;
         if (multifd is not null)
         {
             // The main connection first, then each channel's (QEMU 7.2's destination takes the first as the main channel).
             using NetworkStream stream = TcpTransport.Connect(endpoint.Host, endpoint.Port, TimeSpan.FromSeconds(10), io, cancellationToken);
-            var multifdSource = new Engine.Multifd.MultifdSource(guest, parameters, multifd, new SourceMigrationOptions { ReplyTimeout = io });
+            var multifdSource = new Engine.Multifd.MultifdSource(guest, parameters, multifd, new SourceMigrationOptions { ReplyTimeout = io, MachineType = machineType }) { ExpectReply = expectReply };
             result = multifdSource.Run(stream, (_, token) => TcpTransport.Connect(endpoint.Host, endpoint.Port, TimeSpan.FromSeconds(10), io, token), cancellationToken);
         }
         else if (endpoint.IsTcp)
@@ -111,6 +113,7 @@ internal static class MigrateCommand
             {
                 true => "checksums: equal at source and destination",
                 false => "checksums: DIFFER between source and destination",
+                null when endpoint.IsTcp => "checksums: not compared (the destination sends no reply)",
                 null => $"checksums: written to {ChecksumFile(endpoint.Path)}; verified when the file is restored",
             });
         }

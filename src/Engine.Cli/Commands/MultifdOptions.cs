@@ -18,6 +18,8 @@ internal sealed class MultifdOptions
 
     public Option<string?> Uuid { get; } = new("--uuid") { Description = "The UUID multifd channels carry (QEMU's -uuid); default all zero, as QEMU without -uuid." };
 
+    public Option<bool> NoReply { get; } = new("--no-reply") { Description = "multifd source: the destination is QEMU, which sends no reply; finish once the stream is written (no checksum comparison)." };
+
     public void AddTo(Command command, bool source)
     {
         command.Options.Add(Enabled);
@@ -27,6 +29,7 @@ internal sealed class MultifdOptions
         {
             command.Options.Add(ZlibLevel);
             command.Options.Add(ZstdLevel);
+            command.Options.Add(NoReply);
         }
 
         command.Options.Add(Uuid);

@@ -65,6 +65,12 @@ public sealed class MultifdSource
         _bitmaps = _blocks.Select(b => new DirtyBitmap(b.PageCount)).ToArray();
     }
 
+    /// <summary>
+    /// Whether a connected destination is an Engine that answers (<see cref="MigrationReply"/>); false for a QEMU
+    /// destination, which sends nothing: the source then ends once the stream is written and has no checksums to compare.
+    /// </summary>
+    public bool ExpectReply { get; init; } = true;
+
     /// <summary>The live statistics.</summary>
     public MigrationStatistics Statistics => _statistics;
 
@@ -183,7 +189,12 @@ public sealed class MultifdSource
             }
 
             IReadOnlyList<BlockChecksum>? destination = null;
-            if (main is NetworkStream network)
+            if (main is NetworkStream toQemu && !ExpectReply)
+            {
+                toQemu.Socket.Shutdown(SocketShutdown.Send);
+                _statistics.Complete(NowMs);
+            }
+            else if (main is NetworkStream network)
             {
                 network.Socket.Shutdown(SocketShutdown.Send);
                 network.ReadTimeout = (int)Math.Clamp(_options.ReplyTimeout.TotalMilliseconds, 1, int.MaxValue);
