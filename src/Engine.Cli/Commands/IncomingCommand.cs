@@ -18,14 +18,21 @@ internal static class IncomingCommand
         var timeout = new Option<int>("--timeout") { Description = "Seconds a silent source is waited for (after it connected) before the stream is discarded.", DefaultValueFactory = _ => 30 };
         var saveImage = new Option<DirectoryInfo?>("--save-images") { Description = "Write the received RAM to this directory, one raw image per RAM block (as engine extract names them)." };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
+        var progress = ProgressOption.Create();
+        var maxRam = new Option<string?>("--max-ram")
+        {
+            Description = "The most guest RAM a source may announce (e.g. 16G); a stream announcing more is refused before anything is allocated. Default: this host's memory.",
+        };
         var parameters = new MigrationOptions();
         var multifd = new MultifdOptions();
+        var tlsOptions = new TlsCliOptions();
         var command = new Command("incoming", "Receive a live migration over TCP (engine migrate --to tcp:...) or restore a saved stream, and verify its checksums.")
         {
-            listen, from, strict, timeout, saveImage, json,
+            listen, from, strict, timeout, saveImage, json, progress, maxRam,
         };
         parameters.AddTo(command, source: false);
         multifd.AddTo(command, source: false);
+        tlsOptions.AddTo(command, client: false, server: true);
         // On a pool thread so that Ctrl-C cancels the token instead of killing the process (see MigrateCommand).
         command.SetAction((parse, cancellationToken) => Task.Run(() => CliErrors.Run(() =>
         {
@@ -48,32 +55,115 @@ internal static class IncomingCommand
                 Method = CompressionSettings.Parse(parse.GetValue(parameters.Method)!, parse.GetValue(parameters.Level)).Method,
                 Strict = parse.GetValue(strict),
                 ReadTimeout = TimeSpan.FromSeconds(Math.Clamp(parse.GetValue(timeout), 1, 3600)),
+                MaxRamBytes = ParseMaxRam(parse.GetValue(maxRam)),
             };
-            Engine.Multifd.MultifdParameters? multifdParameters = multifd.Build(parse, source: false);
-            if (multifdParameters is not null && !endpoint.IsTcp)
+
+            // Credentials are read and checked now: a bad directory fails before the listener opens.
+            TlsOptions? tls = tlsOptions.BuildServer(parse, options.ReadTimeout);
+            if (tls is not null && !endpoint.IsTcp)
             {
-                throw new EngineParameterException("multifd", "multifd needs --listen tcp:HOST:PORT (as QEMU, socket URIs only)");
+                throw new EngineParameterException("tls-creds", "--tls-creds needs --listen tcp:HOST:PORT (a file has no peer)");
             }
 
-            return Execute(new DestinationMigration(options), endpoint, options.ReadTimeout, parse.GetValue(saveImage), parse.GetValue(json), cancellationToken, multifdParameters is null ? null : new Engine.Multifd.MultifdDestination(multifdParameters, options));
+            Engine.Multifd.MultifdParameters? multifdParameters = multifd.Build(parse, source: false);
+            if (multifdParameters is not null && (!endpoint.IsTcp || tls is not null))
+            {
+                tls?.Credentials.Dispose();
+                throw new EngineParameterException("multifd", endpoint.IsTcp ? "multifd does not run over TLS yet: drop --tls-creds or --multifd" : "multifd needs --listen tcp:HOST:PORT (as QEMU, socket URIs only)");
+            }
+
+            try
+            {
+                return Execute(new DestinationMigration(options), endpoint, options.ReadTimeout, parse.GetValue(saveImage), parse.GetValue(json), ProgressOption.IsJson(parse, progress), cancellationToken, tls, multifdParameters is null ? null : new Engine.Multifd.MultifdDestination(multifdParameters, options));
+            }
+            finally
+            {
+                tls?.Credentials.Dispose();
+            }
         }), CancellationToken.None));
         return command;
     }
 
-    private static int Execute(DestinationMigration destination, MigrationEndpoint endpoint, TimeSpan io, DirectoryInfo? saveImage, bool json, CancellationToken cancellationToken, Engine.Multifd.MultifdDestination? multifd = null)
+    /// <summary>The default of <c>--max-ram</c>: the memory this host (or its container) can hold.</summary>
+    internal static long HostMemoryBytes => Math.Max(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes, 1L << 30);
+
+    private static long ParseMaxRam(string? text)
     {
+        if (text is null)
+        {
+            return HostMemoryBytes;
+        }
+
+        long bytes;
+        try
+        {
+            bytes = MigrationParameters.ParseBandwidth(text); // K, M, G, T: 1024-based bytes
+        }
+        catch (EngineParameterException)
+        {
+            bytes = 0;
+        }
+
+        if (bytes < Engine.Codecs.PageSizes.PageSize)
+        {
+            throw new EngineParameterException("max-ram", $"max-ram '{text}' is not accepted: a size of at least 4K, with K, M, G or T (1024-based), e.g. 16G");
+        }
+
+        return bytes;
+    }
+
+    private static int Execute(DestinationMigration destination, MigrationEndpoint endpoint, TimeSpan io, DirectoryInfo? saveImage, bool json, bool jsonProgress, CancellationToken cancellationToken, TlsOptions? tls = null, Engine.Multifd.MultifdDestination? multifd = null)
+    {
+        using ReceiveMeter? meter = jsonProgress ? new ReceiveMeter() : null;
+        using JsonProgress? lines = JsonProgress.StartIf(jsonProgress, () => meter!.Snapshot());
         DestinationResult result;
         IReadOnlyList<BlockChecksum>? expected = null;
-        if (endpoint.IsTcp)
+        if (multifd is not null)
         {
-            using TcpListener listener = multifd is null ? TcpTransport.Listen(endpoint.Host, endpoint.Port) : TcpTransport.Listen(endpoint.Host, endpoint.Port, backlog: 256);
+            // multifd: the first connection is the main channel (as QEMU 7.2), the N channels are accepted after it.
+            using TcpListener channels = TcpTransport.Listen(endpoint.Host, endpoint.Port, backlog: 256);
+            Console.Error.WriteLine($"engine incoming: listening on {channels.LocalEndpoint}");
+            using NetworkStream main = TcpTransport.Accept(channels, io, cancellationToken);
+            result = multifd.Run(main, channels, cancellationToken);
+        }
+        else if (endpoint.IsTcp)
+        {
+            using var listener = new MigrationListener(endpoint.Host, endpoint.Port, tls, io, refusal => Console.Error.WriteLine($"engine incoming: {refusal}"));
 
             // On stderr also with --json (stdout stays one JSON document): with port 0 this is how a caller learns the port.
             Console.Error.WriteLine($"engine incoming: listening on {listener.LocalEndpoint}");
+            if (tls is not null)
+            {
+                Console.Error.WriteLine($"engine incoming: TLS with {tls.Credentials.Directory}; source certificates verified against its ca-cert.pem{(tls.AuthorizedSubjects is { Count: > 0 } a ? $" and tls-authz ({string.Join("; ", a)})" : "")}");
+            }
 
-            using NetworkStream stream = TcpTransport.Accept(listener, io, cancellationToken);
-            // multifd: the first connection is the main channel (as QEMU 7.2), the channels are accepted after it.
-            result = multifd is null ? destination.Run(stream, cancellationToken) : multifd.Run(stream, listener, cancellationToken);
+            if (tls is null && !TlsCliOptions.IsLoopback(endpoint.Host))
+            {
+                Console.Error.WriteLine("engine incoming: warning: no TLS on a non-loopback address: the guest's memory crosses the network in clear, and any host that reaches this port can send a migration (see --tls-creds)");
+            }
+
+            // A peer refused before its migration started (TLS: plaintext, no or a bad certificate, not in --tls-authz, a
+            // stalled handshake) is reported and the listener waits on; once a migration runs, others are told it is busy.
+            Stream stream;
+            while (true)
+            {
+                try
+                {
+                    stream = listener.Accept(cancellationToken);
+                    break;
+                }
+                catch (EngineException e) when (e.Kind == EngineErrorKind.Security)
+                {
+                    Console.Error.WriteLine($"engine incoming: {e.Message}");
+                }
+            }
+
+            listener.RefuseOthers("the destination is busy with another migration");
+            using (stream)
+            {
+                result = destination.Run(stream, cancellationToken);
+                TlsTransport.Close(stream); // over TLS: close_notify after the reply
+            }
         }
         else
         {
@@ -116,9 +206,9 @@ internal static class IncomingCommand
             }
 
             bool? verified = endpoint.IsTcp ? null : expected is null ? null : expected.SequenceEqual(result.Checksums);
-            if (json)
+            if (json || lines is not null)
             {
-                Console.WriteLine(JsonSerializer.Serialize(new
+                string final = JsonSerializer.Serialize(new
                 {
                     status = "completed",
                     bytes = result.StreamBytes,
@@ -128,7 +218,15 @@ internal static class IncomingCommand
                     elapsedMs = (long)result.Elapsed.TotalMilliseconds,
                     blocks = result.Checksums.Select(c => new { name = c.Name, xxh128 = c.Checksum }),
                     checksumsVerified = verified,
-                }, new JsonSerializerOptions { WriteIndented = true }));
+                }, new JsonSerializerOptions { WriteIndented = lines is null });
+                if (lines is not null)
+                {
+                    lines.Finish(System.Text.Json.Nodes.JsonNode.Parse(final)!.AsObject());
+                }
+                else
+                {
+                    Console.WriteLine(final);
+                }
             }
             else
             {

@@ -24,15 +24,18 @@ internal static class MigrateCommand
         var timeout = new Option<int>("--timeout") { Description = "Seconds a silent peer is waited for before the migration fails.", DefaultValueFactory = _ => 30 };
         var json = new Option<bool>("--json") { Description = "Print the result as query-migrate JSON." };
         var machineType = new Option<string>("--machine-type") { Description = "The machine type the stream's configuration section names (a QEMU destination checks it).", DefaultValueFactory = _ => "pc-q35-7.2" };
-        var parameters = new MigrationOptions();
         var multifd = new MultifdOptions();
+        var progress = ProgressOption.Create();
+        var parameters = new MigrationOptions();
+        var tlsOptions = new TlsCliOptions();
         var command = new Command("migrate", "Live-migrate a guest's RAM to an engine incoming over TCP, or save it to a file, through the multi-thread compressor.")
         {
-            to, guest, image, dirtyRate, timeout, json,
+            to, guest, image, dirtyRate, timeout, json, progress,
         };
-        command.Options.Add(machineType);
         parameters.AddTo(command, source: true);
+        command.Options.Add(machineType);
         multifd.AddTo(command, source: true);
+        tlsOptions.AddTo(command, client: true, server: false);
         // The work runs on a pool thread, so the action returns a running task at once and System.CommandLine installs its
         // Ctrl-C handler, which cancels the token (a synchronous body would be killed by SIGINT with no clean-up).
         command.SetAction((parse, cancellationToken) => Task.Run(() => CliErrors.Run(() =>
@@ -55,38 +58,64 @@ internal static class MigrateCommand
             }
 
             TimeSpan io = TimeSpan.FromSeconds(Math.Clamp(parse.GetValue(timeout), 1, 3600));
-            Engine.Multifd.MultifdParameters? multifdParameters = multifd.Build(parse, source: true);
-            if (multifdParameters is not null && !endpoint.IsTcp)
+
+            // Credentials are read and checked now: a bad directory fails before the guest is built or anything is sent.
+            TlsOptions? tls = tlsOptions.BuildClient(parse, io);
+            if (tls is not null && !endpoint.IsTcp)
             {
-                throw new EngineParameterException("multifd", "multifd needs --to tcp:HOST:PORT (as QEMU, socket URIs only)");
+                throw new EngineParameterException("tls-creds", "--tls-creds needs --to tcp:HOST:PORT (a file has no peer)");
             }
 
-            return Execute(p, endpoint, imageFile, blocks, writers, io, parse.GetValue(json), cancellationToken, multifdParameters, parse.GetValue(machineType)!, !parse.GetValue(multifd.NoReply));
+            Engine.Multifd.MultifdParameters? multifdParameters = multifd.Build(parse, source: true);
+            if (multifdParameters is not null && (!endpoint.IsTcp || tls is not null))
+            {
+                tls?.Credentials.Dispose();
+                throw new EngineParameterException("multifd", endpoint.IsTcp ? "multifd does not run over TLS yet: drop --tls-creds or --multifd" : "multifd needs --to tcp:HOST:PORT (as QEMU, socket URIs only)");
+            }
+
+            try
+            {
+                return Execute(p, endpoint, imageFile, blocks, writers, io, parse.GetValue(json), ProgressOption.IsJson(parse, progress), cancellationToken, tls, multifdParameters, parse.GetValue(machineType)!, !parse.GetValue(multifd.NoReply));
+            }
+            finally
+            {
+                tls?.Credentials.Dispose();
+            }
         }), CancellationToken.None));
         return command;
     }
 
-    private static int Execute(MigrationParameters parameters, MigrationEndpoint endpoint, FileInfo? image, RamBlockInfo[] blocks, GuestWriterOptions writers, TimeSpan io, bool json, CancellationToken cancellationToken, Engine.Multifd.MultifdParameters? multifd = null, string machineType = "pc-q35-7.2", bool expectReply = true)
+    private static int Execute(MigrationParameters parameters, MigrationEndpoint endpoint, FileInfo? image, RamBlockInfo[] blocks, GuestWriterOptions writers, TimeSpan io, bool json, bool jsonProgress, CancellationToken cancellationToken, TlsOptions? tls = null, Engine.Multifd.MultifdParameters? multifd = null, string machineType = "pc-q35-7.2", bool expectReply = true)
     {
-        using MigrationGuest guest = image is null ? MigrationGuest.CreateSynthetic(blocks, writers) : MigrationGuest.FromImage(image.FullName, writers);
+        using MigrationGuest guest = image is null ? MigrationGuest.CreateSynthetic(blocks, writers) : SyntheticGuest.FromImage(image.FullName, writers);
         guest.StartWriters();
         var source = new SourceMigration(guest, parameters, new SourceMigrationOptions { ReplyTimeout = io, MachineType = machineType });
+        using JsonProgress? lines = JsonProgress.StartIf(jsonProgress, () => source.Statistics.Snapshot(source.NowMs).ToJsonObject());
         MigrationResult result;
         if (multifd is not null)
         {
             // The main connection first, then each channel's (QEMU 7.2's destination takes the first as the main channel).
-            using NetworkStream stream = TcpTransport.Connect(endpoint.Host, endpoint.Port, TimeSpan.FromSeconds(10), io, cancellationToken);
+            using NetworkStream main = TcpTransport.Connect(endpoint.Host, endpoint.Port, TimeSpan.FromSeconds(10), io, cancellationToken);
             var multifdSource = new Engine.Multifd.MultifdSource(guest, parameters, multifd, new SourceMigrationOptions { ReplyTimeout = io, MachineType = machineType }) { ExpectReply = expectReply };
-            result = multifdSource.Run(stream, (_, token) => TcpTransport.Connect(endpoint.Host, endpoint.Port, TimeSpan.FromSeconds(10), io, token), cancellationToken);
+            result = multifdSource.Run(main, (_, token) => TcpTransport.Connect(endpoint.Host, endpoint.Port, TimeSpan.FromSeconds(10), io, token), cancellationToken);
         }
         else if (endpoint.IsTcp)
         {
-            using NetworkStream stream = TcpTransport.Connect(endpoint.Host, endpoint.Port, TimeSpan.FromSeconds(10), io, cancellationToken);
-            result = source.Run(stream, cancellationToken);
+            NetworkStream tcp = TcpTransport.Connect(endpoint.Host, endpoint.Port, TimeSpan.FromSeconds(10), io, cancellationToken);
+            using Stream stream = tls is null ? tcp : TlsTransport.AuthenticateAsClient(tcp, tls, endpoint.Host, cancellationToken);
+            try
+            {
+                result = source.Run(stream, cancellationToken);
+            }
+            finally
+            {
+                TlsTransport.Close(stream); // over TLS: close_notify (sent already after a completed migration)
+            }
         }
         else
         {
-            using (FileStream file = new(endpoint.Path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
+            // Unbuffered: the stream writer already hands over 256 KiB at a time; a second buffer would only copy them again.
+            using (FileStream file = new(endpoint.Path, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 1))
             {
                 result = source.Run(file, cancellationToken);
             }
@@ -95,7 +124,13 @@ internal static class MigrateCommand
             File.WriteAllText(ChecksumFile(endpoint.Path), JsonSerializer.Serialize(result.SourceChecksums.Select(c => new { name = c.Name, xxh128 = c.Checksum })));
         }
 
-        if (json)
+        if (lines is not null)
+        {
+            var o = result.Info.ToJsonObject();
+            o["checksums-equal"] = result.ChecksumsMatch;
+            lines.Finish(o);
+        }
+        else if (json)
         {
             var o = result.Info.ToJsonObject();
             o["checksums-equal"] = result.ChecksumsMatch;

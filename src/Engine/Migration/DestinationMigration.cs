@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Engine.Codecs;
 using Engine.Memory;
 using Engine.Pipeline;
+using Engine.Transport;
 using Engine.Wire;
 
 namespace Engine.Migration;
@@ -24,23 +25,26 @@ public sealed class DestinationMigration
     public DestinationMigration(DestinationOptions? options = null)
     {
         _options = options ?? new DestinationOptions();
-        if (_options.DecompressThreads is < 1 or > MigrationParameters.MaxThreads)
-        {
-            throw new EngineParameterException("decompress-threads", $"decompress-threads {_options.DecompressThreads} is out of range: accepted 1 to 255");
-        }
+        ThreadCounts.Check("decompress-threads", _options.DecompressThreads);
     }
 
     /// <summary>
-    /// Loads a whole stream from <paramref name="input"/>. When it is a <see cref="NetworkStream"/>, replies to the source on
-    /// it. Returns the memory (the caller disposes it); throws <see cref="MigrationException"/> when the stream is
+    /// Loads a whole stream from <paramref name="input"/>. When it is a connection (a <see cref="NetworkStream"/>, or TLS over
+    /// one from <see cref="TlsTransport"/>), replies to the source on it, and drops a source that trickles
+    /// (<see cref="DestinationOptions.MinimumProgressBytes"/>). Returns the memory (the caller disposes it); throws <see cref="MigrationException"/> when the stream is
     /// incomplete or bad, or <see cref="OperationCanceledException"/>.
     /// </summary>
     public DestinationResult Run(Stream input, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(input);
-        NetworkStream? network = input as NetworkStream;
+        NetworkStream? network = TlsTransport.GetNetworkStream(input);
+        Stream? connection = network is null ? null : input; // replies go inside TLS when the connection has it
         GuestMemory? memory = null;
         var clock = Stopwatch.StartNew();
+
+        // Live metrics (EngineMetrics): counts published at every end of section, nothing per page.
+        using DestinationTracker metrics = EngineMetrics.TrackDestination();
+        ProgressGuardStream? guard = null;
         // A connection is read with plain blocking reads: the socket's receive timeout bounds a silent source, and a
         // cancellation shuts the socket down, which ends a blocked read at once. (The reader's own timeout and token path
         // waits on a task per read that has to wait, which costs an allocation per read in steady state.) Other streams
@@ -63,7 +67,9 @@ public sealed class DestinationMigration
                 MaxTotalRamBytes = _options.MaxRamBytes,
                 ExpectedCompressMethod = _options.Strict ? _options.Method : null,
             };
-            using var reader = new MigrationStreamReader(input, readerOptions, leaveOpen: true);
+            guard = connection is not null ? new ProgressGuardStream(connection, _options.ReadTimeout, Math.Max(0, _options.MinimumProgressBytes)) : null;
+            Stream source = guard ?? input;
+            using var reader = new MigrationStreamReader(source, readerOptions, leaveOpen: true);
             using var engine = new DecompressionEngine(new DecompressionEngineOptions
             {
                 DecompressThreads = _options.DecompressThreads,
@@ -94,7 +100,7 @@ public sealed class DestinationMigration
                         raw++;
                         break;
                     case MigrationItemKind.CompressedPage:
-                        engine.SubmitCompressed(blocks[reader.BlockIndex], reader.PageOffset, reader.Payload);
+                        engine.SubmitCompressed(blocks[reader.BlockIndex], reader.PageOffset, reader.Payload, reader.PayloadOffset);
                         compressed++;
                         break;
                     case MigrationItemKind.XbzrlePage:
@@ -109,6 +115,7 @@ public sealed class DestinationMigration
                     case MigrationItemKind.EndOfSection:
                         // QEMU's wait_for_decompress_done: errors surface at the section that caused them.
                         engine.WaitForDone();
+                        metrics.Publish(zero, raw, compressed, reader.Position);
                         break;
                 }
             }
@@ -120,15 +127,17 @@ public sealed class DestinationMigration
 
             engine.WaitForDone();
             TimeSpan elapsed = clock.Elapsed;
-            if (network is not null)
+            metrics.Publish(zero, raw, compressed, reader.Position);
+            metrics.SetStatus(MigrationStatus.Completed);
+            if (connection is not null)
             {
-                MigrationReply.WriteReceived(network);
+                MigrationReply.WriteReceived(connection);
             }
 
             IReadOnlyList<BlockChecksum> checksums = MemoryChecksum.Of(memory);
-            if (network is not null)
+            if (connection is not null)
             {
-                MigrationReply.WriteChecksums(network, checksums);
+                MigrationReply.WriteChecksums(connection, checksums);
             }
 
             var result = new DestinationResult
@@ -147,9 +156,10 @@ public sealed class DestinationMigration
         catch (Exception e) when (cancellationToken.IsCancellationRequested)
         {
             // Also the I/O error of a read that the cancellation's shutdown ended.
-            if (network is not null)
+            metrics.SetStatus(MigrationStatus.Cancelled);
+            if (connection is not null)
             {
-                MigrationReply.TryWriteError(network, "the destination cancelled the migration");
+                MigrationReply.TryWriteError(connection, "the destination cancelled the migration");
             }
 
             throw e as OperationCanceledException ?? new OperationCanceledException("the incoming migration was cancelled", e, cancellationToken);
@@ -158,9 +168,15 @@ public sealed class DestinationMigration
         {
             // Whatever went wrong, the source is told why (it stops at once: see DestinationWatch) and the memory is freed.
             string reason = e is MigrationStreamException ? e.Message : $"{e.GetType().Name}: {e.Message}";
-            if (network is not null)
+            if (guard is { BytesRead: 0 } && input is MigrationTlsStream)
             {
-                MigrationReply.TryWriteError(network, $"the destination discarded the stream: {reason}");
+                // TLS 1.3: the source judges this destination's certificate after its handshake ended, and leaves.
+                reason = "the source closed the TLS connection right after the handshake without sending anything: a TLS source does this when it refuses this destination's certificate (not from its CA, expired, or not for the name it expected; the source's error says which)";
+            }
+
+            if (connection is not null)
+            {
+                MigrationReply.TryWriteError(connection, $"the destination discarded the stream: {reason}");
             }
 
             throw new MigrationException($"incoming migration discarded: {reason}", e);

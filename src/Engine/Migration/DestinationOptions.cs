@@ -19,4 +19,10 @@ public sealed record DestinationOptions
 
     /// <summary>The most guest RAM a stream may announce (what the destination will allocate).</summary>
     public long MaxRamBytes { get; init; } = 64L << 30;
+
+    /// <summary>
+    /// Over a connection: the fewest bytes the source must send per <see cref="ReadTimeout"/>, else it is dropped as a
+    /// trickling peer (<see cref="Transport.ProgressGuardStream"/>); 4 KiB, one page. 0: no such check.
+    /// </summary>
+    public long MinimumProgressBytes { get; init; } = 4096;
 }

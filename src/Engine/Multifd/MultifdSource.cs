@@ -127,7 +127,7 @@ public sealed class MultifdSource
             Account(limiter, writer.Position - before);
             for (int i = 0; i < _blocks.Length; i++)
             {
-                _guest.Regions[i].DirtyLog.SyncInto(_bitmaps[i]);
+                _guest.DirtyLog.SyncInto(i, _bitmaps[i]);
                 _bitmaps[i].SetAll();
             }
 
@@ -169,7 +169,7 @@ public sealed class MultifdSource
             }
 
             _statistics.GuestPaused(NowMs);
-            _guest.Writers?.Pause();
+            _guest.Control?.Pause();
             paused = true;
             Sync(autoConverge);
             limiter.SetBandwidth(0);
@@ -278,15 +278,15 @@ public sealed class MultifdSource
     {
         if (paused)
         {
-            _guest.Writers?.Resume();
+            _guest.Control?.Resume();
         }
     }
 
     private void ThrowIfWritersFailed()
     {
-        if (_guest.Writers?.Failure is Exception failure)
+        if (_guest.Control?.Failure is Exception failure)
         {
-            throw new InvalidOperationException($"a guest writer thread failed: {failure.Message}", failure);
+            throw new InvalidOperationException($"the guest failed: {failure.Message}", failure);
         }
     }
 
@@ -295,16 +295,13 @@ public sealed class MultifdSource
         long added = 0;
         for (int i = 0; i < _blocks.Length; i++)
         {
-            added += _guest.Regions[i].DirtyLog.SyncInto(_bitmaps[i]);
+            added += _guest.DirtyLog.SyncInto(i, _bitmaps[i]);
         }
 
         (long BytesSent, long BytesDirtied)? period = _statistics.BitmapSynced(NowMs, added);
         if (period is { } p && autoConverge.EndPeriod(p.BytesSent, p.BytesDirtied))
         {
-            if (_guest.Writers is not null)
-            {
-                _guest.Writers.Throttle = autoConverge.ThrottlePercent / 100.0;
-            }
+            _guest.Control?.Throttle(autoConverge.ThrottlePercent / 100.0);
 
             _statistics.SetThrottle(autoConverge.ThrottlePercent);
         }

@@ -197,6 +197,10 @@ public sealed partial class MigrationStreamReader
         SetPayload(payloadAt, length);
     }
 
+    private static string Gib(double bytes) => bytes >= 1L << 30
+        ? (bytes / (1L << 30)).ToString("0.##", System.Globalization.CultureInfo.InvariantCulture) + " GiB"
+        : (bytes / (1L << 20)).ToString("0.##", System.Globalization.CultureInfo.InvariantCulture) + " MiB";
+
     private void ReadBlockList(int start, ulong total)
     {
         if (_currentSectionType != SectionType.Start)
@@ -211,7 +215,8 @@ public sealed partial class MigrationStreamReader
 
         if (total > (ulong)_options.MaxTotalRamBytes)
         {
-            throw Error(start, $"expected a total RAM size of at most {_options.MaxTotalRamBytes} bytes (MaxTotalRamBytes), found {total}");
+            // Before anything is allocated: the announced size is named, so the user can raise the bound (engine incoming --max-ram).
+            throw Error(start, $"expected a total RAM size of at most {_options.MaxTotalRamBytes} bytes ({Gib(_options.MaxTotalRamBytes)}, MaxTotalRamBytes, engine incoming --max-ram), found {total} bytes ({Gib(total)}) announced by the source");
         }
 
         ulong remaining = total;

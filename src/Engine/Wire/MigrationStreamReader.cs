@@ -219,7 +219,9 @@ public sealed partial class MigrationStreamReader : IDisposable
         uint magic = BinaryPrimitives.ReadUInt32BigEndian(_buffer.AsSpan(_position));
         if (magic != MigrationFormat.FileMagic)
         {
-            throw Error(_position, $"expected the file magic 0x{MigrationFormat.FileMagic:X8} ('QEVM'), found 0x{magic:X8}");
+            // 16 03 0x: a TLS handshake record (ClientHello) from a source that uses TLS, on a listener that does not.
+            string hint = (magic >> 16) == 0x1603 ? " (a TLS handshake: the source uses TLS; give the destination --tls-creds)" : "";
+            throw Error(_position, $"expected the file magic 0x{MigrationFormat.FileMagic:X8} ('QEVM'), found 0x{magic:X8}{hint}");
         }
 
         uint version = BinaryPrimitives.ReadUInt32BigEndian(_buffer.AsSpan(_position + 4));

@@ -1,0 +1,384 @@
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using System.Text.Json;
+
+namespace Engine.Transport;
+
+/// <summary>
+/// TLS on a migration connection, as QEMU's tls-creds-x509 runs it: the handshake starts right after the TCP connect, with
+/// no in-band negotiation, no SNI and no ALPN; TLS 1.3 preferred, 1.2 allowed; both ends verify each other against
+/// <c>ca-cert.pem</c>. Every connection of a migration (the main one and each multifd channel) goes through here.
+/// </summary>
+/// <remarks>
+/// <para>How other code wraps its connections (credentials are loaded and checked once, then used per connection):</para>
+/// <code>
+/// // once, before anything is sent (a bad directory throws EngineParameterException "tls-creds ...")
+/// var tls = new TlsOptions { Credentials = TlsCredentials.Load(dir, TlsRole.Client), Hostname = tlsHostname };
+///
+/// // source / client, per connection: connect, then authenticate (the SslStream owns the TCP stream)
+/// NetworkStream tcp = TcpTransport.Connect(host, port, connectTimeout, ioTimeout, ct);
+/// MigrationTlsStream main = TlsTransport.AuthenticateAsClient(tcp, tls, host, ct);
+/// ... write the stream ...
+/// TlsTransport.ShutdownSend(main);   // TLS close_notify, then TCP FIN; the peer's reply can still be read
+/// TlsTransport.Close(main);          // close_notify if not sent yet (best effort), then dispose
+///
+/// // destination / server, per accepted connection (or use MigrationListener, which does this and refuses the rest)
+/// MigrationTlsStream s = TlsTransport.AuthenticateAsServer(acceptedTcp, serverTls, ct);
+///
+/// // code that needs the socket under a plain or TLS connection (timeouts, poll, shutdown)
+/// NetworkStream? under = TlsTransport.GetNetworkStream(stream);
+/// </code>
+/// <para>
+/// Every refusal throws <see cref="EngineException"/> with <see cref="EngineErrorKind.Security"/> and a message that says
+/// who was refused and why: no certificate, another CA, expired, another name, a subject outside <c>tls-authz</c>, a
+/// plaintext peer, a peer that answered in plaintext, a handshake that stalled past <see cref="TlsOptions.HandshakeTimeout"/>.
+/// The server writes a plaintext peer one JSON error line (<c>Engine.Migration.MigrationReply</c>'s format) before closing,
+/// so a plaintext Engine source reports the reason too. With TLS 1.3 the client finishes its handshake before the server
+/// has checked the client's certificate; a refusal then reaches the client as an alert on its first read or write
+/// (<see cref="DescribeFailure"/> turns it into the sentence to report).
+/// </para>
+/// </remarks>
+public static class TlsTransport
+{
+    /// <summary>TLS 1.3 preferred (negotiated when both ends have it), TLS 1.2 allowed.</summary>
+    public const SslProtocols Protocols = SslProtocols.Tls12 | SslProtocols.Tls13;
+
+    /// <summary>The first byte of a TLS handshake record (content type 22).</summary>
+    private const byte HandshakeRecord = 0x16;
+
+    /// <summary>
+    /// Runs the client handshake on a connected <paramref name="connection"/> (which the returned stream then owns; on failure
+    /// it is disposed). The server's certificate must chain to <c>ca-cert.pem</c> and carry <see cref="TlsOptions.Hostname"/>,
+    /// else <paramref name="uriHost"/> (the host connected to).
+    /// </summary>
+    public static MigrationTlsStream AuthenticateAsClient(Stream connection, TlsOptions options, string? uriHost, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        ArgumentNullException.ThrowIfNull(options);
+        RequireRole(options, TlsRole.Client);
+        string? name = string.IsNullOrEmpty(options.Hostname) ? uriHost : options.Hostname;
+        if (options.VerifyPeer && string.IsNullOrEmpty(name))
+        {
+            connection.Dispose();
+            throw new EngineParameterException("tls-hostname", "no hostname for certificate validation: give tls-hostname (--tls-hostname NAME) or connect to a named host");
+        }
+
+        string peer = Peer(connection, name);
+        TlsCredentials credentials = options.Credentials;
+        string? fault = null;
+        var recorder = new HandshakeRecorder(connection);
+        var ssl = new MigrationTlsStream(recorder);
+        var sslOptions = new SslClientAuthenticationOptions
+        {
+            // No SNI, as QEMU: the name is checked in the callback, not sent.
+            TargetHost = string.Empty,
+            EnabledSslProtocols = Protocols,
+            ClientCertificateContext = credentials.ClientContext,
+            CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+            AllowRenegotiation = false,
+            AllowTlsResume = false,
+            RemoteCertificateValidationCallback = (_, certificate, chain, _) =>
+            {
+                if (!options.VerifyPeer)
+                {
+                    return true;
+                }
+
+                fault = certificate is null
+                    ? "was not sent"
+                    : Verify(certificate, chain, credentials, TlsCredentials.ServerAuthOid, static (c, n) => TlsPeerVerifier.NameFault(c, (string)n!), name);
+                return fault is null;
+            },
+        };
+
+        try
+        {
+            using CancellationTokenSource deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            deadline.CancelAfter(options.HandshakeTimeout);
+            ssl.AuthenticateAsClientAsync(sslOptions, deadline.Token).GetAwaiter().GetResult();
+            recorder.StopRecording();
+            return ssl;
+        }
+        catch (Exception e)
+        {
+            ssl.Dispose();
+            cancellationToken.ThrowIfCancellationRequested();
+            if (fault is not null)
+            {
+                throw Refused($"TLS: refused the destination {peer}: its certificate {fault}", e);
+            }
+
+            if (e is OperationCanceledException)
+            {
+                throw Refused($"TLS: the handshake with the destination {peer} did not finish within {options.HandshakeTimeout.TotalSeconds:0.#} s", e);
+            }
+
+            string? plaintext = recorder.DescribePlaintext();
+            if (plaintext is not null)
+            {
+                throw Refused($"TLS: the destination {peer} does not speak TLS (is it listening without --tls-creds?): it answered {plaintext}", e);
+            }
+
+            throw Refused($"TLS: the handshake with the destination {peer} failed: {DescribeFailure(e)}", e);
+        }
+    }
+
+    /// <summary>
+    /// Runs the server handshake on an accepted <paramref name="connection"/> (which the returned stream then owns; on failure
+    /// it is disposed). With <see cref="TlsOptions.VerifyPeer"/> the client must present a certificate that chains to
+    /// <c>ca-cert.pem</c>, and whose subject is in <see cref="TlsOptions.AuthorizedSubjects"/> when that is given. A peer that
+    /// opens with anything but a TLS handshake record is told so in one plaintext JSON error line and refused.
+    /// </summary>
+    public static MigrationTlsStream AuthenticateAsServer(NetworkStream connection, TlsOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        ArgumentNullException.ThrowIfNull(options);
+        RequireRole(options, TlsRole.Server);
+        string peer = Peer(connection, null);
+        try
+        {
+            RefusePlaintext(connection, options, peer);
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+
+        TlsCredentials credentials = options.Credentials;
+        IReadOnlyList<string>? authz = options.AuthorizedSubjects is { Count: > 0 } list ? list : null;
+        string? fault = null;
+        // The handshake reads through a recorder whose hook turns TLS 1.3 session tickets off once OpenSSL's handle exists
+        // (a QEMU source never reads them, and its close would then reset the connection: see TlsSessionTickets).
+        var recorder = new HandshakeRecorder(connection);
+        var ssl = new MigrationTlsStream(recorder);
+        recorder.BeforeRead = () => TlsSessionTickets.TrySuppress(ssl);
+        var sslOptions = new SslServerAuthenticationOptions
+        {
+            ServerCertificateContext = credentials.ServerContext,
+            ClientCertificateRequired = options.VerifyPeer,
+            EnabledSslProtocols = Protocols,
+            CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+            AllowRenegotiation = false,
+            AllowTlsResume = false,
+            RemoteCertificateValidationCallback = (_, certificate, chain, _) =>
+            {
+                if (!options.VerifyPeer)
+                {
+                    return true;
+                }
+
+                fault = certificate is null
+                    ? "was not sent (this destination requires a client certificate signed by its CA)"
+                    : Verify(certificate, chain, credentials, TlsCredentials.ClientAuthOid, static (c, a) => a is null ? null : TlsPeerVerifier.AuthzFault(c, (IReadOnlyList<string>)a), authz);
+                return fault is null;
+            },
+        };
+
+        try
+        {
+            using CancellationTokenSource deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            deadline.CancelAfter(options.HandshakeTimeout);
+            ssl.AuthenticateAsServerAsync(sslOptions, deadline.Token).GetAwaiter().GetResult();
+            recorder.StopRecording();
+            return ssl;
+        }
+        catch (Exception e)
+        {
+            ssl.Dispose();
+            cancellationToken.ThrowIfCancellationRequested();
+            if (fault is not null)
+            {
+                throw Refused($"TLS: refused the source {peer}: its certificate {fault}", e);
+            }
+
+            if (e is OperationCanceledException)
+            {
+                throw Refused($"TLS: the handshake with the source {peer} did not finish within {options.HandshakeTimeout.TotalSeconds:0.#} s (a stalled or trickling peer)", e);
+            }
+
+            throw Refused($"TLS: the handshake with the source {peer} failed: {DescribeFailure(e)}", e);
+        }
+    }
+
+    /// <summary>
+    /// Ends the sending side: on TLS a close_notify, then the TCP FIN (a plain connection only gets the FIN). The peer's
+    /// answer can still be read. Throws <see cref="IOException"/> if the connection is gone.
+    /// </summary>
+    public static void ShutdownSend(Stream connection, TimeSpan? timeout = null)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        if (connection is SslStream ssl)
+        {
+            Task shutdown = ssl.ShutdownAsync();
+            if (!shutdown.Wait(timeout ?? TcpTransport.DefaultIoTimeout))
+            {
+                throw new IOException("the TLS close_notify could not be sent in time");
+            }
+        }
+
+        GetNetworkStream(connection)?.Socket.Shutdown(SocketShutdown.Send);
+    }
+
+    /// <summary>Closes <paramref name="connection"/>: a TLS close_notify first when it is TLS and can still send (best effort), then dispose.</summary>
+    public static void Close(Stream connection, TimeSpan? timeout = null)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        if (connection is SslStream ssl)
+        {
+            try
+            {
+                ssl.ShutdownAsync().Wait(timeout ?? TimeSpan.FromSeconds(5));
+            }
+            catch (Exception e) when (e is AggregateException or IOException or InvalidOperationException or ObjectDisposedException or NotSupportedException)
+            {
+                // Sent already, or the connection is gone: nothing more to say to the peer.
+            }
+        }
+
+        connection.Dispose();
+    }
+
+    /// <summary>The socket's stream under a plain (<see cref="NetworkStream"/>) or TLS connection made here; null for other streams.</summary>
+    public static NetworkStream? GetNetworkStream(Stream stream) => stream switch
+    {
+        NetworkStream network => network,
+        MigrationTlsStream tls => GetNetworkStream(tls.Transport),
+        HandshakeRecorder recorder => GetNetworkStream(recorder.Inner),
+        _ => null,
+    };
+
+    /// <summary>
+    /// A sentence for a failure on a TLS connection after its handshake (the peer's alert, a reset), for the error the
+    /// migration reports; for example a TLS 1.3 server refusing this client's certificate after the client's handshake ended.
+    /// </summary>
+    public static string DescribeFailure(Exception failure)
+    {
+        ArgumentNullException.ThrowIfNull(failure);
+        var parts = new List<string>();
+        for (Exception? e = failure; e is not null; e = e.InnerException)
+        {
+            if (!string.IsNullOrEmpty(e.Message) && !parts.Any(p => p.Contains(e.Message, StringComparison.Ordinal)))
+            {
+                parts.Add(e.Message.TrimEnd('.'));
+            }
+        }
+
+        string text = string.Join(": ", parts);
+        if (text.Contains("alert", StringComparison.OrdinalIgnoreCase))
+        {
+            if (text.Contains("CertificateRequired", StringComparison.OrdinalIgnoreCase) || text.Contains("certificate required", StringComparison.OrdinalIgnoreCase))
+            {
+                return $"the peer requires a client certificate ({text})";
+            }
+
+            if (text.Contains("Certificate", StringComparison.OrdinalIgnoreCase) || text.Contains("UnknownCA", StringComparison.OrdinalIgnoreCase) || text.Contains("AccessDenied", StringComparison.OrdinalIgnoreCase))
+            {
+                return $"the peer refused this end's certificate (not from its CA, expired, or not in its tls-authz; the peer's log says which) ({text})";
+            }
+        }
+
+        return text;
+    }
+
+    internal static EngineException Refused(string message, Exception? inner = null) => new(EngineErrorKind.Security, message, null, inner);
+
+    private static void RequireRole(TlsOptions options, TlsRole role)
+    {
+        if (options.Credentials.Role != role)
+        {
+            throw new ArgumentException($"TLS credentials loaded for the {options.Credentials.Role} end cannot run the {role} side of a handshake", nameof(options));
+        }
+    }
+
+    private static string? Verify(X509Certificate certificate, X509Chain? chain, TlsCredentials credentials, string ekuOid, Func<X509Certificate2, object?, string?> more, object? state)
+    {
+        // The certificate object belongs to SslStream: read it, do not dispose it.
+        var leaf = certificate as X509Certificate2 ?? new X509Certificate2(certificate);
+        return TlsPeerVerifier.ChainFault(leaf, chain?.ChainPolicy.ExtraStore, credentials.Authorities, ekuOid, DateTimeOffset.UtcNow) ?? more(leaf, state);
+    }
+
+    private static void RefusePlaintext(NetworkStream connection, TlsOptions options, string peer)
+    {
+        // QEMU's listener starts TLS at once; so does this one. A first byte that is not a handshake record is a plaintext
+        // source (a migration stream starts with "QEVM"): say so to both ends instead of failing on a "corrupted frame".
+        Socket socket = connection.Socket;
+        if (!socket.Poll(options.HandshakeTimeout, SelectMode.SelectRead))
+        {
+            throw Refused($"TLS: the source {peer} sent nothing within {options.HandshakeTimeout.TotalSeconds:0.#} s (a stalled peer)");
+        }
+
+        Span<byte> first = stackalloc byte[16];
+        int n;
+        try
+        {
+            n = socket.Receive(first, SocketFlags.Peek);
+        }
+        catch (SocketException e)
+        {
+            throw Refused($"TLS: the connection from {peer} failed before the handshake: {e.Message}", e);
+        }
+
+        if (n == 0)
+        {
+            throw Refused($"TLS: the source {peer} closed the connection before the TLS handshake");
+        }
+
+        if (first[0] == HandshakeRecord)
+        {
+            return;
+        }
+
+        string seen = Show(first[..n]);
+        TryWriteErrorLine(connection, "the destination requires TLS (it was started with --tls-creds): start the source with TLS credentials");
+
+        throw Refused($"TLS: refused the source {peer}: it did not start TLS but sent {seen}{(first[..n].StartsWith("QEVM"u8) ? " (a plaintext migration stream)" : "")}; this destination requires TLS");
+    }
+
+    /// <summary>Best effort: one line in Engine.Migration.MigrationReply's error format, which an Engine source reports as the reason.</summary>
+    internal static void TryWriteErrorLine(Stream connection, string reason)
+    {
+        string line = JsonSerializer.Serialize(new { status = "error", error = reason });
+        try
+        {
+            connection.Write(Encoding.UTF8.GetBytes(line + "\n"));
+            connection.Flush();
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException or NotSupportedException)
+        {
+            // The source will see the connection close instead.
+        }
+    }
+
+    internal static string Show(ReadOnlySpan<byte> bytes)
+    {
+        var hex = new StringBuilder();
+        var text = new StringBuilder();
+        foreach (byte b in bytes)
+        {
+            hex.Append(hex.Length == 0 ? "" : " ").Append(b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture));
+            text.Append(b is >= 0x20 and < 0x7f ? (char)b : '.');
+        }
+
+        return $"{hex} ('{text}')";
+    }
+
+    private static string Peer(Stream connection, string? name)
+    {
+        EndPoint? remote = null;
+        try
+        {
+            remote = GetNetworkStream(connection)?.Socket.RemoteEndPoint;
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // Unknown: named by the host only.
+        }
+
+        return remote is null ? name ?? "(unknown peer)" : name is null ? remote.ToString()! : $"{name} ({remote})";
+    }
+}

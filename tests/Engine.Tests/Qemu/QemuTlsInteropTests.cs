@@ -1,0 +1,84 @@
+using System.Text.RegularExpressions;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Engine.Tests.Qemu;
+
+/// <summary>
+/// Migration TLS against real QEMU 7.2 (tls-creds-x509, mutual X.509), through the built CLI: tests/interop/run-tls-interop.sh
+/// boots the guest once and runs three checks; each test asserts its check's line.
+/// </summary>
+[Collection(QemuInteropCollection.Name)]
+public sealed partial class QemuTlsInteropTests(QemuInterop qemu, ITestOutputHelper output)
+{
+    private static readonly TimeSpan s_timeout = TimeSpan.FromMinutes(5);
+    private static readonly Lock s_gate = new();
+    private static ScriptResult? s_run;
+
+    [SkippableFact]
+    public void Check1_a_Qemu_source_whose_certificate_is_not_in_tls_authz_is_refused_with_the_reason() => AssertPasses(1);
+
+    /// <summary>
+    /// Until engine incoming keeps a live QEMU's device state (issue 11), the script reports this one SKIPPED with the byte
+    /// offset of the first device section, which proves the RAM section came through TLS; then this test is skipped too.
+    /// </summary>
+    [SkippableFact]
+    public void Check2_a_Qemu_source_migrates_live_over_tls_into_engine_incoming_with_identical_ram() => AssertPasses(2);
+
+    [SkippableFact]
+    public void Check3_engine_migrate_over_tls_is_accepted_by_a_Qemu_destination_with_verify_peer_which_loads_its_ram() => AssertPasses(3);
+
+    private void AssertPasses(int number)
+    {
+        string work = qemu.RequireStreams(); // skips without QEMU; the guest is built
+        ScriptResult run = Run(work);
+        output.WriteLine($"run-tls-interop.sh: exit {run.ExitCode}, {run.Elapsed.TotalSeconds:F0} s");
+        output.WriteLine(run.Log);
+        Assert.False(run.TimedOut, $"run-tls-interop.sh was killed at its hang timeout; log ends:\n{run.Tail()}");
+        Assert.True(run.Leftovers.Count == 0, "processes the script started were still running after it (now killed):\n" + string.Join('\n', run.Leftovers));
+        Match line = Regex.Match(run.Log, $@"^tls interop check {number}: (?<status>PASS|FAIL|SKIPPED)\b(?<detail>.*)$", RegexOptions.Multiline);
+        Assert.True(line.Success, $"no line for check {number}; log ends:\n{run.Tail()}");
+        string status = line.Groups["status"].Value;
+        string detail = line.Groups["detail"].Value.Trim();
+        Skip.If(number == 2 && status == "SKIPPED" && detail.Contains("issue 11", StringComparison.Ordinal), detail);
+        Assert.True(status == "PASS", $"tls interop check {number}: {status} {detail}; log ends:\n{run.Tail()}");
+    }
+
+    private static ScriptResult Run(string work)
+    {
+        lock (s_gate)
+        {
+            if (s_run is null)
+            {
+                string root = FindRoot();
+                string engine = Path.Combine(AppContext.BaseDirectory, "engine.dll");
+                s_run = InteropScript.Run(
+                    Path.Combine(root, "tests", "interop", "run-tls-interop.sh"),
+                    Array.Empty<string>(),
+                    new Dictionary<string, string>
+                    {
+                        ["ENGINE"] = $"dotnet {engine}",
+                        ["INTEROP_WORK"] = work,
+                        ["INTEROP_TIME_LIMIT"] = ((int)s_timeout.TotalSeconds - 20).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    },
+                    root,
+                    s_timeout);
+            }
+
+            return s_run;
+        }
+    }
+
+    private static string FindRoot()
+    {
+        for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Engine.sln")) && File.Exists(Path.Combine(dir.FullName, "tests", "interop", "run-tls-interop.sh")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("tests/interop/run-tls-interop.sh is not above the test binaries");
+    }
+}

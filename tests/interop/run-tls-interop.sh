@@ -1,0 +1,170 @@
+#!/bin/bash
+# run-tls-interop.sh: migration TLS between Engine and real QEMU 7.2 (tls-creds-x509, mutual X.509), one guest boot:
+#   1. a QEMU source (endpoint=client) whose certificate subject is not in engine incoming's --tls-authz is refused:
+#      QEMU's migration fails, Engine says why, and no migration starts;
+#   2. the same QEMU source, tls-creds + tls-hostname set, migrates live into `engine incoming --tls-creds` (--tls-authz
+#      CN=client); Engine's RAM equals the source's pmemsave outside 0xa0000-0x100000;
+#   3. `engine migrate --tls-creds` to a QEMU destination (endpoint=server, verify-peer=on, machine pc-q35-7.2 as Engine's
+#      stream names): both ends accept each other's certificate and QEMU loads Engine's whole 512 MiB RAM section and EOF
+#      inside TLS. Engine's migrate streams hold RAM only, no device state and no VM description, so QEMU ends with
+#      "Expected vmdescription section"; that message (and no TLS error on either side) is the pass.
+# Certificates come from mk-certs.sh in a fresh directory (never committed). Prints PASS / FAIL / SKIPPED per check.
+#
+# Env: ENGINE (default: dotnet run --project src/Engine.Cli -c Release --), INTEROP_WORK (default tests/interop/work),
+#      INTEROP_TIME_LIMIT (default 600 s). Every wait is bounded; only processes started here are stopped, by PID.
+set -uo pipefail
+if [ -z "${_INTEROP_TIMED:-}" ]; then
+    exec timeout -k 10 "${INTEROP_TIME_LIMIT:-600}" env _INTEROP_TIMED=1 "$0" "$@"
+fi
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+source "$HERE/lib.sh"
+ENGINE=${ENGINE:-"dotnet run --project $ROOT/src/Engine.Cli -c Release --"}
+ENGINE_PIDS=()
+cleanup() {
+    local pid
+    for pid in "${ENGINE_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+    stop_all_started
+}
+trap cleanup EXIT
+declare -A RESULT
+
+report() {
+    local status=0 n
+    echo "== tls interop results"
+    for n in 1 2 3; do
+        echo "tls interop check $n: ${RESULT[$n]:-SKIPPED (not reached)}"
+        case "${RESULT[$n]:-}" in FAIL*) status=1 ;; esac
+    done
+    exit $status
+}
+
+if ! have_qemu; then
+    RESULT[1]="SKIPPED (qemu-system-x86_64 or python3 missing)"; RESULT[2]=${RESULT[1]}; RESULT[3]=${RESULT[1]}; report
+fi
+mkdir -p "$WORK"
+"$HERE/make-guest.sh" "$WORK" >/dev/null || { RESULT[1]="FAIL (make-guest.sh failed)"; report; }
+T=$WORK/tls
+rm -rf "$T"; mkdir -p "$T"
+"$HERE/mk-certs.sh" "$T/creds" || { RESULT[1]="FAIL (mk-certs.sh failed)"; report; }
+cd "$ROOT"
+
+# start_incoming NAME ARGS...: engine incoming on a free port in the background; sets INCOMING_PID and PORT.
+start_incoming() {
+    local name=$1; shift
+    # exec: the PID is the engine's own, so it is the one stopped.
+    bash -c 'exec "$@"' _ $ENGINE incoming --listen tcp:127.0.0.1:0 --tls-creds "$T/creds" "$@" > "$T/$name.out" 2> "$T/$name.err" &
+    INCOMING_PID=$!
+    ENGINE_PIDS+=("$INCOMING_PID")
+    local i
+    for i in $(seq 1 150); do
+        PORT=$(grep -Eo 'listening on .*:[0-9]+' "$T/$name.err" 2>/dev/null | grep -Eo '[0-9]+$' || true)
+        [ -n "$PORT" ] && return 0
+        sleep 0.2
+    done
+    echo "  $name: engine incoming did not listen; stderr:"; cat "$T/$name.err"
+    return 1
+}
+
+migrate_status() {
+    timeout 10 $QMP "$WORK/tls-src.qmp" query-migrate 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin).get("status",""))' 2>/dev/null || true
+}
+
+# wait_migrate_end SECONDS: the source's migration status once it is completed or failed.
+wait_migrate_end() {
+    local i st
+    for i in $(seq 1 $(($1 * 2))); do
+        st=$(migrate_status)
+        case "$st" in completed|failed|cancelled) echo "$st"; return 0 ;; esac
+        sleep 0.5
+    done
+    echo "timeout"
+}
+
+echo "tls interop: booting the guest (TCG) with tls-creds-x509 endpoint=client"
+start_qemu tls-src -object "tls-creds-x509,id=tls0,dir=$T/creds,endpoint=client"
+SRC=$LAST_PID
+if ! wait_console "$WORK/tls-src.console" '^tick 2\b' "${GUEST_BOOT_TIMEOUT:-180}"; then
+    RESULT[1]="FAIL (the guest did not boot)"; report
+fi
+Q="timeout 60 $QMP $WORK/tls-src.qmp"
+$Q migrate-set-parameters '{"max-bandwidth":10737418240,"tls-creds":"tls0","tls-hostname":"127.0.0.1"}' >/dev/null \
+    || { RESULT[1]="FAIL (QEMU refused the TLS parameters)"; report; }
+
+# 1. Refused: the QEMU source's certificate (CN=client) is not in --tls-authz.
+if start_incoming refused --tls-authz "CN=admin"; then
+    $Q migrate "{\"uri\":\"tcp:127.0.0.1:$PORT\"}" >/dev/null
+    st=$(wait_migrate_end 60)
+    wait_console "$T/refused.err" 'not in tls-authz' 10
+    kill "$INCOMING_PID" 2>/dev/null; wait "$INCOMING_PID" 2>/dev/null
+    why=$(grep -m1 'not in tls-authz' "$T/refused.err" || true)
+    if [ "$st" = failed ] && [ -n "$why" ]; then
+        RESULT[1]="PASS (QEMU's migration failed; engine: ${why#engine incoming: })"
+    else
+        RESULT[1]="FAIL (QEMU status '$st'; engine stderr: $(tr '\n' ' ' < "$T/refused.err"))"
+    fi
+else
+    RESULT[1]="FAIL (engine incoming did not start)"
+fi
+
+# 2. QEMU -> Engine, live, over TLS; Engine's RAM against the source's pmemsave.
+r2=""
+if start_incoming live --tls-authz "CN=client" --save-images "$T/images" --json; then
+    # QEMU leaves a failed migration in 'failed' and may go again at once.
+    $Q migrate "{\"uri\":\"tcp:127.0.0.1:$PORT\"}" >/dev/null
+    st=$(wait_migrate_end 240)
+    for _ in $(seq 1 150); do kill -0 "$INCOMING_PID" 2>/dev/null || break; sleep 0.2; done
+    wait "$INCOMING_PID"; rc=$?
+    if [ "$st" = completed ] && grep -q 'only the RAM section can be parsed' "$T/live.err"; then
+        # This engine reads RAM only; keeping a live QEMU's device state is issue 11's live peer. The TLS part is done:
+        # the whole RAM section came through TLS, and the error is at the first device section.
+        r2="SKIPPED (engine incoming cannot take a live QEMU's device state yet (issue 11); over TLS it read RAM to its END: $(grep -Eo 'byte offset [0-9]+' "$T/live.err" | head -1))"
+    elif [ "$st" != completed ] || [ $rc != 0 ]; then
+        r2="FAIL (QEMU status '$st', engine incoming exit $rc: $(tail -2 "$T/live.err" | tr '\n' ' '))"
+    else
+        $Q pmemsave "{\"val\":0,\"size\":$((MEM_MIB << 20)),\"filename\":\"$T/source.raw\"}" >/dev/null
+        sleep 1
+        if python3 - "$T/source.raw" "$T/images/pc.ram.raw" <<'EOF'
+import sys
+a = open(sys.argv[1], 'rb').read(); b = open(sys.argv[2], 'rb').read()
+lo, hi = 0xa0000, 0x100000
+ok = len(a) == len(b) and a[:lo] == b[:lo] and a[hi:] == b[hi:]
+print(f"  compared {len(a)} bytes of source RAM with engine's pc.ram.raw outside 0x{lo:x}-0x{hi:x}: {'equal' if ok else 'DIFFERENT'}")
+sys.exit(0 if ok else 1)
+EOF
+        then
+            r2="PASS (live migration over TLS completed; engine's RAM equals the source's)"
+        else
+            r2="FAIL (engine's RAM differs from the source's pmemsave)"
+        fi
+    fi
+else
+    r2="FAIL (engine incoming did not start)"
+fi
+RESULT[2]=$r2
+stop_qemu "$SRC"
+
+# 3. Engine -> QEMU destination (endpoint=server, verify-peer=on).
+PORT3=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+start_qemu tls-dst -machine pc-q35-7.2 -object "tls-creds-x509,id=tls0,dir=$T/creds,endpoint=server,verify-peer=on" -incoming defer
+DST=$LAST_PID
+D="timeout 60 $QMP $WORK/tls-dst.qmp"
+if $D migrate-set-parameters '{"tls-creds":"tls0"}' >/dev/null && $D migrate-incoming "{\"uri\":\"tcp:127.0.0.1:$PORT3\"}" >/dev/null; then
+    timeout 120 $ENGINE migrate --to "tcp:127.0.0.1:$PORT3" --tls-creds "$T/creds" --guest "synthetic:${MEM_MIB}M" --compress-method zlib \
+        --compress-threads 2 --max-bandwidth 0 --timeout 10 > "$T/to-qemu.out" 2> "$T/to-qemu.err"
+    for _ in $(seq 1 50); do kill -0 "$DST" 2>/dev/null || break; sleep 0.2; done
+    qlog=$(tr '\n' ' ' < "$WORK/tls-dst.log")
+    echo "  QEMU destination's log: $qlog"
+    echo "  engine migrate: $(tr '\n' ' ' < "$T/to-qemu.err")"
+    if grep -Eqi 'tls|certificate|handshake|gnutls' "$WORK/tls-dst.log" || grep -Eq 'error: TLS: ' "$T/to-qemu.err"; then
+        RESULT[3]="FAIL (a TLS error on one side; see the logs above)"
+    elif grep -q 'Expected vmdescription section' "$WORK/tls-dst.log"; then
+        RESULT[3]="PASS (handshake accepted both ways; QEMU loaded the RAM section and EOF inside TLS, then wanted the VM description a RAM-only stream lacks)"
+    else
+        RESULT[3]="FAIL (no sign that QEMU read the stream; see the logs above)"
+    fi
+else
+    RESULT[3]="FAIL (the QEMU destination did not take the TLS parameters)"
+fi
+stop_qemu "$DST"
+report
