@@ -7,6 +7,7 @@ internal static class FuzzTargets
     {
         "reader" => new ReaderTarget(),
         "decoder" => new DecoderTarget(),
-        _ => throw new ArgumentException($"unknown fuzz target '{name}'; known: reader, decoder", nameof(name)),
+        "multifd" => new MultifdTarget(),
+        _ => throw new ArgumentException($"unknown fuzz target '{name}'; known: reader, decoder, multifd", nameof(name)),
     };
 }

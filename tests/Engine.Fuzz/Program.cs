@@ -8,9 +8,9 @@ internal static class Program
 {
     private const string UsageText = """
         usage:
-          Engine.Fuzz reader|decoder                 run the target under afl-fuzz (input on stdin)
-          Engine.Fuzz reader|decoder PATH...         replay files or directories of inputs; exit 1 on any finding
-          Engine.Fuzz --make-corpus DIR              write seed inputs to DIR/reader and DIR/decoder
+          Engine.Fuzz reader|decoder|multifd         run the target under afl-fuzz (input on stdin)
+          Engine.Fuzz reader|decoder|multifd PATH... replay files or directories of inputs; exit 1 on any finding
+          Engine.Fuzz --make-corpus DIR              write seed inputs to DIR/reader, DIR/decoder and DIR/multifd
           Engine.Fuzz --instrument DIR               instrument Engine.Core.dll (and SharpZipLib's inflater) in DIR, in place
         """;
 
@@ -30,6 +30,7 @@ internal static class Program
                 return Instrumenter.Run(args[1]);
             case "reader":
             case "decoder":
+            case "multifd":
                 return args.Length == 1 ? Fuzz(args[0]) : Replayer.Run(args[0], args[1..]);
             default:
                 return Usage();

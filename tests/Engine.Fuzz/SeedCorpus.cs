@@ -28,6 +28,11 @@ internal static class SeedCorpus
             count += WriteSeed(Path.Combine(directory, "decoder"), name, input);
         }
 
+        foreach ((string name, byte[] input) in Engine.Multifd.MultifdPacketProbe.Seeds())
+        {
+            count += WriteSeed(Path.Combine(directory, "multifd"), name, input);
+        }
+
         return count;
     }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing of Engine with AFL++ and SharpFuzz, for a bounded time.
 #
-#   tests/Engine.Fuzz/run-afl.sh [reader|decoder] [MINUTES]      (defaults: reader, 10)
+#   tests/Engine.Fuzz/run-afl.sh [reader|decoder|multifd] [MINUTES]      (defaults: reader, 10)
 #
 # Installs afl++ from Debian when it is missing (as root), publishes Engine.Fuzz into a scratch directory, instruments
 # a copy of Engine.Core.dll there (Engine.Fuzz --instrument, SharpFuzz's Fuzzer.Instrument), writes the seed corpus,
@@ -12,7 +12,7 @@ set -euo pipefail
 
 target="${1:-reader}"
 minutes="${2:-10}"
-case "$target" in reader|decoder) ;; *) echo "usage: $0 [reader|decoder] [MINUTES]" >&2; exit 2 ;; esac
+case "$target" in reader|decoder|multifd) ;; *) echo "usage: $0 [reader|decoder|multifd] [MINUTES]" >&2; exit 2 ;; esac
 [[ "$minutes" =~ ^[0-9]+$ ]] && [ "$minutes" -gt 0 ] || { echo "MINUTES must be a positive integer, got '$minutes'" >&2; exit 2; }
 
 root="$(cd "$(dirname "$0")/../.." && pwd)"

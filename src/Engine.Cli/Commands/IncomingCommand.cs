@@ -24,12 +24,14 @@ internal static class IncomingCommand
             Description = "The most guest RAM a source may announce (e.g. 16G); a stream announcing more is refused before anything is allocated. Default: this host's memory.",
         };
         var parameters = new MigrationOptions();
+        var multifd = new MultifdOptions();
         var tlsOptions = new TlsCliOptions();
         var command = new Command("incoming", "Receive a live migration over TCP (engine migrate --to tcp:...) or restore a saved stream, and verify its checksums.")
         {
             listen, from, strict, timeout, saveImage, json, progress, maxRam,
         };
         parameters.AddTo(command, source: false);
+        multifd.AddTo(command, source: false);
         tlsOptions.AddTo(command, client: false, server: true);
         // On a pool thread so that Ctrl-C cancels the token instead of killing the process (see MigrateCommand).
         command.SetAction((parse, cancellationToken) => Task.Run(() => CliErrors.Run(() =>
@@ -63,9 +65,16 @@ internal static class IncomingCommand
                 throw new EngineParameterException("tls-creds", "--tls-creds needs --listen tcp:HOST:PORT (a file has no peer)");
             }
 
+            Engine.Multifd.MultifdParameters? multifdParameters = multifd.Build(parse, source: false);
+            if (multifdParameters is not null && (!endpoint.IsTcp || tls is not null))
+            {
+                tls?.Credentials.Dispose();
+                throw new EngineParameterException("multifd", endpoint.IsTcp ? "multifd does not run over TLS yet: drop --tls-creds or --multifd" : "multifd needs --listen tcp:HOST:PORT (as QEMU, socket URIs only)");
+            }
+
             try
             {
-                return Execute(new DestinationMigration(options), endpoint, options.ReadTimeout, parse.GetValue(saveImage), parse.GetValue(json), ProgressOption.IsJson(parse, progress), cancellationToken, tls);
+                return Execute(new DestinationMigration(options), endpoint, options.ReadTimeout, parse.GetValue(saveImage), parse.GetValue(json), ProgressOption.IsJson(parse, progress), cancellationToken, tls, multifdParameters is null ? null : new Engine.Multifd.MultifdDestination(multifdParameters, options));
             }
             finally
             {
@@ -103,13 +112,21 @@ internal static class IncomingCommand
         return bytes;
     }
 
-    private static int Execute(DestinationMigration destination, MigrationEndpoint endpoint, TimeSpan io, DirectoryInfo? saveImage, bool json, bool jsonProgress, CancellationToken cancellationToken, TlsOptions? tls = null)
+    private static int Execute(DestinationMigration destination, MigrationEndpoint endpoint, TimeSpan io, DirectoryInfo? saveImage, bool json, bool jsonProgress, CancellationToken cancellationToken, TlsOptions? tls = null, Engine.Multifd.MultifdDestination? multifd = null)
     {
         using ReceiveMeter? meter = jsonProgress ? new ReceiveMeter() : null;
         using JsonProgress? lines = JsonProgress.StartIf(jsonProgress, () => meter!.Snapshot());
         DestinationResult result;
         IReadOnlyList<BlockChecksum>? expected = null;
-        if (endpoint.IsTcp)
+        if (multifd is not null)
+        {
+            // multifd: the first connection is the main channel (as QEMU 7.2), the N channels are accepted after it.
+            using TcpListener channels = TcpTransport.Listen(endpoint.Host, endpoint.Port, backlog: 256);
+            Console.Error.WriteLine($"engine incoming: listening on {channels.LocalEndpoint}");
+            using NetworkStream main = TcpTransport.Accept(channels, io, cancellationToken);
+            result = multifd.Run(main, channels, cancellationToken);
+        }
+        else if (endpoint.IsTcp)
         {
             using var listener = new MigrationListener(endpoint.Host, endpoint.Port, tls, io, refusal => Console.Error.WriteLine($"engine incoming: {refusal}"));
 

@@ -23,6 +23,8 @@ internal static class MigrateCommand
         var dirtyRate = new Option<double>("--dirty-rate") { Description = "Pages the guest's writers dirty per second (0 = a still guest).", DefaultValueFactory = _ => 0 };
         var timeout = new Option<int>("--timeout") { Description = "Seconds a silent peer is waited for before the migration fails.", DefaultValueFactory = _ => 30 };
         var json = new Option<bool>("--json") { Description = "Print the result as query-migrate JSON." };
+        var machineType = new Option<string>("--machine-type") { Description = "The machine type the stream's configuration section names (a QEMU destination checks it).", DefaultValueFactory = _ => "pc-q35-7.2" };
+        var multifd = new MultifdOptions();
         var progress = ProgressOption.Create();
         var parameters = new MigrationOptions();
         var tlsOptions = new TlsCliOptions();
@@ -31,6 +33,8 @@ internal static class MigrateCommand
             to, guest, image, dirtyRate, timeout, json, progress,
         };
         parameters.AddTo(command, source: true);
+        command.Options.Add(machineType);
+        multifd.AddTo(command, source: true);
         tlsOptions.AddTo(command, client: true, server: false);
         // The work runs on a pool thread, so the action returns a running task at once and System.CommandLine installs its
         // Ctrl-C handler, which cancels the token (a synchronous body would be killed by SIGINT with no clean-up).
@@ -62,9 +66,16 @@ internal static class MigrateCommand
                 throw new EngineParameterException("tls-creds", "--tls-creds needs --to tcp:HOST:PORT (a file has no peer)");
             }
 
+            Engine.Multifd.MultifdParameters? multifdParameters = multifd.Build(parse, source: true);
+            if (multifdParameters is not null && (!endpoint.IsTcp || tls is not null))
+            {
+                tls?.Credentials.Dispose();
+                throw new EngineParameterException("multifd", endpoint.IsTcp ? "multifd does not run over TLS yet: drop --tls-creds or --multifd" : "multifd needs --to tcp:HOST:PORT (as QEMU, socket URIs only)");
+            }
+
             try
             {
-                return Execute(p, endpoint, imageFile, blocks, writers, io, parse.GetValue(json), ProgressOption.IsJson(parse, progress), cancellationToken, tls);
+                return Execute(p, endpoint, imageFile, blocks, writers, io, parse.GetValue(json), ProgressOption.IsJson(parse, progress), cancellationToken, tls, multifdParameters, parse.GetValue(machineType)!, !parse.GetValue(multifd.NoReply));
             }
             finally
             {
@@ -74,14 +85,21 @@ internal static class MigrateCommand
         return command;
     }
 
-    private static int Execute(MigrationParameters parameters, MigrationEndpoint endpoint, FileInfo? image, RamBlockInfo[] blocks, GuestWriterOptions writers, TimeSpan io, bool json, bool jsonProgress, CancellationToken cancellationToken, TlsOptions? tls = null)
+    private static int Execute(MigrationParameters parameters, MigrationEndpoint endpoint, FileInfo? image, RamBlockInfo[] blocks, GuestWriterOptions writers, TimeSpan io, bool json, bool jsonProgress, CancellationToken cancellationToken, TlsOptions? tls = null, Engine.Multifd.MultifdParameters? multifd = null, string machineType = "pc-q35-7.2", bool expectReply = true)
     {
         using MigrationGuest guest = image is null ? MigrationGuest.CreateSynthetic(blocks, writers) : SyntheticGuest.FromImage(image.FullName, writers);
         guest.StartWriters();
-        var source = new SourceMigration(guest, parameters, new SourceMigrationOptions { ReplyTimeout = io });
+        var source = new SourceMigration(guest, parameters, new SourceMigrationOptions { ReplyTimeout = io, MachineType = machineType });
         using JsonProgress? lines = JsonProgress.StartIf(jsonProgress, () => source.Statistics.Snapshot(source.NowMs).ToJsonObject());
         MigrationResult result;
-        if (endpoint.IsTcp)
+        if (multifd is not null)
+        {
+            // The main connection first, then each channel's (QEMU 7.2's destination takes the first as the main channel).
+            using NetworkStream main = TcpTransport.Connect(endpoint.Host, endpoint.Port, TimeSpan.FromSeconds(10), io, cancellationToken);
+            var multifdSource = new Engine.Multifd.MultifdSource(guest, parameters, multifd, new SourceMigrationOptions { ReplyTimeout = io, MachineType = machineType }) { ExpectReply = expectReply };
+            result = multifdSource.Run(main, (_, token) => TcpTransport.Connect(endpoint.Host, endpoint.Port, TimeSpan.FromSeconds(10), io, token), cancellationToken);
+        }
+        else if (endpoint.IsTcp)
         {
             NetworkStream tcp = TcpTransport.Connect(endpoint.Host, endpoint.Port, TimeSpan.FromSeconds(10), io, cancellationToken);
             using Stream stream = tls is null ? tcp : TlsTransport.AuthenticateAsClient(tcp, tls, endpoint.Host, cancellationToken);
@@ -130,6 +148,7 @@ internal static class MigrateCommand
             {
                 true => "checksums: equal at source and destination",
                 false => "checksums: DIFFER between source and destination",
+                null when endpoint.IsTcp => "checksums: not compared (the destination sends no reply)",
                 null => $"checksums: written to {ChecksumFile(endpoint.Path)}; verified when the file is restored",
             });
         }

@@ -17,6 +17,7 @@ internal static partial class Interop
         public const int Z_VERSION_ERROR = -6;
 
         public const int Z_NO_FLUSH = 0;
+        public const int Z_SYNC_FLUSH = 2;
         public const int Z_FINISH = 4;
 
         public const int Z_DEFLATED = 8;

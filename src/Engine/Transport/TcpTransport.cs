@@ -43,7 +43,10 @@ internal static class TcpTransport
     }
 
     /// <summary>Starts listening on <paramref name="host"/>:<paramref name="port"/> (port 0: any free port).</summary>
-    public static TcpListener Listen(string host, int port)
+    public static TcpListener Listen(string host, int port) => Listen(host, port, backlog: 1);
+
+    /// <summary>Starts listening with room for <paramref name="backlog"/> pending connections (multifd's channels connect at once).</summary>
+    public static TcpListener Listen(string host, int port, int backlog)
     {
         IPAddress address = host is "" or "0.0.0.0" or "*" ? IPAddress.Any
             : IPAddress.TryParse(host, out IPAddress? parsed) ? parsed
@@ -51,7 +54,7 @@ internal static class TcpTransport
         var listener = new TcpListener(address, port);
         try
         {
-            listener.Start(1);
+            listener.Start(backlog);
         }
         catch (SocketException e)
         {

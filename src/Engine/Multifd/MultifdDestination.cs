@@ -1,0 +1,333 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using Engine.Codecs;
+using Engine.Memory;
+using Engine.Migration;
+using Engine.Wire;
+
+namespace Engine.Multifd;
+
+/// <summary>
+/// The destination of a multifd migration (QEMU 7.2's format, from QEMU or from <see cref="MultifdSource"/>): the main
+/// connection's stream is read on the calling thread (every field validated by <see cref="MigrationStreamReader"/>), and
+/// N receive channels, one thread each, read packets straight into guest memory.
+/// </summary>
+/// <remarks>
+/// <para>
+/// As QEMU 7.2's destination: the first accepted connection is the main channel (the caller accepts it), then the N
+/// channel connections are accepted, each opening with its hello (magic, version, UUID, an id below N, no id twice). At
+/// every EOS on the main channel the destination waits until every channel has read its SYNC packet, then lets them go on.
+/// The main channel carries the block list, ZERO records and EOS; pages in RAW records there are applied too.
+/// </para>
+/// <para>
+/// After the RAM section's END the rest of the main stream (device state, EOF, the VM description) is read and dropped,
+/// until the source closes. Then, over an Engine connection, the reply (<see cref="MigrationReply"/>) goes out; a QEMU
+/// source has closed by then and the reply is simply lost. Any failure (a bad field on any connection, a channel that never
+/// connects, a timeout) stops every thread, frees the memory, tells the source on the main connection and throws a
+/// <see cref="MigrationException"/> whose cause names the connection and the byte offset.
+/// </para>
+/// </remarks>
+public sealed class MultifdDestination
+{
+    /// <summary>The most bytes read after the RAM section's END (device state and the VM description).</summary>
+    public const long MaxTrailingBytes = 256L << 20;
+
+    private readonly MultifdParameters _multifd;
+    private readonly DestinationOptions _options;
+
+    /// <summary>Creates a destination expecting <paramref name="multifd"/>'s channels, compression and UUID.</summary>
+    public MultifdDestination(MultifdParameters multifd, DestinationOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(multifd);
+        _multifd = multifd.Clone();
+        _options = options ?? new DestinationOptions();
+    }
+
+    /// <summary>How long to wait for all channel connections after the main one; default the read timeout.</summary>
+    public TimeSpan ChannelConnectTimeout { get; init; } = TimeSpan.Zero;
+
+    /// <summary>
+    /// Receives a migration whose main connection is <paramref name="main"/>; the channel connections are accepted from
+    /// <paramref name="listener"/>. Returns the memory (the caller disposes it).
+    /// </summary>
+    public DestinationResult Run(NetworkStream main, TcpListener listener, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(main);
+        ArgumentNullException.ThrowIfNull(listener);
+        var clock = Stopwatch.StartNew();
+        GuestMemory? memory = null;
+        var state = new MultifdReceiveState();
+        var channels = new MultifdReceiveChannel?[_multifd.Channels];
+        state.OnFailure = () => ShutDown(main.Socket, SocketShutdown.Receive);
+        using CancellationTokenRegistration abort = cancellationToken.UnsafeRegister(static s => ShutDown(((NetworkStream)s!).Socket, SocketShutdown.Receive), main);
+        main.ReadTimeout = (int)Math.Clamp(_options.ReadTimeout.TotalMilliseconds, 1, int.MaxValue);
+        try
+        {
+            AcceptChannels(listener, channels, state, cancellationToken);
+            var readerOptions = new MigrationStreamReaderOptions
+            {
+                StopAfterRamEnd = true,
+                MaxTotalRamBytes = _options.MaxRamBytes,
+            };
+            using var reader = new MigrationStreamReader(main, readerOptions, leaveOpen: true);
+            long zero = 0, raw = 0;
+            RamBlock[] blocks = [];
+            while (reader.Read())
+            {
+                switch (reader.Kind)
+                {
+                    case MigrationItemKind.RamBlockList:
+                        memory = new GuestMemory();
+                        foreach (RamBlockInfo info in reader.Blocks)
+                        {
+                            memory.AddBlock(info.Name, info.Length);
+                        }
+
+                        blocks = memory.Blocks.ToArray();
+                        state.PublishMemory(memory);
+                        break;
+                    case MigrationItemKind.ZeroPage:
+                        Span<byte> page = blocks[reader.BlockIndex].GetPage(reader.PageOffset);
+                        if (!ZeroPage.IsZero(page))
+                        {
+                            // As QEMU's ram_handle_compressed: memory that is zero already is not touched (not faulted in).
+                            page.Clear();
+                        }
+
+                        zero++;
+                        break;
+                    case MigrationItemKind.RawPage:
+                        reader.Payload.CopyTo(blocks[reader.BlockIndex].GetPage(reader.PageOffset));
+                        raw++;
+                        break;
+                    case MigrationItemKind.CompressedPage:
+                    case MigrationItemKind.XbzrlePage:
+                        throw new MigrationStreamException(reader.ItemOffset, $"a {(reader.Kind == MigrationItemKind.XbzrlePage ? "XBZRLE" : "compressed")} page record on the main channel: with multifd, QEMU 7.2 sends pages only as ZERO records there and in packets on the channels");
+                    case MigrationItemKind.EndOfSection:
+                        WaitForSyncs(channels, state, reader.ItemOffset, cancellationToken);
+                        break;
+                }
+            }
+
+            if (!reader.IsRamComplete || memory is null)
+            {
+                throw new MigrationStreamException(reader.Position, "the main channel ended before the RAM section's END: incomplete stream");
+            }
+
+            TimeSpan elapsed = clock.Elapsed;
+            long mainBytes = reader.Position + DrainMain(main, reader.Position);
+            long channelBytes = 0, channelPages = 0;
+            foreach (MultifdReceiveChannel? channel in channels)
+            {
+                channel!.Stop();
+                channelBytes += channel.Position;
+                channelPages += channel.Pages;
+            }
+
+            ThrowIfFailed(state);
+            bool replied = TryReply(main, MigrationReply.WriteReceived);
+            IReadOnlyList<BlockChecksum> checksums = MemoryChecksum.Of(memory);
+            if (replied)
+            {
+                TryReply(main, s => MigrationReply.WriteChecksums(s, checksums));
+            }
+
+            var result = new DestinationResult
+            {
+                Memory = memory,
+                Checksums = checksums,
+                StreamBytes = mainBytes + channelBytes,
+                ZeroPages = zero,
+                RawPages = raw + (_multifd.Compression == CompressMethod.None ? channelPages : 0),
+                CompressedPages = _multifd.Compression == CompressMethod.None ? 0 : channelPages,
+                Elapsed = elapsed,
+            };
+            memory = null;
+            return result;
+        }
+        catch (Exception e) when (cancellationToken.IsCancellationRequested && state.Failure is null)
+        {
+            MigrationReply.TryWriteError(main, "the destination cancelled the migration");
+            throw e as OperationCanceledException ?? new OperationCanceledException("the incoming migration was cancelled", e, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || state.Failure is not null)
+        {
+            // A channel's failure is the real reason when the main channel's read was only woken by it.
+            // (A channel fails only on its own input; it wakes the main thread by shutting the main connection's reading
+            // side, which the main reader then reports as a short stream.)
+            Exception cause = state.Failure is Exception channelFailure and not OperationCanceledException ? channelFailure : e;
+            string reason = cause is EngineException ? cause.Message : $"{cause.GetType().Name}: {cause.Message}";
+            MigrationReply.TryWriteError(main, $"the destination discarded the stream: {reason}");
+            throw new MigrationException($"incoming multifd migration discarded: {reason}", cause);
+        }
+        finally
+        {
+            foreach (MultifdReceiveChannel? channel in channels)
+            {
+                channel?.Dispose();
+            }
+
+            memory?.Dispose();
+            state.Dispose();
+        }
+    }
+
+    private void AcceptChannels(TcpListener listener, MultifdReceiveChannel?[] channels, MultifdReceiveState state, CancellationToken cancellationToken)
+    {
+        TimeSpan limit = ChannelConnectTimeout > TimeSpan.Zero ? ChannelConnectTimeout : _options.ReadTimeout;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(limit);
+        Span<byte> hello = stackalloc byte[MultifdFormat.HelloLength];
+        for (int accepted = 0; accepted < channels.Length; accepted++)
+        {
+            Socket socket;
+            try
+            {
+                socket = listener.AcceptSocketAsync(timeout.Token).AsTask().GetAwaiter().GetResult();
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                int missing = Array.FindIndex(channels, c => c is null);
+                throw new MultifdChannelException(missing, 0, $"never connected: {accepted} of {channels.Length} channels connected within {limit.TotalSeconds:0.#} s");
+            }
+
+            socket.NoDelay = true;
+            socket.ReceiveTimeout = (int)Math.Clamp(_options.ReadTimeout.TotalMilliseconds, 1, int.MaxValue);
+            socket.SendTimeout = socket.ReceiveTimeout;
+            socket.ReceiveBufferSize = 1 << 20;
+            var stream = new NetworkStream(socket, ownsSocket: true);
+            int id;
+            try
+            {
+                int got = 0;
+                while (got < hello.Length)
+                {
+                    int n;
+                    try
+                    {
+                        n = stream.Read(hello[got..]);
+                    }
+                    catch (IOException e)
+                    {
+                        throw new MultifdChannelException(-1, got, $"connection {accepted + 1} of {channels.Length} sent no hello: {e.InnerException?.Message ?? e.Message}", e);
+                    }
+
+                    if (n == 0)
+                    {
+                        throw new MultifdChannelException(-1, got, $"connection {accepted + 1} of {channels.Length} ended inside its hello ({got} of {MultifdFormat.HelloLength} bytes)");
+                    }
+
+                    got += n;
+                }
+
+                id = MultifdFormat.ParseHello(hello, _multifd.Uuid, channels.Length, out string? error, out int errorOffset);
+                if (id < 0)
+                {
+                    throw new MultifdChannelException(hello[24] < channels.Length && errorOffset != 24 ? hello[24] : -1, errorOffset, $"connection {accepted + 1} of {channels.Length}: {error}");
+                }
+
+                if (channels[id] is not null)
+                {
+                    throw new MultifdChannelException(id, 24, $"connection {accepted + 1} of {channels.Length} repeats channel id {id}, which is already connected");
+                }
+            }
+            catch
+            {
+                stream.Dispose();
+                throw;
+            }
+
+            var channel = new MultifdReceiveChannel(id, stream, _multifd.Compression, state);
+            channels[id] = channel;
+            channel.Start();
+        }
+    }
+
+    private void WaitForSyncs(MultifdReceiveChannel?[] channels, MultifdReceiveState state, long eosOffset, CancellationToken cancellationToken)
+    {
+        // QEMU's multifd_recv_sync_main: one SYNC from every channel, then release them all.
+        long deadline = Environment.TickCount64 + (long)_options.ReadTimeout.TotalMilliseconds;
+        foreach (MultifdReceiveChannel? channel in channels)
+        {
+            while (!channel!.WaitForSync(TimeSpan.FromMilliseconds(100)))
+            {
+                ThrowIfFailed(state);
+                cancellationToken.ThrowIfCancellationRequested();
+                if (Environment.TickCount64 > deadline)
+                {
+                    throw new MultifdChannelException(channel.Id, channel.Position, $"no SYNC packet within {_options.ReadTimeout.TotalSeconds:0.#} s of the main channel's EOS at byte offset {eosOffset}");
+                }
+            }
+        }
+
+        foreach (MultifdReceiveChannel? channel in channels)
+        {
+            channel!.Release();
+        }
+    }
+
+    private static void ThrowIfFailed(MultifdReceiveState state)
+    {
+        if (state.Failure is Exception failure)
+        {
+            throw failure;
+        }
+    }
+
+    /// <summary>Reads and drops what follows the RAM section on the main channel until the source closes it.</summary>
+    private static long DrainMain(NetworkStream main, long position)
+    {
+        byte[] buffer = new byte[64 * 1024];
+        long total = 0;
+        while (true)
+        {
+            int n;
+            try
+            {
+                n = main.Read(buffer);
+            }
+            catch (IOException)
+            {
+                // A source that resets instead of closing has still sent all of RAM.
+                return total;
+            }
+
+            if (n == 0)
+            {
+                return total;
+            }
+
+            total += n;
+            if (total > MaxTrailingBytes)
+            {
+                throw new MigrationStreamException(position + total, $"more than {MaxTrailingBytes} bytes after the RAM section's END on the main channel");
+            }
+        }
+    }
+
+    private static bool TryReply(NetworkStream main, Action<Stream> write)
+    {
+        try
+        {
+            write(main);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or SocketException)
+        {
+            // A QEMU source closes without reading a reply.
+            return false;
+        }
+    }
+
+    private static void ShutDown(Socket socket, SocketShutdown how)
+    {
+        try
+        {
+            socket.Shutdown(how);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // Closed already.
+        }
+    }
+}

@@ -1,0 +1,269 @@
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using Engine.Codecs;
+using Engine.Memory;
+
+namespace Engine.Multifd;
+
+/// <summary>
+/// One multifd receive channel: a thread that reads packets from its connection straight into guest memory, decompressing
+/// with the channel's one stream, and stops at each SYNC until the main channel reaches the matching EOS.
+/// </summary>
+/// <remarks>
+/// Design: the main thread publishes the guest memory (<see cref="MultifdReceiveState"/>) before the channel reads its first
+/// packet. At a SYNC packet the channel releases <c>_synced</c> and waits on <c>_release</c>; the main thread, at EOS, takes
+/// one <c>_synced</c> from every channel and then releases each (QEMU's <c>multifd_recv_sync_main</c>). A failure is stored
+/// (release) before <c>_synced</c> is released, so a main thread waiting there sees it; a clean end of the connection at a
+/// packet boundary sets <c>_ended</c> the same way. Every field of a packet is checked before it is used
+/// (<see cref="MultifdPacketParser"/>), so nothing is written outside the named block's pages.
+/// </remarks>
+internal sealed unsafe class MultifdReceiveChannel : IDisposable
+{
+    private readonly int _id;
+    private readonly NetworkStream _stream;
+    private readonly CompressMethod _method;
+    private readonly MultifdReceiveState _state;
+    private readonly PacketDecompressor? _decompressor;
+    private readonly SemaphoreSlim _synced = new(0);
+    private readonly SemaphoreSlim _release = new(0);
+    private readonly byte* _header;
+    private readonly byte* _payload;
+    private readonly long[] _offsets = new long[MultifdFormat.PagesPerPacket];
+    private Thread? _thread;
+    private long _position = MultifdFormat.HelloLength;
+    private long _pages;
+    private long _packets;
+    private volatile bool _stop;
+    private volatile bool _ended;
+    private Exception? _failure;
+
+    public MultifdReceiveChannel(int id, NetworkStream stream, CompressMethod method, MultifdReceiveState state)
+    {
+        _id = id;
+        _stream = stream;
+        _method = method;
+        _state = state;
+        _header = (byte*)NativeMemory.AlignedAlloc(MultifdFormat.PacketHeaderLength, 64);
+        _payload = method == CompressMethod.None ? null : (byte*)NativeMemory.AlignedAlloc(MultifdFormat.MaxCompressedPayload, 64);
+        try
+        {
+            _decompressor = PacketDecompressor.Create(method);
+        }
+        catch
+        {
+            FreeBuffers();
+            throw;
+        }
+    }
+
+    public int Id => _id;
+
+    /// <summary>Pages written into guest memory.</summary>
+    public long Pages => Volatile.Read(ref _pages);
+
+    /// <summary>Bytes read from the connection, the hello included.</summary>
+    public long Position => Volatile.Read(ref _position);
+
+    /// <summary>Packets read.</summary>
+    public long Packets => Volatile.Read(ref _packets);
+
+    /// <summary>The failure that stopped the thread (acquire: written before <c>_synced</c> is released).</summary>
+    public Exception? Failure => Volatile.Read(ref _failure);
+
+    public void Start()
+    {
+        _thread = new Thread(Loop) { IsBackground = true, Name = $"multifdrecv_{_id}" };
+        _thread.Start();
+    }
+
+    /// <summary>
+    /// Waits up to <paramref name="timeout"/> for this channel's SYNC; false on timeout. Throws the channel's failure, or
+    /// <see cref="MultifdChannelException"/> if its connection ended first.
+    /// </summary>
+    public bool WaitForSync(TimeSpan timeout)
+    {
+        if (_synced.Wait(timeout))
+        {
+            if (Failure is Exception failure)
+            {
+                throw failure;
+            }
+
+            if (_ended)
+            {
+                throw new MultifdChannelException(_id, Position, "the connection ended before the SYNC that the main channel's EOS waits for");
+            }
+
+            return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>Lets the channel go on past its SYNC.</summary>
+    public void Release() => _release.Release();
+
+    /// <summary>Stops the thread: shuts the connection down (a blocked read ends) and joins it.</summary>
+    public void Stop()
+    {
+        _stop = true;
+        _release.Release();
+        try
+        {
+            _stream.Socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // Closed already.
+        }
+
+        _thread?.Join();
+    }
+
+    public void Dispose()
+    {
+        Stop();
+        _decompressor?.Dispose();
+        _stream.Dispose();
+        FreeBuffers();
+        _synced.Dispose();
+        _release.Dispose();
+    }
+
+    private void FreeBuffers()
+    {
+        NativeMemory.AlignedFree(_header);
+        if (_payload is not null)
+        {
+            NativeMemory.AlignedFree(_payload);
+        }
+    }
+
+    private void Loop()
+    {
+        try
+        {
+            if (!_state.WaitForMemory(() => _stop))
+            {
+                return;
+            }
+
+            RamBlock[] blocks = _state.Blocks;
+            while (!_stop)
+            {
+                var header = new Span<byte>(_header, MultifdFormat.PacketHeaderLength);
+                int got = ReadFully(header);
+                if (got == 0)
+                {
+                    // A clean end between packets: the source is done with this channel (or gone; the main channel knows).
+                    _ended = true;
+                    _synced.Release();
+                    return;
+                }
+
+                if (got < header.Length)
+                {
+                    throw Error(_position + got, $"the connection ended inside a packet header ({got} of {MultifdFormat.PacketHeaderLength} bytes)");
+                }
+
+                if (!MultifdPacketParser.TryParse(header, _method, _state.BlockNames, _state.BlockSizes, _offsets, out MultifdPacketHeader packet, out int blockIndex, out string? error, out int errorOffset))
+                {
+                    throw Error(_position + errorOffset, error!);
+                }
+
+                Advance(MultifdFormat.PacketHeaderLength);
+                if (packet.NormalPages > 0)
+                {
+                    ReadPages(blocks[blockIndex], packet);
+                }
+
+                Volatile.Write(ref _packets, _packets + 1);
+                if (packet.IsSync)
+                {
+                    // Pages first (above), then the barrier: wait until the main channel reaches its EOS.
+                    _synced.Release();
+                    _release.Wait();
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            Exception failure = e is MultifdChannelException ? e
+                : _stop ? new OperationCanceledException($"multifd channel {_id} stopped", e)
+                : new MultifdChannelException(_id, Position, $"{(e is IOException ? "the connection failed" : e.GetType().Name)}: {e.Message}", e);
+            Volatile.Write(ref _failure, failure);
+            _synced.Release();
+            _state.ReportFailure(failure);
+        }
+    }
+
+    private void ReadPages(RamBlock block, in MultifdPacketHeader packet)
+    {
+        int count = packet.NormalPages;
+        if (_decompressor is null)
+        {
+            // none: each page read straight into its place in guest memory.
+            for (int i = 0; i < count; i++)
+            {
+                Span<byte> page = block.GetPage(_offsets[i]);
+                int got = ReadFully(page);
+                if (got < page.Length)
+                {
+                    throw Error(_position + got, $"the connection ended inside page {i} of {count} of a packet");
+                }
+
+                Advance(page.Length);
+            }
+        }
+        else
+        {
+            int size = packet.NextPacketSize;
+            int got = ReadFully(new Span<byte>(_payload, size));
+            if (got < size)
+            {
+                throw Error(_position + got, $"the connection ended inside a compressed packet ({got} of next_packet_size {size} bytes)");
+            }
+
+            long payloadStart = _position;
+            _decompressor.Begin(_payload, size);
+            for (int i = 0; i < count; i++)
+            {
+                if (!_decompressor.DecodePage(block.GetPagePointer(_offsets[i]), last: i == count - 1))
+                {
+                    throw Error(payloadStart + _decompressor.Consumed, $"page {i} of {count} (block '{block.Name}', offset 0x{_offsets[i]:X}): {_decompressor.Error}");
+                }
+            }
+
+            if (!_decompressor.End())
+            {
+                throw Error(payloadStart + _decompressor.Consumed, _decompressor.Error!);
+            }
+
+            Advance(size);
+        }
+
+        Volatile.Write(ref _pages, _pages + count);
+    }
+
+    private void Advance(long bytes) => Volatile.Write(ref _position, _position + bytes);
+
+    private MultifdChannelException Error(long offset, string message) => new(_id, offset, message);
+
+    /// <summary>Reads until <paramref name="buffer"/> is full or the connection ends; returns the bytes read.</summary>
+    private int ReadFully(Span<byte> buffer)
+    {
+        int total = 0;
+        while (total < buffer.Length)
+        {
+            int n = _stream.Read(buffer[total..]);
+            if (n == 0)
+            {
+                break;
+            }
+
+            total += n;
+        }
+
+        return total;
+    }
+}

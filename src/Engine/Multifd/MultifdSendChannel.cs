@@ -1,0 +1,248 @@
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Engine.Codecs;
+using Engine.Memory;
+
+namespace Engine.Multifd;
+
+/// <summary>
+/// One multifd send channel: its connection, its thread, its compression stream, and a ring of <see cref="SlotCount"/>
+/// batches. The thread copies each page of a batch into its packet buffer (the guest may write to it meanwhile), drops
+/// the zero ones (reported back for the main channel), compresses the rest with the channel's one stream and writes the
+/// packet: header, offsets and payload in one write.
+/// </summary>
+/// <remarks>
+/// Design: single producer (the migration thread) and single consumer (this thread) over the batch ring, both walking it
+/// in the same order. The producer fills the slot at its position only when that slot is Free, publishes it as Submitted
+/// (release) and releases <c>_work</c> once; the consumer waits on <c>_work</c>, handles the slot at its position, publishes
+/// Done (release) and releases the migration's shared <c>progress</c> semaphore, which the producer waits on when every slot
+/// it could use is busy. A failure is stored in <c>_failure</c> (release) before <c>progress</c> is released, so a waiting
+/// producer always sees it. Stopping sets <c>_stop</c> and releases <c>_work</c>; the socket is shut down so that a blocked
+/// write ends too. Buffers are native, allocated once, freed after the thread is joined.
+/// </remarks>
+internal sealed unsafe class MultifdSendChannel : IDisposable
+{
+    /// <summary>Batches in flight per channel: one being sent, others being filled or reaped.</summary>
+    public const int SlotCount = 4;
+
+    private readonly int _id;
+    private readonly NetworkStream _stream;
+    private readonly CompressMethod _method;
+    private readonly PacketCompressor? _compressor;
+    private readonly SemaphoreSlim _work = new(0);
+    private readonly SemaphoreSlim _progress;
+    private readonly MultifdBatch[] _slots;
+    private readonly long[] _normalOffsets = new long[MultifdFormat.PagesPerPacket];
+    private readonly StrongBox<long> _packetCounter;
+    private readonly byte* _packet;
+    private readonly byte* _pages;
+    private readonly int _packetCapacity;
+    private Thread? _thread;
+    private long _produced;
+    private long _consumed;
+    private volatile bool _stop;
+    private Exception? _failure;
+    private long _bytesSent;
+
+    public MultifdSendChannel(int id, NetworkStream stream, MultifdParameters parameters, SemaphoreSlim progress, StrongBox<long> packetCounter)
+    {
+        _id = id;
+        _stream = stream;
+        _method = parameters.Compression;
+        _progress = progress;
+        _packetCounter = packetCounter;
+        _slots = new MultifdBatch[SlotCount];
+        for (int i = 0; i < SlotCount; i++)
+        {
+            _slots[i] = new MultifdBatch();
+        }
+
+        // Header and payload side by side, so a packet goes out in one write; uncompressed pages are copied straight there.
+        _packetCapacity = MultifdFormat.PacketHeaderLength + Math.Max(MultifdFormat.PacketDataSize, PacketCompressor.OutputBound);
+        _packet = (byte*)NativeMemory.AlignedAlloc((nuint)_packetCapacity, 64);
+        _pages = _method == CompressMethod.None ? _packet + MultifdFormat.PacketHeaderLength : (byte*)NativeMemory.AlignedAlloc(MultifdFormat.PacketDataSize, 64);
+        try
+        {
+            _compressor = PacketCompressor.Create(_method, parameters.Level);
+        }
+        catch
+        {
+            FreeBuffers();
+            throw;
+        }
+    }
+
+    /// <summary>The channel's id (0..N-1).</summary>
+    public int Id => _id;
+
+    /// <summary>Bytes written on this connection (hello and packets).</summary>
+    public long BytesSent => Volatile.Read(ref _bytesSent);
+
+    /// <summary>The failure that stopped the thread, if any (acquire: written before <c>progress</c> is released).</summary>
+    public Exception? Failure => Volatile.Read(ref _failure);
+
+    /// <summary>The slot the migration thread fills next.</summary>
+    public MultifdBatch Next => _slots[_produced % SlotCount];
+
+    /// <summary>Sends the hello (on the caller's thread, before the stream starts) and starts the channel's thread.</summary>
+    public void Start(ReadOnlySpan<byte> uuid)
+    {
+        Span<byte> hello = stackalloc byte[MultifdFormat.HelloLength];
+        MultifdFormat.WriteHello(hello, uuid, (byte)_id);
+        _stream.Write(hello);
+        _bytesSent = MultifdFormat.HelloLength;
+        _thread = new Thread(Loop) { IsBackground = true, Name = $"multifdsend_{_id}" };
+        _thread.Start();
+    }
+
+    /// <summary>Publishes <see cref="Next"/> (filled, Free before) to the channel's thread.</summary>
+    public void Submit()
+    {
+        MultifdBatch batch = Next;
+        _produced++;
+
+        // Release: the batch's fields are written before the thread can see it Submitted.
+        Volatile.Write(ref batch.State, MultifdBatch.Submitted);
+        _work.Release();
+    }
+
+    /// <summary>Every slot, for the migration thread to drain at a section's end.</summary>
+    public ReadOnlySpan<MultifdBatch> Slots => _slots;
+
+    /// <summary>Stops the thread (after its current packet), ends the connection's sending side and waits for the thread.</summary>
+    public void Stop(bool graceful)
+    {
+        _stop = true;
+        _work.Release();
+        if (!graceful)
+        {
+            ShutDown(SocketShutdown.Both);
+        }
+
+        _thread?.Join();
+        if (graceful)
+        {
+            ShutDown(SocketShutdown.Send);
+        }
+    }
+
+    public void Dispose()
+    {
+        Stop(graceful: false);
+        _compressor?.Dispose();
+        _stream.Dispose();
+        FreeBuffers();
+        _work.Dispose();
+    }
+
+    private void FreeBuffers()
+    {
+        if (_pages != _packet + MultifdFormat.PacketHeaderLength)
+        {
+            NativeMemory.AlignedFree(_pages);
+        }
+
+        NativeMemory.AlignedFree(_packet);
+    }
+
+    private void ShutDown(SocketShutdown how)
+    {
+        try
+        {
+            _stream.Socket.Shutdown(how);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // Closed already.
+        }
+    }
+
+    private void Loop()
+    {
+        try
+        {
+            while (true)
+            {
+                _work.Wait();
+                if (_stop)
+                {
+                    return;
+                }
+
+                MultifdBatch batch = _slots[_consumed % SlotCount];
+
+                // Acquire: pairs with Submit's release, so the batch's fields are visible.
+                if (Volatile.Read(ref batch.State) != MultifdBatch.Submitted)
+                {
+                    throw new InvalidOperationException($"multifd channel {_id}: slot {_consumed % SlotCount} was signalled but not submitted");
+                }
+
+                Send(batch);
+                _consumed++;
+
+                // Release: the results are written before the migration thread sees Done.
+                Volatile.Write(ref batch.State, MultifdBatch.Done);
+                _progress.Release();
+            }
+        }
+        catch (Exception e)
+        {
+            Exception failure = _stop ? new OperationCanceledException($"multifd channel {_id} stopped") : e is IOException or SocketException
+                ? new IOException($"multifd channel {_id}: the connection failed: {e.Message}", e)
+                : e;
+            Volatile.Write(ref _failure, failure);
+            _progress.Release();
+        }
+    }
+
+    private void Send(MultifdBatch batch)
+    {
+        int normal = 0;
+        int zero = 0;
+        RamBlock? block = batch.Block;
+        for (int i = 0; i < batch.Count; i++)
+        {
+            long offset = batch.Offsets[i];
+            byte* copy = _pages + ((long)normal * PageSizes.PageSize);
+
+            // Copy first: the guest may write to the page meanwhile, and the zero check and the codec must see one version.
+            Buffer.MemoryCopy(block!.GetPagePointer(offset), copy, PageSizes.PageSize, PageSizes.PageSize);
+            if (ZeroPage.IsZero(new ReadOnlySpan<byte>(copy, PageSizes.PageSize)))
+            {
+                batch.ZeroOffsets[zero++] = offset;
+            }
+            else
+            {
+                _normalOffsets[normal++] = offset;
+            }
+        }
+
+        batch.ZeroCount = zero;
+        batch.NormalPages = normal;
+        if (normal == 0 && !batch.Sync)
+        {
+            // Every page was zero: nothing for this channel to send.
+            return;
+        }
+
+        int payload = 0;
+        uint flags = batch.Sync ? MultifdFormat.FlagSync : 0;
+        if (normal > 0)
+        {
+            flags |= MultifdFormat.CompressionFlag(_method);
+            payload = _compressor is null
+                ? normal * PageSizes.PageSize
+                : _compressor.CompressPacket(_pages, normal, _packet + MultifdFormat.PacketHeaderLength);
+        }
+
+        ulong packetNumber = (ulong)(Interlocked.Increment(ref _packetCounter.Value) - 1);
+        var header = new Span<byte>(_packet, MultifdFormat.PacketHeaderLength);
+        MultifdFormat.WritePacketHeader(header, flags, normal, payload, packetNumber, batch.BlockName, _normalOffsets.AsSpan(0, normal));
+        int length = MultifdFormat.PacketHeaderLength + payload;
+        _stream.Write(new ReadOnlySpan<byte>(_packet, length));
+        batch.PayloadBytes = payload;
+        batch.WireBytes = length;
+        Volatile.Write(ref _bytesSent, _bytesSent + length);
+    }
+}
