@@ -18,12 +18,18 @@ internal static class IncomingCommand
         var timeout = new Option<int>("--timeout") { Description = "Seconds a silent source is waited for (after it connected) before the stream is discarded.", DefaultValueFactory = _ => 30 };
         var saveImage = new Option<DirectoryInfo?>("--save-images") { Description = "Write the received RAM to this directory, one raw image per RAM block (as engine extract names them)." };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
+        var saveStream = new Option<FileInfo?>("--save-stream")
+        {
+            Description = "Write what was received as a QEMU migration file (RAM re-encoded with --compress-method/--compress-level on "
+                + "--compress-threads; device state verbatim) that QEMU loads with -incoming \"exec:cat FILE\" (compress on for zlib).",
+        };
         var parameters = new MigrationOptions();
         var command = new Command("incoming", "Receive a live migration over TCP (engine migrate --to tcp:...) or restore a saved stream, and verify its checksums.")
         {
-            listen, from, strict, timeout, saveImage, json,
+            listen, from, strict, timeout, saveImage, json, saveStream,
         };
         parameters.AddTo(command, source: false);
+        command.Options.Add(parameters.CompressThreads);
         // On a pool thread so that Ctrl-C cancels the token instead of killing the process (see MigrateCommand).
         command.SetAction((parse, cancellationToken) => Task.Run(() => CliErrors.Run(() =>
         {
@@ -47,12 +53,21 @@ internal static class IncomingCommand
                 Strict = parse.GetValue(strict),
                 ReadTimeout = TimeSpan.FromSeconds(Math.Clamp(parse.GetValue(timeout), 1, 3600)),
             };
-            return Execute(new DestinationMigration(options), endpoint, options.ReadTimeout, parse.GetValue(saveImage), parse.GetValue(json), cancellationToken);
+            var save = parse.GetValue(saveStream) is { } file
+                ? new SaveStream(file.FullName, CompressionSettings.Parse(parse.GetValue(parameters.Method)!, parse.GetValue(parameters.Level)), CheckThreads(parse.GetValue(parameters.CompressThreads)))
+                : null;
+            return Execute(new DestinationMigration(options), endpoint, options.ReadTimeout, parse.GetValue(saveImage), parse.GetValue(json), cancellationToken, save);
         }), CancellationToken.None));
         return command;
     }
 
-    private static int Execute(DestinationMigration destination, MigrationEndpoint endpoint, TimeSpan io, DirectoryInfo? saveImage, bool json, CancellationToken cancellationToken)
+    private static int CheckThreads(int value) => value is >= 1 and <= 255
+        ? value
+        : throw new EngineParameterException("compress-threads", $"compress-threads {value} is out of range: accepted 1 to 255");
+
+    private sealed record SaveStream(string Path, CompressionSettings Settings, int Threads);
+
+    private static int Execute(DestinationMigration destination, MigrationEndpoint endpoint, TimeSpan io, DirectoryInfo? saveImage, bool json, CancellationToken cancellationToken, SaveStream? save = null)
     {
         DestinationResult result;
         IReadOnlyList<BlockChecksum>? expected = null;
@@ -106,6 +121,13 @@ internal static class IncomingCommand
                 }
             }
 
+            long savedBytes = 0;
+            if (save is not null)
+            {
+                savedBytes = Checkpoint.Save(save.Path, result, save.Settings, save.Threads);
+                Console.Error.WriteLine($"engine incoming: saved {savedBytes} bytes ({save.Settings}) to {save.Path}");
+            }
+
             bool? verified = endpoint.IsTcp ? null : expected is null ? null : expected.SequenceEqual(result.Checksums);
             if (json)
             {
@@ -119,11 +141,21 @@ internal static class IncomingCommand
                     elapsedMs = (long)result.Elapsed.TotalMilliseconds,
                     blocks = result.Checksums.Select(c => new { name = c.Name, xxh128 = c.Checksum }),
                     checksumsVerified = verified,
+                    xbzrlePages = result.XbzrlePages,
+                    source = result.FromQemu ? "qemu" : "engine",
+                    deviceStateBytes = result.Tail.Length,
+                    savedStream = save?.Path,
+                    savedStreamBytes = save is null ? (long?)null : savedBytes,
                 }, new JsonSerializerOptions { WriteIndented = true }));
             }
             else
             {
-                Console.WriteLine($"received {result.StreamBytes >> 10} kbytes in {result.Elapsed.TotalMilliseconds:0} ms: {result.ZeroPages} zero, {result.CompressedPages} compressed, {result.RawPages} raw page records");
+                Console.WriteLine($"received {result.StreamBytes >> 10} kbytes in {result.Elapsed.TotalMilliseconds:0} ms: {result.ZeroPages} zero, {result.CompressedPages} compressed, {result.RawPages} raw, {result.XbzrlePages} xbzrle page records");
+                if (result.FromQemu)
+                {
+                    Console.WriteLine($"source: QEMU ({result.Tail.Length} bytes of device state after RAM kept verbatim; no reply sent)");
+                }
+
                 foreach (BlockChecksum c in result.Checksums)
                 {
                     Console.WriteLine($"block {c.Name}: xxh128 {c.Checksum}");
@@ -133,7 +165,8 @@ internal static class IncomingCommand
                 {
                     true => "checksums: equal to the source's at the pause",
                     false => "checksums: DIFFER from the source's",
-                    null => endpoint.IsTcp ? "checksums: sent to the source, which compares them" : "checksums: no source checksums beside the file to compare with",
+                    null => endpoint.IsTcp && result.FromQemu ? "checksums: a QEMU source sends none to compare with"
+                        : endpoint.IsTcp ? "checksums: sent to the source, which compares them" : "checksums: no source checksums beside the file to compare with",
                 });
             }
 

@@ -19,4 +19,7 @@ public sealed record DestinationOptions
 
     /// <summary>The most guest RAM a stream may announce (what the destination will allocate).</summary>
     public long MaxRamBytes { get; init; } = 64L << 30;
+
+    /// <summary>The most bytes kept after RAM's END (a QEMU source's device state, EOF and VM description): 256 MiB.</summary>
+    public long MaxDeviceStateBytes { get; init; } = 256L << 20;
 }
