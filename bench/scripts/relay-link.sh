@@ -66,20 +66,21 @@ run() {
     timeout 120 $QMP "$WORK/b-$name.qmp" wait-status running 100 >/dev/null 2>&1
     t1=$(now_ms)
     local info; info=$($Q query-migrate)
-    local bytes
+    echo "$info" > "$OUT/$name.query-migrate.json"
+    local bytes=""
     if [ -n "$rmethod" ]; then
         wait "$apid" 2>/dev/null; wait "$bpid" 2>/dev/null
         bytes=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["bytesOut"])' "$OUT/$name-A.json" 2>/dev/null || echo "?")
-    else
-        bytes=$(echo "$info" | python3 -c 'import json,sys; print(json.load(sys.stdin)["ram"]["transferred"])')
     fi
-    echo "$info" | python3 -c '
+    python3 - "$name" "$st" "$((t1 - t0))" "$bytes" "$OUT/$name.query-migrate.json" <<'PY' | tee -a "$OUT/table.md"
 import json, sys
-d = json.load(sys.stdin)
-name, st, wall, link = sys.argv[1:5]
+name, st, wall, link, path = sys.argv[1:6]
+d = json.load(open(path))
+if not link:
+    link = str(d.get("ram", {}).get("transferred", "?"))
 link = f"{int(link) / 1e6:.1f}" if link.isdigit() else link
-print(f"| {name} | {st} | {d.get(\"total-time\", \"?\")} | {d.get(\"downtime\", \"?\")} | {wall} | {link} |")
-' "$name" "$st" "$((t1 - t0))" "$bytes" | tee -a "$OUT/table.md"
+print(f"| {name} | {st} | {d.get('total-time', '?')} | {d.get('downtime', '?')} | {wall} | {link} |")
+PY
     stop_qemu "$dpid"
     $Q cont >/dev/null 2>&1
     sleep 3 # the guest runs a little between migrations
