@@ -30,10 +30,11 @@ wait_console "$WORK/bsrc.console" '^tick 2\b' 300 || { echo "the guest did not b
 sleep 5 # let the heap writer settle into its steady rewrite rate
 Q="timeout 60 $QMP $WORK/bsrc.qmp"
 
-# run NAME SRC_BW COMPRESS_THREADS RELAY_METHOD RELAY_THREADS RELAY_BW: one migration into a fresh destination QEMU;
+# run ID LABEL SRC_BW COMPRESS_THREADS RELAY_METHOD RELAY_THREADS RELAY_BW: one migration into a fresh destination QEMU;
 # COMPRESS_THREADS 0 = QEMU's compress off; RELAY_METHOD "" = direct.
 run() {
-    local name=$1 srcbw=$2 cthreads=$3 rmethod=$4 rthreads=$5 rbw=$6 dport aport bport apid bpid dpid t0 t1 st
+    local id=$1 label=$2; shift
+    local name=$id srcbw=$2 cthreads=$3 rmethod=$4 rthreads=$5 rbw=$6 dport aport bport apid bpid dpid t0 t1 st
     dport=$(free_port)
     if [ "$cthreads" -gt 0 ]; then
         start_qemu "b-$name" -global migration.x-compress=on -global migration.x-decompress-threads=2 -incoming "tcp:127.0.0.1:$dport"
@@ -72,7 +73,7 @@ run() {
         wait "$apid" 2>/dev/null; wait "$bpid" 2>/dev/null
         bytes=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["bytesOut"])' "$OUT/$name-A.json" 2>/dev/null || echo "?")
     fi
-    python3 - "$name" "$st" "$((t1 - t0))" "$bytes" "$OUT/$name.query-migrate.json" <<'PY' | tee -a "$OUT/table.md"
+    python3 - "$label" "$st" "$((t1 - t0))" "$bytes" "$OUT/$name.query-migrate.json" <<'PY' | tee -a "$OUT/table.md"
 import json, sys
 name, st, wall, link, path = sys.argv[1:6]
 d = json.load(open(path))
@@ -90,11 +91,11 @@ echo "guest: ${MEM_MIB} MiB, TCG, $(nproc) cores; link limit $LIMIT bytes/s ($((
 echo "| run | status | total time (ms, QEMU) | downtime (ms, QEMU) | until the destination runs (ms) | bytes on the link (MB) |" | tee -a "$OUT/table.md"
 echo "|---|---|---|---|---|---|" | tee -a "$OUT/table.md"
 UNLIMITED=10737418240
-run "plain QEMU->QEMU, unlimited" $UNLIMITED 0 "" 0 0
-run "plain QEMU->relay none->relay->QEMU, unlimited" $UNLIMITED 0 none 2 0
-run "plain QEMU->relay zstd-1->relay->QEMU, unlimited" $UNLIMITED 0 zstd 2 0
+run direct "plain QEMU->QEMU, unlimited" $UNLIMITED 0 "" 0 0
+run pair-none "plain QEMU->relay none->relay->QEMU, unlimited" $UNLIMITED 0 none 2 0
+run pair-zstd "plain QEMU->relay zstd-1 x2->relay->QEMU, unlimited" $UNLIMITED 0 zstd 2 0
 for t in $THREADS; do
-    run "QEMU compress zlib-1 x$t, limit" "$LIMIT" "$t" "" 0 0
-    run "relay zstd-1 x$t, limit" $UNLIMITED 0 zstd "$t" "$LIMIT"
-    run "relay zlib-1 x$t, limit" $UNLIMITED 0 zlib "$t" "$LIMIT"
+    run "qemu-zlib-$t" "QEMU compress zlib-1 x$t, limit" "$LIMIT" "$t" "" 0 0
+    run "relay-zstd-$t" "relay zstd-1 x$t, limit" $UNLIMITED 0 zstd "$t" "$LIMIT"
+    run "relay-zlib-$t" "relay zlib-1 x$t, limit" $UNLIMITED 0 zlib "$t" "$LIMIT"
 done
