@@ -2,7 +2,8 @@
 # The series' experiment on real QEMU 7.2 (issue 11): the test guest (tests/interop, TCG, its awk heap rewriting thousands
 # of entries a second) migrated at one link limit, QEMU's own compress zlib-1 directly against
 # QEMU (plain, local) -> relay A (Engine, zstd-1 or zlib-1, same threads, --max-bandwidth LIMIT) -> relay B (none) -> QEMU;
-# plus, at unlimited bandwidth, plain QEMU -> QEMU against the same through a relay pair (the relays' overhead).
+# plus, at unlimited bandwidth, plain QEMU -> QEMU against the same through a relay pair (the relays' overhead). The link
+# is the relay A's --max-bandwidth, and for direct runs bench/scripts/link-limit.py, a rate-limited TCP middlebox.
 #   bench/scripts/relay-link.sh [LIMIT_BYTES_PER_S] [THREADS...]     (defaults: 12500000 = 100 Mbit/s; threads 2 8)
 # Prints a Markdown table: QEMU's total time and downtime (source side), the wall time until the destination runs, and
 # the bytes on the limited link (QEMU's transferred ram directly; relay A's bytes out through the relays).
@@ -30,8 +31,9 @@ wait_console "$WORK/bsrc.console" '^tick 2\b' 300 || { echo "the guest did not b
 sleep 5 # let the heap writer settle into its steady rewrite rate
 Q="timeout 60 $QMP $WORK/bsrc.qmp"
 
-# run ID LABEL SRC_BW COMPRESS_THREADS RELAY_METHOD RELAY_THREADS RELAY_BW: one migration into a fresh destination QEMU;
-# COMPRESS_THREADS 0 = QEMU's compress off; RELAY_METHOD "" = direct.
+# run ID LABEL SRC_BW COMPRESS_THREADS RELAY_METHOD RELAY_THREADS RELAY_BW [LINK]: one migration into a fresh destination
+# QEMU; COMPRESS_THREADS 0 = QEMU's compress off; RELAY_METHOD "" = direct; LINK (bytes/s): a direct migration goes through
+# link-limit.py at that rate (QEMU's own max-bandwidth is lifted at completion, a link is not).
 run() {
     local id=$1 label=$2; shift
     local name=$id srcbw=$2 cthreads=$3 rmethod=$4 rthreads=$5 rbw=$6 dport aport bport apid bpid dpid t0 t1 st
@@ -43,7 +45,13 @@ run() {
     fi
     dpid=$LAST_PID
     for _ in $(seq 1 100); do [ -S "$WORK/b-$name.qmp" ] && break; sleep 0.1; done
-    local target=$dport
+    local target=$dport link=${7:-0}
+    if [ "$link" != 0 ]; then
+        target=$(free_port)
+        python3 "$ROOT/bench/scripts/link-limit.py" "$target" "$dport" "$link" > "$OUT/$name-link.log" 2>&1 &
+        STARTED_PIDS+=("$!")
+        wait_console "$OUT/$name-link.log" listening 30
+    fi
     if [ -n "$rmethod" ]; then
         bport=$(free_port); aport=$(free_port)
         $ENGINE relay --listen "tcp:127.0.0.1:$bport" --to "tcp:127.0.0.1:$dport" --compress-method none --decompress-threads 2 --json > "$OUT/$name-B.json" 2> "$OUT/$name-B.err" &
@@ -94,8 +102,9 @@ UNLIMITED=10737418240
 run direct "plain QEMU->QEMU, unlimited" $UNLIMITED 0 "" 0 0
 run pair-none "plain QEMU->relay none->relay->QEMU, unlimited" $UNLIMITED 0 none 2 0
 run pair-zstd "plain QEMU->relay zstd-1 x2->relay->QEMU, unlimited" $UNLIMITED 0 zstd 2 0
+run direct-link "plain QEMU->QEMU, link" $UNLIMITED 0 "" 0 0 "$LIMIT"
 for t in $THREADS; do
-    run "qemu-zlib-$t" "QEMU compress zlib-1 x$t, limit" "$LIMIT" "$t" "" 0 0
-    run "relay-zstd-$t" "relay zstd-1 x$t, limit" $UNLIMITED 0 zstd "$t" "$LIMIT"
-    run "relay-zlib-$t" "relay zlib-1 x$t, limit" $UNLIMITED 0 zlib "$t" "$LIMIT"
+    run "qemu-zlib-$t" "QEMU compress zlib-1 x$t, link" $UNLIMITED "$t" "" 0 0 "$LIMIT"
+    run "relay-zstd-$t" "relay zstd-1 x$t, link" $UNLIMITED 0 zstd "$t" "$LIMIT"
+    run "relay-zlib-$t" "relay zlib-1 x$t, link" $UNLIMITED 0 zlib "$t" "$LIMIT"
 done
