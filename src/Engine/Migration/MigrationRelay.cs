@@ -63,6 +63,9 @@ public sealed class MigrationRelay
         var output = new PeerStream(destination, _options.DestinationName);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var limited = new RateLimitedStream(output, _options.MaxBandwidth, stop.Token);
+
+        // The link is kept busy while the next batch is decoded and encoded: a sender thread writes, a few chunks ahead.
+        using var sending = new BackgroundWriteStream(limited, cancellationToken: stop.Token);
         if (input.Socket is { } inSocket)
         {
             inSocket.ReceiveTimeout = (int)Math.Clamp(_options.IoTimeout.TotalMilliseconds, 1, int.MaxValue);
@@ -89,7 +92,8 @@ public sealed class MigrationRelay
                 Progress = _options.Progress,
                 ReaderOptions = baseOptions,
             });
-            TranscodeResult result = transcoder.Transcode(input, limited);
+            TranscodeResult result = transcoder.Transcode(input, sending);
+            sending.Complete();
 
             // Every byte is written: a destination that closes now has read the whole stream (QEMU closes once it has
             // loaded it), so a close seen by the watch from here on is the normal end, not a fault.

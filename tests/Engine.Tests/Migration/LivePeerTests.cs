@@ -297,3 +297,77 @@ public sealed class LivePeerTests : IDisposable
         }
     }
 }
+
+/// <summary>The relay's sender thread: bytes arrive whole and in order, and a failing link reaches the writer.</summary>
+public sealed class BackgroundWriteStreamTests
+{
+    [Fact(Timeout = 30_000)]
+    public async Task Bytes_arrive_whole_and_in_order_after_complete()
+    {
+        await Task.Run(() =>
+        {
+            var sink = new MemoryStream();
+            byte[] data = new byte[1_000_003];
+            new Random(5).NextBytes(data);
+            using (var stream = new BackgroundWriteStream(sink, chunkSize: 4096, chunks: 2))
+            {
+                for (int at = 0; at < data.Length; at += 7919)
+                {
+                    stream.Write(data.AsSpan(at, Math.Min(7919, data.Length - at)));
+                    if (at % 5 == 0)
+                    {
+                        stream.Flush();
+                    }
+                }
+
+                stream.Complete();
+            }
+
+            Assert.Equal(data, sink.ToArray());
+        });
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task A_failing_inner_stream_reaches_the_writer()
+    {
+        await Task.Run(() =>
+        {
+            using var stream = new BackgroundWriteStream(new FailingStream(), chunkSize: 1024, chunks: 2);
+            IOException e = Assert.Throws<IOException>(() =>
+            {
+                for (int i = 0; i < 1000; i++)
+                {
+                    stream.Write(new byte[1024]);
+                }
+
+                stream.Complete();
+            });
+            Assert.Equal("link down", e.Message);
+        });
+    }
+
+    private sealed class FailingStream : Stream
+    {
+        public override bool CanRead => false;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => 0;
+
+        public override long Position { get => 0; set { } }
+
+        public override void Flush()
+        {
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new IOException("link down");
+    }
+}
