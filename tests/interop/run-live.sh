@@ -204,13 +204,19 @@ $Q migrate-set-capabilities '{"capabilities":[{"capability":"xbzrle","state":tru
 $Q migrate-set-parameters '{"max-bandwidth":52428800,"downtime-limit":1}' >/dev/null
 release_after_rounds() {
     local i n
+    # This migration's own counters: only once it is active (before, query-migrate still shows the last one's).
     for i in $(seq 1 300); do
-        n=$(timeout 10 $QMP "$WORK/src.qmp" query-migrate 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin).get("ram",{}).get("dirty-sync-count",0))' 2>/dev/null || echo 0)
+        n=$(timeout 10 $QMP "$WORK/src.qmp" query-migrate 2>/dev/null | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d.get("ram",{}).get("dirty-sync-count",0) if d.get("status")=="active" else 0)' 2>/dev/null || echo 0)
         [ "${n:-0}" -ge 2 ] && break
         sleep 0.2
     done
-    # The first pass is over; rounds of dirty pages (the guest's heap rewrites thousands of entries a second) for a while.
-    sleep 4
+    # The first pass is over; rounds of dirty pages (the guest's heap rewrites thousands of entries a second) until QEMU
+    # has sent XBZRLE pages for a while.
+    for i in $(seq 1 100); do
+        n=$(timeout 10 $QMP "$WORK/src.qmp" query-migrate 2>/dev/null | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d.get("xbzrle-cache",{}).get("pages",0) if d.get("status")=="active" else 0)' 2>/dev/null || echo 0)
+        [ "${n:-0}" -ge 200 ] && break
+        sleep 0.2
+    done
     timeout 10 $QMP "$WORK/src.qmp" migrate-set-parameters '{"downtime-limit":300,"max-bandwidth":10737418240}' >/dev/null
 }
 release_after_rounds &
