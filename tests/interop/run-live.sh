@@ -41,6 +41,9 @@ report() {
     exit $status
 }
 
+# At the time limit (timeout sends TERM) the checks reached so far are still reported; the rest say "not reached".
+trap 'echo "live: the time limit was reached at $SECONDS s"; report' TERM
+
 if ! have_qemu; then
     for n in $(seq 1 $CHECKS); do RESULT[$n]="SKIPPED (qemu-system-x86_64 or python3 is not installed)"; done
     report

@@ -55,7 +55,7 @@ internal static class CompareCommand
         var decompressThreads = new Option<int>("--decompress-threads")
         {
             Description = "decompress-threads (1-255) when --threads is given.",
-            DefaultValueFactory = _ => 2,
+            DefaultValueFactory = _ => ThreadCounts.DefaultDecompress,
         };
         var json = new Option<bool>("--json") { Description = "Print the results as JSON." };
 
@@ -85,10 +85,7 @@ internal static class CompareCommand
             throw new EngineParameterException("compress-threads", $"--threads {threads} is out of range: accepted 0 (no engine) or 1 to 255");
         }
 
-        if (decompressThreads is < 1 or > 255)
-        {
-            throw new EngineParameterException("decompress-threads", $"--decompress-threads {decompressThreads} is out of range: accepted 1 to 255");
-        }
+        ThreadCounts.Check("decompress-threads", decompressThreads);
 
         NativeLibraries.SelfCheck();
         (byte[] data, string source) = LoadPages(file, pageCount, content);
@@ -201,14 +198,14 @@ internal static class CompareCommand
             if (content == "synthetic")
             {
                 byte[] synthetic = new byte[pageCount * PageSizes.PageSize];
-                var model = new Engine.Migration.SyntheticContent(seed: 1);
+                var model = new SyntheticContent(seed: 1);
                 for (int i = 0; i < pageCount; i++)
                 {
                     model.Fill(synthetic.AsSpan(i * PageSizes.PageSize, PageSizes.PageSize), i);
                 }
 
                 return (synthetic, FormattableString.Invariant(
-                    $"synthetic guest model, {pageCount} pages (measured on a real Debian guest: {Engine.Migration.SyntheticContent.MeasuredZeroFraction:P0} zero pages, zlib-1 ratio {Engine.Migration.SyntheticContent.MeasuredZlib1Ratio}, zlib-6 {Engine.Migration.SyntheticContent.MeasuredZlib6Ratio}, {Engine.Migration.SyntheticContent.MeasuredIncompressibleFraction:P1} of non-zero pages do not shrink)"));
+                    $"synthetic guest model, {pageCount} pages (measured on a real Debian guest: {SyntheticContent.MeasuredZeroFraction:P0} zero pages, zlib-1 ratio {SyntheticContent.MeasuredZlib1Ratio}, zlib-6 {SyntheticContent.MeasuredZlib6Ratio}, {SyntheticContent.MeasuredIncompressibleFraction:P1} of non-zero pages do not shrink)"));
             }
 
             return (PageMix.CreateMix(pageCount, seed: 1), $"built-in page mix, {pageCount} pages");

@@ -24,9 +24,9 @@ internal static class DemoCommand
         var writerThreads = new Option<int>("--writer-threads") { Description = "Guest writer threads (busy vCPUs).", DefaultValueFactory = _ => 1 };
         var methods = new Option<string>("--methods") { Description = "Comma-separated compress-methods to run, in order: none, zlib, zstd.", DefaultValueFactory = _ => "zlib,zstd" };
         var levels = new Option<string>("--levels") { Description = "compress-level per method (one value for all, or one per method).", DefaultValueFactory = _ => "1" };
-        var compressThreads = new Option<int>("--compress-threads") { Description = "compress-threads, 1-255.", DefaultValueFactory = _ => 8 };
-        var decompressThreads = new Option<int>("--decompress-threads") { Description = "decompress-threads, 1-255.", DefaultValueFactory = _ => 2 };
-        var bandwidth = new Option<string>("--max-bandwidth") { Description = "max-bandwidth (bytes/s, 100M, 1G, 100Mbit; 0 = unlimited).", DefaultValueFactory = _ => "4M" };
+        var compressThreads = new Option<int>("--compress-threads") { Description = "compress-threads, 1-255.", DefaultValueFactory = _ => ThreadCounts.DefaultCompress };
+        var decompressThreads = new Option<int>("--decompress-threads") { Description = "decompress-threads, 1-255.", DefaultValueFactory = _ => ThreadCounts.DefaultDecompress };
+        var bandwidth = new Option<string>("--max-bandwidth") { Description = "max-bandwidth (bytes/s, 100M, 1G, 100Mbit; 0 = unlimited). The default, QEMU's 128M, leaves compression CPU as the constraint (the series' regime); 4M shows a link-bound migration.", DefaultValueFactory = _ => "128M" };
         var downtime = new Option<long>("--downtime-limit") { Description = "downtime-limit in ms.", DefaultValueFactory = _ => 300 };
         var noAutoConverge = new Option<bool>("--no-auto-converge") { Description = "Turn auto-converge off (on by default in the demo)." };
         var json = new Option<bool>("--json") { Description = "Print the results as JSON (query-migrate per method)." };
@@ -92,7 +92,7 @@ internal static class DemoCommand
         var counts = new List<int>();
         foreach (string item in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
-            if (!int.TryParse(item, NumberStyles.None, CultureInfo.InvariantCulture, out int n) || n is < 1 or > MigrationParameters.MaxThreads)
+            if (!int.TryParse(item, NumberStyles.None, CultureInfo.InvariantCulture, out int n) || n is < ThreadCounts.Min or > ThreadCounts.Max)
             {
                 throw new EngineParameterException("benchmark-threads", $"benchmark-threads '{item}' is not accepted: compress-threads 1 to 255, comma-separated");
             }
@@ -121,7 +121,7 @@ internal static class DemoCommand
         {
             using MigrationGuest guest = image is null
                 ? MigrationGuest.CreateSynthetic(guestBlocks, writers)
-                : MigrationGuest.FromImage(image.FullName, writers);
+                : SyntheticGuest.FromImage(image.FullName, writers);
             string name = parameters.Compression.ToString();
             MigrationResult result = interactive
                 ? RunWithProgress(guest, parameters, name, cancellationToken)

@@ -18,6 +18,7 @@ internal static class IncomingCommand
         var timeout = new Option<int>("--timeout") { Description = "Seconds a silent source is waited for (after it connected) before the stream is discarded.", DefaultValueFactory = _ => 30 };
         var saveImage = new Option<DirectoryInfo?>("--save-images") { Description = "Write the received RAM to this directory, one raw image per RAM block (as engine extract names them)." };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
+        var progress = ProgressOption.Create();
         var saveStream = new Option<FileInfo?>("--save-stream")
         {
             Description = "Write what was received as a QEMU migration file (RAM re-encoded with --compress-method/--compress-level on "
@@ -26,7 +27,7 @@ internal static class IncomingCommand
         var parameters = new MigrationOptions();
         var command = new Command("incoming", "Receive a live migration over TCP (engine migrate --to tcp:...) or restore a saved stream, and verify its checksums.")
         {
-            listen, from, strict, timeout, saveImage, json, saveStream,
+            listen, from, strict, timeout, saveImage, json, progress, saveStream,
         };
         parameters.AddTo(command, source: false);
         command.Options.Add(parameters.CompressThreads);
@@ -56,7 +57,7 @@ internal static class IncomingCommand
             var save = parse.GetValue(saveStream) is { } file
                 ? new SaveStream(file.FullName, CompressionSettings.Parse(parse.GetValue(parameters.Method)!, parse.GetValue(parameters.Level)), CheckThreads(parse.GetValue(parameters.CompressThreads)))
                 : null;
-            return Execute(new DestinationMigration(options), endpoint, options.ReadTimeout, parse.GetValue(saveImage), parse.GetValue(json), cancellationToken, save);
+            return Execute(new DestinationMigration(options), endpoint, options.ReadTimeout, parse.GetValue(saveImage), parse.GetValue(json), ProgressOption.IsJson(parse, progress), cancellationToken, save);
         }), CancellationToken.None));
         return command;
     }
@@ -67,8 +68,10 @@ internal static class IncomingCommand
 
     private sealed record SaveStream(string Path, CompressionSettings Settings, int Threads);
 
-    private static int Execute(DestinationMigration destination, MigrationEndpoint endpoint, TimeSpan io, DirectoryInfo? saveImage, bool json, CancellationToken cancellationToken, SaveStream? save = null)
+    private static int Execute(DestinationMigration destination, MigrationEndpoint endpoint, TimeSpan io, DirectoryInfo? saveImage, bool json, bool jsonProgress, CancellationToken cancellationToken, SaveStream? save = null)
     {
+        using ReceiveMeter? meter = jsonProgress ? new ReceiveMeter() : null;
+        using JsonProgress? lines = JsonProgress.StartIf(jsonProgress, () => meter!.Snapshot());
         DestinationResult result;
         IReadOnlyList<BlockChecksum>? expected = null;
         if (endpoint.IsTcp)
@@ -129,9 +132,9 @@ internal static class IncomingCommand
             }
 
             bool? verified = endpoint.IsTcp ? null : expected is null ? null : expected.SequenceEqual(result.Checksums);
-            if (json)
+            if (json || lines is not null)
             {
-                Console.WriteLine(JsonSerializer.Serialize(new
+                string final = JsonSerializer.Serialize(new
                 {
                     status = "completed",
                     bytes = result.StreamBytes,
@@ -146,7 +149,15 @@ internal static class IncomingCommand
                     deviceStateBytes = result.Tail.Length,
                     savedStream = save?.Path,
                     savedStreamBytes = save is null ? (long?)null : savedBytes,
-                }, new JsonSerializerOptions { WriteIndented = true }));
+                }, new JsonSerializerOptions { WriteIndented = lines is null });
+                if (lines is not null)
+                {
+                    lines.Finish(System.Text.Json.Nodes.JsonNode.Parse(final)!.AsObject());
+                }
+                else
+                {
+                    Console.WriteLine(final);
+                }
             }
             else
             {

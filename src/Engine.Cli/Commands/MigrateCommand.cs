@@ -23,10 +23,11 @@ internal static class MigrateCommand
         var dirtyRate = new Option<double>("--dirty-rate") { Description = "Pages the guest's writers dirty per second (0 = a still guest).", DefaultValueFactory = _ => 0 };
         var timeout = new Option<int>("--timeout") { Description = "Seconds a silent peer is waited for before the migration fails.", DefaultValueFactory = _ => 30 };
         var json = new Option<bool>("--json") { Description = "Print the result as query-migrate JSON." };
+        var progress = ProgressOption.Create();
         var parameters = new MigrationOptions();
         var command = new Command("migrate", "Live-migrate a guest's RAM to an engine incoming over TCP, or save it to a file, through the multi-thread compressor.")
         {
-            to, guest, image, dirtyRate, timeout, json,
+            to, guest, image, dirtyRate, timeout, json, progress,
         };
         parameters.AddTo(command, source: true);
         // The work runs on a pool thread, so the action returns a running task at once and System.CommandLine installs its
@@ -51,16 +52,17 @@ internal static class MigrateCommand
             }
 
             TimeSpan io = TimeSpan.FromSeconds(Math.Clamp(parse.GetValue(timeout), 1, 3600));
-            return Execute(p, endpoint, imageFile, blocks, writers, io, parse.GetValue(json), cancellationToken);
+            return Execute(p, endpoint, imageFile, blocks, writers, io, parse.GetValue(json), ProgressOption.IsJson(parse, progress), cancellationToken);
         }), CancellationToken.None));
         return command;
     }
 
-    private static int Execute(MigrationParameters parameters, MigrationEndpoint endpoint, FileInfo? image, RamBlockInfo[] blocks, GuestWriterOptions writers, TimeSpan io, bool json, CancellationToken cancellationToken)
+    private static int Execute(MigrationParameters parameters, MigrationEndpoint endpoint, FileInfo? image, RamBlockInfo[] blocks, GuestWriterOptions writers, TimeSpan io, bool json, bool jsonProgress, CancellationToken cancellationToken)
     {
-        using MigrationGuest guest = image is null ? MigrationGuest.CreateSynthetic(blocks, writers) : MigrationGuest.FromImage(image.FullName, writers);
+        using MigrationGuest guest = image is null ? MigrationGuest.CreateSynthetic(blocks, writers) : SyntheticGuest.FromImage(image.FullName, writers);
         guest.StartWriters();
         var source = new SourceMigration(guest, parameters, new SourceMigrationOptions { ReplyTimeout = io });
+        using JsonProgress? lines = JsonProgress.StartIf(jsonProgress, () => source.Statistics.Snapshot(source.NowMs).ToJsonObject());
         MigrationResult result;
         if (endpoint.IsTcp)
         {
@@ -69,7 +71,8 @@ internal static class MigrateCommand
         }
         else
         {
-            using (FileStream file = new(endpoint.Path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
+            // Unbuffered: the stream writer already hands over 256 KiB at a time; a second buffer would only copy them again.
+            using (FileStream file = new(endpoint.Path, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 1))
             {
                 result = source.Run(file, cancellationToken);
             }
@@ -78,7 +81,13 @@ internal static class MigrateCommand
             File.WriteAllText(ChecksumFile(endpoint.Path), JsonSerializer.Serialize(result.SourceChecksums.Select(c => new { name = c.Name, xxh128 = c.Checksum })));
         }
 
-        if (json)
+        if (lines is not null)
+        {
+            var o = result.Info.ToJsonObject();
+            o["checksums-equal"] = result.ChecksumsMatch;
+            lines.Finish(o);
+        }
+        else if (json)
         {
             var o = result.Info.ToJsonObject();
             o["checksums-equal"] = result.ChecksumsMatch;

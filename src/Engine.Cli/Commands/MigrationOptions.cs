@@ -13,9 +13,9 @@ internal sealed class MigrationOptions
 
     public Option<int> Level { get; } = new("--compress-level") { Description = "compress-level (zlib 0-9, zstd 1-22 or -1 to -100).", DefaultValueFactory = _ => 1 };
 
-    public Option<int> CompressThreads { get; } = new("--compress-threads") { Description = "compress-threads, 1-255.", DefaultValueFactory = _ => 8 };
+    public Option<int> CompressThreads { get; } = new("--compress-threads") { Description = "compress-threads, 1-255.", DefaultValueFactory = _ => ThreadCounts.DefaultCompress };
 
-    public Option<int> DecompressThreads { get; } = new("--decompress-threads") { Description = "decompress-threads, 1-255.", DefaultValueFactory = _ => 2 };
+    public Option<int> DecompressThreads { get; } = new("--decompress-threads") { Description = "decompress-threads, 1-255.", DefaultValueFactory = _ => ThreadCounts.DefaultDecompress };
 
     public Option<bool> NoWaitThread { get; } = new("--no-compress-wait-thread") { Description = "compress-wait-thread off: send a page raw when every worker is busy." };
 

@@ -48,7 +48,7 @@ internal static class StreamCommands
         var threads = new Option<int>("--decompress-threads")
         {
             Description = "decompress-threads, 1-255.",
-            DefaultValueFactory = _ => 2,
+            DefaultValueFactory = _ => ThreadCounts.DefaultDecompress,
         };
         var command = new Command("extract", "Write the guest RAM of a migration file as one raw image per RAM block (stops after RAM's END section).")
         {
@@ -81,7 +81,7 @@ internal static class StreamCommands
         var output = new Argument<FileInfo>("OUT") { Description = "The re-encoded stream (overwritten)." };
         var method = new Option<string>("--compress-method") { Description = "compress-method: none, zlib or zstd.", DefaultValueFactory = _ => "zlib" };
         var level = new Option<int>("--compress-level") { Description = "compress-level (zlib 0-9, zstd 1-22 or -1 to -100).", DefaultValueFactory = _ => 1 };
-        var threads = new Option<int>("--compress-threads") { Description = "compress-threads, 1-255.", DefaultValueFactory = _ => 8 };
+        var threads = new Option<int>("--compress-threads") { Description = "compress-threads, 1-255.", DefaultValueFactory = _ => ThreadCounts.DefaultCompress };
         var command = new Command(
             "transcode",
             "Re-encode a migration file's RAM pages with another method and level; everything else is copied byte for byte, so QEMU loads the result.")
@@ -122,10 +122,7 @@ internal static class StreamCommands
 
     private static int CheckThreads(string parameter, int value)
     {
-        if (value is < 1 or > 255)
-        {
-            throw new EngineParameterException(parameter, $"{parameter} {value} is out of range: accepted 1 to 255");
-        }
+        ThreadCounts.Check(parameter, value);
 
         return value;
     }

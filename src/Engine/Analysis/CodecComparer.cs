@@ -8,7 +8,7 @@ namespace Engine.Analysis;
 /// Measures methods and levels on a set of pages, single-threaded: zero check, compress, then decompress and verify every page.
 /// This is what <c>engine compare</c> runs; per-operation costs with statistical rigour live in the benchmarks.
 /// </summary>
-public static class CodecComparer
+internal static class CodecComparer
 {
     /// <summary>Measures one candidate on <paramref name="pages"/> (a whole number of 4096-byte pages).</summary>
     public static CodecMeasurement Measure(CodecCandidate candidate, ReadOnlyMemory<byte> pages)

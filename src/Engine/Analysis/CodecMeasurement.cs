@@ -1,7 +1,7 @@
 namespace Engine.Analysis;
 
 /// <summary>What one <see cref="CodecCandidate"/> did with a set of pages.</summary>
-public sealed record CodecMeasurement
+internal sealed record CodecMeasurement
 {
     /// <summary>The candidate measured.</summary>
     public required CodecCandidate Candidate { get; init; }

@@ -10,7 +10,7 @@ namespace Engine.Analysis;
 /// compresses them on <c>compress-threads</c> workers, <see cref="DecompressionEngine"/> restores them on
 /// <c>decompress-threads</c> workers into a second RAM block, and the two blocks are compared byte for byte.
 /// </summary>
-public static class EngineComparer
+internal static class EngineComparer
 {
     /// <summary>Measures one candidate on <paramref name="pages"/> (a whole number of 4096-byte pages).</summary>
     public static CodecMeasurement Measure(CodecCandidate candidate, ReadOnlyMemory<byte> pages, int compressThreads, int decompressThreads)

@@ -1,7 +1,7 @@
 namespace Engine.Codecs;
 
 /// <summary>Turns a <see cref="DecompressStatus"/> into words for error reports.</summary>
-public static class DecompressStatusExtensions
+internal static class DecompressStatusExtensions
 {
     /// <summary>A clear English sentence that says what was wrong with the payload (or that nothing was).</summary>
     public static string Describe(this DecompressStatus status) => status switch

@@ -1,7 +1,7 @@
 namespace Engine.Codecs;
 
 /// <summary>The compressor of <c>compress-method none</c>: every page goes out raw.</summary>
-public sealed class NonePageCompressor : IPageCompressor
+internal sealed class NonePageCompressor : IPageCompressor
 {
     /// <inheritdoc />
     public CompressMethod Method => CompressMethod.None;

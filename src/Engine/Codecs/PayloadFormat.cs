@@ -7,7 +7,7 @@ namespace Engine.Codecs;
 /// Tells a zlib payload from a zstd payload by its first bytes, so a method mismatch between the two ends of a migration is
 /// reported instead of decoded as garbage.
 /// </summary>
-public static class PayloadFormat
+internal static class PayloadFormat
 {
     /// <summary>The zstd frame magic number, <c>28 B5 2F FD</c> on the wire (0xFD2FB528 little-endian).</summary>
     public const uint ZstdMagicNumber = 0xFD2FB528;

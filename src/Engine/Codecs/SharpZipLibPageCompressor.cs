@@ -13,7 +13,7 @@ namespace Engine.Codecs;
 /// heap, node, length and code arrays for each of the three trees, and offers no way to reuse them. Level 0 (stored blocks)
 /// builds no trees and allocates nothing.
 /// </remarks>
-public sealed class SharpZipLibPageCompressor : IPageCompressor
+internal sealed class SharpZipLibPageCompressor : IPageCompressor
 {
     private readonly Deflater _deflater;
     private readonly byte[] _input = new byte[PageSizes.PageSize];

@@ -13,7 +13,7 @@ namespace Engine.Codecs;
 /// <c>InflaterDynHeader</c> (with its code-length array and iterator) and new <c>InflaterHuffmanTree</c> tables; fixed-code
 /// and stored blocks allocate nothing. It reports bad data by throwing, so the error path (only) costs an exception.
 /// </remarks>
-public sealed class SharpZipLibPageDecompressor : IPageDecompressor
+internal sealed class SharpZipLibPageDecompressor : IPageDecompressor
 {
     private readonly Inflater _inflater = new(noHeader: false);
     private readonly byte[] _input = new byte[PageSizes.ZlibBound];

@@ -7,7 +7,7 @@ namespace Engine.Codecs;
 /// exactly as QEMU 7.2's compress threads do: <c>deflateInit(level)</c> once, then per page <c>deflateReset</c> and one
 /// <c>deflate(Z_FINISH)</c> into at least <c>compressBound(4096)</c> = 4110 bytes. Nothing is allocated per page.
 /// </summary>
-public sealed unsafe class ZlibPageCompressor : IPageCompressor
+internal sealed unsafe class ZlibPageCompressor : IPageCompressor
 {
     private readonly ZlibStreamHandle _stream;
 

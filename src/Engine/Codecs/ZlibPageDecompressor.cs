@@ -8,7 +8,7 @@ namespace Engine.Codecs;
 /// byte and fill the page. zlib never writes past the room it is given, so nothing beyond the page is touched.
 /// Nothing is allocated per page.
 /// </summary>
-public sealed unsafe class ZlibPageDecompressor : IPageDecompressor
+internal sealed unsafe class ZlibPageDecompressor : IPageDecompressor
 {
     private readonly ZlibStreamHandle _stream;
 

@@ -12,7 +12,7 @@ namespace Engine.Codecs;
 /// <c>ZSTD_maxCLevel()</c> (22) and hands it to <c>ZSTD_compressCCtx</c> unchanged, so the negative fast levels Engine accepts
 /// (down to <see cref="CompressionSettings.ZstdMinLevel"/>) need no advanced parameters.
 /// </remarks>
-public sealed class ZstdPageCompressor : IPageCompressor
+internal sealed class ZstdPageCompressor : IPageCompressor
 {
     private readonly CompressionOptions _options;
     private readonly Compressor _compressor;

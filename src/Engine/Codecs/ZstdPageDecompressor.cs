@@ -7,7 +7,7 @@ namespace Engine.Codecs;
 /// per instance, reused for every page. The frame is inspected first (it must fill the payload exactly and may not declare a
 /// content size other than 4096), then decoded into exactly 4096 bytes of the page, so it can never write past the page.
 /// </summary>
-public sealed unsafe class ZstdPageDecompressor : IPageDecompressor
+internal sealed unsafe class ZstdPageDecompressor : IPageDecompressor
 {
     private readonly Decompressor _decompressor;
     private bool _disposed;

@@ -9,6 +9,7 @@ internal static partial class Interop
     {
         public const int PROT_READ = 0x1;
         public const int PROT_WRITE = 0x2;
+        public const int MAP_SHARED = 0x01;
         public const int MAP_PRIVATE = 0x02;
         public const int MAP_ANONYMOUS = 0x20;
         public const int MAP_NORESERVE = 0x4000;

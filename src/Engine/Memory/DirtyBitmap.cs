@@ -131,6 +131,29 @@ public sealed class DirtyBitmap
         return added;
     }
 
+    /// <summary>
+    /// Migration role: marks <paramref name="page"/> pending (to be sent) and returns true if it was not already; for a
+    /// host's <see cref="Migration.IDirtyLog"/> that keeps its own record of written pages.
+    /// </summary>
+    public bool MarkPending(long page)
+    {
+        if ((ulong)page >= (ulong)PageCount)
+        {
+            ThrowPageOutOfRange(page);
+        }
+
+        ref ulong word = ref _words[page >> WordShift];
+        ulong bit = 1UL << (int)(page & WordMask);
+        if ((word & bit) != 0)
+        {
+            return false;
+        }
+
+        word |= bit;
+        AddCount(1);
+        return true;
+    }
+
     /// <summary>Migration role: if <paramref name="page"/> is dirty, clears it and returns true.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TestAndClear(long page)

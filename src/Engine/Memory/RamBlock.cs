@@ -69,7 +69,9 @@ public sealed unsafe class RamBlock : IDisposable
     /// A block holding the raw memory image <paramref name="path"/> (a partial last page reads as zeros), mapped
     /// copy-on-write where the platform allows: writes to the block never reach the file.
     /// </summary>
-    internal static RamBlock MapImage(string name, string path)
+    /// <exception cref="IOException">The file cannot be opened.</exception>
+    /// <exception cref="InvalidDataException">The file is empty.</exception>
+    public static RamBlock MapImage(string name, string path)
     {
         ValidateName(name);
         using Microsoft.Win32.SafeHandles.SafeFileHandle file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
@@ -83,6 +85,9 @@ public sealed unsafe class RamBlock : IDisposable
         PageMemoryHandle memory = PageMemoryHandle.MapImage(file, length, (nuint)size);
         return new RamBlock(name, size, memory.Pointer, memory);
     }
+
+    /// <summary>A block over memory that <paramref name="owner"/> holds (freed with the block), or none (null owner).</summary>
+    internal static RamBlock Over(string name, long size, byte* memory, PageMemoryHandle? owner) => new(name, size, memory, owner);
 
     /// <summary>True when the block frees its memory on <see cref="Dispose"/>; false for a <see cref="Wrap"/>ped block.</summary>
     public bool OwnsMemory => _memory is not null;

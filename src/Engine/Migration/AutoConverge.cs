@@ -7,7 +7,7 @@ namespace Engine.Migration;
 /// <c>cpu-throttle-increment</c> up to <c>max-cpu-throttle</c>, and the count starts again.
 /// </summary>
 /// <remarks>Used by the migration thread only. Pure arithmetic, tested without a clock.</remarks>
-public sealed class AutoConverge
+internal sealed class AutoConverge
 {
     private readonly MigrationParameters _parameters;
     private int _highPeriods;

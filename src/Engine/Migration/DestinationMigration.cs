@@ -24,10 +24,7 @@ public sealed class DestinationMigration
     public DestinationMigration(DestinationOptions? options = null)
     {
         _options = options ?? new DestinationOptions();
-        if (_options.DecompressThreads is < 1 or > MigrationParameters.MaxThreads)
-        {
-            throw new EngineParameterException("decompress-threads", $"decompress-threads {_options.DecompressThreads} is out of range: accepted 1 to 255");
-        }
+        ThreadCounts.Check("decompress-threads", _options.DecompressThreads);
     }
 
     /// <summary>
@@ -41,6 +38,9 @@ public sealed class DestinationMigration
         NetworkStream? network = input as NetworkStream;
         GuestMemory? memory = null;
         var clock = Stopwatch.StartNew();
+
+        // Live metrics (EngineMetrics): counts published at every end of section, nothing per page.
+        using DestinationTracker metrics = EngineMetrics.TrackDestination();
         // A connection is read with plain blocking reads: the socket's receive timeout bounds a silent source, and a
         // cancellation shuts the socket down, which ends a blocked read at once. (The reader's own timeout and token path
         // waits on a task per read that has to wait, which costs an allocation per read in steady state.) Other streams
@@ -116,7 +116,7 @@ public sealed class DestinationMigration
                         raw++;
                         break;
                     case MigrationItemKind.CompressedPage:
-                        engine.SubmitCompressed(blocks[reader.BlockIndex], reader.PageOffset, reader.Payload);
+                        engine.SubmitCompressed(blocks[reader.BlockIndex], reader.PageOffset, reader.Payload, reader.PayloadOffset);
                         compressed++;
                         break;
                     case MigrationItemKind.XbzrlePage:
@@ -132,6 +132,7 @@ public sealed class DestinationMigration
                     case MigrationItemKind.EndOfSection:
                         // QEMU's wait_for_decompress_done: errors surface at the section that caused them.
                         engine.WaitForDone();
+                        metrics.Publish(zero, raw, compressed, reader.Position);
                         break;
                 }
             }
@@ -156,6 +157,8 @@ public sealed class DestinationMigration
             // A QEMU source (device state after RAM) expects no reply; the reply is an Engine-to-Engine extension.
             bool engineSource = shape == StreamTail.Shape.EofOnly;
             TimeSpan elapsed = clock.Elapsed;
+            metrics.Publish(zero, raw, compressed, reader.Position);
+            metrics.SetStatus(MigrationStatus.Completed);
             if (network is not null && engineSource)
             {
                 MigrationReply.WriteReceived(network);
@@ -189,6 +192,7 @@ public sealed class DestinationMigration
         catch (Exception e) when (cancellationToken.IsCancellationRequested)
         {
             // Also the I/O error of a read that the cancellation's shutdown ended.
+            metrics.SetStatus(MigrationStatus.Cancelled);
             if (network is not null)
             {
                 MigrationReply.TryWriteError(network, "the destination cancelled the migration");

@@ -27,11 +27,11 @@ public sealed class MigrationParameters
     public const long MaxDowntimeLimit = 2_000_000;
 
     /// <summary>Largest thread count QEMU accepts (the parameters are uint8).</summary>
-    public const int MaxThreads = 255;
+    public const int MaxThreads = ThreadCounts.Max;
 
     private CompressionSettings _compression = CompressionSettings.Default;
-    private int _compressThreads = 8;
-    private int _decompressThreads = 2;
+    private int _compressThreads = ThreadCounts.DefaultCompress;
+    private int _decompressThreads = ThreadCounts.DefaultDecompress;
     private long _maxBandwidth = DefaultMaxBandwidth;
     private long _downtimeLimit = 300;
     private int _cpuThrottleInitial = 20;
@@ -50,14 +50,14 @@ public sealed class MigrationParameters
     public int CompressThreads
     {
         get => _compressThreads;
-        set => _compressThreads = CheckRange("compress-threads", value, 1, MaxThreads);
+        set => _compressThreads = ThreadCounts.Check("compress-threads", value);
     }
 
     /// <summary><c>decompress-threads</c>: 1 to 255, default 2.</summary>
     public int DecompressThreads
     {
         get => _decompressThreads;
-        set => _decompressThreads = CheckRange("decompress-threads", value, 1, MaxThreads);
+        set => _decompressThreads = ThreadCounts.Check("decompress-threads", value);
     }
 
     /// <summary>

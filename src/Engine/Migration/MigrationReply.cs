@@ -19,7 +19,7 @@ namespace Engine.Migration;
 /// Lines are at most <see cref="MaxLineLength"/> bytes; QEMU never sends this, and an Engine destination only sends it after
 /// reading a complete stream, so a QEMU source (which does not wait for it) is not affected.
 /// </remarks>
-public static class MigrationReply
+internal static class MigrationReply
 {
     /// <summary>The first line: the destination holds every page.</summary>
     public const string ReceivedLine = "ENGINE-RECEIVED";

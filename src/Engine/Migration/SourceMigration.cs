@@ -8,7 +8,7 @@ using Engine.Wire;
 namespace Engine.Migration;
 
 /// <summary>
-/// The source side of a live migration: pre-copy as QEMU 7.2 does it (reference §2.4, §3.3–3.5), through the
+/// The source side of a live migration: pre-copy as QEMU 7.2 does it (migration/ram.c, migration.c), through the
 /// <see cref="CompressionEngine"/> and the <see cref="MigrationStreamWriter"/>.
 /// </summary>
 /// <remarks>
@@ -33,6 +33,9 @@ public sealed class SourceMigration
 {
     /// <summary>QEMU's <c>MAX_WAIT</c>: an iteration sends for at most 50 ms before it ends its section.</summary>
     public const int MaxIterationMs = 50;
+
+    /// <summary>Batches each compress worker may hold: one in work, one queued, two done and waiting to be written.</summary>
+    private const int BatchesPerWorker = 4;
 
     private const uint RamSectionId = 2;
 
@@ -77,6 +80,9 @@ public sealed class SourceMigration
         var autoConverge = new AutoConverge(_parameters);
         var limiter = new RateLimiter(_parameters.MaxBandwidth, _options.Time);
         using var watch = new DestinationWatch(output, _options.Time, cancellationToken);
+
+        // Live metrics (EngineMetrics): the listener reads _statistics on its own thread; ending records duration and downtime.
+        using IDisposable metrics = EngineMetrics.TrackSource(_statistics, () => NowMs);
         long startBytes = 0;
         bool paused = false;
         try
@@ -87,6 +93,8 @@ public sealed class SourceMigration
                 Compression = _parameters.Compression,
                 CompressThreads = _parameters.CompressThreads,
                 CompressWaitThread = _parameters.CompressWaitThread,
+                BatchPages = CompressionEngineOptions.MaxBatchPages,
+                RingCapacity = BatchesPerWorker,
             });
             // Not disposed: disposing flushes, and after a failure a flush into a dead or stalled connection would only
             // replace the real error (or wait out a send timeout). Success flushes explicitly.
@@ -100,7 +108,7 @@ public sealed class SourceMigration
             AccountFraming(limiter, writer.Position - startBytes);
             for (int i = 0; i < _blocks.Length; i++)
             {
-                _guest.Regions[i].DirtyLog.SyncInto(_bitmaps[i]);
+                _guest.DirtyLog.SyncInto(i, _bitmaps[i]);
                 _bitmaps[i].SetAll();
             }
 
@@ -149,7 +157,7 @@ public sealed class SourceMigration
 
             // Completion: stop the guest, send the rest at full speed, end the stream.
             _statistics.GuestPaused(NowMs);
-            _guest.Writers?.Pause();
+            _guest.Control?.Pause();
             paused = true;
             Sync(autoConverge);
             limiter.SetBandwidth(0);
@@ -246,15 +254,15 @@ public sealed class SourceMigration
         if (paused)
         {
             // The migration failed: the source guest runs on, untouched.
-            _guest.Writers?.Resume();
+            _guest.Control?.Resume();
         }
     }
 
     private void ThrowIfWritersFailed()
     {
-        if (_guest.Writers?.Failure is Exception failure)
+        if (_guest.Control?.Failure is Exception failure)
         {
-            throw new InvalidOperationException($"a guest writer thread failed: {failure.Message}", failure);
+            throw new InvalidOperationException($"the guest failed: {failure.Message}", failure);
         }
     }
 
@@ -263,16 +271,13 @@ public sealed class SourceMigration
         long added = 0;
         for (int i = 0; i < _blocks.Length; i++)
         {
-            added += _guest.Regions[i].DirtyLog.SyncInto(_bitmaps[i]);
+            added += _guest.DirtyLog.SyncInto(i, _bitmaps[i]);
         }
 
         (long BytesSent, long BytesDirtied)? period = _statistics.BitmapSynced(NowMs, added);
         if (period is { } p && autoConverge.EndPeriod(p.BytesSent, p.BytesDirtied))
         {
-            if (_guest.Writers is not null)
-            {
-                _guest.Writers.Throttle = autoConverge.ThrottlePercent / 100.0;
-            }
+            _guest.Control?.Throttle(autoConverge.ThrottlePercent / 100.0);
 
             _statistics.SetThrottle(autoConverge.ThrottlePercent);
         }
@@ -283,25 +288,34 @@ public sealed class SourceMigration
     /// <summary>
     /// Sends dirty pages from the cursor on: until the bitmaps are empty, or (when <paramref name="limited"/>) the rate
     /// limit's window is used up or the iteration has run 50 ms. Every page submitted is written before it returns.
+    /// Pages go to the workers in batches of dirty pages of one block (up to 128, fewer on a slow link, so one batch
+    /// stays well inside a rate-limit window); the workers check them for zero and compress them.
     /// </summary>
     private void SendDirtyPages(CompressionEngine engine, MigrationStreamWriter writer, RateLimiter limiter, DestinationWatch watch, bool limited, CancellationToken cancellationToken)
     {
         long started = NowMs;
         int sinceCheck = 0;
-        while (FindNextDirty(out int blockIndex, out long page))
+        Span<long> offsets = stackalloc long[CompressionEngineOptions.MaxBatchPages];
+        offsets = offsets[..BatchPages(engine, limited)];
+        while (true)
         {
-            RamBlock block = _blocks[blockIndex];
-            _bitmaps[blockIndex].TestAndClear(page);
-            long offset = page * PageSizes.PageSize;
-            while (!engine.TrySubmit(block, offset))
+            int count = CollectDirty(offsets, out int blockIndex);
+            if (count == 0)
             {
-                // Every worker holds its full credit: write the oldest result to free one.
-                WriteResult(engine, writer, limiter, engine.Receive());
+                break;
             }
 
-            while (engine.TryReceive(out PageResult ready))
+            RamBlock block = _blocks[blockIndex];
+            ReadOnlySpan<long> batch = offsets[..count];
+            while (!engine.TrySubmit(block, batch))
             {
-                WriteResult(engine, writer, limiter, ready);
+                // Every worker holds its full credit: write the oldest batch to free one.
+                WriteBatch(engine, writer, limiter, engine.ReceiveBatch());
+            }
+
+            while (engine.TryReceiveBatch(out PageResultBatch ready))
+            {
+                WriteBatch(engine, writer, limiter, ready);
             }
 
             if (limited && limiter.IsOverLimit)
@@ -309,7 +323,8 @@ public sealed class SourceMigration
                 break;
             }
 
-            if (++sinceCheck == 64)
+            sinceCheck += count;
+            if (sinceCheck >= 64)
             {
                 // As QEMU, the clock is read every 64 pages only.
                 sinceCheck = 0;
@@ -324,40 +339,94 @@ public sealed class SourceMigration
 
         while (engine.InFlight > 0)
         {
-            WriteResult(engine, writer, limiter, engine.Receive());
+            WriteBatch(engine, writer, limiter, engine.ReceiveBatch());
         }
     }
 
-    private void WriteResult(CompressionEngine engine, MigrationStreamWriter writer, RateLimiter limiter, in PageResult result)
+    /// <summary>
+    /// Pages per batch: the engine's most when the link is unlimited; on a limited link at most an eighth of a rate-limit
+    /// window's worth of raw pages, so that what is in flight when the window fills stays a fraction of a window.
+    /// </summary>
+    private int BatchPages(CompressionEngine engine, bool limited)
     {
-        int blockIndex = IndexOf(result.Block);
-        long before = writer.Position;
-        switch (result.Kind)
+        long bandwidth = _parameters.MaxBandwidth;
+        if (!limited || bandwidth <= 0)
         {
-            case PageResultKind.Zero:
-                writer.WriteZeroPage(blockIndex, result.Offset);
-                _statistics.AddZeroPage(writer.Position - before);
-                break;
-            case PageResultKind.Compressed:
-                writer.WriteCompressedPage(blockIndex, result.Offset, result.Bytes);
-                _statistics.AddCompressedPage(writer.Position - before, result.Length);
-                break;
-            default:
-                writer.WriteRawPage(blockIndex, result.Offset, result.Bytes);
-                _statistics.AddNormalPage(writer.Position - before);
-                break;
+            return engine.BatchPages;
         }
 
-        if (result.IsBusy)
+        long pagesPerWindow = bandwidth / RateLimiter.WindowsPerSecond / PageSizes.PageSize;
+        return (int)Math.Clamp(pagesPerWindow / 8, 1, engine.BatchPages);
+    }
+
+    /// <summary>
+    /// Takes up to <c>offsets.Length</c> dirty pages of one block from the cursor on (clearing their bits) into
+    /// <paramref name="offsets"/>; returns how many, 0 when every bitmap is empty.
+    /// </summary>
+    private int CollectDirty(Span<long> offsets, out int blockIndex)
+    {
+        if (!FindNextDirty(out blockIndex, out long page))
         {
-            // As QEMU's save_compress_page: every page no thread took is busy, a zero one too.
-            _statistics.AddBusy();
+            return 0;
         }
 
-        long bytes = writer.Position - before;
+        DirtyBitmap bitmap = _bitmaps[blockIndex];
+        int count = 0;
+        while (true)
+        {
+            bitmap.TestAndClear(page);
+            offsets[count++] = page * PageSizes.PageSize;
+            if (count == offsets.Length)
+            {
+                return count;
+            }
+
+            long next = bitmap.FindNextDirty(_cursorPage);
+            if (next >= bitmap.PageCount)
+            {
+                return count;
+            }
+
+            page = next;
+            _cursorPage = next + 1;
+        }
+    }
+
+    private void WriteBatch(CompressionEngine engine, MigrationStreamWriter writer, RateLimiter limiter, in PageResultBatch batch)
+    {
+        int blockIndex = IndexOf(batch.Block);
+        long start = writer.Position;
+        for (int i = 0; i < batch.Count; i++)
+        {
+            PageResult result = batch[i];
+            long before = writer.Position;
+            switch (result.Kind)
+            {
+                case PageResultKind.Zero:
+                    writer.WriteZeroPage(blockIndex, result.Offset);
+                    _statistics.AddZeroPage(writer.Position - before);
+                    break;
+                case PageResultKind.Compressed:
+                    writer.WriteCompressedPage(blockIndex, result.Offset, result.Bytes);
+                    _statistics.AddCompressedPage(writer.Position - before, result.Length);
+                    break;
+                default:
+                    writer.WriteRawPage(blockIndex, result.Offset, result.Bytes);
+                    _statistics.AddNormalPage(writer.Position - before);
+                    break;
+            }
+
+            if (result.IsBusy)
+            {
+                // As QEMU's save_compress_page: every page no thread took is busy, a zero one too.
+                _statistics.AddBusy();
+            }
+        }
+
+        long bytes = writer.Position - start;
         _pageRecordBytes += bytes;
         limiter.Record(bytes);
-        engine.Release(result);
+        engine.Release(in batch);
     }
 
     private int IndexOf(RamBlock block)

@@ -1,11 +1,14 @@
 namespace Engine.Pipeline;
 
-/// <summary>One page for a compress worker: where the guest page is and which output slot to use.</summary>
-internal readonly unsafe struct CompressWorkItem(byte* source, int slot)
+/// <summary>
+/// One submission for a compress worker, and, on the way back, its completion: which slot holds the batch's pages (their
+/// sources, offsets and outputs live in the worker's slot arrays) and how many pages it has.
+/// </summary>
+internal readonly struct CompressWorkItem(int slot, int count)
 {
-    /// <summary>The live guest page (4096 bytes); the worker copies it before looking at it.</summary>
-    public byte* Source { get; } = source;
-
-    /// <summary>The worker's output slot that holds the result until the caller releases it.</summary>
+    /// <summary>The worker's batch slot that holds the pages' sources, outcomes and outputs until the caller releases it.</summary>
     public int Slot { get; } = slot;
+
+    /// <summary>The number of pages, 1 to the engine's batch size.</summary>
+    public int Count { get; } = count;
 }

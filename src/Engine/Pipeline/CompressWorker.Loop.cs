@@ -11,6 +11,7 @@ internal sealed unsafe partial class CompressWorker
     private void Run()
     {
         int slot = -1;
+        int current = -1;
         try
         {
             var workOrStop = new WorkOrStop(Work, _stop);
@@ -23,25 +24,35 @@ internal sealed unsafe partial class CompressWorker
                 }
 
                 slot = item.Slot;
-                Process(in item);
+                int first = item.Slot * _batch;
+                for (current = 0; current < item.Count; current++)
+                {
+                    _outcomes[first + current] = Process((byte*)_slotSources[first + current], SlotPointer(item.Slot, current));
+                }
+
+                if (!Results.TryEnqueue(item))
+                {
+                    // Cannot happen while the caller keeps to its credit; if it does, stop rather than lose a page.
+                    throw new EngineException($"compress worker {_index}: result ring full, the caller exceeded its credit");
+                }
+
                 slot = -1;
             }
         }
         catch (Exception e)
         {
-            _stop.Fail(DescribeFailure(slot, e));
+            _stop.Fail(DescribeFailure(slot, current, e));
         }
     }
 
-    private void Process(in CompressWorkItem item)
+    private CompressOutcome Process(byte* source, byte* slot)
     {
         // Copy first: the guest may be writing this page right now. Everything below looks only at the copy, so the zero
         // verdict, the payload and a raw page all describe one snapshot, and the codec never reads memory that changes
         // under it (QEMU before 3.0 compressed the live page and produced corrupt streams).
         var page = new Span<byte>(_input, PageSizes.PageSize);
-        new ReadOnlySpan<byte>(item.Source, PageSizes.PageSize).CopyTo(page);
+        new ReadOnlySpan<byte>(source, PageSizes.PageSize).CopyTo(page);
 
-        byte* slot = SlotPointer(item.Slot);
         CompressOutcome outcome;
         if (ZeroPage.IsZero(page))
         {
@@ -73,18 +84,14 @@ internal sealed unsafe partial class CompressWorker
             }
         }
 
-        if (!Results.TryEnqueue(outcome))
-        {
-            // Cannot happen while the caller keeps to its credit; if it does, stop rather than lose a page.
-            throw new EngineException($"compress worker {_index}: result ring full, the caller exceeded its credit");
-        }
+        return outcome;
     }
 
-    private EngineException DescribeFailure(int slot, Exception e)
+    private EngineException DescribeFailure(int slot, int page, Exception e)
     {
         string reason = $"compress worker {_index} failed: {e.Message}";
-        return slot >= 0 && _slotBlocks[slot] is RamBlock block
-            ? new PageException(block.Name, _slotOffsets[slot], reason, null, e)
+        return slot >= 0 && page >= 0 && page < _batch && _slotBlocks[slot] is RamBlock block
+            ? new PageException(block.Name, _slotOffsets[(slot * _batch) + page], reason, null, e)
             : new EngineException(reason, e);
     }
 

@@ -11,6 +11,7 @@ public sealed unsafe partial class CompressionEngine
     {
         _stop.Stop();
         Shutdown();
+        EngineMetrics.Untrack(this);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -8,34 +8,65 @@ namespace Engine.Pipeline;
 public sealed unsafe partial class CompressionEngine
 {
     /// <summary>The oldest result, if it is ready; never waits.</summary>
+    /// <exception cref="InvalidOperationException">The oldest result is a batch of several pages (use <see cref="TryReceiveBatch"/>).</exception>
     public bool TryReceive(out PageResult result)
     {
-        ThrowIfStopped();
-        if (_received == _submitted)
+        if (!TryReceiveOldest(out PageResultBatch batch, single: true))
         {
             result = default;
             return false;
         }
 
-        ref PendingPage page = ref _order[_received & _orderMask];
-        CompressOutcome outcome;
-        if (page.Worker == PendingPage.Busy)
-        {
-            outcome = BusyOutcome(page.BusyKind);
-        }
-        else if (!_workers[page.Worker].Results.TryDequeue(out outcome))
-        {
-            result = default;
-            return false;
-        }
-
-        result = Deliver(ref page, in outcome);
+        result = batch[0];
         return true;
     }
 
     /// <summary>The oldest result, waiting for it if needed (spin, yield, then block).</summary>
-    /// <exception cref="InvalidOperationException">No page is in flight.</exception>
-    public PageResult Receive()
+    /// <exception cref="InvalidOperationException">No page is in flight, or the oldest result is a batch of several pages.</exception>
+    public PageResult Receive() => ReceiveOldest(single: true)[0];
+
+    /// <summary>The oldest batch's results, if they are ready; never waits.</summary>
+    public bool TryReceiveBatch(out PageResultBatch batch) => TryReceiveOldest(out batch, single: false);
+
+    /// <summary>The oldest batch's results, waiting for them if needed (spin, yield, then block).</summary>
+    /// <exception cref="InvalidOperationException">Nothing is in flight.</exception>
+    public PageResultBatch ReceiveBatch() => ReceiveOldest(single: false);
+
+    /// <summary>
+    /// Gives the bytes of <paramref name="result"/> back to the engine. Results are released in the order they were
+    /// received (the oldest first). Does nothing once the engine has stopped.
+    /// </summary>
+    public void Release(in PageResult result) => Release(result.Owner, result.Sequence);
+
+    /// <summary>Gives the bytes of every page of <paramref name="batch"/> back to the engine, oldest first, as <see cref="Release(in PageResult)"/>.</summary>
+    public void Release(in PageResultBatch batch) => Release(batch.Owner, batch.Sequence);
+
+    private bool TryReceiveOldest(out PageResultBatch batch, bool single)
+    {
+        ThrowIfStopped();
+        if (_received == _submitted)
+        {
+            batch = default;
+            return false;
+        }
+
+        ref PendingPage page = ref _order[_received & _orderMask];
+        if (single && page.Count != 1)
+        {
+            ThrowBatchNotSingle(page.Count);
+        }
+
+        if (page.Worker != PendingPage.Busy && !_workers[page.Worker].Results.TryDequeue(out _))
+        {
+            batch = default;
+            return false;
+        }
+
+        batch = Deliver(ref page);
+        return true;
+    }
+
+    private PageResultBatch ReceiveOldest(bool single)
     {
         ThrowIfStopped();
         if (_received == _submitted)
@@ -44,37 +75,33 @@ public sealed unsafe partial class CompressionEngine
         }
 
         ref PendingPage page = ref _order[_received & _orderMask];
-        CompressOutcome outcome;
-        if (page.Worker == PendingPage.Busy)
+        if (single && page.Count != 1)
         {
-            outcome = BusyOutcome(page.BusyKind);
+            ThrowBatchNotSingle(page.Count);
         }
-        else
+
+        if (page.Worker != PendingPage.Busy)
         {
             CompressWorker worker = _workers[page.Worker];
-            while (!worker.Results.TryDequeue(out outcome))
+            while (!worker.Results.TryDequeue(out _))
             {
                 WaitForResult(worker);
             }
         }
 
-        return Deliver(ref page, in outcome);
+        return Deliver(ref page);
     }
 
-    /// <summary>
-    /// Gives the bytes of <paramref name="result"/> back to the engine. Results are released in the order they were
-    /// received (the oldest first). Does nothing once the engine has stopped.
-    /// </summary>
-    public void Release(in PageResult result)
+    private void Release(CompressionEngine? owner, long sequence)
     {
         if (_stop.IsStopRequested)
         {
             return;
         }
 
-        if (!ReferenceEquals(result.Owner, this) || result.Sequence != _released || _released == _received)
+        if (!ReferenceEquals(owner, this) || sequence != _released || _released == _received)
         {
-            ThrowReleaseOrder(result.Sequence);
+            ThrowReleaseOrder(sequence);
         }
 
         ref PendingPage page = ref _order[_released & _orderMask];
@@ -123,20 +150,58 @@ public sealed unsafe partial class CompressionEngine
         throw new InvalidOperationException($"page result {sequence} was released (or never received): its bytes are gone");
     }
 
-    private PageResult Deliver(ref PendingPage page, in CompressOutcome outcome)
+    private PageResultBatch Deliver(ref PendingPage page)
     {
+        var batch = new PageResultBatch(this, _received, page.Block!, page.Worker, page.Slot, page.Count);
         bool busy = page.Worker == PendingPage.Busy;
-        byte* bytes = outcome.Kind == PageResultKind.Zero ? null
-            : busy ? BusyPage(page.Slot)
-            : _workers[page.Worker].SlotPointer(page.Slot);
-        var result = new PageResult(this, _received, page.Block!, page.Offset, outcome.Kind, outcome.Method, busy, bytes, outcome.Length);
-        _counters.Add(outcome.Kind, outcome.Length, busy);
+        for (int i = 0; i < page.Count; i++)
+        {
+            ref readonly CompressOutcome outcome = ref busy ? ref _busyOutcomes[(page.Slot * _batch) + i] : ref _workers[page.Worker].Outcome(page.Slot, i);
+            _counters.Add(outcome.Kind, outcome.Length, busy);
+        }
+
         _received++;
-        return result;
+        return batch;
+    }
+
+    /// <summary>Page <paramref name="index"/> of a received batch: its offset, outcome and bytes.</summary>
+    internal PageResult GetPage(in PageResultBatch batch, int index)
+    {
+        if ((uint)index >= (uint)batch.Count)
+        {
+            throw new ArgumentOutOfRangeException(nameof(index), index, $"the batch holds {batch.Count} pages");
+        }
+
+        ThrowIfNotLive(batch.Sequence);
+        CompressOutcome outcome;
+        long offset;
+        byte* bytes;
+        if (batch.Worker == PendingPage.Busy)
+        {
+            int i = (batch.Slot * _batch) + index;
+            outcome = _busyOutcomes[i];
+            offset = _busyOffsets[i];
+            bytes = BusyPage(batch.Slot, index);
+        }
+        else
+        {
+            CompressWorker worker = _workers[batch.Worker];
+            outcome = worker.Outcome(batch.Slot, index);
+            offset = worker.SlotOffset(batch.Slot, index);
+            bytes = worker.SlotPointer(batch.Slot, index);
+        }
+
+        return new PageResult(
+            this, batch.Sequence, batch.Block, offset, outcome.Kind, outcome.Method, batch.Worker == PendingPage.Busy,
+            outcome.Kind == PageResultKind.Zero ? null : bytes, outcome.Length);
     }
 
     private static CompressOutcome BusyOutcome(PageResultKind kind)
         => new(kind, CompressMethod.None, kind == PageResultKind.Zero ? 0 : PageSizes.PageSize);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowBatchNotSingle(int count)
+        => throw new InvalidOperationException($"the oldest result is a batch of {count} pages: receive it with ReceiveBatch");
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void WaitForResult(CompressWorker worker)
@@ -156,7 +221,7 @@ public sealed unsafe partial class CompressionEngine
             $"results are released oldest first: expected result {_released} of this engine ({_received - _released} held), got result {sequence}");
 
     /// <summary>The caller's wait condition: the awaited worker has a result, or the engine is stopping.</summary>
-    private readonly struct ResultOrStop(SpscRing<CompressOutcome> results, StopSignal stop) : IWaitCondition
+    private readonly struct ResultOrStop(SpscRing<CompressWorkItem> results, StopSignal stop) : IWaitCondition
     {
         public bool IsSatisfied() => !results.IsEmpty || stop.IsStopRequested;
     }

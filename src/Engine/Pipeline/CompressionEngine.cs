@@ -16,10 +16,16 @@ namespace Engine.Pipeline;
 /// the destination (which applies the copies of one page in stream order) always ends with the newest.
 /// </para>
 /// <para>
-/// Use: one thread (the caller) submits and receives. <see cref="TrySubmit"/> returns false when the caller must first
-/// receive and release results (all of the chosen workers' credit is taken); <see cref="Receive"/> waits for the oldest
-/// result; <see cref="Release"/> gives its bytes back. <see cref="Submit(RamBlock, long, PageResultHandler)"/>,
+/// Use: one thread (the caller) submits and receives. <see cref="TrySubmit(RamBlock, long)"/> returns false when the
+/// caller must first receive and release results (all of the chosen workers' credit is taken); <see cref="Receive"/> waits
+/// for the oldest result; <see cref="Release(in PageResult)"/> gives its bytes back. <see cref="Submit(RamBlock, long, PageResultHandler)"/>,
 /// <see cref="Drain"/> and <see cref="CompressAll"/> wrap that loop around a handler.
+/// </para>
+/// <para>
+/// Batches: with <see cref="CompressionEngineOptions.BatchPages"/> above 1, <see cref="TrySubmit(RamBlock, ReadOnlySpan{long})"/>
+/// hands a worker up to that many pages of one block at once, and <see cref="ReceiveBatch"/> gives them back together
+/// (one hand-off, one wake-up, one wait per batch: the page-at-a-time hand-off cost a 2-core migration more CPU in its
+/// caller than in a compress worker, docs/PERFORMANCE.md). Single pages are batches of one.
 /// </para>
 /// <para>
 /// Failures: the first failure of any worker stops the engine; the caller's next call joins every thread, frees every
@@ -46,6 +52,9 @@ public sealed unsafe partial class CompressionEngine : IDisposable
     private readonly long _orderMask;
     private readonly AlignedMemoryHandle? _busyPool;
     private readonly int _busyCapacity;
+    private readonly int _batch;
+    private readonly CompressOutcome[] _busyOutcomes;
+    private readonly long[] _busyOffsets;
     private long _submitted;
     private long _received;
     private long _released;
@@ -67,9 +76,12 @@ public sealed unsafe partial class CompressionEngine : IDisposable
         options.Validate();
         _options = options;
         _credit = options.RingCapacity;
+        _batch = options.BatchPages;
         int threads = options.CompressThreads;
         _outstanding = new int[threads];
         _busyCapacity = options.CompressWaitThread ? 0 : _credit;
+        _busyOutcomes = new CompressOutcome[_busyCapacity * _batch];
+        _busyOffsets = new long[_busyCapacity * _batch];
         int orderCapacity = (int)BitOperations.RoundUpToPowerOf2((uint)((threads * _credit) + _busyCapacity));
         _order = new PendingPage[orderCapacity];
         _orderMask = orderCapacity - 1;
@@ -84,7 +96,7 @@ public sealed unsafe partial class CompressionEngine : IDisposable
         {
             if (_busyCapacity > 0)
             {
-                _busyPool = AlignedMemoryHandle.Allocate((nuint)(_busyCapacity * PageSizes.PageSize), PageSizes.PageSize);
+                _busyPool = AlignedMemoryHandle.Allocate((nuint)((long)_busyCapacity * _batch * PageSizes.PageSize), PageSizes.PageSize);
             }
 
             for (; created < threads; created++)
@@ -92,7 +104,7 @@ public sealed unsafe partial class CompressionEngine : IDisposable
                 IPageCompressor? compressor = factory is null ? null : CreateCompressor(factory, settings);
                 try
                 {
-                    _workers[created] = new CompressWorker(created, _credit, compressor, _stop);
+                    _workers[created] = new CompressWorker(created, _credit, _batch, compressor, _stop);
                 }
                 catch
                 {
@@ -108,6 +120,8 @@ public sealed unsafe partial class CompressionEngine : IDisposable
             {
                 worker.Start(this);
             }
+
+            EngineMetrics.Track(this);
         }
         catch
         {
@@ -129,8 +143,11 @@ public sealed unsafe partial class CompressionEngine : IDisposable
     /// <summary>The number of compress workers.</summary>
     public int ThreadCount => _workers.Length;
 
-    /// <summary>Pages submitted whose results have not been received yet.</summary>
+    /// <summary>Submissions (pages, or batches of pages) whose results have not been received yet.</summary>
     public long InFlight => _submitted - _received;
+
+    /// <summary>The most pages one submission may carry (<see cref="CompressionEngineOptions.BatchPages"/>).</summary>
+    public int BatchPages => _batch;
 
     /// <summary>Results received but not released yet.</summary>
     public long Unreleased => _received - _released;

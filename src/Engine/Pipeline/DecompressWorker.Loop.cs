@@ -2,6 +2,7 @@ using System.Globalization;
 using Engine.Codecs;
 using Engine.Memory;
 using Engine.Threading;
+using Engine.Wire;
 
 namespace Engine.Pipeline;
 
@@ -73,9 +74,19 @@ internal sealed unsafe partial class DecompressWorker
         (string reason, DecompressStatus? status, Exception? inner) = e is PageFailure failure
             ? ($"decompress worker {_index}: {failure.Message}", failure.Status, null)
             : ($"decompress worker {_index} failed: {e.Message}", (DecompressStatus?)null, e);
-        return slot >= 0 && _slotBlocks[slot] is RamBlock block
-            ? new PageException(block.Name, _slotOffsets[slot], reason, status, inner)
-            : new EngineException(reason, inner);
+        if (slot < 0 || _slotBlocks[slot] is not RamBlock block)
+        {
+            return new EngineException(reason, inner);
+        }
+
+        // A payload from a stream that does not decode is the stream's fault: say where in the stream it is (the same
+        // error whichever tool read the stream: incoming, extract).
+        long streamOffset = _slotStreamOffsets[slot];
+        return e is PageFailure bad && streamOffset >= 0
+            ? new MigrationStreamException(
+                streamOffset,
+                string.Create(CultureInfo.InvariantCulture, $"expected a compressed payload that decompresses to exactly one 4096-byte page (block '{block.Name}', offset 0x{_slotOffsets[slot]:X}), found: {bad.Status}"))
+            : new PageException(block.Name, _slotOffsets[slot], reason, status, inner);
     }
 
     /// <summary>A page the worker could not apply; turned into a <see cref="PageException"/> naming the page.</summary>

@@ -29,6 +29,7 @@ internal sealed unsafe partial class DecompressWorker : IEngineWorker
     private readonly AlignedMemoryHandle _memory;
     private readonly RamBlock?[] _slotBlocks;
     private readonly long[] _slotOffsets;
+    private readonly long[] _slotStreamOffsets;
     private Thread? _thread;
     private long _appliedPages;
 
@@ -45,6 +46,7 @@ internal sealed unsafe partial class DecompressWorker : IEngineWorker
         Work.WakeProducerAt(long.MaxValue);
         _slotBlocks = new RamBlock?[capacity];
         _slotOffsets = new long[capacity];
+        _slotStreamOffsets = new long[capacity];
         _memory = AlignedMemoryHandle.Allocate((nuint)(capacity * SlotStride), PageSizes.PageSize);
     }
 
@@ -64,10 +66,11 @@ internal sealed unsafe partial class DecompressWorker : IEngineWorker
     public byte* SlotPointer(int slot) => _memory.Pointer + ((nint)slot * SlotStride);
 
     /// <summary>Caller: records which page goes into <paramref name="slot"/>, before the work item is published.</summary>
-    public void SetSlotPage(int slot, RamBlock block, long offset)
+    public void SetSlotPage(int slot, RamBlock block, long offset, long streamOffset)
     {
         _slotBlocks[slot] = block;
         _slotOffsets[slot] = offset;
+        _slotStreamOffsets[slot] = streamOffset;
     }
 
     /// <summary>Starts the thread.</summary>

@@ -13,7 +13,14 @@ public sealed unsafe partial class DecompressionEngine
     /// Queues a compressed page: <paramref name="payload"/> (1 to <see cref="PageSizes.MaxCompressedPage"/> bytes) is copied
     /// into the worker's buffer and decompressed into the page at <paramref name="offset"/> of <paramref name="block"/>.
     /// </summary>
-    public void SubmitCompressed(RamBlock block, long offset, ReadOnlySpan<byte> payload)
+    public void SubmitCompressed(RamBlock block, long offset, ReadOnlySpan<byte> payload) => SubmitCompressed(block, offset, payload, -1);
+
+    /// <summary>
+    /// As <see cref="SubmitCompressed(RamBlock, long, ReadOnlySpan{byte})"/>, for a payload read at byte
+    /// <paramref name="streamOffset"/> of a migration stream: a payload that does not decode then fails the engine with a
+    /// <see cref="Wire.MigrationStreamException"/> at that offset.
+    /// </summary>
+    public void SubmitCompressed(RamBlock block, long offset, ReadOnlySpan<byte> payload, long streamOffset)
     {
         ArgumentNullException.ThrowIfNull(block);
         if (payload.IsEmpty || payload.Length > PageSizes.MaxCompressedPage)
@@ -21,14 +28,14 @@ public sealed unsafe partial class DecompressionEngine
             ThrowBadPayload(block, offset, payload.Length);
         }
 
-        Submit(block, offset, PageResultKind.Compressed, payload);
+        Submit(block, offset, PageResultKind.Compressed, payload, streamOffset);
     }
 
     /// <summary>Queues a zero page: the page at <paramref name="offset"/> becomes all zero (written only if it is not already).</summary>
     public void SubmitZero(RamBlock block, long offset)
     {
         ArgumentNullException.ThrowIfNull(block);
-        Submit(block, offset, PageResultKind.Zero, ReadOnlySpan<byte>.Empty);
+        Submit(block, offset, PageResultKind.Zero, ReadOnlySpan<byte>.Empty, -1);
     }
 
     /// <summary>Queues a raw page: <paramref name="page"/> (exactly 4096 bytes) is copied into the page at <paramref name="offset"/>.</summary>
@@ -41,7 +48,7 @@ public sealed unsafe partial class DecompressionEngine
                 string.Create(CultureInfo.InvariantCulture, $"a raw page is {PageSizes.PageSize} bytes, not {page.Length}"), nameof(page));
         }
 
-        Submit(block, offset, PageResultKind.Raw, page);
+        Submit(block, offset, PageResultKind.Raw, page, -1);
     }
 
     /// <summary>
@@ -61,7 +68,7 @@ public sealed unsafe partial class DecompressionEngine
         }
     }
 
-    private void Submit(RamBlock block, long offset, PageResultKind kind, ReadOnlySpan<byte> payload)
+    private void Submit(RamBlock block, long offset, PageResultKind kind, ReadOnlySpan<byte> payload, long streamOffset)
     {
         ThrowIfStopped();
         byte* destination = block.GetPagePointer(offset);
@@ -95,7 +102,7 @@ public sealed unsafe partial class DecompressionEngine
                 payload.CopyTo(new Span<byte>(worker.SlotPointer(slot), DecompressWorker.SlotCapacity));
             }
 
-            worker.SetSlotPage(slot, block, offset);
+            worker.SetSlotPage(slot, block, offset, streamOffset);
             if (!work.TryEnqueue(new DecompressWorkItem(destination, kind, payload.Length)))
             {
                 throw new InvalidOperationException("a decompress worker's ring is full after it reported room: an engine bug");

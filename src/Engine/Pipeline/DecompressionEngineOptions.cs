@@ -7,19 +7,19 @@ namespace Engine.Pipeline;
 public sealed record DecompressionEngineOptions
 {
     /// <summary>The fewest decompress threads: 1.</summary>
-    public const int MinThreads = 1;
+    public const int MinThreads = ThreadCounts.Min;
 
     /// <summary>The most decompress threads: 255 (QEMU's <c>uint8</c> parameter).</summary>
-    public const int MaxThreads = 255;
+    public const int MaxThreads = ThreadCounts.Max;
 
     /// <summary>QEMU's default <c>decompress-threads</c>: 2.</summary>
-    public const int DefaultThreads = 2;
+    public const int DefaultThreads = ThreadCounts.DefaultDecompress;
 
     /// <summary>
     /// The default ring depth: 64 pages per worker. Deeper than the compressor's 16 because a decompressed page is cheap
     /// (about 2.7 µs for zstd-1): with 64 the caller refills a worker's ring a half ring (32 pages) at a time, parks less, and
-    /// leaves the cores to the workers. Paired runs at 09:32 to 09:36 UTC: zstd-1, 2 workers, 2,406 to 2,626 MB/s against
-    /// 2,130 to 2,202 with 16 (docs/PERFORMANCE.md, Pipeline). Cost: 64 × 4174 bytes of payload slots per worker.
+    /// leaves the cores to the workers (measured faster than 16 with zstd-1 and 2 workers: docs/PERFORMANCE.md, Pipeline).
+    /// Cost: 64 × 4174 bytes of payload slots per worker.
     /// </summary>
     public const int DefaultRingCapacity = 64;
 
@@ -44,12 +44,7 @@ public sealed record DecompressionEngineOptions
     /// <summary>Throws <see cref="EngineParameterException"/>, naming the parameter, the value and the accepted range, for a bad value.</summary>
     public void Validate()
     {
-        if (DecompressThreads is < MinThreads or > MaxThreads)
-        {
-            throw new EngineParameterException(
-                "decompress-threads",
-                string.Create(CultureInfo.InvariantCulture, $"decompress-threads {DecompressThreads} is out of range: accepted {MinThreads} to {MaxThreads}"));
-        }
+        ThreadCounts.Check("decompress-threads", DecompressThreads);
 
         CompressionEngineOptions.ValidateRingCapacity(RingCapacity);
         if (!Enum.IsDefined(Method))

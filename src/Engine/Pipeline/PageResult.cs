@@ -6,7 +6,7 @@ namespace Engine.Pipeline;
 
 /// <summary>
 /// One page as the compression engine hands it back: which page, and what to send for it. <see cref="Bytes"/> points
-/// into the engine's buffers and stays valid until the result is released (<see cref="CompressionEngine.Release"/>).
+/// into the engine's buffers and stays valid until the result is released (<see cref="CompressionEngine.Release(in PageResult)"/>).
 /// </summary>
 public readonly unsafe struct PageResult
 {

@@ -4,7 +4,7 @@ namespace Engine.Threading;
 /// What a <see cref="ThreadParker"/> waits for. Implemented by structs so that waiting is generic over the condition
 /// and allocates nothing (no delegate, no closure).
 /// </summary>
-public interface IWaitCondition
+internal interface IWaitCondition
 {
     /// <summary>True when the wait is over. Called repeatedly; must be cheap and must not block.</summary>
     bool IsSatisfied();

@@ -39,7 +39,7 @@ namespace Engine.Threading;
 /// </para>
 /// </remarks>
 /// <typeparam name="T">The item: unmanaged, so the ring holds no references and a slot is copied in one move.</typeparam>
-public sealed class SpscRing<T>
+internal sealed class SpscRing<T>
     where T : unmanaged
 {
     private readonly T[] _items;

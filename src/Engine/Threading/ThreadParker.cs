@@ -17,7 +17,7 @@ namespace Engine.Threading;
 /// late <see cref="Unpark"/> from an earlier round leaves the signal set and costs one spurious wake-up, which the
 /// owner's loop absorbs. An idle owner is blocked in the kernel and burns no CPU; a busy one never reaches the event.
 /// </remarks>
-public sealed class ThreadParker
+internal sealed class ThreadParker
 {
     /// <summary>
     /// How many <see cref="SpinWait.SpinOnce(int)"/> rounds to try before blocking. SpinWait busy-spins (with back-off) for its

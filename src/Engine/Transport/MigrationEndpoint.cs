@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Engine.Transport;
 
 /// <summary>Where a migration goes or comes from: <c>tcp:HOST:PORT</c> or <c>file:PATH</c> (QEMU's URI forms).</summary>
-public sealed record MigrationEndpoint
+internal sealed record MigrationEndpoint
 {
     /// <summary>True for TCP, false for a file.</summary>
     public bool IsTcp { get; init; }

@@ -13,7 +13,7 @@ namespace Engine.Transport;
 /// to compress-threads x ring-capacity pages in flight when it notices the limit, and writes them all before it waits, so
 /// without the carry the link would average well above max-bandwidth.
 /// </remarks>
-public sealed class RateLimiter
+internal sealed class RateLimiter
 {
     /// <summary>Length of a window: QEMU's <c>BUFFER_DELAY</c>, 100 ms.</summary>
     public static readonly TimeSpan Window = TimeSpan.FromMilliseconds(100);

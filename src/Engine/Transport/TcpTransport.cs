@@ -7,7 +7,7 @@ namespace Engine.Transport;
 /// TCP connections for migrations: connect, listen and accept, and an in-process loopback pair. Every socket gets send and
 /// receive timeouts, so a peer that stops answering ends in an error, not a hang.
 /// </summary>
-public static class TcpTransport
+internal static class TcpTransport
 {
     /// <summary>The default timeout of one send or receive.</summary>
     public static readonly TimeSpan DefaultIoTimeout = TimeSpan.FromSeconds(30);

@@ -1,43 +1,45 @@
 using Engine.Codecs;
 using Engine.Memory;
+using Engine.Pipeline;
 using Microsoft.Win32.SafeHandles;
 
 namespace Engine.Wire;
 
 /// <summary>
-/// An <see cref="IRamSink"/> that writes guest RAM as one raw image file per RAM block, decompressing compressed pages on
-/// <c>decompress-threads</c> workers. Records are applied in stream order: a batch of records is decompressed in parallel,
-/// then written in order, and every EOS and XBZRLE record waits for the batch first.
+/// An <see cref="IRamSink"/> that writes guest RAM as one raw image file per RAM block, through the same
+/// <see cref="DecompressionEngine"/> as a live destination: each image file is sized up front and mapped, and the engine's
+/// <c>decompress-threads</c> workers write pages straight into it (pages never sent stay holes and read back as zero).
+/// Records of one page are applied in stream order; every EOS and XBZRLE record waits for the workers first.
 /// </summary>
-public sealed class RamImageSink : IRamSink, IDisposable
+/// <remarks>
+/// Where the platform cannot map a file, the images are built in memory and written out by <see cref="Flush"/> at the end.
+/// </remarks>
+public sealed unsafe class RamImageSink : IRamSink, IDisposable
 {
     private readonly string _directory;
-    private readonly PageBatch _batch;
-    private readonly CodecPool _codecs;
-    private readonly Action<int, int> _decompressSlot;
-    private readonly byte[] _zeroPage = new byte[PageSizes.PageSize];
-    private readonly byte[] _scratch = new byte[PageSizes.PageSize];
-    private SafeFileHandle[] _files = Array.Empty<SafeFileHandle>();
-    private ulong[][] _written = Array.Empty<ulong[]>();
+    private readonly DecompressionEngine _engine;
+    private SafeFileHandle[] _files = [];
+    private RamBlock?[] _blocks = [];
+    private bool[] _inMemory = [];
+    private ulong[][] _written = [];
     private List<ExtractedBlock> _extracted = new();
 
-    /// <summary>Creates a sink writing into <paramref name="directory"/> (created if missing).</summary>
-    /// <param name="directory">Where the block images go.</param>
+    /// <summary>Creates a sink that writes its images into <paramref name="directory"/> (created if missing).</summary>
+    /// <param name="directory">Where the images go.</param>
     /// <param name="decompressThreads">Decompress workers, 1 to 255.</param>
-    /// <param name="decompressorFactory">Creates one decompressor per worker and method; default <see cref="PageCodecs.CreateDecompressor"/>.</param>
+    /// <param name="decompressorFactory">Decoders per method, for tests; null for Engine's (native zlib, zstd), told apart by the payload.</param>
     public RamImageSink(string directory, int decompressThreads = 2, Func<CompressMethod, IPageDecompressor>? decompressorFactory = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
-        ArgumentOutOfRangeException.ThrowIfLessThan(decompressThreads, 1);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(decompressThreads, 255);
+        ThreadCounts.Check("decompress-threads", decompressThreads);
         _directory = directory;
         Directory.CreateDirectory(directory);
-        _batch = new PageBatch(PageBatch.DefaultCapacity, decompressThreads);
-        _codecs = new CodecPool(decompressThreads, decompressorFactory);
-        _decompressSlot = DecompressSlot;
+        _engine = new DecompressionEngine(
+            new DecompressionEngineOptions { DecompressThreads = decompressThreads },
+            decompressorFactory is null ? null : () => new MethodDispatchDecoder(decompressorFactory));
     }
 
-    /// <summary>The image files, one per block, in block list order (filled by <see cref="OnBlockList"/>).</summary>
+    /// <summary>The images written, one per RAM block, in block order.</summary>
     public IReadOnlyList<ExtractedBlock> Blocks => _extracted;
 
     /// <inheritdoc />
@@ -45,6 +47,8 @@ public sealed class RamImageSink : IRamSink, IDisposable
     {
         var used = new HashSet<string>(StringComparer.Ordinal);
         _files = new SafeFileHandle[blocks.Count];
+        _blocks = new RamBlock?[blocks.Count];
+        _inMemory = new bool[blocks.Count];
         _written = new ulong[blocks.Count][];
         _extracted = new List<ExtractedBlock>(blocks.Count);
         for (int i = 0; i < blocks.Count; i++)
@@ -60,98 +64,101 @@ public sealed class RamImageSink : IRamSink, IDisposable
             _files[i] = File.OpenHandle(path, FileMode.Create, FileAccess.ReadWrite, FileShare.Read);
 
             // Sized up front (sparse where the file system allows): pages never sent read back as zero, as in a guest.
-            RandomAccess.SetLength(_files[i], blocks[i].Length);
-            _written[i] = new ulong[(blocks[i].Length / PageSizes.PageSize + 63) / 64];
-            _extracted.Add(new ExtractedBlock(blocks[i].Name, blocks[i].Length, path));
+            long length = blocks[i].Length;
+            RandomAccess.SetLength(_files[i], length);
+            _written[i] = new ulong[(length / PageSizes.PageSize + 63) / 64];
+            _extracted.Add(new ExtractedBlock(blocks[i].Name, length, path));
+            if (length > 0)
+            {
+                PageMemoryHandle? map = PageMemoryHandle.TryMapShared(_files[i], (nuint)length);
+                _inMemory[i] = map is null;
+                map ??= PageMemoryHandle.AllocateZeroed((nuint)length);
+                _blocks[i] = RamBlock.Over(blocks[i].Name, length, map.Pointer, map);
+            }
         }
     }
 
     /// <inheritdoc />
-    public void OnZeroPage(int block, long offset) => Enqueue(MigrationItemKind.ZeroPage, block, offset, ReadOnlySpan<byte>.Empty, CompressMethod.None, 0);
+    public void OnZeroPage(int block, long offset)
+    {
+        // A page never written is a hole already: nothing to do, and nothing touched.
+        if (IsWritten(block, offset))
+        {
+            _engine.SubmitZero(_blocks[block]!, offset);
+        }
+    }
 
     /// <inheritdoc />
-    public void OnRawPage(int block, long offset, ReadOnlySpan<byte> page) => Enqueue(MigrationItemKind.RawPage, block, offset, page, CompressMethod.None, 0);
+    public void OnRawPage(int block, long offset, ReadOnlySpan<byte> page)
+    {
+        if (IsWritten(block, offset) || !ZeroPage.IsZero(page))
+        {
+            _engine.SubmitRaw(_blocks[block]!, offset, page);
+            MarkWritten(block, offset);
+        }
+    }
 
     /// <inheritdoc />
     public void OnCompressedPage(int block, long offset, CompressMethod method, ReadOnlySpan<byte> payload, long streamOffset)
-        => Enqueue(MigrationItemKind.CompressedPage, block, offset, payload, method, streamOffset);
+    {
+        _engine.SubmitCompressed(_blocks[block]!, offset, payload, streamOffset);
+        MarkWritten(block, offset);
+    }
 
     /// <inheritdoc />
     public void OnXbzrlePage(int block, long offset, ReadOnlySpan<byte> encoded)
     {
         // The delta applies to the page as every earlier record left it.
-        Flush();
-        Span<byte> page = _scratch;
-        int read = RandomAccess.Read(_files[block], page, offset);
-        page[read..].Clear();
-        if (!Xbzrle.Decode(encoded, page))
+        _engine.WaitForDone();
+        if (!Xbzrle.Decode(encoded, _blocks[block]!.GetPage(offset)))
         {
             throw new InvalidOperationException("an XBZRLE delta that passed validation failed to decode");
         }
 
-        WritePage(block, offset, page);
+        MarkWritten(block, offset);
     }
 
     /// <inheritdoc />
-    public void OnEndOfSection() => Flush();
+    public void OnEndOfSection() => _engine.WaitForDone();
 
-    /// <summary>Applies every queued record; call once the stream has been read.</summary>
+    /// <summary>Waits until every page received so far is in its image (and writes the images built in memory).</summary>
     public void Flush()
     {
-        if (_batch.Count == 0)
+        _engine.WaitForDone();
+        for (int i = 0; i < _blocks.Length; i++)
         {
-            return;
-        }
-
-        _codecs.Prepare(_batch);
-        _batch.Run(_decompressSlot);
-        for (int slot = 0; slot < _batch.Count; slot++)
-        {
-            int block = _batch.Blocks[slot];
-            long offset = _batch.Offsets[slot];
-            switch (_batch.Kinds[slot])
+            if (_inMemory[i] && _blocks[i] is RamBlock block)
             {
-                case MigrationItemKind.ZeroPage:
-                    if (IsWritten(block, offset))
-                    {
-                        WritePage(block, offset, _zeroPage);
-                    }
-
-                    break;
-                case MigrationItemKind.RawPage:
-                    WritePage(block, offset, _batch.Input(slot));
-                    break;
-                default:
-                    DecompressStatus status = _batch.Statuses[slot];
-                    if (status != DecompressStatus.Ok)
-                    {
-                        _batch.Clear();
-                        throw new MigrationStreamException(
-                            _batch.StreamOffsets[slot],
-                            $"expected a {CompressionSettings.NameOf(_batch.Methods[slot])} payload that decompresses to exactly one 4096-byte page "
-                            + $"(block '{_extracted[block].Name}', offset 0x{offset:X}), found: {status}");
-                    }
-
-                    WritePage(block, offset, _batch.Result(slot));
-                    break;
+                for (long offset = 0; offset < block.Size; offset += 1 << 24)
+                {
+                    RandomAccess.Write(_files[i], block.GetSpan(offset, (int)Math.Min(1 << 24, block.Size - offset)), offset);
+                }
             }
         }
-
-        _batch.Clear();
     }
 
-    /// <summary>Closes the image files.</summary>
+    /// <summary>Stops the workers, unmaps the images and closes the files.</summary>
     public void Dispose()
     {
-        foreach (SafeFileHandle file in _files)
+        try
         {
-            file.Dispose();
+            _engine.Dispose();
         }
+        finally
+        {
+            foreach (RamBlock? block in _blocks)
+            {
+                block?.Dispose();
+            }
 
-        _codecs.Dispose();
+            foreach (SafeFileHandle file in _files)
+            {
+                file.Dispose();
+            }
+        }
     }
 
-    /// <summary>A file name for a block id string: path separators and other awkward characters become '_'.</summary>
+    /// <summary>The image file name for a RAM block: its name with anything but letters, digits, '.', '-' and '@' as '_', plus <c>.raw</c>.</summary>
     public static string FileNameFor(string blockName)
     {
         Span<char> name = blockName.Length <= 255 ? stackalloc char[blockName.Length] : new char[blockName.Length];
@@ -165,40 +172,15 @@ public sealed class RamImageSink : IRamSink, IDisposable
         return (trimmed.Length == 0 ? "block" : trimmed) + ".raw";
     }
 
-    private void Enqueue(MigrationItemKind kind, int block, long offset, ReadOnlySpan<byte> payload, CompressMethod method, long streamOffset)
-    {
-        _batch.Add(kind, block, offset, payload, method, streamOffset);
-        if (_batch.IsFull)
-        {
-            Flush();
-        }
-    }
-
-    private void DecompressSlot(int worker, int slot)
-    {
-        if (_batch.Kinds[slot] == MigrationItemKind.CompressedPage)
-        {
-            IPageDecompressor decompressor = _codecs.Get(worker, _batch.Methods[slot]);
-            _batch.Statuses[slot] = decompressor.Decompress(_batch.Input(slot), _batch.OutputArea(slot));
-            _batch.OutputLengths[slot] = PageSizes.PageSize;
-        }
-    }
-
     private bool IsWritten(int block, long offset)
     {
         long page = offset / PageSizes.PageSize;
         return (_written[block][page >> 6] & (1UL << (int)(page & 63))) != 0;
     }
 
-    private void WritePage(int block, long offset, ReadOnlySpan<byte> page)
+    private void MarkWritten(int block, long offset)
     {
-        long index = offset / PageSizes.PageSize;
-        if (ZeroPage.IsZero(page) && !IsWritten(block, offset))
-        {
-            return;
-        }
-
-        RandomAccess.Write(_files[block], page, offset);
-        _written[block][index >> 6] |= 1UL << (int)(index & 63);
+        long page = offset / PageSizes.PageSize;
+        _written[block][page >> 6] |= 1UL << (int)(page & 63);
     }
 }

@@ -31,10 +31,7 @@ public sealed class Transcoder : IDisposable
     {
         _options = options ?? new TranscodeOptions();
         int threads = _options.CompressThreads;
-        if (threads is < 1 or > 255)
-        {
-            throw new EngineParameterException("compress-threads", $"compress-threads {threads} is out of range: accepted 1 to 255");
-        }
+        ThreadCounts.Check("compress-threads", threads);
 
         _batch = new PageBatch(PageBatch.DefaultCapacity, threads);
         _decompressors = new CodecPool(threads, _options.DecompressorFactory);

@@ -7,7 +7,7 @@ namespace Engine.Wire;
 /// of at most two bytes (values up to 0x3FFF). The unchanged bytes stay as the destination has them, so a delta is decoded
 /// in place over the page's previous content. A trailing unchanged run is left out by the encoder.
 /// </summary>
-public static class Xbzrle
+internal static class Xbzrle
 {
     /// <summary>The largest encoded delta QEMU sends (a longer one goes out as a raw page).</summary>
     public const int MaxEncodedLength = PageSizes.PageSize;

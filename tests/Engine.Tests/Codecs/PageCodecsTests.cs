@@ -93,7 +93,7 @@ public sealed class PageCodecsTests
     public void CodecsOnParallelThreadsDoNotInterfere()
     {
         // Each worker owns its codecs; nothing is shared between instances (no static buffers, no shared contexts).
-        byte[] mix = Engine.Memory.PageMix.CreateMix(64, 3);
+        byte[] mix = PageMix.CreateMix(64, 3);
         var settings = new[]
         {
             (CompressionSettings.Create(CompressMethod.Zstd, 3), ZlibImplementation.Native),

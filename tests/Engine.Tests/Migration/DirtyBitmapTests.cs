@@ -106,7 +106,7 @@ public sealed class DirtyBitmapTests
             int writer = w;
             threads[w] = new Thread(() =>
             {
-                var rng = new Engine.Migration.SplitMix64((ulong)writer + 1);
+                var rng = new SplitMix64((ulong)writer + 1);
                 for (int i = 0; i < WritesPerWriter; i++)
                 {
                     // Writer w owns pages p with p % Writers == w, so each page's last version is well defined.

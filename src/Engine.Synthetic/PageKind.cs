@@ -1,4 +1,4 @@
-namespace Engine.Memory;
+namespace Engine.Synthetic;
 
 /// <summary>The kinds of built-in page content <see cref="PageMix"/> makes, from most to least compressible.</summary>
 public enum PageKind

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 
-namespace Engine.Memory;
+namespace Engine.Synthetic;
 
 /// <summary>
 /// Deterministic built-in page content for comparing methods and levels and for benchmarks: the same kind, page and seed give

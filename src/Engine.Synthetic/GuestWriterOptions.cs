@@ -1,4 +1,4 @@
-namespace Engine.Migration;
+namespace Engine.Synthetic;
 
 /// <summary>How a synthetic guest's writer threads dirty memory.</summary>
 public sealed record GuestWriterOptions

@@ -1,7 +1,7 @@
 using Engine.Codecs;
 using Engine.Memory;
 
-namespace Engine.Migration;
+namespace Engine.Synthetic;
 
 /// <summary>
 /// One RAM block as the guest's writers see it: a name, native memory and the block's dirty log. The memory is owned by
@@ -39,15 +39,19 @@ public sealed unsafe class GuestRegion
         DirtyLog = dirtyLog;
     }
 
-    /// <summary>A region over <paramref name="block"/>'s memory with a fresh dirty log.</summary>
-    public static GuestRegion For(Engine.Memory.RamBlock block)
+    /// <summary>A region over <paramref name="block"/>'s memory whose writes are marked in <paramref name="dirtyLog"/>.</summary>
+    public static GuestRegion For(RamBlock block, DirtyBitmap dirtyLog)
     {
         ArgumentNullException.ThrowIfNull(block);
-        return new GuestRegion(block.Name, block.GetPagePointer(0), block.Size, new DirtyBitmap(block.PageCount)) { Block = block };
+        fixed (byte* first = block.GetPage(0))
+        {
+            // The block's memory is native and never moves: the pointer stays valid while the block lives.
+            return new GuestRegion(block.Name, first, block.Size, dirtyLog) { Block = block };
+        }
     }
 
     /// <summary>The RAM block the region covers, when it was made from one.</summary>
-    public Engine.Memory.RamBlock? Block { get; private init; }
+    public RamBlock? Block { get; private init; }
 
     /// <summary>The RAM block's name.</summary>
     public string Name { get; }

@@ -1,8 +1,9 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Engine.Codecs;
+using Engine.Migration;
 
-namespace Engine.Migration;
+namespace Engine.Synthetic;
 
 /// <summary>
 /// Writer threads that keep dirtying a synthetic guest's memory at a set rate, with a hot set, changing bytes the way
@@ -23,7 +24,7 @@ namespace Engine.Migration;
 /// stacks) spread evenly over the whole guest.
 /// </para>
 /// </remarks>
-public sealed unsafe class GuestWriters : IDisposable
+public sealed unsafe class GuestWriters : IGuestControl, IDisposable
 {
     private const int PageSize = PageSizes.PageSize;
     private const int HotChunkPages = 16;
@@ -90,6 +91,9 @@ public sealed unsafe class GuestWriters : IDisposable
             Volatile.Write(ref _throttle, value); // writers pick it up at their next pacing step
         }
     }
+
+    /// <inheritdoc />
+    void IGuestControl.Throttle(double fraction) => Throttle = fraction;
 
     /// <summary>Page writes performed so far, all threads.</summary>
     public long Writes => Interlocked.Read(ref _writes);

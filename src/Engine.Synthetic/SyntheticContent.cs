@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using Engine.Codecs;
 
-namespace Engine.Migration;
+namespace Engine.Synthetic;
 
 /// <summary>
 /// A documented model of real guest RAM that generates page content, deterministically from a seed and the page number.

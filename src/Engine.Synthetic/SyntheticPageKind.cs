@@ -1,4 +1,4 @@
-namespace Engine.Migration;
+namespace Engine.Synthetic;
 
 /// <summary>The kinds of page in <see cref="SyntheticContent"/>'s model of guest RAM.</summary>
 public enum SyntheticPageKind

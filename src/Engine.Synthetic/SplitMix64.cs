@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 
-namespace Engine.Migration;
+namespace Engine.Synthetic;
 
 /// <summary>
 /// A small, fast, allocation-free pseudo-random generator (SplitMix64). Synthetic guests need reproducible content and

@@ -1,4 +1,4 @@
-namespace Engine.Migration;
+namespace Engine.Synthetic;
 
 /// <summary>
 /// Paces one writer thread: turns elapsed time, a rate in pages per second and a throttle into a number of writes allowed

@@ -1,0 +1,26 @@
+using Engine.Migration;
+
+namespace Engine;
+
+/// <summary>A running source migration as the metrics see it: its statistics, read on the listener's thread.</summary>
+/// <remarks>
+/// Design: the migration thread owns the statistics; <see cref="MigrationStatistics.Snapshot"/> is safe from any thread (each
+/// counter a volatile 64-bit read), so the metrics callbacks read it there and the migration's page loop does nothing extra.
+/// </remarks>
+internal sealed class SourceTracker(MigrationStatistics statistics, Func<long> nowMs) : IDisposable
+{
+    private int _disposed;
+
+    /// <summary>The migration's statistics now.</summary>
+    public MigrationInfo Snapshot() => statistics.Snapshot(nowMs());
+
+    /// <summary>The migration has ended (completed, failed or cancelled): its final counts go into the process totals.</summary>
+    public void Dispose()
+    {
+        // Once: a second Dispose must not record a second duration.
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            EngineMetrics.Retire(this, Snapshot());
+        }
+    }
+}
