@@ -33,6 +33,7 @@ internal static class Program
         root.Subcommands.Add(DemoCommand.Create());
         root.Subcommands.Add(MigrateCommand.Create());
         root.Subcommands.Add(IncomingCommand.Create());
+        root.Subcommands.Add(RelayCommand.Create());
         root.Subcommands.Add(StreamCommands.CreateInspect());
         root.Subcommands.Add(StreamCommands.CreateExtract());
         root.Subcommands.Add(StreamCommands.CreateTranscode());

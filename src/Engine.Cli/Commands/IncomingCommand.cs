@@ -23,14 +23,20 @@ internal static class IncomingCommand
         {
             Description = "The most guest RAM a source may announce (e.g. 16G); a stream announcing more is refused before anything is allocated. Default: this host's memory.",
         };
+        var saveStream = new Option<FileInfo?>("--save-stream")
+        {
+            Description = "Write what was received as a QEMU migration file (RAM re-encoded with --compress-method/--compress-level on "
+                + "--compress-threads; device state verbatim) that QEMU loads with -incoming \"exec:cat FILE\" (compress on for zlib).",
+        };
         var parameters = new MigrationOptions();
         var multifd = new MultifdOptions();
         var tlsOptions = new TlsCliOptions();
         var command = new Command("incoming", "Receive a live migration over TCP (engine migrate --to tcp:...) or restore a saved stream, and verify its checksums.")
         {
-            listen, from, strict, timeout, saveImage, json, progress, maxRam,
+            listen, from, strict, timeout, saveImage, json, progress, maxRam, saveStream,
         };
         parameters.AddTo(command, source: false);
+        command.Options.Add(parameters.CompressThreads);
         multifd.AddTo(command, source: false);
         tlsOptions.AddTo(command, client: false, server: true);
         // On a pool thread so that Ctrl-C cancels the token instead of killing the process (see MigrateCommand).
@@ -58,6 +64,10 @@ internal static class IncomingCommand
                 MaxRamBytes = ParseMaxRam(parse.GetValue(maxRam)),
             };
 
+            var save = parse.GetValue(saveStream) is { } file
+                ? new SaveStream(file.FullName, CompressionSettings.Parse(parse.GetValue(parameters.Method)!, parse.GetValue(parameters.Level)), ThreadCounts.Check("compress-threads", parse.GetValue(parameters.CompressThreads)))
+                : null;
+
             // Credentials are read and checked now: a bad directory fails before the listener opens.
             TlsOptions? tls = tlsOptions.BuildServer(parse, options.ReadTimeout);
             if (tls is not null && !endpoint.IsTcp)
@@ -74,7 +84,7 @@ internal static class IncomingCommand
 
             try
             {
-                return Execute(new DestinationMigration(options), endpoint, options.ReadTimeout, parse.GetValue(saveImage), parse.GetValue(json), ProgressOption.IsJson(parse, progress), cancellationToken, tls, multifdParameters is null ? null : new Engine.Multifd.MultifdDestination(multifdParameters, options));
+                return Execute(new DestinationMigration(options), endpoint, options.ReadTimeout, parse.GetValue(saveImage), parse.GetValue(json), ProgressOption.IsJson(parse, progress), cancellationToken, save, tls, multifdParameters is null ? null : new Engine.Multifd.MultifdDestination(multifdParameters, options));
             }
             finally
             {
@@ -112,7 +122,9 @@ internal static class IncomingCommand
         return bytes;
     }
 
-    private static int Execute(DestinationMigration destination, MigrationEndpoint endpoint, TimeSpan io, DirectoryInfo? saveImage, bool json, bool jsonProgress, CancellationToken cancellationToken, TlsOptions? tls = null, Engine.Multifd.MultifdDestination? multifd = null)
+    private sealed record SaveStream(string Path, CompressionSettings Settings, int Threads);
+
+    private static int Execute(DestinationMigration destination, MigrationEndpoint endpoint, TimeSpan io, DirectoryInfo? saveImage, bool json, bool jsonProgress, CancellationToken cancellationToken, SaveStream? save = null, TlsOptions? tls = null, Engine.Multifd.MultifdDestination? multifd = null)
     {
         using ReceiveMeter? meter = jsonProgress ? new ReceiveMeter() : null;
         using JsonProgress? lines = JsonProgress.StartIf(jsonProgress, () => meter!.Snapshot());
@@ -205,6 +217,13 @@ internal static class IncomingCommand
                 }
             }
 
+            long savedBytes = 0;
+            if (save is not null)
+            {
+                savedBytes = Checkpoint.Save(save.Path, result, save.Settings, save.Threads);
+                Console.Error.WriteLine($"engine incoming: saved {savedBytes} bytes ({save.Settings}) to {save.Path}");
+            }
+
             bool? verified = endpoint.IsTcp ? null : expected is null ? null : expected.SequenceEqual(result.Checksums);
             if (json || lines is not null)
             {
@@ -218,6 +237,11 @@ internal static class IncomingCommand
                     elapsedMs = (long)result.Elapsed.TotalMilliseconds,
                     blocks = result.Checksums.Select(c => new { name = c.Name, xxh128 = c.Checksum }),
                     checksumsVerified = verified,
+                    xbzrlePages = result.XbzrlePages,
+                    source = result.FromQemu ? "qemu" : "engine",
+                    deviceStateBytes = result.Tail.Length,
+                    savedStream = save?.Path,
+                    savedStreamBytes = save is null ? (long?)null : savedBytes,
                 }, new JsonSerializerOptions { WriteIndented = lines is null });
                 if (lines is not null)
                 {
@@ -230,7 +254,12 @@ internal static class IncomingCommand
             }
             else
             {
-                Console.WriteLine($"received {result.StreamBytes >> 10} kbytes in {result.Elapsed.TotalMilliseconds:0} ms: {result.ZeroPages} zero, {result.CompressedPages} compressed, {result.RawPages} raw page records");
+                Console.WriteLine($"received {result.StreamBytes >> 10} kbytes in {result.Elapsed.TotalMilliseconds:0} ms: {result.ZeroPages} zero, {result.CompressedPages} compressed, {result.RawPages} raw, {result.XbzrlePages} xbzrle page records");
+                if (result.FromQemu)
+                {
+                    Console.WriteLine($"source: QEMU ({result.Tail.Length} bytes of device state after RAM kept verbatim; no reply sent)");
+                }
+
                 foreach (BlockChecksum c in result.Checksums)
                 {
                     Console.WriteLine($"block {c.Name}: xxh128 {c.Checksum}");
@@ -240,7 +269,8 @@ internal static class IncomingCommand
                 {
                     true => "checksums: equal to the source's at the pause",
                     false => "checksums: DIFFER from the source's",
-                    null => endpoint.IsTcp ? "checksums: sent to the source, which compares them" : "checksums: no source checksums beside the file to compare with",
+                    null => endpoint.IsTcp && result.FromQemu ? "checksums: a QEMU source sends none to compare with"
+                        : endpoint.IsTcp ? "checksums: sent to the source, which compares them" : "checksums: no source checksums beside the file to compare with",
                 });
             }
 

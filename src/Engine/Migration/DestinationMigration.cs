@@ -59,9 +59,11 @@ public sealed class DestinationMigration
 
         try
         {
+            // Stop after RAM's END: a QEMU source goes on with device sections that are kept verbatim (StreamTail), an
+            // Engine source with EOF alone.
             var readerOptions = new MigrationStreamReaderOptions
             {
-                StopAfterRamEnd = false,
+                StopAfterRamEnd = true,
                 ReadTimeout = network is null ? _options.ReadTimeout : Timeout.InfiniteTimeSpan,
                 CancellationToken = network is null ? cancellationToken : CancellationToken.None,
                 MaxTotalRamBytes = _options.MaxRamBytes,
@@ -77,12 +79,32 @@ public sealed class DestinationMigration
                 Strict = _options.Strict,
             });
             RamBlock[] blocks = [];
-            long zero = 0, raw = 0, compressed = 0;
+            long zero = 0, raw = 0, compressed = 0, xbzrle = 0;
+            var prefix = new MemoryStream();
+            byte[] blockList = [];
+            uint ramSectionId = 0;
             while (reader.Read())
             {
                 switch (reader.Kind)
                 {
+                    case MigrationItemKind.FileHeader:
+                    case MigrationItemKind.Configuration:
+                        prefix.Write(reader.RawItem);
+                        break;
+                    case MigrationItemKind.Command:
+                        // A live QEMU source's return path or postcopy cannot be served by a one-way destination.
+                        QemuStreamFeatures.ThrowIfUnsupportedCommand(reader.CommandId, reader.ItemOffset);
+                        if (blocks.Length == 0)
+                        {
+                            prefix.Write(reader.RawItem);
+                        }
+
+                        break;
+                    case MigrationItemKind.SectionHeader when reader.SectionType == SectionType.Start:
+                        ramSectionId = reader.SectionId;
+                        break;
                     case MigrationItemKind.RamBlockList:
+                        blockList = reader.RawItem.ToArray();
                         memory = new GuestMemory();
                         foreach (RamBlockInfo info in reader.Blocks)
                         {
@@ -111,6 +133,7 @@ public sealed class DestinationMigration
                             throw new MigrationStreamException(reader.PayloadOffset, "an XBZRLE delta did not apply to its page");
                         }
 
+                        xbzrle++;
                         break;
                     case MigrationItemKind.EndOfSection:
                         // QEMU's wait_for_decompress_done: errors surface at the section that caused them.
@@ -126,16 +149,29 @@ public sealed class DestinationMigration
             }
 
             engine.WaitForDone();
+            long ramEnd = reader.Position;
+            byte[] tail = ReadTail(reader, _options.MaxDeviceStateBytes);
+            StreamTail.Shape shape = StreamTail.Classify(tail);
+            if (shape == StreamTail.Shape.Incomplete)
+            {
+                throw new MigrationStreamException(
+                    ramEnd + tail.Length,
+                    $"the stream ended {tail.Length} bytes after RAM's END without EOF (0x00) and the VM description: the device "
+                    + "state is cut off (the source died or cancelled the migration)");
+            }
+
+            // A QEMU source (device state after RAM) expects no reply; the reply is an Engine-to-Engine extension.
+            bool engineSource = shape == StreamTail.Shape.EofOnly;
             TimeSpan elapsed = clock.Elapsed;
             metrics.Publish(zero, raw, compressed, reader.Position);
             metrics.SetStatus(MigrationStatus.Completed);
-            if (connection is not null)
+            if (connection is not null && engineSource)
             {
                 MigrationReply.WriteReceived(connection);
             }
 
             IReadOnlyList<BlockChecksum> checksums = MemoryChecksum.Of(memory);
-            if (connection is not null)
+            if (connection is not null && engineSource)
             {
                 MigrationReply.WriteChecksums(connection, checksums);
             }
@@ -148,7 +184,13 @@ public sealed class DestinationMigration
                 ZeroPages = zero,
                 RawPages = raw,
                 CompressedPages = compressed,
+                XbzrlePages = xbzrle,
                 Elapsed = elapsed,
+                StreamPrefix = prefix.ToArray(),
+                RamSectionId = ramSectionId,
+                RamBlockList = blockList,
+                Tail = tail,
+                FromQemu = !engineSource,
             };
             memory = null; // handed to the caller
             return result;
@@ -185,6 +227,14 @@ public sealed class DestinationMigration
         {
             memory?.Dispose();
         }
+    }
+
+    /// <summary>Reads everything after RAM's END (device state, EOF, VM description), at most <paramref name="limit"/> bytes.</summary>
+    private static byte[] ReadTail(MigrationStreamReader reader, long limit)
+    {
+        using var tail = new BoundedBuffer(limit);
+        reader.CopyRemainderTo(tail);
+        return tail.ToArray();
     }
 
     private static void ShutDown(NetworkStream network)

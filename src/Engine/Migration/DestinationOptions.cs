@@ -25,4 +25,7 @@ public sealed record DestinationOptions
     /// trickling peer (<see cref="Transport.ProgressGuardStream"/>); 4 KiB, one page. 0: no such check.
     /// </summary>
     public long MinimumProgressBytes { get; init; } = 4096;
+
+    /// <summary>The most bytes kept after RAM's END (a QEMU source's device state, EOF and VM description): 256 MiB.</summary>
+    public long MaxDeviceStateBytes { get; init; } = 256L << 20;
 }

@@ -23,6 +23,24 @@ public sealed record DestinationResult
     /// <summary>Compressed page records applied.</summary>
     public long CompressedPages { get; init; }
 
+    /// <summary>XBZRLE records applied.</summary>
+    public long XbzrlePages { get; init; }
+
     /// <summary>From the first byte to the last page applied.</summary>
     public TimeSpan Elapsed { get; init; }
+
+    /// <summary>The stream's bytes before RAM's START, verbatim: file header, configuration, commands.</summary>
+    public byte[] StreamPrefix { get; init; } = [];
+
+    /// <summary>The RAM section's id in the received stream.</summary>
+    public uint RamSectionId { get; init; }
+
+    /// <summary>The RAM block list record (MEM_SIZE, names, lengths) verbatim.</summary>
+    public byte[] RamBlockList { get; init; } = [];
+
+    /// <summary>Everything after RAM's END verbatim: a QEMU source's device sections, EOF and VM description; EOF alone from Engine.</summary>
+    public byte[] Tail { get; init; } = [];
+
+    /// <summary>True when the source was QEMU (device state after RAM's END; no reply was sent).</summary>
+    public bool FromQemu { get; init; }
 }

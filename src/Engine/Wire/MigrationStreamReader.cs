@@ -374,7 +374,8 @@ public sealed partial class MigrationStreamReader : IDisposable
         bool isRam = name.SequenceEqual("ram"u8);
         if (!isRam)
         {
-            throw Error(start, $"found a {TypeName(type)} section for '{Printable(name)}' (id {sectionId}); only the RAM section can be parsed, "
+            throw Error(start, $"found a {TypeName(type)} section for '{Printable(name)}' (id {sectionId}){QemuStreamFeatures.DescribeSection(Encoding.ASCII.GetString(name))}; "
+                + "only the RAM section can be parsed, "
                 + (_ramEnded ? "and device sections after its END need their schema" : "and it must come first"));
         }
 

@@ -20,6 +20,13 @@ public sealed class TranscodeOptions
     /// <summary>Reader limits (timeouts, caps); <see cref="MigrationStreamReaderOptions.StopAfterRamEnd"/> is always on.</summary>
     public MigrationStreamReaderOptions? ReaderOptions { get; init; }
 
+    /// <summary>
+    /// A live stream (a relay between two migration peers): the output is flushed after every section footer, so the
+    /// destination gets each section as soon as it is complete, and commands a one-way carrier cannot pass on (return
+    /// path, postcopy, COLO; <see cref="QemuStreamFeatures"/>) are refused before anything after them is written.
+    /// </summary>
+    public bool Live { get; init; }
+
     /// <summary>Receives the number of input bytes read, at every RAM section end.</summary>
     public IProgress<long>? Progress { get; init; }
 }

@@ -16,6 +16,9 @@ namespace Engine.Wire;
 /// </remarks>
 public sealed class Transcoder : IDisposable
 {
+    // The most bytes after RAM's END kept to check their end in a live stream (device state is far smaller).
+    private const long MaxCheckedTail = 64L << 20;
+
     private readonly TranscodeOptions _options;
     private readonly PageBatch _batch;
     private readonly CodecPool _decompressors;
@@ -117,7 +120,14 @@ public sealed class Transcoder : IDisposable
             {
                 case MigrationItemKind.FileHeader:
                 case MigrationItemKind.Configuration:
+                    writer.WriteRaw(reader.RawItem);
+                    break;
                 case MigrationItemKind.Command:
+                    if (_options.Live)
+                    {
+                        QemuStreamFeatures.ThrowIfUnsupportedCommand(reader.CommandId, reader.ItemOffset);
+                    }
+
                     writer.WriteRaw(reader.RawItem);
                     break;
                 case MigrationItemKind.SectionHeader:
@@ -160,6 +170,11 @@ public sealed class Transcoder : IDisposable
                     break;
                 case MigrationItemKind.SectionFooter:
                     writer.WriteSectionFooter(reader.SectionId);
+                    if (_options.Live)
+                    {
+                        writer.Flush();
+                    }
+
                     break;
                 default:
                     throw new InvalidOperationException($"unexpected item {reader.Kind} before RAM's END");
@@ -173,7 +188,24 @@ public sealed class Transcoder : IDisposable
 
         writer.Flush();
         long ramBytes = writer.Position;
-        result.BytesCopiedAfterRam = reader.CopyRemainderTo(output);
+        if (_options.Live)
+        {
+            // A live source that dies in the device state leaves a stream the destination cannot load: say so here.
+            using var tail = new TailCapture(output, MaxCheckedTail);
+            result.BytesCopiedAfterRam = reader.CopyRemainderTo(tail);
+            if (tail.Kept && StreamTail.Classify(tail.Bytes) == StreamTail.Shape.Incomplete)
+            {
+                throw new MigrationStreamException(
+                    reader.Position,
+                    $"the input ended {result.BytesCopiedAfterRam} bytes after RAM's END without EOF (0x00) and the VM description: "
+                    + "the device state is cut off (the source died or cancelled the migration)");
+            }
+        }
+        else
+        {
+            result.BytesCopiedAfterRam = reader.CopyRemainderTo(output);
+        }
+
         output.Flush();
         result.BytesRead = reader.Position;
         result.BytesWritten = ramBytes + result.BytesCopiedAfterRam;

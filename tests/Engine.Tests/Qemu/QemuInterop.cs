@@ -88,6 +88,12 @@ public sealed class QemuInterop
     /// <summary>True when qemu-system-x86_64 and python3 (the QMP helper) are on PATH.</summary>
     public static bool HasQemu => OnPath("qemu-system-x86_64") && OnPath("python3");
 
+    /// <summary>The repository root (holding tests/interop), or null when QEMU cannot be had.</summary>
+    internal string? Root => _root;
+
+    /// <summary>The interop work directory (INTEROP_WORK).</summary>
+    internal string Work => _work;
+
     /// <summary>make-streams.sh's run, or null when it was not run (QEMU cannot be had).</summary>
     internal ScriptResult? StreamsLog { get; }
 

@@ -1,0 +1,147 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Net.Sockets;
+using Engine.Codecs;
+using Engine.Migration;
+using Engine.Transport;
+
+namespace Engine.Cli.Commands;
+
+/// <summary>
+/// <c>engine relay</c>: carries a live migration between two unmodified QEMUs (or relays), re-encoding the RAM pages; or
+/// replays a saved stream into a live destination.
+/// </summary>
+internal static class RelayCommand
+{
+    public static Command Create()
+    {
+        var listen = new Option<string?>("--listen") { Description = "Accept the source's connection: tcp:HOST:PORT (port 0: any free port, printed on stderr)." };
+        var from = new Option<string?>("--from") { Description = "Replay a saved stream instead: file:PATH." };
+        var to = new Option<string>("--to") { Description = "The destination: tcp:HOST:PORT (a QEMU started with -incoming tcp:..., or another relay).", Required = true };
+        var timeout = new Option<int>("--timeout") { Description = "Seconds a silent peer is waited for (connect, read, write) before the relay gives up.", DefaultValueFactory = _ => 30 };
+        var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
+        var parameters = new MigrationOptions();
+        var command = new Command(
+            "relay",
+            "Carry a live migration from a source (QEMU or relay) to a destination (QEMU or relay), re-encoding RAM pages with "
+            + "--compress-method; every non-RAM byte passes unchanged. With --from file:PATH, replay a saved stream.")
+        {
+            listen, from, to, timeout, json,
+        };
+        command.Options.Add(parameters.Method);
+        command.Options.Add(parameters.Level);
+        command.Options.Add(parameters.CompressThreads);
+        command.Options.Add(parameters.DecompressThreads);
+        var bandwidth = new Option<string>("--max-bandwidth") { Description = "max-bandwidth of the outgoing link: bytes/s, or 100M, 1G (1024-based bytes), 100Mbit (bits), 0 = unlimited (default).", DefaultValueFactory = _ => "0" };
+        command.Options.Add(bandwidth);
+
+        // TLS (issue 12) adds --tls-creds here: both connections are wrapped before MigrationRelay sees them.
+        command.SetAction((parse, cancellationToken) => Task.Run(() => CliErrors.Run(() =>
+        {
+            string? listenUri = parse.GetValue(listen);
+            string? fromUri = parse.GetValue(from);
+            if ((listenUri is null) == (fromUri is null))
+            {
+                throw new EngineParameterException("listen", "give exactly one of --listen tcp:HOST:PORT or --from file:PATH");
+            }
+
+            MigrationEndpoint input = MigrationEndpoint.Parse(listenUri ?? fromUri!, listenUri is null ? "from" : "listen");
+            if (input.IsTcp != (listenUri is not null))
+            {
+                throw new EngineParameterException(listenUri is null ? "from" : "listen", listenUri is null ? "--from takes file:PATH" : "--listen takes tcp:HOST:PORT");
+            }
+
+            MigrationEndpoint output = MigrationEndpoint.Parse(parse.GetValue(to)!, "to");
+            if (!output.IsTcp)
+            {
+                throw new EngineParameterException("to", "--to takes tcp:HOST:PORT (to re-encode into a file, use engine transcode)");
+            }
+
+            CompressionSettings settings = CompressionSettings.Parse(parse.GetValue(parameters.Method)!, parse.GetValue(parameters.Level));
+            int compressThreads = Threads("compress-threads", parse.GetValue(parameters.CompressThreads));
+            int decompressThreads = Threads("decompress-threads", parse.GetValue(parameters.DecompressThreads));
+            long maxBandwidth = MigrationParameters.ParseBandwidth(parse.GetValue(bandwidth)!);
+            TimeSpan io = TimeSpan.FromSeconds(Math.Clamp(parse.GetValue(timeout), 1, 3600));
+            var options = new RelayOptions
+            {
+                Settings = settings,
+
+                // The workers decode and encode; encoding is the heavy part when the relay compresses, decoding when it does not.
+                Threads = settings.Method == CompressMethod.None ? decompressThreads : compressThreads,
+                MaxBandwidth = maxBandwidth,
+                IoTimeout = io,
+                SourceName = input.IsTcp ? $"the source (connection accepted on {input})" : $"the saved stream {input.Path}",
+                DestinationName = $"the destination {output}",
+            };
+            return Execute(new MigrationRelay(options), input, output, io, parse.GetValue(json), settings, cancellationToken);
+        }), CancellationToken.None));
+        return command;
+    }
+
+    private static int Execute(MigrationRelay relay, MigrationEndpoint input, MigrationEndpoint output, TimeSpan io, bool json, CompressionSettings settings, CancellationToken cancellationToken)
+    {
+        RelayResult result;
+        if (input.IsTcp)
+        {
+            using TcpListener listener = TcpTransport.Listen(input.Host, input.Port);
+            Console.Error.WriteLine($"engine relay: listening on {listener.LocalEndpoint}");
+
+            // One connection: the main channel of a precopy migration (a multifd source would open more; issue 10).
+            using NetworkStream source = TcpTransport.Accept(listener, io, cancellationToken);
+            using NetworkStream destination = Connect(output, io, cancellationToken);
+            result = relay.Run(source, destination, cancellationToken);
+        }
+        else
+        {
+            using FileStream source = new(input.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+            using NetworkStream destination = Connect(output, io, cancellationToken);
+            result = relay.Run(source, destination, cancellationToken);
+        }
+
+        if (json)
+        {
+            Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(new
+            {
+                status = "completed",
+                bytesIn = result.BytesIn,
+                bytesOut = result.BytesOut,
+                bytesAfterRam = result.BytesAfterRam,
+                zeroPages = result.ZeroPages,
+                rawPages = result.RawPages,
+                compressedPages = result.CompressedPages,
+                xbzrlePages = result.XbzrlePages,
+                elapsedMs = (long)result.Elapsed.TotalMilliseconds,
+                method = settings.ToString(),
+            }, new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+        }
+        else
+        {
+            Console.WriteLine(FormattableString.Invariant(
+                $"relayed {result.BytesIn} bytes in -> {result.BytesOut} bytes out ({settings}) in {result.Elapsed.TotalMilliseconds:0} ms; pages: {result.CompressedPages} compressed, {result.RawPages} raw, {result.ZeroPages} zero, {result.XbzrlePages} xbzrle; {result.BytesAfterRam} bytes after RAM passed verbatim"));
+        }
+
+        return 0;
+    }
+
+    private static NetworkStream Connect(MigrationEndpoint output, TimeSpan io, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return TcpTransport.Connect(output.Host, output.Port, TimeSpan.FromSeconds(Math.Min(10, io.TotalSeconds)), io, cancellationToken);
+        }
+        catch (IOException e)
+        {
+            throw new MigrationException($"relay: the destination {output} cannot be reached: {e.Message}", e);
+        }
+    }
+
+    private static int Threads(string parameter, int value)
+    {
+        if (value is < 1 or > 255)
+        {
+            throw new EngineParameterException(parameter, string.Create(CultureInfo.InvariantCulture, $"{parameter} {value} is out of range: accepted 1 to 255"));
+        }
+
+        return value;
+    }
+}

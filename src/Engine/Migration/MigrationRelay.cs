@@ -1,0 +1,236 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Text;
+using Engine.Transport;
+using Engine.Wire;
+
+namespace Engine.Migration;
+
+/// <summary>
+/// <c>engine relay</c>: carries a live migration from a source (QEMU, another relay, or a saved stream) to a destination
+/// (QEMU or another relay), re-encoding only the RAM records with <see cref="RelayOptions.Settings"/>; the file header,
+/// configuration, block list, XBZRLE records and everything after RAM's END go on byte for byte.
+/// </summary>
+/// <remarks>
+/// <para>
+/// A streaming <see cref="Transcoder"/> between two connections: pages are decoded and encoded a batch at a time on
+/// <see cref="RelayOptions.Threads"/> workers, every section is flushed as soon as its footer is written, and the outgoing
+/// link is held to <see cref="RelayOptions.MaxBandwidth"/> (<see cref="RateLimitedStream"/>). The source is read only as
+/// fast as the destination link takes the bytes, so a QEMU source's bandwidth estimate and downtime reflect the real link.
+/// </para>
+/// <para>
+/// Faults: a destination never speaks in precopy, so a watch thread polls the destination's socket every 20 ms; a close,
+/// reset or any bytes from it end the relay at once, naming the destination. A source that dies shows up as the end of the
+/// input before the stream is complete (also in the device state after RAM's END). Either way both connections are shut
+/// down, so the peer on the other side learns within moments too, and a <see cref="MigrationException"/> names the peer.
+/// Stream features a one-way carrier cannot pass on (postcopy, the return path, block migration, unknown RAM flags) fail
+/// before RAM's END, so the destination never receives device state it would start a guest from.
+/// </para>
+/// <para>
+/// Seams: multifd (issue 10) adds channels beside the main connection; a multifd relay accepts them next to the main one and
+/// carries each channel's packets the same way. TLS (issue 12) wraps both connections before they are handed here.
+/// </para>
+/// </remarks>
+public sealed class MigrationRelay
+{
+    private static readonly TimeSpan s_watchInterval = TimeSpan.FromMilliseconds(20);
+    private readonly RelayOptions _options;
+
+    /// <summary>Creates a relay; the options are checked here.</summary>
+    public MigrationRelay(RelayOptions? options = null)
+    {
+        _options = options ?? new RelayOptions();
+        if (_options.Threads is < 1 or > MigrationParameters.MaxThreads)
+        {
+            throw new EngineParameterException("compress-threads", $"compress-threads {_options.Threads} is out of range: accepted 1 to 255");
+        }
+
+        if (_options.MaxBandwidth < 0)
+        {
+            throw new EngineParameterException("max-bandwidth", $"max-bandwidth {_options.MaxBandwidth} is negative");
+        }
+    }
+
+    /// <summary>
+    /// Carries the whole stream from <paramref name="source"/> to <paramref name="destination"/> (neither is disposed).
+    /// Throws <see cref="MigrationException"/> naming the peer that went away, or the stream feature that cannot be carried.
+    /// </summary>
+    public RelayResult Run(Stream source, Stream destination, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(destination);
+        var input = new PeerStream(source, _options.SourceName);
+        var output = new PeerStream(destination, _options.DestinationName);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var limited = new RateLimitedStream(output, _options.MaxBandwidth, stop.Token);
+
+        // The link is kept busy while the next batch is decoded and encoded: a sender thread writes, a few chunks ahead.
+        using var sending = new BackgroundWriteStream(limited, cancellationToken: stop.Token);
+        if (input.Socket is { } inSocket)
+        {
+            inSocket.ReceiveTimeout = (int)Math.Clamp(_options.IoTimeout.TotalMilliseconds, 1, int.MaxValue);
+        }
+
+        if (output.Socket is { } outSocket)
+        {
+            outSocket.SendTimeout = (int)Math.Clamp(_options.IoTimeout.TotalMilliseconds, 1, int.MaxValue);
+        }
+
+        var watch = new Watch(output, input, _options.DestinationName, stop);
+        using CancellationTokenRegistration abort = cancellationToken.UnsafeRegister(static s => ((Watch)s!).AbortBoth(), watch);
+        var thread = new Thread(watch.Run) { IsBackground = true, Name = "relay watch" };
+        var clock = Stopwatch.StartNew();
+        thread.Start();
+        try
+        {
+            MigrationStreamReaderOptions baseOptions = _options.ReaderOptions ?? new MigrationStreamReaderOptions();
+            using var transcoder = new Transcoder(new TranscodeOptions
+            {
+                Settings = _options.Settings,
+                CompressThreads = _options.Threads,
+                Live = true,
+                Progress = _options.Progress,
+                ReaderOptions = baseOptions,
+            });
+            TranscodeResult result = transcoder.Transcode(input, sending);
+            sending.Complete();
+
+            // Every byte is written: a destination that closes now has read the whole stream (QEMU closes once it has
+            // loaded it), so a close seen by the watch from here on is the normal end, not a fault.
+            watch.Finish();
+            thread.Join();
+
+            return new RelayResult
+            {
+                BytesIn = result.BytesRead,
+                BytesOut = output.BytesWritten,
+                BytesAfterRam = result.BytesCopiedAfterRam,
+                ZeroPages = result.ZeroPages,
+                RawPages = result.RawPages,
+                CompressedPages = result.CompressedPages,
+                XbzrlePages = result.XbzrlePages,
+                Elapsed = clock.Elapsed,
+            };
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            watch.Finish();
+            watch.AbortBoth();
+            thread.Join();
+            throw Explain(e, input, watch.Reason);
+        }
+        finally
+        {
+            watch.Finish();
+            thread.Join();
+        }
+    }
+
+    private MigrationException Explain(Exception e, PeerStream input, string? watchReason)
+    {
+        if (watchReason is not null)
+        {
+            return new MigrationException($"relay stopped: {watchReason}", e);
+        }
+
+        if (e is MigrationException direct)
+        {
+            return new MigrationException($"relay stopped: {direct.Message}", e);
+        }
+
+        if (e is MigrationStreamException && (input.Ended || input.Failure is not null))
+        {
+            return new MigrationException(
+                $"relay stopped: {_options.SourceName} ended the stream after {input.BytesRead} bytes, before the migration was complete "
+                + $"(it died or cancelled the migration): {e.Message}",
+                e);
+        }
+
+        return new MigrationException($"relay stopped: {e.Message}", e);
+    }
+
+    /// <summary>
+    /// The destination's watch: polls its socket; the destination of a precopy stream never sends, so any readable event is a
+    /// close, a reset or an error message, and ends the relay.
+    /// </summary>
+    /// <remarks>
+    /// Design: <see cref="Run"/> runs on its own thread until <see cref="Finish"/>; it publishes <see cref="Reason"/> (a
+    /// volatile write, before it shuts the sockets down) and the relay thread reads it after its blocked call has been woken
+    /// by that shutdown.
+    /// </remarks>
+    private sealed class Watch(PeerStream destination, PeerStream source, string name, CancellationTokenSource stop)
+    {
+        private int _finished;
+        private string? _reason;
+
+        public string? Reason => Volatile.Read(ref _reason);
+
+        public void Finish() => Volatile.Write(ref _finished, 1);
+
+        public void AbortBoth()
+        {
+            destination.Abort();
+            source.Abort();
+        }
+
+        public void Run()
+        {
+            Socket? socket = destination.Socket;
+            if (socket is null)
+            {
+                return;
+            }
+
+            var buffer = new byte[512];
+            int micro = (int)(s_watchInterval.TotalMilliseconds * 1000);
+            while (Volatile.Read(ref _finished) == 0)
+            {
+                string? reason;
+                try
+                {
+                    if (!socket.Poll(micro, SelectMode.SelectRead))
+                    {
+                        continue;
+                    }
+
+                    if (Volatile.Read(ref _finished) != 0)
+                    {
+                        return;
+                    }
+
+                    int available = socket.Available;
+                    if (available == 0)
+                    {
+                        reason = $"{name} closed the connection (it died, or refused the stream)";
+                    }
+                    else
+                    {
+                        int read = socket.Receive(buffer, Math.Min(available, buffer.Length), SocketFlags.None);
+                        string text = MigrationStreamReader.Printable(buffer.AsSpan(0, read)).Trim();
+                        if (text.StartsWith(MigrationReply.ReceivedLine, StringComparison.Ordinal))
+                        {
+                            // An Engine destination's end-of-stream line: the stream is complete, nothing more to watch.
+                            return;
+                        }
+
+                        reason = $"{name} sent data in the middle of a precopy stream (it failed, or speaks another protocol): {text}";
+                    }
+                }
+                catch (Exception e) when (e is SocketException or ObjectDisposedException)
+                {
+                    if (Volatile.Read(ref _finished) != 0)
+                    {
+                        return;
+                    }
+
+                    reason = $"{name}'s connection failed: {e.Message}";
+                }
+
+                Volatile.Write(ref _reason, reason);
+                stop.Cancel();
+                AbortBoth();
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,380 @@
+#!/bin/bash
+# run-live.sh: Engine as a live peer of real QEMU 7.2 (issue 11), on one booted guest (TCG, loopback):
+#   1. plain: a running guest migrates into `engine incoming`; the RAM it holds equals pmemsave of the stopped source
+#      (outside 0xa0000-0x100000); --save-stream writes a zlib checkpoint
+#   2. xbzrle: the same with the xbzrle capability (a running guest, a few rounds, XBZRLE records on the wire)
+#   3. compress zlib (2 threads), guest stopped before the migration (QEMU's own compress races on a running guest)
+#   4. the checkpoint of check 1 loads into a fresh QEMU (compress on) and the guest ticks on
+#   5. QEMU -> relay A (zstd-1) -> relay B (none) -> QEMU: completed, destination runs and ticks on; relays exit 0
+#   6. relay --from file:CHECKPOINT -> QEMU: the destination runs and ticks on
+#   7. faults: the destination QEMU killed mid-migration: both relays exit non-zero within 1 s, naming the destination
+#      (relay B) / the other relay (relay A); the source QEMU reports failed and runs on
+#   8. faults: relay B killed mid-migration: relay A exits non-zero within 1 s naming it; the destination QEMU does not run
+#   9. unsupported: postcopy-ram on the source: relay exits non-zero naming postcopy; the destination QEMU never runs
+#  10. faults: the source QEMU killed mid-migration: both relays exit non-zero within 1 s, naming the source
+# Prints "live check N: PASS|FAIL|SKIPPED (detail)"; exits 1 if any check failed.
+# Env: ENGINE (default: dotnet run --project src/Engine.Cli -c Release --), INTEROP_WORK, LIVE_TIME_LIMIT (default 600 s).
+# Every wait is bounded; only processes this script started are stopped, by PID.
+set -uo pipefail
+if [ -z "${_LIVE_TIMED:-}" ]; then
+    exec timeout -k 10 "${LIVE_TIME_LIMIT:-600}" env _LIVE_TIMED=1 "$0" "$@"
+fi
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+INTEROP_MEM_MIB=${INTEROP_MEM_MIB:-256}
+source "$HERE/lib.sh"
+trap stop_all_started EXIT
+ENGINE=${ENGINE:-"dotnet run --project $ROOT/src/Engine.Cli -c Release --"}
+CHECKS=10
+declare -A RESULT
+OUT=$WORK/live
+rm -rf "$OUT"; mkdir -p "$OUT"
+
+report() {
+    local status=0 n
+    echo "== live run: $SECONDS s"
+    echo "== live results"
+    for n in $(seq 1 $CHECKS); do
+        echo "live check $n: ${RESULT[$n]:-SKIPPED (not reached)}"
+        case "${RESULT[$n]:-}" in FAIL*) status=1 ;; esac
+    done
+    exit $status
+}
+
+# At the time limit (timeout sends TERM) the checks reached so far are still reported; the rest say "not reached".
+trap 'echo "live: the time limit was reached at $SECONDS s"; report' TERM
+
+if ! have_qemu; then
+    for n in $(seq 1 $CHECKS); do RESULT[$n]="SKIPPED (qemu-system-x86_64 or python3 is not installed)"; done
+    report
+fi
+mkdir -p "$WORK"
+"$HERE/make-guest.sh" "$WORK" >/dev/null || { for n in $(seq 1 $CHECKS); do RESULT[$n]="FAIL (make-guest.sh failed)"; done; report; }
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+
+# start_engine NAME ARGS...: runs the engine in the background, output in $OUT/NAME.log; sets LAST_PID.
+start_engine() {
+    local name=$1; shift
+    echo "+ engine $*" > "$OUT/$name.log"
+    # shellcheck disable=SC2086
+    $ENGINE "$@" >> "$OUT/$name.log" 2>&1 &
+    LAST_PID=$!
+    STARTED_PIDS+=("$LAST_PID")
+}
+
+# wait_listening LOG SECONDS: until the engine says it listens.
+wait_listening() { wait_console "$1" 'listening on' "$2"; }
+
+# wait_exit PID SECONDS: waits for a process this script started; sets EXIT_CODE (or returns 1 on timeout).
+wait_exit() {
+    local pid=$1 secs=$2 i
+    for i in $(seq 1 $((secs * 20))); do
+        if ! kill -0 "$pid" 2>/dev/null; then wait "$pid"; EXIT_CODE=$?; return 0; fi
+        sleep 0.05
+    done
+    return 1
+}
+
+# exit_within PID MS: true if the process has exited (non-zero, recorded in EXIT_CODE) within MS milliseconds from now.
+exit_within() {
+    local pid=$1 ms=$2 start now
+    start=$(date +%s%N)
+    while kill -0 "$pid" 2>/dev/null; do
+        now=$(date +%s%N)
+        [ $(( (now - start) / 1000000 )) -gt "$ms" ] && return 1
+        sleep 0.02
+    done
+    wait "$pid"; EXIT_CODE=$?
+    EXIT_MS=$(( ($(date +%s%N) - start) / 1000000 ))
+    return 0
+}
+
+migrate_status() { timeout 10 $QMP "$WORK/src.qmp" query-migrate 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin).get("status",""))' 2>/dev/null; }
+
+# compare_ram IMAGE PMEM: the block image equals the pmemsave dump outside the legacy VGA/ROM window.
+compare_ram() {
+    python3 - "$1" "$2" <<'PY'
+import sys
+a = open(sys.argv[1], 'rb').read(); b = open(sys.argv[2], 'rb').read()
+if len(a) != len(b):
+    print(f"  sizes differ: {len(a)} vs {len(b)}"); sys.exit(1)
+lo, hi = 0xa0000, 0x100000
+bad = [i for i in range(0, len(a), 4096) if not (lo <= i < hi) and a[i:i+4096] != b[i:i+4096]]
+print(f"  {len(a) // 4096} pages compared, {len(bad)} differ" + (f" (first at 0x{bad[0]:x})" if bad else ""))
+sys.exit(1 if bad else 0)
+PY
+}
+
+json_field() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(d.get(sys.argv[2]))" "$1" "$2" 2>/dev/null; }
+
+# incoming_check N NAME EXTRA-ENGINE-ARGS...: source migrates into engine incoming; compares RAM with pmemsave.
+incoming_check() {
+    local n=$1 name=$2; shift 2
+    local port; port=$(free_port)
+    start_engine "$name" incoming --listen "tcp:127.0.0.1:$port" --save-images "$OUT/$name" --json "$@"
+    local epid=$LAST_PID
+    wait_listening "$OUT/$name.log" 60 || { RESULT[$n]="FAIL (engine incoming did not listen)"; return 1; }
+    local uri_port=$port
+    if [ -n "${TEE_FILE:-}" ]; then
+        # The exact bytes QEMU sends, kept to be loaded by QEMU itself as well.
+        uri_port=$(free_port)
+        python3 "$HERE/tee-proxy.py" "$uri_port" "$port" "$TEE_FILE" > "$OUT/$name.tee.log" 2>&1 &
+        STARTED_PIDS+=("$!")
+        wait_console "$OUT/$name.tee.log" listening 30
+    fi
+    $Q migrate "{\"uri\":\"tcp:127.0.0.1:$uri_port\"}" >/dev/null
+    local st; st=$(timeout 300 $QMP "$WORK/src.qmp" wait-migrate 290)
+    if ! wait_exit "$epid" 60 || [ "$EXIT_CODE" != 0 ] || [ "$st" != completed ]; then
+        RESULT[$n]="FAIL (QEMU: $st; engine incoming exit ${EXIT_CODE:-?}: $(tail -2 "$OUT/$name.log" | tr '\n' ' '))"; return 1
+    fi
+    $Q pmemsave "{\"val\":0,\"size\":$((MEM_MIB << 20)),\"filename\":\"$OUT/$name.pmem\"}" >/dev/null
+    sed -n '/^{/,/^}/p' "$OUT/$name.log" > "$OUT/$name.json"
+    local detail; detail=$(compare_ram "$OUT/$name/pc.ram.raw" "$OUT/$name.pmem")
+    local ok=$?
+    echo "$detail"
+    if [ $ok != 0 ] && [ -n "${TEE_FILE:-}" ]; then
+        # Engine's RAM differs from the source's: is it QEMU's stream? A fresh QEMU loads the same bytes; if its RAM equals
+        # Engine's, the stream itself carried those pages (QEMU's fault, not Engine's), and Engine is judged against it.
+        start_qemu "$name-qemu" -S -incoming "exec:cat $TEE_FILE"
+        local qpid=$LAST_PID
+        if wait_incoming_completed "$WORK/$name-qemu.qmp" 120; then
+            timeout 60 $QMP "$WORK/$name-qemu.qmp" pmemsave "{\"val\":0,\"size\":$((MEM_MIB << 20)),\"filename\":\"$OUT/$name.qemu-dest\"}" >/dev/null
+            local vs_qemu; vs_qemu=$(compare_ram "$OUT/$name/pc.ram.raw" "$OUT/$name.qemu-dest")
+            local qemu_ok=$?
+            local qemu_vs_src; qemu_vs_src=$(compare_ram "$OUT/$name.qemu-dest" "$OUT/$name.pmem")
+            echo "  Engine vs a QEMU destination of the same bytes:$vs_qemu; that QEMU destination vs the source:$qemu_vs_src"
+            if [ $qemu_ok = 0 ]; then
+                ok=0
+                detail=" equal to a QEMU destination fed the same bytes ($vs_qemu); QEMU's own stream differs from its source's pmemsave:$qemu_vs_src"
+            fi
+        fi
+        stop_qemu "$qpid"; rm -f "$OUT/$name.qemu-dest"
+    fi
+    rm -f "$OUT/$name.pmem" "${TEE_FILE:-/nonexistent}"; rm -rf "$OUT/$name"
+    local counts="xbzrle $(json_field "$OUT/$name.json" xbzrlePages), compressed $(json_field "$OUT/$name.json" compressedPages), raw $(json_field "$OUT/$name.json" rawPages), source $(json_field "$OUT/$name.json" source)"
+    if [ $ok = 0 ]; then RESULT[$n]="PASS (RAM equals what QEMU sent:${detail}; $counts)"; else RESULT[$n]="FAIL (RAM differs from pmemsave:$detail; $counts)"; fi
+    [ $ok = 0 ]
+}
+
+# start_dest NAME [compress] : a destination QEMU listening on a fresh port (sets DPORT, LAST_PID).
+start_dest() {
+    local name=$1 compress=${2:-}
+    DPORT=$(free_port)
+    if [ "$compress" = compress ]; then
+        start_qemu "$name" -global migration.x-compress=on -global migration.x-decompress-threads=2 -incoming "tcp:127.0.0.1:$DPORT"
+    else
+        start_qemu "$name" -incoming "tcp:127.0.0.1:$DPORT"
+    fi
+    DPID=$LAST_PID
+    # QEMU listens once it has started; its QMP socket appearing is the sign.
+    for _ in $(seq 1 100); do [ -S "$WORK/$name.qmp" ] && break; sleep 0.1; done
+}
+
+# dest_runs NAME MINTICK: the destination reaches 'running' (cont if it ended paused) and its console ticks >= MINTICK.
+dest_runs() {
+    local name=$1 min=$2 D="timeout 30 $QMP $WORK/$1.qmp"
+    wait_incoming_completed "$WORK/$name.qmp" 120 || { echo "  $name: incoming did not complete: $(tail -2 "$WORK/$name.log")"; return 1; }
+    local s; s=$($D query-status | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')
+    [ "$s" = running ] || $D cont >/dev/null
+    wait_console "$WORK/$name.console" '^tick [0-9]+' 40 || { echo "  $name: no tick within 40 s"; return 1; }
+    local t; t=$(last_tick "$WORK/$name.console")
+    echo "  $name: running, console at tick $t (source was at tick >= $min)"
+    [ "$t" -ge "$min" ]
+}
+
+echo "live: booting the source guest (TCG, ${MEM_MIB} MiB)"
+start_qemu src
+SRC=$LAST_PID
+if ! wait_console "$WORK/src.console" '^tick 2\b' "${GUEST_BOOT_TIMEOUT:-180}"; then
+    for n in $(seq 1 $CHECKS); do RESULT[$n]="FAIL (the guest did not boot)"; done; report
+fi
+Q="timeout 60 $QMP $WORK/src.qmp"
+$Q migrate-set-parameters '{"max-bandwidth":10737418240}' >/dev/null
+
+echo "live: guest ready at $SECONDS s"
+# 1. plain, running guest, with a zlib checkpoint.
+TICK1=$(last_tick "$WORK/src.console")
+incoming_check 1 plain --save-stream "$OUT/checkpoint.bin" --compress-method zlib --compress-level 1 --compress-threads 2
+[ -s "$OUT/checkpoint.bin" ] || RESULT[1]="FAIL (no checkpoint written; ${RESULT[1]})"
+[ -e "$OUT/checkpoint.bin.tmp" ] && RESULT[1]="FAIL (a temporary checkpoint file was left)"
+$Q cont >/dev/null
+
+echo "live: check 2 starts at $SECONDS s"
+# 2. xbzrle, running guest. XBZRLE records appear only once a page is sent again after the first pass (the cache fills
+#    in the rounds after it), so the migration is held in rounds (downtime-limit 1 ms) for 4 s after the first pass.
+$Q migrate-set-capabilities '{"capabilities":[{"capability":"xbzrle","state":true}]}' >/dev/null
+$Q migrate-set-parameters '{"max-bandwidth":52428800,"downtime-limit":1}' >/dev/null
+release_after_rounds() {
+    local i n
+    # This migration's own counters: only once it is active (before, query-migrate still shows the last one's).
+    for i in $(seq 1 300); do
+        n=$(timeout 10 $QMP "$WORK/src.qmp" query-migrate 2>/dev/null | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d.get("ram",{}).get("dirty-sync-count",0) if d.get("status")=="active" else 0)' 2>/dev/null || echo 0)
+        [ "${n:-0}" -ge 2 ] && break
+        sleep 0.2
+    done
+    # The first pass is over; rounds of dirty pages (the guest's heap rewrites thousands of entries a second) until QEMU
+    # has sent XBZRLE pages for a while.
+    for i in $(seq 1 100); do
+        n=$(timeout 10 $QMP "$WORK/src.qmp" query-migrate 2>/dev/null | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d.get("xbzrle-cache",{}).get("pages",0) if d.get("status")=="active" else 0)' 2>/dev/null || echo 0)
+        [ "${n:-0}" -ge 200 ] && break
+        sleep 0.2
+    done
+    timeout 10 $QMP "$WORK/src.qmp" migrate-set-parameters '{"downtime-limit":300,"max-bandwidth":10737418240}' >/dev/null
+}
+release_after_rounds &
+RELEASE_PID=$!
+TEE_FILE=$OUT/xbzrle.stream incoming_check 2 xbzrle
+wait "$RELEASE_PID" 2>/dev/null
+[ "$(json_field "$OUT/xbzrle.json" xbzrlePages)" -gt 0 ] 2>/dev/null || RESULT[2]="FAIL (no XBZRLE records reached Engine: ${RESULT[2]})"
+$Q cont >/dev/null
+$Q migrate-set-capabilities '{"capabilities":[{"capability":"xbzrle","state":false}]}' >/dev/null
+$Q migrate-set-parameters '{"max-bandwidth":10737418240,"downtime-limit":300}' >/dev/null
+
+echo "live: check 3 starts at $SECONDS s"
+# 3. compress zlib, guest stopped first.
+$Q stop >/dev/null
+$Q migrate-set-capabilities '{"capabilities":[{"capability":"compress","state":true}]}' >/dev/null
+$Q migrate-set-parameters '{"compress-level":1,"compress-threads":2}' >/dev/null
+incoming_check 3 zlib
+$Q migrate-set-capabilities '{"capabilities":[{"capability":"compress","state":false}]}' >/dev/null
+$Q cont >/dev/null
+
+echo "live: check 4 starts at $SECONDS s"
+# 4. the checkpoint loads into a fresh QEMU.
+if [ -s "$OUT/checkpoint.bin" ]; then
+    start_qemu ckpt -global migration.x-compress=on -global migration.x-decompress-threads=2 -incoming "exec:cat $OUT/checkpoint.bin"
+    pid=$LAST_PID
+    if dest_runs ckpt "$TICK1"; then RESULT[4]="PASS (checkpoint of $(stat -c %s "$OUT/checkpoint.bin") bytes loaded, guest ticking)"; else RESULT[4]="FAIL (the checkpoint did not load or the guest did not run: $(tail -2 "$WORK/ckpt.log" | tr '\n' ' '))"; fi
+    CKPT_PID=$pid  # kept running: the source of check 9
+else
+    RESULT[4]="FAIL (no checkpoint from check 1)"
+fi
+
+# relay_pair NAME METHOD_A [compress]: destination QEMU, relay B (none or zlib), relay A (METHOD_A); sets APID BPID APORT.
+relay_pair() {
+    local name=$1 method=$2 mode=${3:-}
+    start_dest "$name" "$mode"
+    local bport; bport=$(free_port)
+    local bmethod=none; [ "$mode" = compress ] && bmethod=zlib
+    start_engine "$name-relayB" relay --listen "tcp:127.0.0.1:$bport" --to "tcp:127.0.0.1:$DPORT" --compress-method "$bmethod" --decompress-threads 2 --compress-threads 2
+    BPID=$LAST_PID
+    APORT=$(free_port)
+    start_engine "$name-relayA" relay --listen "tcp:127.0.0.1:$APORT" --to "tcp:127.0.0.1:$bport" --compress-method "$method" --compress-level 1 --compress-threads 2 ${RELAY_A_ARGS:-}
+    APID=$LAST_PID
+    wait_listening "$OUT/$name-relayB.log" 60 && wait_listening "$OUT/$name-relayA.log" 60
+}
+
+echo "live: check 5 starts at $SECONDS s"
+# 5. QEMU -> relay A (zstd) -> relay B (none) -> QEMU.
+TICK5=$(last_tick "$WORK/src.console")
+if relay_pair relay zstd; then
+    $Q migrate "{\"uri\":\"tcp:127.0.0.1:$APORT\"}" >/dev/null
+    st=$(timeout 300 $QMP "$WORK/src.qmp" wait-migrate 290)
+    wait_exit "$APID" 30; a=${EXIT_CODE:-timeout}; EXIT_CODE=
+    wait_exit "$BPID" 30; b=${EXIT_CODE:-timeout}; EXIT_CODE=
+    if [ "$st" = completed ] && [ "$a" = 0 ] && [ "$b" = 0 ] && dest_runs relay "$TICK5"; then
+        RESULT[5]="PASS (completed; relay A: $(grep -o 'relayed.*' "$OUT/relay-relayA.log" | cut -c1-80)...; destination ticking)"
+    else
+        RESULT[5]="FAIL (QEMU $st, relay A exit $a, relay B exit $b: $(tail -1 "$OUT/relay-relayA.log") / $(tail -1 "$OUT/relay-relayB.log"))"
+    fi
+else
+    RESULT[5]="FAIL (the relays did not listen)"
+fi
+stop_qemu "$DPID"
+$Q cont >/dev/null 2>&1
+
+echo "live: check 6 starts at $SECONDS s"
+# 6. replay the checkpoint through a relay into a plain destination.
+if [ -s "$OUT/checkpoint.bin" ]; then
+    start_dest replay
+    start_engine replay relay --from "file:$OUT/checkpoint.bin" --to "tcp:127.0.0.1:$DPORT" --compress-method none --decompress-threads 2
+    rpid=$LAST_PID
+    if wait_exit "$rpid" 120 && [ "$EXIT_CODE" = 0 ] && dest_runs replay "$TICK1"; then
+        RESULT[6]="PASS (replayed into a plain QEMU, guest ticking)"
+    else
+        RESULT[6]="FAIL (replay exit ${EXIT_CODE:-timeout}: $(tail -1 "$OUT/replay.log"))"
+    fi
+    stop_qemu "$DPID"
+else
+    RESULT[6]="FAIL (no checkpoint from check 1)"
+fi
+
+# Fault checks run at 20 MB/s on the source's link so that a migration takes several seconds.
+$Q migrate-set-parameters '{"max-bandwidth":20971520}' >/dev/null
+
+echo "live: check 7 starts at $SECONDS s"
+# 7. the destination QEMU dies mid-migration.
+if relay_pair kill-dest zstd; then
+    $Q migrate "{\"uri\":\"tcp:127.0.0.1:$APORT\"}" >/dev/null
+    sleep 2
+    kill -9 "$DPID"
+    r=""
+    exit_within "$BPID" 1000 && [ "$EXIT_CODE" != 0 ] && grep -q 'the destination' "$OUT/kill-dest-relayB.log" || r="relay B did not exit non-zero within 1 s naming the destination"
+    bms=${EXIT_MS:-?}
+    exit_within "$APID" 1000 && [ "$EXIT_CODE" != 0 ] && grep -q 'the destination' "$OUT/kill-dest-relayA.log" || r="$r; relay A did not exit non-zero within 1 s"
+    st=$(timeout 60 $QMP "$WORK/src.qmp" wait-migrate 50)
+    [ "$st" = failed ] || r="$r; source QEMU: $st"
+    if [ -z "$r" ]; then RESULT[7]="PASS (relay B exited in $bms ms, relay A in ${EXIT_MS} ms; source: failed; B: $(grep -o 'relay stopped.\{0,70\}' "$OUT/kill-dest-relayB.log"))"; else RESULT[7]="FAIL ($r)"; fi
+else
+    RESULT[7]="FAIL (the relays did not listen)"
+fi
+stop_qemu "$DPID"; stop_qemu "$APID"; stop_qemu "$BPID"
+timeout 30 $QMP "$WORK/src.qmp" wait-status running 20 >/dev/null 2>&1 || $Q cont >/dev/null 2>&1
+
+echo "live: check 8 starts at $SECONDS s"
+# 8. relay B dies mid-migration.
+if relay_pair kill-relay zstd; then
+    $Q migrate "{\"uri\":\"tcp:127.0.0.1:$APORT\"}" >/dev/null
+    sleep 2
+    kill -9 "$BPID"
+    r=""
+    exit_within "$APID" 1000 && [ "$EXIT_CODE" != 0 ] && grep -q 'the destination' "$OUT/kill-relay-relayA.log" || r="relay A did not exit non-zero within 1 s naming its destination"
+    ams=${EXIT_MS:-?}
+    st=$(timeout 60 $QMP "$WORK/src.qmp" wait-migrate 50)
+    [ "$st" = failed ] || r="$r; source QEMU: $st"
+    sleep 1
+    ds=$(timeout 5 $QMP "$WORK/kill-relay.qmp" query-status 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])' 2>/dev/null || echo exited)
+    [ "$ds" != running ] || r="$r; the destination QEMU runs"
+    if [ -z "$r" ]; then RESULT[8]="PASS (relay A exited in $ams ms; source: failed; destination: $ds)"; else RESULT[8]="FAIL ($r)"; fi
+else
+    RESULT[8]="FAIL (the relays did not listen)"
+fi
+stop_qemu "$DPID"; stop_qemu "$APID"; stop_qemu "$BPID"
+timeout 30 $QMP "$WORK/src.qmp" wait-status running 20 >/dev/null 2>&1 || $Q cont >/dev/null 2>&1
+
+echo "live: check 9 starts at $SECONDS s"
+# 9. postcopy is refused before the destination gets anything to start a guest from. The source is the QEMU that loaded
+#    the checkpoint (check 4): QEMU 7.2 keeps sending the return-path command in later migrations once one used it.
+P="timeout 60 $QMP $WORK/ckpt.qmp"
+$P migrate-set-capabilities '{"capabilities":[{"capability":"postcopy-ram","state":true}]}' >/dev/null
+if [ -n "${CKPT_PID:-}" ] && relay_pair postcopy zstd; then
+    $P migrate "{\"uri\":\"tcp:127.0.0.1:$APORT\"}" >/dev/null
+    r=""
+    wait_exit "$APID" 30 && [ "$EXIT_CODE" != 0 ] && grep -q 'postcopy' "$OUT/postcopy-relayA.log" || r="relay A did not exit non-zero naming postcopy"
+    wait_exit "$BPID" 30 && [ "$EXIT_CODE" != 0 ] || r="$r; relay B did not exit non-zero"
+    st=$(timeout 60 $QMP "$WORK/ckpt.qmp" wait-migrate 50)
+    sleep 1
+    ds=$(timeout 5 $QMP "$WORK/postcopy.qmp" query-status 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])' 2>/dev/null || echo exited)
+    [ "$ds" != running ] || r="$r; the destination QEMU runs"
+    if [ -z "$r" ]; then RESULT[9]="PASS (source: $st; destination: $ds; $(grep -o 'unsupported stream feature.\{0,60\}' "$OUT/postcopy-relayA.log"))"; else RESULT[9]="FAIL ($r)"; fi
+else
+    RESULT[9]="FAIL (the relays did not listen)"
+fi
+stop_qemu "$DPID"; stop_qemu "$APID"; stop_qemu "$BPID"; [ -n "${CKPT_PID:-}" ] && stop_qemu "$CKPT_PID"
+
+echo "live: check 10 starts at $SECONDS s"
+# 10. the source QEMU dies mid-migration (last: it ends the source).
+if relay_pair kill-src zstd; then
+    $Q migrate "{\"uri\":\"tcp:127.0.0.1:$APORT\"}" >/dev/null
+    sleep 2
+    kill -9 "$SRC"
+    r=""
+    exit_within "$APID" 1000 && [ "$EXIT_CODE" != 0 ] && grep -q 'the source.*ended the stream' "$OUT/kill-src-relayA.log" || r="relay A did not exit non-zero within 1 s naming the source"
+    ams=${EXIT_MS:-?}
+    exit_within "$BPID" 1000 && [ "$EXIT_CODE" != 0 ] && grep -q 'the source.*ended the stream' "$OUT/kill-src-relayB.log" || r="$r; relay B did not exit non-zero within 1 s naming its source"
+    if [ -z "$r" ]; then RESULT[10]="PASS (relay A exited in $ams ms, relay B in ${EXIT_MS} ms; A: $(grep -o 'relay stopped.\{0,60\}' "$OUT/kill-src-relayA.log"))"; else RESULT[10]="FAIL ($r)"; fi
+else
+    RESULT[10]="FAIL (the relays did not listen)"
+fi
+report
