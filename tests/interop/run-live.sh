@@ -206,19 +206,20 @@ echo "live: check 2 starts at $SECONDS s"
 $Q migrate-set-capabilities '{"capabilities":[{"capability":"xbzrle","state":true}]}' >/dev/null
 $Q migrate-set-parameters '{"max-bandwidth":52428800,"downtime-limit":1}' >/dev/null
 release_after_rounds() {
-    local i n
+    local n deadline=$((SECONDS + 90))
     # This migration's own counters: only once it is active (before, query-migrate still shows the last one's).
-    for i in $(seq 1 300); do
+    while [ $SECONDS -lt $deadline ]; do
         n=$(timeout 10 $QMP "$WORK/src.qmp" query-migrate 2>/dev/null | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d.get("ram",{}).get("dirty-sync-count",0) if d.get("status")=="active" else 0)' 2>/dev/null || echo 0)
         [ "${n:-0}" -ge 2 ] && break
         sleep 0.2
     done
     # The first pass is over; rounds of dirty pages (the guest's heap rewrites thousands of entries a second) until QEMU
-    # has sent XBZRLE pages for a while.
-    for i in $(seq 1 100); do
+    # has sent some XBZRLE pages, for at most 15 s (each QMP poll costs a Python start, slow on a loaded machine).
+    deadline=$((SECONDS + 15))
+    while [ $SECONDS -lt $deadline ]; do
         n=$(timeout 10 $QMP "$WORK/src.qmp" query-migrate 2>/dev/null | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d.get("xbzrle-cache",{}).get("pages",0) if d.get("status")=="active" else 0)' 2>/dev/null || echo 0)
-        [ "${n:-0}" -ge 200 ] && break
-        sleep 0.2
+        [ "${n:-0}" -ge 50 ] && break
+        sleep 0.5
     done
     timeout 10 $QMP "$WORK/src.qmp" migrate-set-parameters '{"downtime-limit":300,"max-bandwidth":10737418240}' >/dev/null
 }
