@@ -161,10 +161,11 @@ incoming_check() {
 start_dest() {
     local name=$1 compress=${2:-}
     DPORT=$(free_port)
+    local paused=(); [ -n "${DEST_PAUSED:-}" ] && paused=(-S)
     if [ "$compress" = compress ]; then
-        start_qemu "$name" -global migration.x-compress=on -global migration.x-decompress-threads=2 -incoming "tcp:127.0.0.1:$DPORT"
+        start_qemu "$name" "${paused[@]}" -global migration.x-compress=on -global migration.x-decompress-threads=2 -incoming "tcp:127.0.0.1:$DPORT"
     else
-        start_qemu "$name" -incoming "tcp:127.0.0.1:$DPORT"
+        start_qemu "$name" "${paused[@]}" -incoming "tcp:127.0.0.1:$DPORT"
     fi
     DPID=$LAST_PID
     # QEMU listens once it has started; its QMP socket appearing is the sign.
@@ -269,15 +270,24 @@ relay_pair() {
 echo "live: check 5 starts at $SECONDS s"
 # 5. QEMU -> relay A (zstd) -> relay B (none) -> QEMU.
 TICK5=$(last_tick "$WORK/src.console")
-if relay_pair relay zstd; then
+# The destination starts paused (-S), so its RAM can be compared with the source's before the guest runs on.
+if DEST_PAUSED=1 relay_pair relay zstd; then
     $Q migrate "{\"uri\":\"tcp:127.0.0.1:$APORT\"}" >/dev/null
     st=$(timeout 300 $QMP "$WORK/src.qmp" wait-migrate 290)
     wait_exit "$APID" 30; a=${EXIT_CODE:-timeout}; EXIT_CODE=
     wait_exit "$BPID" 30; b=${EXIT_CODE:-timeout}; EXIT_CODE=
-    if [ "$st" = completed ] && [ "$a" = 0 ] && [ "$b" = 0 ] && dest_runs relay "$TICK5"; then
-        RESULT[5]="PASS (completed; relay A: $(grep -o 'relayed.*' "$OUT/relay-relayA.log" | cut -c1-80)...; destination ticking)"
+    same=""
+    if wait_incoming_completed "$WORK/relay.qmp" 120; then
+        $Q pmemsave "{\"val\":0,\"size\":$((MEM_MIB << 20)),\"filename\":\"$OUT/relay-src.pmem\"}" >/dev/null
+        timeout 60 $QMP "$WORK/relay.qmp" pmemsave "{\"val\":0,\"size\":$((MEM_MIB << 20)),\"filename\":\"$OUT/relay-dst.pmem\"}" >/dev/null
+        same=$(compare_ram "$OUT/relay-dst.pmem" "$OUT/relay-src.pmem") && same="RAM equal:$same" || same="RAM DIFFERS:$same"
+        echo "  relay: destination vs source $same"
+        rm -f "$OUT/relay-src.pmem" "$OUT/relay-dst.pmem"
+    fi
+    if [ "$st" = completed ] && [ "$a" = 0 ] && [ "$b" = 0 ] && [[ "$same" == "RAM equal"* ]] && dest_runs relay "$TICK5"; then
+        RESULT[5]="PASS (completed; destination $same; relay A: $(grep -o 'relayed.*' "$OUT/relay-relayA.log" | cut -c1-60)...; destination ticking)"
     else
-        RESULT[5]="FAIL (QEMU $st, relay A exit $a, relay B exit $b: $(tail -1 "$OUT/relay-relayA.log") / $(tail -1 "$OUT/relay-relayB.log"))"
+        RESULT[5]="FAIL (QEMU $st, relay A exit $a, relay B exit $b, destination ${same:-not loaded}: $(tail -1 "$OUT/relay-relayA.log") / $(tail -1 "$OUT/relay-relayB.log"); destination console: $(tail -1 "$WORK/relay.console"))"
     fi
 else
     RESULT[5]="FAIL (the relays did not listen)"
