@@ -161,10 +161,11 @@ incoming_check() {
 start_dest() {
     local name=$1 compress=${2:-}
     DPORT=$(free_port)
+    local paused=(); [ -n "${DEST_PAUSED:-}" ] && paused=(-S)
     if [ "$compress" = compress ]; then
-        start_qemu "$name" -global migration.x-compress=on -global migration.x-decompress-threads=2 -incoming "tcp:127.0.0.1:$DPORT"
+        start_qemu "$name" "${paused[@]}" -global migration.x-compress=on -global migration.x-decompress-threads=2 -incoming "tcp:127.0.0.1:$DPORT"
     else
-        start_qemu "$name" -incoming "tcp:127.0.0.1:$DPORT"
+        start_qemu "$name" "${paused[@]}" -incoming "tcp:127.0.0.1:$DPORT"
     fi
     DPID=$LAST_PID
     # QEMU listens once it has started; its QMP socket appearing is the sign.
@@ -206,19 +207,20 @@ echo "live: check 2 starts at $SECONDS s"
 $Q migrate-set-capabilities '{"capabilities":[{"capability":"xbzrle","state":true}]}' >/dev/null
 $Q migrate-set-parameters '{"max-bandwidth":52428800,"downtime-limit":1}' >/dev/null
 release_after_rounds() {
-    local i n
+    local n deadline=$((SECONDS + 90))
     # This migration's own counters: only once it is active (before, query-migrate still shows the last one's).
-    for i in $(seq 1 300); do
+    while [ $SECONDS -lt $deadline ]; do
         n=$(timeout 10 $QMP "$WORK/src.qmp" query-migrate 2>/dev/null | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d.get("ram",{}).get("dirty-sync-count",0) if d.get("status")=="active" else 0)' 2>/dev/null || echo 0)
         [ "${n:-0}" -ge 2 ] && break
         sleep 0.2
     done
     # The first pass is over; rounds of dirty pages (the guest's heap rewrites thousands of entries a second) until QEMU
-    # has sent XBZRLE pages for a while.
-    for i in $(seq 1 100); do
+    # has sent some XBZRLE pages, for at most 15 s (each QMP poll costs a Python start, slow on a loaded machine).
+    deadline=$((SECONDS + 15))
+    while [ $SECONDS -lt $deadline ]; do
         n=$(timeout 10 $QMP "$WORK/src.qmp" query-migrate 2>/dev/null | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d.get("xbzrle-cache",{}).get("pages",0) if d.get("status")=="active" else 0)' 2>/dev/null || echo 0)
-        [ "${n:-0}" -ge 200 ] && break
-        sleep 0.2
+        [ "${n:-0}" -ge 50 ] && break
+        sleep 0.5
     done
     timeout 10 $QMP "$WORK/src.qmp" migrate-set-parameters '{"downtime-limit":300,"max-bandwidth":10737418240}' >/dev/null
 }
@@ -268,15 +270,24 @@ relay_pair() {
 echo "live: check 5 starts at $SECONDS s"
 # 5. QEMU -> relay A (zstd) -> relay B (none) -> QEMU.
 TICK5=$(last_tick "$WORK/src.console")
-if relay_pair relay zstd; then
+# The destination starts paused (-S), so its RAM can be compared with the source's before the guest runs on.
+if DEST_PAUSED=1 relay_pair relay zstd; then
     $Q migrate "{\"uri\":\"tcp:127.0.0.1:$APORT\"}" >/dev/null
     st=$(timeout 300 $QMP "$WORK/src.qmp" wait-migrate 290)
     wait_exit "$APID" 30; a=${EXIT_CODE:-timeout}; EXIT_CODE=
     wait_exit "$BPID" 30; b=${EXIT_CODE:-timeout}; EXIT_CODE=
-    if [ "$st" = completed ] && [ "$a" = 0 ] && [ "$b" = 0 ] && dest_runs relay "$TICK5"; then
-        RESULT[5]="PASS (completed; relay A: $(grep -o 'relayed.*' "$OUT/relay-relayA.log" | cut -c1-80)...; destination ticking)"
+    same=""
+    if wait_incoming_completed "$WORK/relay.qmp" 120; then
+        $Q pmemsave "{\"val\":0,\"size\":$((MEM_MIB << 20)),\"filename\":\"$OUT/relay-src.pmem\"}" >/dev/null
+        timeout 60 $QMP "$WORK/relay.qmp" pmemsave "{\"val\":0,\"size\":$((MEM_MIB << 20)),\"filename\":\"$OUT/relay-dst.pmem\"}" >/dev/null
+        same=$(compare_ram "$OUT/relay-dst.pmem" "$OUT/relay-src.pmem") && same="RAM equal:$same" || same="RAM DIFFERS:$same"
+        echo "  relay: destination vs source $same"
+        rm -f "$OUT/relay-src.pmem" "$OUT/relay-dst.pmem"
+    fi
+    if [ "$st" = completed ] && [ "$a" = 0 ] && [ "$b" = 0 ] && [[ "$same" == "RAM equal"* ]] && dest_runs relay "$TICK5"; then
+        RESULT[5]="PASS (completed; destination $same; relay A: $(grep -o 'relayed.*' "$OUT/relay-relayA.log" | cut -c1-60)...; destination ticking)"
     else
-        RESULT[5]="FAIL (QEMU $st, relay A exit $a, relay B exit $b: $(tail -1 "$OUT/relay-relayA.log") / $(tail -1 "$OUT/relay-relayB.log"))"
+        RESULT[5]="FAIL (QEMU $st, relay A exit $a, relay B exit $b, destination ${same:-not loaded}: $(tail -1 "$OUT/relay-relayA.log") / $(tail -1 "$OUT/relay-relayB.log"); destination console: $(tail -1 "$WORK/relay.console"))"
     fi
 else
     RESULT[5]="FAIL (the relays did not listen)"
