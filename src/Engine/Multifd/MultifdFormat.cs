@@ -9,7 +9,7 @@ namespace Engine.Multifd;
 /// 1,344-byte packet header (320 bytes of fields, then 128 page offsets). Everything is big-endian and packed.
 /// docs/MULTIFD.md has the layout byte by byte.
 /// </summary>
-public static class MultifdFormat
+internal static class MultifdFormat
 {
     /// <summary><c>MULTIFD_MAGIC</c>, at the start of the hello and of every packet.</summary>
     public const uint Magic = 0x11223344;

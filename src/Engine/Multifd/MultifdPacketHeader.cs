@@ -9,7 +9,7 @@ namespace Engine.Multifd;
 /// expects and a compressed size within <see cref="MultifdFormat.MaxCompressedPayload"/>. The block name and the offsets are
 /// checked against guest memory by <see cref="MultifdPacketParser"/>.
 /// </summary>
-public readonly struct MultifdPacketHeader
+internal readonly struct MultifdPacketHeader
 {
     /// <summary>The header's flags word.</summary>
     public uint Flags { get; init; }

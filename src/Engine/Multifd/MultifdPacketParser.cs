@@ -7,7 +7,7 @@ namespace Engine.Multifd;
 /// (<see cref="MultifdPacketHeader.TryParse"/>), then for a packet with pages the block name (a known block) and every
 /// offset (page aligned, inside the block). Allocation-free unless it fails.
 /// </summary>
-public static class MultifdPacketParser
+internal static class MultifdPacketParser
 {
     /// <summary>
     /// Parses <paramref name="header"/> (1,344 bytes) for a channel configured with <paramref name="method"/>, resolving

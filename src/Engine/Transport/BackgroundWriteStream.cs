@@ -17,7 +17,7 @@ namespace Engine.Transport;
 /// its next call. <see cref="Flush"/> hands over a partial chunk without waiting for it; <see cref="Complete"/> waits
 /// until every byte has been written to the inner stream.
 /// </remarks>
-public sealed class BackgroundWriteStream : Stream
+internal sealed class BackgroundWriteStream : Stream
 {
     private readonly Stream _inner;
     private readonly BlockingCollection<byte[]> _free;

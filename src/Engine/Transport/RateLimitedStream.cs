@@ -6,7 +6,7 @@ namespace Engine.Transport;
 /// source only as fast as it writes, the source is held to the link's speed too.
 /// </summary>
 /// <remarks>Used by one writing thread. A write is cut into pieces of at most one window's allowance, so no burst exceeds it.</remarks>
-public sealed class RateLimitedStream : Stream
+internal sealed class RateLimitedStream : Stream
 {
     private readonly Stream _inner;
     private readonly RateLimiter _limiter;

@@ -4,7 +4,7 @@ namespace Engine.Wire;
 /// Fixed values of QEMU's migration stream (file format version 3, as QEMU 7.2 writes it), with the limits the reader
 /// enforces. All integers on the wire are big-endian.
 /// </summary>
-public static class MigrationFormat
+internal static class MigrationFormat
 {
     /// <summary>The file magic <c>QEVM</c> (<c>QEMU_VM_FILE_MAGIC</c>).</summary>
     public const uint FileMagic = 0x5145564D;

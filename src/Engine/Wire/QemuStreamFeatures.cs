@@ -10,7 +10,7 @@ namespace Engine.Wire;
 /// mid-stream), block migration and dirty-bitmap migration add iterable sections whose payloads need their schema, and
 /// the return path needs replies that a one-way carrier cannot give.
 /// </remarks>
-public static class QemuStreamFeatures
+internal static class QemuStreamFeatures
 {
     /// <summary>QEMU's MIG_CMD_OPEN_RETURN_PATH.</summary>
     public const ushort OpenReturnPath = 1;

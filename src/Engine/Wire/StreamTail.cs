@@ -7,7 +7,7 @@ namespace Engine.Wire;
 /// so never parsed), then EOF (0x00) and the VM description (0x06, be32 length, JSON). Only the end is checked, so that a
 /// stream cut off in the device state (a source that died) is told from a complete one.
 /// </summary>
-public static class StreamTail
+internal static class StreamTail
 {
     /// <summary>The shape of what follows RAM's END.</summary>
     public enum Shape
