@@ -35,7 +35,15 @@ internal static class RelayCommand
         var bandwidth = new Option<string>("--max-bandwidth") { Description = "max-bandwidth of the outgoing link: bytes/s, or 100M, 1G (1024-based bytes), 100Mbit (bits), 0 = unlimited (default).", DefaultValueFactory = _ => "0" };
         command.Options.Add(bandwidth);
 
-        // TLS (issue 12) adds --tls-creds here: both connections are wrapped before MigrationRelay sees them.
+        // TLS, per side: --tls-creds (with --tls-hostname) for the outgoing connection, as on engine migrate;
+        // --listen-tls-creds (with --listen-tls-authz) for the accepted one, as on engine incoming. Both connections are
+        // wrapped before MigrationRelay sees them.
+        var tlsOutOptions = new TlsCliOptions();
+        tlsOutOptions.Creds.Description = "TLS on the outgoing connection (--to), as QEMU's tls-creds-x509 with endpoint=client: DIR holds ca-cert.pem, client-cert.pem and client-key.pem; the destination's certificate is verified (see --tls-hostname).";
+        tlsOutOptions.AddTo(command, client: true, server: false);
+        var tlsInOptions = new TlsCliOptions("listen-");
+        tlsInOptions.Creds.Description = "TLS on the accepted connection (--listen), as QEMU's tls-creds-x509 with endpoint=server,verify-peer=on: DIR holds ca-cert.pem, server-cert.pem and server-key.pem; the source must present a client certificate from that CA.";
+        tlsInOptions.AddTo(command, client: false, server: true);
         command.SetAction((parse, cancellationToken) => Task.Run(() => CliErrors.Run(() =>
         {
             string? listenUri = parse.GetValue(listen);
@@ -73,29 +81,49 @@ internal static class RelayCommand
                 SourceName = input.IsTcp ? $"the source (connection accepted on {input})" : $"the saved stream {input.Path}",
                 DestinationName = $"the destination {output}",
             };
-            return Execute(new MigrationRelay(options), input, output, io, parse.GetValue(json), settings, cancellationToken);
+            // Credentials are read and checked now, before anything is listened on or connected to.
+            TlsOptions? tlsIn = tlsInOptions.BuildServer(parse, io);
+            TlsOptions? tlsOut = null;
+            try
+            {
+                if (tlsIn is not null && !input.IsTcp)
+                {
+                    throw new EngineParameterException("listen-tls-creds", "--listen-tls-creds needs --listen tcp:HOST:PORT (a file has no peer)");
+                }
+
+                tlsOut = tlsOutOptions.BuildClient(parse, io);
+                return Execute(new MigrationRelay(options), input, output, io, parse.GetValue(json), settings, tlsIn, tlsOut, cancellationToken);
+            }
+            finally
+            {
+                tlsIn?.Credentials.Dispose();
+                tlsOut?.Credentials.Dispose();
+            }
         }), CancellationToken.None));
         return command;
     }
 
-    private static int Execute(MigrationRelay relay, MigrationEndpoint input, MigrationEndpoint output, TimeSpan io, bool json, CompressionSettings settings, CancellationToken cancellationToken)
+    private static int Execute(MigrationRelay relay, MigrationEndpoint input, MigrationEndpoint output, TimeSpan io, bool json, CompressionSettings settings, TlsOptions? tlsIn, TlsOptions? tlsOut, CancellationToken cancellationToken)
     {
         RelayResult result;
         if (input.IsTcp)
         {
             using TcpListener listener = TcpTransport.Listen(input.Host, input.Port);
-            Console.Error.WriteLine($"engine relay: listening on {listener.LocalEndpoint}");
+            TlsCliOptions.Announce("relay", listener.LocalEndpoint, input.Host, tlsIn, "--listen-tls-creds");
 
             // One connection: the main channel of a precopy migration (a multifd source would open more; issue 10).
-            using NetworkStream source = TcpTransport.Accept(listener, io, cancellationToken);
-            using NetworkStream destination = Connect(output, io, cancellationToken);
-            result = relay.Run(source, destination, cancellationToken);
+            using Stream source = TlsCliOptions.AcceptReportingRefusals("relay", () =>
+            {
+                NetworkStream connection = TcpTransport.Accept(listener, io, cancellationToken);
+                return tlsIn is null ? connection : TlsTransport.AuthenticateAsServer(connection, tlsIn, cancellationToken);
+            });
+            result = Relay(relay, source, output, io, tlsOut, cancellationToken);
+            TlsTransport.Close(source); // over TLS: close_notify
         }
         else
         {
             using FileStream source = new(input.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
-            using NetworkStream destination = Connect(output, io, cancellationToken);
-            result = relay.Run(source, destination, cancellationToken);
+            result = Relay(relay, source, output, io, tlsOut, cancellationToken);
         }
 
         if (json)
@@ -123,15 +151,24 @@ internal static class RelayCommand
         return 0;
     }
 
-    private static NetworkStream Connect(MigrationEndpoint output, TimeSpan io, CancellationToken cancellationToken)
+    /// <summary>Connects to the destination (with TLS when <paramref name="tls"/> is given) and carries the stream there.</summary>
+    private static RelayResult Relay(MigrationRelay relay, Stream source, MigrationEndpoint output, TimeSpan io, TlsOptions? tls, CancellationToken cancellationToken)
     {
+        Stream destination;
         try
         {
-            return TcpTransport.Connect(output.Host, output.Port, TimeSpan.FromSeconds(Math.Min(10, io.TotalSeconds)), io, cancellationToken);
+            destination = TlsTransport.Connect(output.Host, output.Port, tls, TimeSpan.FromSeconds(Math.Min(10, io.TotalSeconds)), io, cancellationToken);
         }
         catch (IOException e)
         {
             throw new MigrationException($"relay: the destination {output} cannot be reached: {e.Message}", e);
+        }
+
+        using (destination)
+        {
+            RelayResult result = relay.Run(source, destination, cancellationToken);
+            TlsTransport.Close(destination); // over TLS: close_notify, so the destination sees a clean end
+            return result;
         }
     }
 

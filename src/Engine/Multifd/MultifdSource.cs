@@ -89,7 +89,7 @@ public sealed class MultifdSource
     /// does. Throws <see cref="MigrationException"/> on failure, after resuming the guest's writers; every channel thread has
     /// stopped by then.
     /// </summary>
-    public MigrationResult Run(Stream main, Func<int, CancellationToken, NetworkStream> connectChannel, CancellationToken cancellationToken = default)
+    public MigrationResult Run(Stream main, Func<int, CancellationToken, Stream> connectChannel, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(main);
         ArgumentNullException.ThrowIfNull(connectChannel);
@@ -111,7 +111,7 @@ public sealed class MultifdSource
             // As QEMU: the main connection first, then the channels, each opening with its hello.
             for (int i = 0; i < _multifd.Channels; i++)
             {
-                NetworkStream stream = connectChannel(i, cancellationToken);
+                Stream stream = ConnectChannel(connectChannel, i, cancellationToken);
                 var channel = new MultifdSendChannel(i, stream, _multifd, _progress, packetCounter);
                 channels.Add(channel);
                 channel.Start(_multifd.Uuid);
@@ -189,18 +189,22 @@ public sealed class MultifdSource
             }
 
             IReadOnlyList<BlockChecksum>? destination = null;
-            if (main is NetworkStream toQemu && !ExpectReply)
+            if (TlsTransport.GetNetworkStream(main) is NetworkStream network)
             {
-                toQemu.Socket.Shutdown(SocketShutdown.Send);
-                _statistics.Complete(NowMs);
-            }
-            else if (main is NetworkStream network)
-            {
-                network.Socket.Shutdown(SocketShutdown.Send);
-                network.ReadTimeout = (int)Math.Clamp(_options.ReplyTimeout.TotalMilliseconds, 1, int.MaxValue);
-                MigrationReply.ExpectReceived(MigrationReply.ReadLine(network, "the destination's confirmation"));
-                _statistics.Complete(NowMs);
-                destination = MigrationReply.ParseChecksums(MigrationReply.ReadLine(network, "the destination's checksums"));
+                // End our half (over TLS: close_notify, then FIN); an Engine destination then replies, a QEMU one does not.
+                TlsTransport.ShutdownSend(main, _options.ReplyTimeout);
+                if (ExpectReply)
+                {
+                    network.ReadTimeout = (int)Math.Clamp(_options.ReplyTimeout.TotalMilliseconds, 1, int.MaxValue);
+                    Stream reply = watch.ReplyStream(main, _options.ReplyTimeout);
+                    MigrationReply.ExpectReceived(MigrationReply.ReadLine(reply, "the destination's confirmation"));
+                    _statistics.Complete(NowMs);
+                    destination = MigrationReply.ParseChecksums(MigrationReply.ReadLine(reply, "the destination's checksums"));
+                }
+                else
+                {
+                    _statistics.Complete(NowMs);
+                }
             }
             else
             {
@@ -240,6 +244,23 @@ public sealed class MultifdSource
 
             _channels = [];
             _current = null;
+        }
+    }
+
+    /// <summary>Opens channel <paramref name="id"/>'s connection; a failure (TCP or TLS) names the channel.</summary>
+    private static Stream ConnectChannel(Func<int, CancellationToken, Stream> connect, int id, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return connect(id, cancellationToken);
+        }
+        catch (EngineException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new EngineException(e.Kind, $"multifd channel {id}: {e.Message}", null, e);
+        }
+        catch (IOException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new IOException($"multifd channel {id}: {e.Message}", e);
         }
     }
 
