@@ -229,10 +229,14 @@ public sealed class MultifdSource
         }
         catch (Exception e)
         {
-            string reason = e is MigrationException ? e.Message : Describe(e);
+            // A channel's send fails with a bare "broken pipe" when the destination refused or gave up; its error line on
+            // the main connection (over TLS also its close or alert) is the reason.
+            // (A refusal of this source's own, such as a channel's TLS check of the destination, is its own reason.)
+            string? explained = e is MigrationException or EngineException { Kind: EngineErrorKind.Security } ? null : watch.ExplainFailure(TimeSpan.FromSeconds(1));
+            string reason = explained ?? (e is MigrationException ? e.Message : Describe(e));
             _statistics.Fail(NowMs, reason);
             ResumeIfPaused(paused);
-            throw e as MigrationException ?? new MigrationException($"multifd migration failed: {reason}", e);
+            throw e as MigrationException ?? new MigrationException(explained ?? $"multifd migration failed: {reason}", e);
         }
         finally
         {
