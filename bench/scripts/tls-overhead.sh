@@ -26,14 +26,14 @@ trap cleanup EXIT
 
 # run MODE ROUND: MODE is single-plain, single-tls, multifd-plain or multifd-tls.
 run() {
-    local mode=$1 round=$2 tls=() mf=() comp=() dec=() port pid i total
+    local mode=$1 round=$2 tls=() mf=() mfin=() comp=() dec=() port pid i total
     case $mode in *-tls) tls=(--tls-creds "$OUT/creds") ;; esac
     case $mode in
         single-*) comp=(--compress-method zstd --compress-level 1 --compress-threads 2); dec=(--decompress-threads 2) ;;
-        multifd-*) mf=(--multifd-channels 2 --multifd-compression zstd --multifd-zstd-level 1) ;;
+        multifd-*) mfin=(--multifd-channels 2 --multifd-compression zstd); mf=("${mfin[@]}" --multifd-zstd-level 1) ;;
     esac
     local tag=$OUT/$mode.$round
-    /usr/bin/time -f '%e %U %S' -o "$tag.in.time" $ENGINE incoming --listen tcp:127.0.0.1:0 "${tls[@]}" "${dec[@]}" "${mf[@]}" --json \
+    /usr/bin/time -f '%e %U %S' -o "$tag.in.time" $ENGINE incoming --listen tcp:127.0.0.1:0 "${tls[@]}" "${dec[@]}" "${mfin[@]}" --json \
         > "$tag.in.out" 2> "$tag.in.err" &
     pid=$!; PIDS+=("$pid")
     port=""
