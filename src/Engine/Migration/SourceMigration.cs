@@ -216,12 +216,12 @@ public sealed class SourceMigration
             string? explained = e is MigrationException ? null : watch.ExplainFailure(TimeSpan.FromSeconds(1));
             string reason = explained ?? Describe(e);
             _statistics.Fail(NowMs, reason);
+            ResumeIfPaused(paused);
             if (explained is not null)
             {
                 throw new MigrationException(explained, e);
             }
 
-            ResumeIfPaused(paused);
             throw e as MigrationException ?? new MigrationException($"migration failed: {reason}", e);
         }
     }
