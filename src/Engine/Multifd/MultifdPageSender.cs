@@ -41,13 +41,13 @@ internal sealed class MultifdPageSender : PageSender
     private long _packets;
     private long _channelBytes;
 
-    public MultifdPageSender(PrecopyDriver driver, MultifdParameters multifd, Func<int, CancellationToken, NetworkStream> connectChannel)
+    public MultifdPageSender(PrecopyDriver driver, MultifdParameters multifd, byte[][] blockNames, Func<int, CancellationToken, NetworkStream> connectChannel)
     {
         _multifd = multifd;
         _connectChannel = connectChannel;
         _statistics = driver.Statistics;
         _blocks = driver.Blocks;
-        _blockNames = _blocks.Select(b => MultifdFormat.EncodeBlockName(b.Name)).ToArray();
+        _blockNames = blockNames;
         _opened = new List<MultifdSendChannel>(multifd.Channels);
     }
 

@@ -28,6 +28,7 @@ public sealed class MultifdSource
 {
     private readonly PrecopyDriver _driver;
     private readonly MultifdParameters _multifd;
+    private readonly byte[][] _blockNames;
     private MultifdPageSender? _sender;
 
     /// <summary>Prepares a migration of <paramref name="guest"/>; both parameter sets are copied.</summary>
@@ -38,6 +39,9 @@ public sealed class MultifdSource
         ArgumentNullException.ThrowIfNull(multifd);
         _multifd = multifd.Clone();
         _driver = new PrecopyDriver(guest, parameters, options);
+
+        // Checked here, before anything starts: a name a packet cannot carry is rejected with the block's name.
+        _blockNames = _driver.Blocks.Select(b => MultifdFormat.EncodeBlockName(b.Name)).ToArray();
     }
 
     /// <summary>
@@ -66,7 +70,7 @@ public sealed class MultifdSource
     {
         ArgumentNullException.ThrowIfNull(main);
         ArgumentNullException.ThrowIfNull(connectChannel);
-        _sender = new MultifdPageSender(_driver, _multifd, connectChannel);
+        _sender = new MultifdPageSender(_driver, _multifd, _blockNames, connectChannel);
         return _driver.Run(main, _sender, ExpectReply, cancellationToken);
     }
 }
