@@ -10,7 +10,7 @@ namespace Engine.Migration;
 /// </summary>
 /// <remarks>
 /// Design: only the migration thread calls a sender, in this order: <see cref="Open"/> once (after the stream's header
-/// and configuration are flushed); then per section any number of <see cref="SendPages"/> and one
+/// and configuration are written); then per section any number of <see cref="SendPages"/> and one
 /// <see cref="EndSection"/>; <see cref="Finish"/> once after the stream's EOF; <see cref="IDisposable.Dispose"/> always,
 /// also after a failure. <see cref="SendPages"/> takes a batch of dirty pages of one block, so there is one virtual call per
 /// batch and the per-page work stays in the sender's own loop.
@@ -26,7 +26,11 @@ internal abstract class PageSender : IDisposable
     /// <summary>What a failure calls the migration: "{Name} failed: reason".</summary>
     public abstract string Name { get; }
 
-    /// <summary>Starts the sender's own machinery (workers, connections) for a stream written by <paramref name="writer"/>.</summary>
+    /// <summary>
+    /// Starts the sender's own machinery (workers, connections) for a stream written by <paramref name="writer"/>, which
+    /// holds the stream's header and configuration, not yet flushed: the setup section follows in the same flush unless the
+    /// sender flushes first (multifd, whose channels connect after the main connection's first bytes).
+    /// </summary>
     public abstract void Open(MigrationStreamWriter writer, RateLimiter limiter, CancellationToken cancellationToken);
 
     /// <summary>

@@ -110,7 +110,6 @@ internal sealed class PrecopyDriver
                 var writer = new MigrationStreamWriter(main, leaveOpen: true);
                 writer.WriteFileHeader();
                 writer.WriteConfiguration(_options.MachineType);
-                writer.Flush();
                 Account(limiter, writer.Position);
                 sender.Open(writer, limiter, cancellationToken);
 

@@ -69,6 +69,9 @@ internal sealed class MultifdPageSender : PageSender
 
         // A cancellation wakes the migration thread when it waits for a channel.
         _stopChannels = cancellationToken.UnsafeRegister(static s => ((SemaphoreSlim)s!).Release(), _progress);
+
+        // As QEMU: the main connection's header and configuration go out first, then the channels connect.
+        writer.Flush();
         ConnectChannels(cancellationToken);
     }
 
