@@ -17,7 +17,7 @@ public sealed class RelayTlsCliTests
     private static readonly TimeSpan ProcessTimeout = TimeSpan.FromSeconds(60);
 
     [Fact] // every wait on the child processes has its own timeout
-    public void ARelayPairCarriesTheStreamByteExactOverTlsAndRelayBRefusesAPlaintextRelayFirst()
+    public void ARelayPairCarriesTheStreamByteExactOverTlsAfterRelayBRefusedAPlaintextRelay()
     {
         string creds = TlsCliTests.BothEnds();
         try
@@ -31,16 +31,23 @@ public sealed class RelayTlsCliTests
             relayB.WaitForStdErrLine("tls-authz (CN=client,O=Engine)", ProcessTimeout);
             byte[] stream = LivePeerTests.QemuShapedStream();
 
-            // A relay A without TLS is refused by relay B with the reason, and relay B waits on.
+            // A relay A without TLS is refused by relay B with the reason, and relay B waits on. (This small stream fits in
+            // the socket buffers: relay A may have written all of it before relay B's refusal arrives, and a one-way
+            // carrier cannot tell a refusal after its last byte from a destination that took the stream; when it does see
+            // the refusal, it reports relay B's reason.)
             using (EngineProcess plain = EngineProcess.Start("relay", "--listen", "tcp:127.0.0.1:0", "--to", $"tcp:127.0.0.1:{relayBPort}", "--timeout", "10"))
             {
                 int plainPort = Port(plain.WaitForStdErrLine("listening on", ProcessTimeout));
                 Send(plainPort, stream, allowReset: true);
-                Assert.Equal(1, plain.WaitForExit(ProcessTimeout));
-                Assert.Contains("the destination requires TLS", plain.StdErr, StringComparison.Ordinal);
+                int exit = plain.WaitForExit(ProcessTimeout);
+                Assert.True(exit is 0 or 1, plain.StdErr);
+                if (exit == 1 && plain.StdErr.Contains("sent data", StringComparison.Ordinal))
+                {
+                    Assert.Contains("the destination requires TLS", plain.StdErr, StringComparison.Ordinal);
+                }
             }
 
-            relayB.WaitForStdErrLine("did not start TLS", ProcessTimeout);
+            relayB.WaitForStdErrLine("did not start TLS but sent 51 45 56 4d", ProcessTimeout);
 
             // Relay A with TLS out: relay B takes it, and the destination receives the source's RAM byte-exact.
             using EngineProcess relayA = EngineProcess.Start(
