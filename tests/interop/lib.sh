@@ -71,6 +71,24 @@ last_tick() {
     { grep -Eo '^tick [0-9]+' "$1" 2>/dev/null || true; } | awk '{ if ($2 > m) m = $2 } END { print m + 0 }'
 }
 
+# start_checkpoint NAME FILE: a fresh QEMU loading a saved stream (engine incoming --save-stream) with -incoming exec:cat,
+# compress on (a zlib checkpoint needs it; a plain one loads either way); sets LAST_PID.
+start_checkpoint() {
+    start_qemu "$1" -global migration.x-compress=on -global migration.x-decompress-threads=2 -incoming "exec:cat $2"
+}
+
+# dest_runs NAME MINTICK: the destination reaches 'running' (cont if it ended paused) and its console ticks >= MINTICK.
+dest_runs() {
+    local name=$1 min=$2 D="timeout 30 $QMP $WORK/$1.qmp"
+    wait_incoming_completed "$WORK/$name.qmp" 120 || { echo "  $name: incoming did not complete: $(tail -2 "$WORK/$name.log")"; return 1; }
+    local s; s=$($D query-status | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')
+    [ "$s" = running ] || $D cont >/dev/null
+    wait_console "$WORK/$name.console" '^tick [0-9]+' 40 || { echo "  $name: no tick within 40 s"; return 1; }
+    local t; t=$(last_tick "$WORK/$name.console")
+    echo "  $name: running, console at tick $t (source was at tick >= $min)"
+    [ "$t" -ge "$min" ]
+}
+
 have_qemu() {
     command -v qemu-system-x86_64 >/dev/null 2>&1 && command -v python3 >/dev/null 2>&1
 }

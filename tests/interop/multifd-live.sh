@@ -10,7 +10,11 @@
 # The other direction, `to-qemu:METHOD:CHANNELS`: `engine migrate --no-reply` sends the RAM Engine received in the first
 # run (kept as $OUT/source.raw) with multifd into a fresh QEMU 7.2 (-incoming defer), whose pmemsave must equal it.
 #
-# Usage: multifd-live.sh [METHOD:CHANNELS | to-qemu:METHOD:CHANNELS ...]   (default: zstd:2 zlib:2 none:2 zstd:8)
+# `METHOD:CHANNELS:checkpoint` also saves what Engine received as a single-stream QEMU file (`--save-stream`, RAM
+# re-encoded as zlib-1, the device state verbatim), which a fresh QEMU 7.2 then loads (`-incoming "exec:cat FILE"`,
+# compress on) and whose guest must tick on: a separate line "multifd checkpoint METHOD xCHANNELS: PASS|FAIL".
+#
+# Usage: multifd-live.sh [METHOD:CHANNELS[:checkpoint] | to-qemu:METHOD:CHANNELS ...]   (default: zstd:2:checkpoint zlib:2 none:2 zstd:8)
 # Prints "multifd METHOD xCHANNELS: PASS" (or "multifd to-qemu METHOD xCHANNELS: PASS") or "...: FAIL (reason)" per
 # run; exits 1 if any failed, 2 if it cannot run.
 # Env: ENGINE (the engine command, default: dotnet run --project src/Engine.Cli -c Release --), INTEROP_WORK.
@@ -21,7 +25,7 @@ source "$HERE/lib.sh"
 trap stop_all_started EXIT
 ENGINE=${ENGINE:-"dotnet run --project $ROOT/src/Engine.Cli -c Release --"}
 RUNS=("$@")
-[ ${#RUNS[@]} -gt 0 ] || RUNS=(zstd:2 zlib:2 none:2 zstd:8)
+[ ${#RUNS[@]} -gt 0 ] || RUNS=(zstd:2:checkpoint zlib:2 none:2 zstd:8)
 OUT=$WORK/multifd
 rm -rf "$OUT"; mkdir -p "$OUT"
 
@@ -97,11 +101,14 @@ to_qemu() {
 for run in "${RUNS[@]}"; do
     port=$((port + 1))
     case "$run" in to-qemu:*) rest=${run#to-qemu:}; to_qemu "${rest%%:*}" "${rest##*:}"; continue ;; esac
-    method=${run%%:*}; channels=${run##*:}; name="$method-x$channels"
+    IFS=: read -r method channels checkpoint <<< "$run"; name="$method-x$channels"
     fail() { echo "multifd $method x$channels: FAIL ($1)"; status=1; }
     $Q migrate-set-parameters "{\"multifd-channels\":$channels,\"multifd-compression\":\"$method\"}" >/dev/null || { fail "set parameters"; continue; }
+    save=()
+    [ "$checkpoint" = checkpoint ] && save=(--save-stream "$OUT/$name.ckpt" --compress-method zlib --compress-level 1 --compress-threads 2)
+    tick=$(last_tick "$WORK/mfsrc.console")
     $ENGINE incoming --listen "tcp:127.0.0.1:$port" --multifd-channels "$channels" --multifd-compression "$method" \
-        --timeout 60 --save-images "$OUT/$name" > "$OUT/$name.incoming" 2>&1 &
+        --timeout 60 --save-images "$OUT/$name" "${save[@]}" > "$OUT/$name.incoming" 2>&1 &
     incoming=$!
     for _ in $(seq 1 100); do grep -q "listening on" "$OUT/$name.incoming" 2>/dev/null && break; sleep 0.1; done
     start=$(date +%s%N)
@@ -133,6 +140,23 @@ for run in "${RUNS[@]}"; do
         rm -f "$OUT/$name.pmemsave" "$OUT/$name/pc.ram.raw"
     fi
     stamp "$name: compared"
+    if [ "$checkpoint" = checkpoint ]; then
+        # The checkpoint: a single-stream QEMU file that a fresh QEMU loads and runs the guest from.
+        if [ ! -s "$OUT/$name.ckpt" ] || [ -e "$OUT/$name.ckpt.tmp" ]; then
+            echo "multifd checkpoint $method x$channels: FAIL (no checkpoint written, or its temporary file left: $(tail -2 "$OUT/$name.incoming" | tr '\n' ' '))"; status=1
+        else
+            start_checkpoint "ckpt-$name" "$OUT/$name.ckpt"
+            ckpt=$LAST_PID
+            if dest_runs "ckpt-$name" "$tick"; then
+                echo "multifd checkpoint $method x$channels: PASS ($(stat -c %s "$OUT/$name.ckpt") bytes (zlib-1, $(grep -o 'QEMU ([0-9]* bytes of device state' "$OUT/$name.incoming" | grep -o '[0-9]*') bytes of device state) loaded by a fresh QEMU, guest ticking)"
+            else
+                echo "multifd checkpoint $method x$channels: FAIL (the checkpoint did not load or the guest did not tick: $(tail -2 "$WORK/ckpt-$name.log" | tr '\n' ' '))"; status=1
+            fi
+            stop_qemu "$ckpt"
+            stamp "$name: checkpoint checked"
+        fi
+        rm -f "$OUT/$name.ckpt"
+    fi
     # postmigrate -> paused, for the next run.
     $Q cont >/dev/null 2>&1 || true
     $Q stop >/dev/null 2>&1 || true

@@ -172,18 +172,6 @@ start_dest() {
     for _ in $(seq 1 100); do [ -S "$WORK/$name.qmp" ] && break; sleep 0.1; done
 }
 
-# dest_runs NAME MINTICK: the destination reaches 'running' (cont if it ended paused) and its console ticks >= MINTICK.
-dest_runs() {
-    local name=$1 min=$2 D="timeout 30 $QMP $WORK/$1.qmp"
-    wait_incoming_completed "$WORK/$name.qmp" 120 || { echo "  $name: incoming did not complete: $(tail -2 "$WORK/$name.log")"; return 1; }
-    local s; s=$($D query-status | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')
-    [ "$s" = running ] || $D cont >/dev/null
-    wait_console "$WORK/$name.console" '^tick [0-9]+' 40 || { echo "  $name: no tick within 40 s"; return 1; }
-    local t; t=$(last_tick "$WORK/$name.console")
-    echo "  $name: running, console at tick $t (source was at tick >= $min)"
-    [ "$t" -ge "$min" ]
-}
-
 echo "live: booting the source guest (TCG, ${MEM_MIB} MiB)"
 start_qemu src
 SRC=$LAST_PID
@@ -245,7 +233,7 @@ $Q cont >/dev/null
 echo "live: check 4 starts at $SECONDS s"
 # 4. the checkpoint loads into a fresh QEMU.
 if [ -s "$OUT/checkpoint.bin" ]; then
-    start_qemu ckpt -global migration.x-compress=on -global migration.x-decompress-threads=2 -incoming "exec:cat $OUT/checkpoint.bin"
+    start_checkpoint ckpt "$OUT/checkpoint.bin"
     pid=$LAST_PID
     if dest_runs ckpt "$TICK1"; then RESULT[4]="PASS (checkpoint of $(stat -c %s "$OUT/checkpoint.bin") bytes loaded, guest ticking)"; else RESULT[4]="FAIL (the checkpoint did not load or the guest did not run: $(tail -2 "$WORK/ckpt.log" | tr '\n' ' '))"; fi
     CKPT_PID=$pid  # kept running: the source of check 9
