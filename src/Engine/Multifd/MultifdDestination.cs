@@ -41,6 +41,9 @@ public sealed class MultifdDestination
         _options = options ?? new DestinationOptions();
     }
 
+    /// <summary>The channels, compression and UUID expected.</summary>
+    internal MultifdParameters Parameters => _multifd;
+
     /// <summary>How long to wait for all channel connections after the main one; default the read timeout.</summary>
     public TimeSpan ChannelConnectTimeout { get; init; } = TimeSpan.Zero;
 
@@ -111,6 +114,7 @@ public sealed class MultifdDestination
                         throw new MigrationStreamException(reader.ItemOffset, $"a {(reader.Kind == MigrationItemKind.XbzrlePage ? "XBZRLE" : "compressed")} page record on the main channel: with multifd, QEMU 7.2 sends pages only as ZERO records there and in packets on the channels");
                     case MigrationItemKind.EndOfSection:
                         WaitForSyncs(channels, state, reader.ItemOffset, cancellationToken);
+                        Release(channels);
                         break;
                 }
             }
@@ -181,7 +185,8 @@ public sealed class MultifdDestination
         }
     }
 
-    private void AcceptChannels(TcpListener listener, MultifdReceiveChannel?[] channels, MultifdReceiveState state, CancellationToken cancellationToken)
+    /// <summary>Accepts the N channel connections, checks each hello and starts each channel's thread (QEMU 7.2's order: after the main one).</summary>
+    internal void AcceptChannels(TcpListener listener, MultifdReceiveChannel?[] channels, MultifdReceiveState state, CancellationToken cancellationToken)
     {
         TimeSpan limit = ChannelConnectTimeout > TimeSpan.Zero ? ChannelConnectTimeout : _options.ReadTimeout;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -252,9 +257,10 @@ public sealed class MultifdDestination
         }
     }
 
-    private void WaitForSyncs(MultifdReceiveChannel?[] channels, MultifdReceiveState state, long eosOffset, CancellationToken cancellationToken)
+    /// <summary>At the main channel's EOS: waits until every channel has read its SYNC (they then wait for <see cref="Release"/>).</summary>
+    internal void WaitForSyncs(MultifdReceiveChannel?[] channels, MultifdReceiveState state, long eosOffset, CancellationToken cancellationToken)
     {
-        // QEMU's multifd_recv_sync_main: one SYNC from every channel, then release them all.
+        // QEMU's multifd_recv_sync_main: one SYNC from every channel, then (Release) let them all go on.
         long deadline = Environment.TickCount64 + (long)_options.ReadTimeout.TotalMilliseconds;
         foreach (MultifdReceiveChannel? channel in channels)
         {
@@ -268,14 +274,18 @@ public sealed class MultifdDestination
                 }
             }
         }
+    }
 
+    /// <summary>Lets every channel go on past its SYNC.</summary>
+    internal static void Release(MultifdReceiveChannel?[] channels)
+    {
         foreach (MultifdReceiveChannel? channel in channels)
         {
             channel!.Release();
         }
     }
 
-    private static void ThrowIfFailed(MultifdReceiveState state)
+    internal static void ThrowIfFailed(MultifdReceiveState state)
     {
         if (state.Failure is Exception failure)
         {
