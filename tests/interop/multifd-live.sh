@@ -14,7 +14,12 @@
 # re-encoded as zlib-1, the device state verbatim), which a fresh QEMU 7.2 then loads (`-incoming "exec:cat FILE"`,
 # compress on) and whose guest must tick on: a separate line "multifd checkpoint METHOD xCHANNELS: PASS|FAIL".
 #
-# Usage: multifd-live.sh [METHOD:CHANNELS[:checkpoint] | to-qemu:METHOD:CHANNELS ...]   (default: zstd:2:checkpoint zlib:2 none:2 zstd:8)
+# `relay:METHOD:CHANNELS`: the QEMU source migrates with multifd into `engine relay` A (which accepts the channels and
+# writes one stream, zstd-1), then relay B (none), then a fresh plain QEMU 7.2 destination started paused: its pmemsave
+# must equal the source's, and its guest must tick on once resumed ("multifd relay METHOD xCHANNELS: PASS|FAIL").
+#
+# Usage: multifd-live.sh [METHOD:CHANNELS[:checkpoint] | to-qemu:METHOD:CHANNELS | relay:METHOD:CHANNELS ...]
+#        (default: zstd:2:checkpoint zlib:2 none:2 zstd:8 relay:zstd:2)
 # Prints "multifd METHOD xCHANNELS: PASS" (or "multifd to-qemu METHOD xCHANNELS: PASS") or "...: FAIL (reason)" per
 # run; exits 1 if any failed, 2 if it cannot run.
 # Env: ENGINE (the engine command, default: dotnet run --project src/Engine.Cli -c Release --), INTEROP_WORK.
@@ -25,7 +30,7 @@ source "$HERE/lib.sh"
 trap stop_all_started EXIT
 ENGINE=${ENGINE:-"dotnet run --project $ROOT/src/Engine.Cli -c Release --"}
 RUNS=("$@")
-[ ${#RUNS[@]} -gt 0 ] || RUNS=(zstd:2:checkpoint zlib:2 none:2 zstd:8)
+[ ${#RUNS[@]} -gt 0 ] || RUNS=(zstd:2:checkpoint zlib:2 none:2 zstd:8 relay:zstd:2)
 OUT=$WORK/multifd
 rm -rf "$OUT"; mkdir -p "$OUT"
 
@@ -98,9 +103,48 @@ to_qemu() {
     stop_qemu "$dst"
 }
 
+via_relay() {
+    local method=$1 channels=$2 name="relay-$1-x$2" why st a b tick
+    fail() { echo "multifd relay $method x$channels: FAIL ($1)"; status=1; }
+    $Q migrate-set-parameters "{\"multifd-channels\":$channels,\"multifd-compression\":\"$method\"}" >/dev/null || { fail "set parameters"; return; }
+    tick=$(last_tick "$WORK/mfsrc.console")
+    # The destination starts paused (-S), so its RAM can be compared with the source's before the guest runs on.
+    if ! DEST_PAUSED=1 RELAY_A_ARGS="--multifd-channels $channels --multifd-compression $method" relay_pair "$name" zstd; then
+        fail "the relays did not listen"; stop_qemu "$DPID"; stop_qemu "$APID"; stop_qemu "$BPID"; return
+    fi
+    stamp "$name: relays listening"
+    $Q migrate "{\"uri\":\"tcp:127.0.0.1:$APORT\"}" >/dev/null
+    st=$(timeout 300 $QMP "$WORK/mfsrc.qmp" wait-migrate 290)
+    EXIT_CODE=; wait_exit "$APID" 60; a=${EXIT_CODE:-timeout}
+    EXIT_CODE=; wait_exit "$BPID" 60; b=${EXIT_CODE:-timeout}
+    stamp "$name: QEMU says $st, relay A exited $a, relay B $b"
+    if [ "$st" != completed ] || [ "$a" != 0 ] || [ "$b" != 0 ]; then
+        fail "QEMU $st, relay A exit $a, relay B exit $b: $(tail -1 "$OUT/$name-relayA.log") / $(tail -1 "$OUT/$name-relayB.log")"
+    elif ! wait_incoming_completed "$WORK/$name.qmp" 120; then
+        fail "the destination QEMU did not load the stream: $(tail -2 "$WORK/$name.log" | tr '\n' ' ')"
+    else
+        $Q pmemsave "{\"val\":0,\"size\":$((MEM_MIB << 20)),\"filename\":\"$OUT/$name.src.pmem\"}" >/dev/null
+        timeout 60 $QMP "$WORK/$name.qmp" pmemsave "{\"val\":0,\"size\":$((MEM_MIB << 20)),\"filename\":\"$OUT/$name.dst.pmem\"}" >/dev/null
+        if ! why=$(same_ram "$OUT/$name.dst.pmem" "$OUT/$name.src.pmem"); then
+            fail "the destination's RAM is DIFFERENT from the source's: $why"
+        elif dest_runs "$name" "$tick"; then
+            echo "multifd relay $method x$channels: PASS (destination RAM equal to the source's outside 0xa0000-0x100000, guest ticking; relay A: $(grep -o 'relayed.*ms' "$OUT/$name-relayA.log"))"
+        else
+            fail "the destination guest did not run on: $(tail -1 "$WORK/$name.console")"
+        fi
+        rm -f "$OUT/$name.src.pmem" "$OUT/$name.dst.pmem"
+    fi
+    stop_qemu "$DPID"; stop_qemu "$APID"; stop_qemu "$BPID"
+    $Q cont >/dev/null 2>&1 || true
+    $Q stop >/dev/null 2>&1 || true
+}
+
 for run in "${RUNS[@]}"; do
     port=$((port + 1))
-    case "$run" in to-qemu:*) rest=${run#to-qemu:}; to_qemu "${rest%%:*}" "${rest##*:}"; continue ;; esac
+    case "$run" in
+        to-qemu:*) rest=${run#to-qemu:}; to_qemu "${rest%%:*}" "${rest##*:}"; continue ;;
+        relay:*) rest=${run#relay:}; via_relay "${rest%%:*}" "${rest##*:}"; continue ;;
+    esac
     IFS=: read -r method channels checkpoint <<< "$run"; name="$method-x$channels"
     fail() { echo "multifd $method x$channels: FAIL ($1)"; status=1; }
     $Q migrate-set-parameters "{\"multifd-channels\":$channels,\"multifd-compression\":\"$method\"}" >/dev/null || { fail "set parameters"; continue; }

@@ -51,31 +51,6 @@ fi
 mkdir -p "$WORK"
 "$HERE/make-guest.sh" "$WORK" >/dev/null || { for n in $(seq 1 $CHECKS); do RESULT[$n]="FAIL (make-guest.sh failed)"; done; report; }
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-
-# start_engine NAME ARGS...: runs the engine in the background, output in $OUT/NAME.log; sets LAST_PID.
-start_engine() {
-    local name=$1; shift
-    echo "+ engine $*" > "$OUT/$name.log"
-    # shellcheck disable=SC2086
-    $ENGINE "$@" >> "$OUT/$name.log" 2>&1 &
-    LAST_PID=$!
-    STARTED_PIDS+=("$LAST_PID")
-}
-
-# wait_listening LOG SECONDS: until the engine says it listens.
-wait_listening() { wait_console "$1" 'listening on' "$2"; }
-
-# wait_exit PID SECONDS: waits for a process this script started; sets EXIT_CODE (or returns 1 on timeout).
-wait_exit() {
-    local pid=$1 secs=$2 i
-    for i in $(seq 1 $((secs * 20))); do
-        if ! kill -0 "$pid" 2>/dev/null; then wait "$pid"; EXIT_CODE=$?; return 0; fi
-        sleep 0.05
-    done
-    return 1
-}
-
 # exit_within PID MS: true if the process has exited (non-zero, recorded in EXIT_CODE) within MS milliseconds from now.
 exit_within() {
     local pid=$1 ms=$2 start now
@@ -157,21 +132,6 @@ incoming_check() {
     [ $ok = 0 ]
 }
 
-# start_dest NAME [compress] : a destination QEMU listening on a fresh port (sets DPORT, LAST_PID).
-start_dest() {
-    local name=$1 compress=${2:-}
-    DPORT=$(free_port)
-    local paused=(); [ -n "${DEST_PAUSED:-}" ] && paused=(-S)
-    if [ "$compress" = compress ]; then
-        start_qemu "$name" "${paused[@]}" -global migration.x-compress=on -global migration.x-decompress-threads=2 -incoming "tcp:127.0.0.1:$DPORT"
-    else
-        start_qemu "$name" "${paused[@]}" -incoming "tcp:127.0.0.1:$DPORT"
-    fi
-    DPID=$LAST_PID
-    # QEMU listens once it has started; its QMP socket appearing is the sign.
-    for _ in $(seq 1 100); do [ -S "$WORK/$name.qmp" ] && break; sleep 0.1; done
-}
-
 echo "live: booting the source guest (TCG, ${MEM_MIB} MiB)"
 start_qemu src
 SRC=$LAST_PID
@@ -240,20 +200,6 @@ if [ -s "$OUT/checkpoint.bin" ]; then
 else
     RESULT[4]="FAIL (no checkpoint from check 1)"
 fi
-
-# relay_pair NAME METHOD_A [compress]: destination QEMU, relay B (none or zlib), relay A (METHOD_A); sets APID BPID APORT.
-relay_pair() {
-    local name=$1 method=$2 mode=${3:-}
-    start_dest "$name" "$mode"
-    local bport; bport=$(free_port)
-    local bmethod=none; [ "$mode" = compress ] && bmethod=zlib
-    start_engine "$name-relayB" relay --listen "tcp:127.0.0.1:$bport" --to "tcp:127.0.0.1:$DPORT" --compress-method "$bmethod" --decompress-threads 2 --compress-threads 2
-    BPID=$LAST_PID
-    APORT=$(free_port)
-    start_engine "$name-relayA" relay --listen "tcp:127.0.0.1:$APORT" --to "tcp:127.0.0.1:$bport" --compress-method "$method" --compress-level 1 --compress-threads 2 ${RELAY_A_ARGS:-}
-    APID=$LAST_PID
-    wait_listening "$OUT/$name-relayB.log" 60 && wait_listening "$OUT/$name-relayA.log" 60
-}
 
 echo "live: check 5 starts at $SECONDS s"
 # 5. QEMU -> relay A (zstd) -> relay B (none) -> QEMU.

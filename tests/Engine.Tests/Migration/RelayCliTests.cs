@@ -70,6 +70,12 @@ public sealed class RelayCliTests
         File.WriteAllBytes(path, LivePeerTests.QemuShapedStream());
         try
         {
+            using (EngineProcess multifd = EngineProcess.Start("relay", "--from", $"file:{path}", "--to", "tcp:127.0.0.1:1", "--multifd-channels", "2"))
+            {
+                Assert.Equal(2, multifd.WaitForExit(ProcessTimeout));
+                Assert.Contains("multifd needs --listen", multifd.StdErr, StringComparison.Ordinal);
+            }
+
             using EngineProcess unreachable = EngineProcess.Start("relay", "--from", $"file:{path}", "--to", "tcp:127.0.0.1:1", "--timeout", "5");
             Assert.Equal(1, unreachable.WaitForExit(ProcessTimeout));
             Assert.Contains("cannot be reached", unreachable.StdErr, StringComparison.Ordinal);
