@@ -114,6 +114,38 @@ public sealed class MultifdRelayTests
         Assert.Equal(0, source.Main.Read(new byte[16]));
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task A_multifd_source_that_goes_away_stops_the_relay_naming_it_and_nothing_reaches_the_destination_it_would_start_from()
+    {
+        var multifd = new MultifdParameters { Channels = 2, Compression = CompressMethod.Zstd };
+        var relayed = new RelayOutput();
+        using var source = new FakeMultifdSource(multifd, receive: listener => relayed.Run(listener, multifd, "none"));
+        NetworkStream[] channels = [source.Connect(FakeMultifdSource.Hello(0)), source.Connect(FakeMultifdSource.Hello(1))];
+        foreach (NetworkStream channel in channels)
+        {
+            channel.Write(FakeMultifdSource.Header(CompressMethod.Zstd, [], 0, sync: true));
+        }
+
+        source.Writer.EndRamSection();
+        source.Writer.WriteSectionHeader(Engine.Wire.SectionType.Part, 2);
+        source.Writer.WriteZeroPage(0, 0x5000);
+        source.Writer.Flush();
+
+        // The source dies in the middle of a section: every connection closes.
+        long gone = Stopwatch.GetTimestamp();
+        source.Main.Dispose();
+        foreach (NetworkStream channel in channels)
+        {
+            channel.Dispose();
+        }
+
+        MigrationException e = await Assert.ThrowsAsync<MigrationException>(() => source.Incoming);
+        Assert.True(Stopwatch.GetElapsedTime(gone) < IoTimeout / 2, "the relay did not stop promptly");
+        Assert.Contains("the source", e.Message, StringComparison.Ordinal);
+        Assert.Contains("ended the stream", e.Message, StringComparison.Ordinal);
+        Assert.Equal(-1, relayed.Bytes.AsSpan().IndexOf("timer"u8));
+    }
+
     /// <summary>A relay in the test's process: accepts the main connection and the channels, writes to a loopback socket whose bytes a <see cref="DestinationMigration"/> loads.</summary>
     private sealed class RelayOutput
     {
