@@ -285,7 +285,7 @@ public sealed class MultifdDestination
         }
     }
 
-    internal static void ThrowIfFailed(MultifdReceiveState state)
+    private static void ThrowIfFailed(MultifdReceiveState state)
     {
         if (state.Failure is Exception failure)
         {

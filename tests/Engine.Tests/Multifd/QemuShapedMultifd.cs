@@ -109,37 +109,38 @@ internal static unsafe class QemuShapedMultifd
             if (offsets.Count == 50)
             {
                 // Packets of 50 pages, round-robin over the channels (QEMU's multifd_send_pages).
-                WritePacket(channels[next % channels.Length], compressors[next % channels.Length], method, buffer, offsets);
+                WritePacket(channels[next % channels.Length], compressors[next % channels.Length]);
                 next++;
             }
         }
 
         if (offsets.Count > 0)
         {
-            WritePacket(channels[next % channels.Length], compressors[next % channels.Length], method, buffer, offsets);
+            WritePacket(channels[next % channels.Length], compressors[next % channels.Length]);
             next++;
         }
 
         main.Flush();
 
-        void WritePacket(NetworkStream channel, PacketCompressor? compressor, CompressMethod method, byte[] pages, List<long> at)
+        // One packet of the pages gathered in buffer at offsets, through the channel's one compression stream.
+        void WritePacket(NetworkStream channel, PacketCompressor? compressor)
         {
-            int size = at.Count * PageSizes.PageSize;
-            ReadOnlySpan<byte> payload = pages.AsSpan(0, size);
+            int size = offsets.Count * PageSizes.PageSize;
+            ReadOnlySpan<byte> payload = buffer.AsSpan(0, size);
             if (compressor is not null)
             {
-                fixed (byte* input = pages)
+                fixed (byte* input = buffer)
                 fixed (byte* o = output)
                 {
-                    size = compressor.CompressPacket(input, at.Count, o);
+                    size = compressor.CompressPacket(input, offsets.Count, o);
                 }
 
                 payload = output.AsSpan(0, size);
             }
 
-            channel.Write(FakeMultifdSource.Header(method, at.ToArray(), size));
+            channel.Write(FakeMultifdSource.Header(method, offsets.ToArray(), size));
             channel.Write(payload);
-            at.Clear();
+            offsets.Clear();
         }
     }
 
