@@ -116,6 +116,20 @@ wait_exit() {
     return 1
 }
 
+# exit_within PID MS: true if the process has exited (non-zero, recorded in EXIT_CODE) within MS milliseconds from now.
+exit_within() {
+    local pid=$1 ms=$2 start now
+    start=$(date +%s%N)
+    while kill -0 "$pid" 2>/dev/null; do
+        now=$(date +%s%N)
+        [ $(( (now - start) / 1000000 )) -gt "$ms" ] && return 1
+        sleep 0.02
+    done
+    wait "$pid"; EXIT_CODE=$?
+    EXIT_MS=$(( ($(date +%s%N) - start) / 1000000 ))
+    return 0
+}
+
 # start_dest NAME [compress] : a destination QEMU listening on a fresh port (sets DPORT, LAST_PID).
 start_dest() {
     local name=$1 compress=${2:-}

@@ -18,8 +18,13 @@
 # writes one stream, zstd-1), then relay B (none), then a fresh plain QEMU 7.2 destination started paused: its pmemsave
 # must equal the source's, and its guest must tick on once resumed ("multifd relay METHOD xCHANNELS: PASS|FAIL").
 #
-# Usage: multifd-live.sh [METHOD:CHANNELS[:checkpoint] | to-qemu:METHOD:CHANNELS | relay:METHOD:CHANNELS ...]
-#        (default: zstd:2:checkpoint zlib:2 none:2 zstd:8 relay:zstd:2)
+# `relay-kill-src:METHOD:CHANNELS` (last: it ends the source): the same relay pair, the source held to 20 MB/s and killed
+# two seconds into the migration; both relays must exit non-zero within 1 s naming their source, and the destination QEMU
+# must not run ("multifd relay-kill-src METHOD xCHANNELS: PASS|FAIL").
+#
+# Usage: multifd-live.sh [METHOD:CHANNELS[:checkpoint] | to-qemu:METHOD:CHANNELS | relay:METHOD:CHANNELS
+#                         | relay-kill-src:METHOD:CHANNELS ...]
+#        (default: zstd:2:checkpoint zlib:2 none:2 zstd:8 relay:zstd:2 relay-kill-src:zstd:2)
 # Prints "multifd METHOD xCHANNELS: PASS" (or "multifd to-qemu METHOD xCHANNELS: PASS") or "...: FAIL (reason)" per
 # run; exits 1 if any failed, 2 if it cannot run.
 # Env: ENGINE (the engine command, default: dotnet run --project src/Engine.Cli -c Release --), INTEROP_WORK.
@@ -30,7 +35,7 @@ source "$HERE/lib.sh"
 trap stop_all_started EXIT
 ENGINE=${ENGINE:-"dotnet run --project $ROOT/src/Engine.Cli -c Release --"}
 RUNS=("$@")
-[ ${#RUNS[@]} -gt 0 ] || RUNS=(zstd:2:checkpoint zlib:2 none:2 zstd:8 relay:zstd:2)
+[ ${#RUNS[@]} -gt 0 ] || RUNS=(zstd:2:checkpoint zlib:2 none:2 zstd:8 relay:zstd:2 relay-kill-src:zstd:2)
 OUT=$WORK/multifd
 rm -rf "$OUT"; mkdir -p "$OUT"
 
@@ -139,11 +144,39 @@ via_relay() {
     $Q stop >/dev/null 2>&1 || true
 }
 
+kill_source_under_relay() {
+    local method=$1 channels=$2 name="relay-kill-$1-x$2" r="" ams bms ds
+    fail() { echo "multifd relay-kill-src $method x$channels: FAIL ($1)"; status=1; }
+    $Q migrate-set-parameters "{\"multifd-channels\":$channels,\"multifd-compression\":\"$method\",\"max-bandwidth\":20971520}" >/dev/null || { fail "set parameters"; return; }
+    if ! RELAY_A_ARGS="--multifd-channels $channels --multifd-compression $method" relay_pair "$name" zstd; then
+        fail "the relays did not listen"; stop_qemu "$DPID"; stop_qemu "$APID"; stop_qemu "$BPID"; return
+    fi
+    $Q migrate "{\"uri\":\"tcp:127.0.0.1:$APORT\"}" >/dev/null
+    sleep 2
+    kill -9 "$SRC"
+    exit_within "$APID" 1000 && [ "$EXIT_CODE" != 0 ] && grep -q 'relay stopped: the source' "$OUT/$name-relayA.log" \
+        || r="relay A did not exit non-zero within 1 s naming the source: $(tail -1 "$OUT/$name-relayA.log")"
+    ams=${EXIT_MS:-?}
+    exit_within "$BPID" 1000 && [ "$EXIT_CODE" != 0 ] && grep -q 'the source.*ended the stream' "$OUT/$name-relayB.log" \
+        || r="$r; relay B did not exit non-zero within 1 s naming its source: $(tail -1 "$OUT/$name-relayB.log")"
+    bms=${EXIT_MS:-?}
+    sleep 1
+    ds=$(timeout 5 $QMP "$WORK/$name.qmp" query-status 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])' 2>/dev/null || echo exited)
+    [ "$ds" != running ] || r="$r; the destination QEMU runs"
+    if [ -z "$r" ]; then
+        echo "multifd relay-kill-src $method x$channels: PASS (relay A exited in $ams ms, relay B in $bms ms; destination: $ds; A: $(grep -o 'relay stopped.\{0,90\}' "$OUT/$name-relayA.log"))"
+    else
+        fail "$r"
+    fi
+    stop_qemu "$DPID"; stop_qemu "$APID"; stop_qemu "$BPID"
+}
+
 for run in "${RUNS[@]}"; do
     port=$((port + 1))
     case "$run" in
         to-qemu:*) rest=${run#to-qemu:}; to_qemu "${rest%%:*}" "${rest##*:}"; continue ;;
         relay:*) rest=${run#relay:}; via_relay "${rest%%:*}" "${rest##*:}"; continue ;;
+        relay-kill-src:*) rest=${run#relay-kill-src:}; kill_source_under_relay "${rest%%:*}" "${rest##*:}"; continue ;;
     esac
     IFS=: read -r method channels checkpoint <<< "$run"; name="$method-x$channels"
     fail() { echo "multifd $method x$channels: FAIL ($1)"; status=1; }

@@ -51,20 +51,6 @@ fi
 mkdir -p "$WORK"
 "$HERE/make-guest.sh" "$WORK" >/dev/null || { for n in $(seq 1 $CHECKS); do RESULT[$n]="FAIL (make-guest.sh failed)"; done; report; }
 
-# exit_within PID MS: true if the process has exited (non-zero, recorded in EXIT_CODE) within MS milliseconds from now.
-exit_within() {
-    local pid=$1 ms=$2 start now
-    start=$(date +%s%N)
-    while kill -0 "$pid" 2>/dev/null; do
-        now=$(date +%s%N)
-        [ $(( (now - start) / 1000000 )) -gt "$ms" ] && return 1
-        sleep 0.02
-    done
-    wait "$pid"; EXIT_CODE=$?
-    EXIT_MS=$(( ($(date +%s%N) - start) / 1000000 ))
-    return 0
-}
-
 migrate_status() { timeout 10 $QMP "$WORK/src.qmp" query-migrate 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin).get("status",""))' 2>/dev/null; }
 
 # compare_ram IMAGE PMEM: the block image equals the pmemsave dump outside the legacy VGA/ROM window.

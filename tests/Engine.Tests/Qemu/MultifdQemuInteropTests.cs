@@ -18,9 +18,10 @@ public sealed class MultifdQemuInteropTests(QemuInterop qemu, ITestOutputHelper 
     /// <summary>
     /// The runs, METHOD:CHANNELS: each method once, both channel counts, zstd (the case) with 2 and its checkpoint
     /// loaded by QEMU; then Engine as the source into a fresh QEMU 7.2 destination (to-qemu), sending the RAM the first run
-    /// received; last, the source through a relay pair (relay A taking the multifd channels) into a fresh QEMU 7.2.
+    /// received; then the source through a relay pair (relay A taking the multifd channels) into a fresh QEMU 7.2; last, the
+    /// source killed under a relay pair, which must stop within a second naming it.
     /// </summary>
-    private static readonly string[] s_runs = ["zstd:2:checkpoint", "zlib:8", "none:2", "to-qemu:zstd:2", "relay:zstd:2"];
+    private static readonly string[] s_runs = ["zstd:2:checkpoint", "zlib:8", "none:2", "to-qemu:zstd:2", "relay:zstd:2", "relay-kill-src:zstd:2"];
 
     private static readonly TimeSpan s_timeout = TimeSpan.FromMinutes(7);
 
@@ -44,7 +45,7 @@ public sealed class MultifdQemuInteropTests(QemuInterop qemu, ITestOutputHelper 
         foreach (string run in s_runs)
         {
             string[] parts = run.Split(':');
-            List<string> labels = parts[0] is "to-qemu" or "relay" ? [$"{parts[0]} {parts[1]} x{parts[2]}"] : [$"{parts[0]} x{parts[1]}"];
+            List<string> labels = parts[0] is "to-qemu" or "relay" or "relay-kill-src" ? [$"{parts[0]} {parts[1]} x{parts[2]}"] : [$"{parts[0]} x{parts[1]}"];
             if (parts is [_, _, "checkpoint"])
             {
                 labels.Add($"checkpoint {parts[0]} x{parts[1]}");
