@@ -162,3 +162,41 @@ relay_pair() {
 have_qemu() {
     command -v qemu-system-x86_64 >/dev/null 2>&1 && command -v python3 >/dev/null 2>&1
 }
+
+# compare_ram IMAGE PMEM: the block image equals the pmemsave dump outside the legacy VGA/ROM window.
+compare_ram() {
+    python3 - "$1" "$2" <<'PY'
+import sys
+a = open(sys.argv[1], 'rb').read(); b = open(sys.argv[2], 'rb').read()
+if len(a) != len(b):
+    print(f"  sizes differ: {len(a)} vs {len(b)}"); sys.exit(1)
+lo, hi = 0xa0000, 0x100000
+bad = [i for i in range(0, len(a), 4096) if not (lo <= i < hi) and a[i:i+4096] != b[i:i+4096]]
+print(f"  {len(a) // 4096} pages compared, {len(bad)} differ" + (f" (first at 0x{bad[0]:x})" if bad else ""))
+sys.exit(1 if bad else 0)
+PY
+}
+
+# judge_by_stream IMAGE PMEM STREAM NAME: Engine's IMAGE differs from the source's PMEM; is that the stream's doing?
+# A fresh QEMU loads STREAM (the exact bytes the source sent, e.g. kept by tee-proxy.py); true if Engine's image equals
+# that QEMU's RAM, i.e. the stream itself carried those pages (QEMU 7.2's source can end a live migration with stale
+# copies of pages its guest was writing), so Engine is judged against what it was sent. Sets JUDGED to one line.
+judge_by_stream() {
+    local image=$1 pmem=$2 stream=$3 name=$4 ok=1 vs_qemu qemu_vs_src
+    start_qemu "$name-qemu" -S -incoming "exec:cat $stream"
+    local qpid=$LAST_PID
+    JUDGED=" differs from the source, and a QEMU destination could not load the stream it sent"
+    if wait_incoming_completed "$WORK/$name-qemu.qmp" 120; then
+        timeout 60 $QMP "$WORK/$name-qemu.qmp" pmemsave "{\"val\":0,\"size\":$((MEM_MIB << 20)),\"filename\":\"$WORK/$name.qemu-dest\"}" >/dev/null
+        vs_qemu=$(compare_ram "$image" "$WORK/$name.qemu-dest") && ok=0
+        qemu_vs_src=$(compare_ram "$WORK/$name.qemu-dest" "$pmem")
+        echo "  Engine vs a QEMU destination of the same bytes:$vs_qemu; that QEMU destination vs the source:$qemu_vs_src"
+        if [ $ok = 0 ]; then
+            JUDGED=" equal to a QEMU destination fed the same bytes ($vs_qemu); QEMU's own stream differs from its source's pmemsave:$qemu_vs_src"
+        else
+            JUDGED=" differs from a QEMU destination fed the same bytes:$vs_qemu"
+        fi
+    fi
+    stop_qemu "$qpid"; rm -f "$WORK/$name.qemu-dest"
+    return $ok
+}

@@ -19,11 +19,11 @@ public sealed partial class QemuTlsInteropTests(QemuInterop qemu, ITestOutputHel
     public void Check1_a_Qemu_source_whose_certificate_is_not_in_tls_authz_is_refused_with_the_reason() => AssertPasses(1);
 
     /// <summary>
-    /// Until engine incoming keeps a live QEMU's device state (issue 11), the script reports this one SKIPPED with the byte
-    /// offset of the first device section, which proves the RAM section came through TLS; then this test is skipped too.
+    /// The guest is paused for this migration (QEMU still runs its whole precopy protocol inside TLS): a running guest's
+    /// QEMU 7.2 stream can carry a stale copy of a page, which an encrypted stream gives no way to tell from Engine's doing.
     /// </summary>
     [SkippableFact]
-    public void Check2_a_Qemu_source_migrates_live_over_tls_into_engine_incoming_with_identical_ram() => AssertPasses(2);
+    public void Check2_a_paused_Qemu_source_migrates_over_tls_into_engine_incoming_with_identical_ram() => AssertPasses(2);
 
     [SkippableFact]
     public void Check3_engine_migrate_over_tls_is_accepted_by_a_Qemu_destination_with_verify_peer_which_loads_its_ram() => AssertPasses(3);
