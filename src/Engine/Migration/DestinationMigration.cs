@@ -144,15 +144,13 @@ public sealed class DestinationMigration
             TimeSpan elapsed = clock.Elapsed;
             metrics.Publish(zero, raw, compressed, reader.Position);
             metrics.SetStatus(MigrationStatus.Completed);
-            if (connection is not null && engineSource)
-            {
-                MigrationReply.WriteReceived(connection);
-            }
-
+            // Best effort: the stream is complete, so a source that went away after its EOF (a relay that closed once it
+            // had carried everything) does not make the destination discard it.
+            bool replying = connection is not null && engineSource && MigrationReply.TryWrite(connection, MigrationReply.WriteReceived);
             IReadOnlyList<BlockChecksum> checksums = MemoryChecksum.Of(memory);
-            if (connection is not null && engineSource)
+            if (replying)
             {
-                MigrationReply.WriteChecksums(connection, checksums);
+                MigrationReply.TryWrite(connection!, s => MigrationReply.WriteChecksums(s, checksums));
             }
 
             DestinationResult result = kept.Fill(

@@ -138,11 +138,11 @@ public sealed class MultifdDestination
             ThrowIfFailed(state);
 
             // The reply is an Engine-to-Engine extension: a QEMU source (device state after RAM) expects none.
-            bool replied = !kept.FromQemu && TryReply(main, MigrationReply.WriteReceived);
+            bool replied = !kept.FromQemu && MigrationReply.TryWrite(main, MigrationReply.WriteReceived);
             IReadOnlyList<BlockChecksum> checksums = MemoryChecksum.Of(memory);
             if (replied)
             {
-                TryReply(main, s => MigrationReply.WriteChecksums(s, checksums));
+                MigrationReply.TryWrite(main, s => MigrationReply.WriteChecksums(s, checksums));
             }
 
             DestinationResult result = kept.Fill(new DestinationResult
@@ -290,20 +290,6 @@ public sealed class MultifdDestination
         if (state.Failure is Exception failure)
         {
             throw failure;
-        }
-    }
-
-    private static bool TryReply(NetworkStream main, Action<Stream> write)
-    {
-        try
-        {
-            write(main);
-            return true;
-        }
-        catch (Exception e) when (e is IOException or ObjectDisposedException or SocketException)
-        {
-            // A QEMU source closes without reading a reply.
-            return false;
         }
     }
 
