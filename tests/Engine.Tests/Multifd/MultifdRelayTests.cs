@@ -146,6 +146,42 @@ public sealed class MultifdRelayTests
         Assert.Equal(-1, relayed.Bytes.AsSpan().IndexOf("timer"u8));
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task A_destination_that_goes_away_stops_a_multifd_relay_naming_it_and_closes_every_source_connection()
+    {
+        var multifd = new MultifdParameters { Channels = 2, Compression = CompressMethod.None };
+        (NetworkStream relayOut, NetworkStream destination) = TcpTransport.CreateLoopbackPair(IoTimeout);
+        using (relayOut)
+        {
+            using var source = new FakeMultifdSource(multifd, receive: listener =>
+            {
+                using NetworkStream main = TcpTransport.Accept(listener, IoTimeout);
+                var relay = new MigrationRelay(new RelayOptions { Settings = CompressionSettings.Parse("none", 0), Threads = 2, IoTimeout = IoTimeout, DestinationName = "the destination under test" });
+                relay.Run(main, listener, new MultifdDestination(multifd, new DestinationOptions { ReadTimeout = IoTimeout }), relayOut);
+                return null!; // not reached: the relay fails
+            });
+            NetworkStream[] channels = [source.Connect(FakeMultifdSource.Hello(0)), source.Connect(FakeMultifdSource.Hello(1))];
+
+            // The setup section's EOS without the channels' SYNCs: the relay waits at the barrier, where only its watch can
+            // see the destination go (the SYNC wait alone would give up only after the I/O timeout).
+            source.Writer.EndRamSection();
+            source.Writer.Flush();
+            Thread.Sleep(300);
+            long gone = Stopwatch.GetTimestamp();
+            destination.Dispose();
+            MigrationException e = await Assert.ThrowsAsync<MigrationException>(() => source.Incoming);
+            Assert.True(Stopwatch.GetElapsedTime(gone) < IoTimeout / 2, "the relay did not stop promptly");
+            Assert.Contains("the destination under test", e.Message, StringComparison.Ordinal);
+
+            // Every connection of the source was closed, so a QEMU source learns at once.
+            foreach (NetworkStream connection in channels.Append(source.Main))
+            {
+                connection.ReadTimeout = 5000;
+                Assert.Equal(0, connection.Read(new byte[16]));
+            }
+        }
+    }
+
     /// <summary>A relay in the test's process: accepts the main connection and the channels, writes to a loopback socket whose bytes a <see cref="DestinationMigration"/> loads.</summary>
     private sealed class RelayOutput
     {
