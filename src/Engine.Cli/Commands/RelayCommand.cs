@@ -35,6 +35,11 @@ internal static class RelayCommand
         var bandwidth = new Option<string>("--max-bandwidth") { Description = "max-bandwidth of the outgoing link: bytes/s, or 100M, 1G (1024-based bytes), 100Mbit (bits), 0 = unlimited (default).", DefaultValueFactory = _ => "0" };
         command.Options.Add(bandwidth);
 
+        // A multifd source (QEMU 7.2's format) on the listen side: its channels are accepted beside the main connection and
+        // the destination gets one single-stream migration.
+        var multifd = new MultifdOptions();
+        multifd.AddTo(command, source: false);
+
         // TLS (issue 12) adds --tls-creds here: both connections are wrapped before MigrationRelay sees them.
         command.SetAction((parse, cancellationToken) => Task.Run(() => CliErrors.Run(() =>
         {
@@ -73,23 +78,33 @@ internal static class RelayCommand
                 SourceName = input.IsTcp ? $"the source (connection accepted on {input})" : $"the saved stream {input.Path}",
                 DestinationName = $"the destination {output}",
             };
-            return Execute(new MigrationRelay(options), input, output, io, parse.GetValue(json), settings, cancellationToken);
+            Engine.Multifd.MultifdParameters? multifdParameters = multifd.Build(parse, source: false);
+            if (multifdParameters is not null && !input.IsTcp)
+            {
+                throw new EngineParameterException("multifd", "multifd needs --listen tcp:HOST:PORT (a saved stream is one stream)");
+            }
+
+            Engine.Multifd.MultifdDestination? channels = multifdParameters is null ? null
+                : new Engine.Multifd.MultifdDestination(multifdParameters, new DestinationOptions { ReadTimeout = io });
+            return Execute(new MigrationRelay(options), input, output, io, parse.GetValue(json), settings, cancellationToken, channels);
         }), CancellationToken.None));
         return command;
     }
 
-    private static int Execute(MigrationRelay relay, MigrationEndpoint input, MigrationEndpoint output, TimeSpan io, bool json, CompressionSettings settings, CancellationToken cancellationToken)
+    private static int Execute(MigrationRelay relay, MigrationEndpoint input, MigrationEndpoint output, TimeSpan io, bool json, CompressionSettings settings, CancellationToken cancellationToken, Engine.Multifd.MultifdDestination? multifd)
     {
         RelayResult result;
         if (input.IsTcp)
         {
-            using TcpListener listener = TcpTransport.Listen(input.Host, input.Port);
+            using TcpListener listener = TcpTransport.Listen(input.Host, input.Port, backlog: multifd is null ? 1 : 256);
             Console.Error.WriteLine($"engine relay: listening on {listener.LocalEndpoint}");
 
-            // One connection: the main channel of a precopy migration (a multifd source would open more; issue 10).
+            // The first connection is the main channel (with multifd, as QEMU 7.2: the channels are accepted after it).
             using NetworkStream source = TcpTransport.Accept(listener, io, cancellationToken);
             using NetworkStream destination = Connect(output, io, cancellationToken);
-            result = relay.Run(source, destination, cancellationToken);
+            result = multifd is null
+                ? relay.Run(source, destination, cancellationToken)
+                : relay.Run(source, listener, multifd, destination, cancellationToken);
         }
         else
         {
