@@ -71,6 +71,94 @@ last_tick() {
     { grep -Eo '^tick [0-9]+' "$1" 2>/dev/null || true; } | awk '{ if ($2 > m) m = $2 } END { print m + 0 }'
 }
 
+# start_checkpoint NAME FILE: a fresh QEMU loading a saved stream (engine incoming --save-stream) with -incoming exec:cat,
+# compress on (a zlib checkpoint needs it; a plain one loads either way); sets LAST_PID.
+start_checkpoint() {
+    start_qemu "$1" -global migration.x-compress=on -global migration.x-decompress-threads=2 -incoming "exec:cat $2"
+}
+
+# dest_runs NAME MINTICK: the destination reaches 'running' (cont if it ended paused) and its console ticks >= MINTICK.
+dest_runs() {
+    local name=$1 min=$2 D="timeout 30 $QMP $WORK/$1.qmp"
+    wait_incoming_completed "$WORK/$name.qmp" 120 || { echo "  $name: incoming did not complete: $(tail -2 "$WORK/$name.log")"; return 1; }
+    local s; s=$($D query-status | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')
+    [ "$s" = running ] || $D cont >/dev/null
+    wait_console "$WORK/$name.console" '^tick [0-9]+' 40 || { echo "  $name: no tick within 40 s"; return 1; }
+    local t; t=$(last_tick "$WORK/$name.console")
+    echo "  $name: running, console at tick $t (source was at tick >= $min)"
+    [ "$t" -ge "$min" ]
+}
+
+# The helpers below run engine processes and destination QEMUs for the live checks; the caller sets $OUT (logs) and $ENGINE.
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+
+# start_engine NAME ARGS...: runs the engine in the background, output in $OUT/NAME.log; sets LAST_PID.
+start_engine() {
+    local name=$1; shift
+    echo "+ engine $*" > "$OUT/$name.log"
+    # shellcheck disable=SC2086
+    $ENGINE "$@" >> "$OUT/$name.log" 2>&1 &
+    LAST_PID=$!
+    STARTED_PIDS+=("$LAST_PID")
+}
+
+# wait_listening LOG SECONDS: until the engine says it listens.
+wait_listening() { wait_console "$1" 'listening on' "$2"; }
+
+# wait_exit PID SECONDS: waits for a process this script started; sets EXIT_CODE (or returns 1 on timeout).
+wait_exit() {
+    local pid=$1 secs=$2 i
+    for i in $(seq 1 $((secs * 20))); do
+        if ! kill -0 "$pid" 2>/dev/null; then wait "$pid"; EXIT_CODE=$?; return 0; fi
+        sleep 0.05
+    done
+    return 1
+}
+
+# exit_within PID MS: true if the process has exited (non-zero, recorded in EXIT_CODE) within MS milliseconds from now.
+exit_within() {
+    local pid=$1 ms=$2 start now
+    start=$(date +%s%N)
+    while kill -0 "$pid" 2>/dev/null; do
+        now=$(date +%s%N)
+        [ $(( (now - start) / 1000000 )) -gt "$ms" ] && return 1
+        sleep 0.02
+    done
+    wait "$pid"; EXIT_CODE=$?
+    EXIT_MS=$(( ($(date +%s%N) - start) / 1000000 ))
+    return 0
+}
+
+# start_dest NAME [compress] : a destination QEMU listening on a fresh port (sets DPORT, LAST_PID).
+start_dest() {
+    local name=$1 compress=${2:-}
+    DPORT=$(free_port)
+    local paused=(); [ -n "${DEST_PAUSED:-}" ] && paused=(-S)
+    if [ "$compress" = compress ]; then
+        start_qemu "$name" "${paused[@]}" -global migration.x-compress=on -global migration.x-decompress-threads=2 -incoming "tcp:127.0.0.1:$DPORT"
+    else
+        start_qemu "$name" "${paused[@]}" -incoming "tcp:127.0.0.1:$DPORT"
+    fi
+    DPID=$LAST_PID
+    # QEMU listens once it has started; its QMP socket appearing is the sign.
+    for _ in $(seq 1 100); do [ -S "$WORK/$name.qmp" ] && break; sleep 0.1; done
+}
+
+# relay_pair NAME METHOD_A [compress]: destination QEMU, relay B (none or zlib), relay A (METHOD_A); sets APID BPID APORT.
+relay_pair() {
+    local name=$1 method=$2 mode=${3:-}
+    start_dest "$name" "$mode"
+    local bport; bport=$(free_port)
+    local bmethod=none; [ "$mode" = compress ] && bmethod=zlib
+    start_engine "$name-relayB" relay --listen "tcp:127.0.0.1:$bport" --to "tcp:127.0.0.1:$DPORT" --compress-method "$bmethod" --decompress-threads 2 --compress-threads 2
+    BPID=$LAST_PID
+    APORT=$(free_port)
+    start_engine "$name-relayA" relay --listen "tcp:127.0.0.1:$APORT" --to "tcp:127.0.0.1:$bport" --compress-method "$method" --compress-level 1 --compress-threads 2 ${RELAY_A_ARGS:-}
+    APID=$LAST_PID
+    wait_listening "$OUT/$name-relayB.log" 60 && wait_listening "$OUT/$name-relayA.log" 60
+}
+
 have_qemu() {
     command -v qemu-system-x86_64 >/dev/null 2>&1 && command -v python3 >/dev/null 2>&1
 }

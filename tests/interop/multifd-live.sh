@@ -10,7 +10,21 @@
 # The other direction, `to-qemu:METHOD:CHANNELS`: `engine migrate --no-reply` sends the RAM Engine received in the first
 # run (kept as $OUT/source.raw) with multifd into a fresh QEMU 7.2 (-incoming defer), whose pmemsave must equal it.
 #
-# Usage: multifd-live.sh [METHOD:CHANNELS | to-qemu:METHOD:CHANNELS ...]   (default: zstd:2 zlib:2 none:2 zstd:8)
+# `METHOD:CHANNELS:checkpoint` also saves what Engine received as a single-stream QEMU file (`--save-stream`, RAM
+# re-encoded as zlib-1, the device state verbatim), which a fresh QEMU 7.2 then loads (`-incoming "exec:cat FILE"`,
+# compress on) and whose guest must tick on: a separate line "multifd checkpoint METHOD xCHANNELS: PASS|FAIL".
+#
+# `relay:METHOD:CHANNELS`: the QEMU source migrates with multifd into `engine relay` A (which accepts the channels and
+# writes one stream, zstd-1), then relay B (none), then a fresh plain QEMU 7.2 destination started paused: its pmemsave
+# must equal the source's, and its guest must tick on once resumed ("multifd relay METHOD xCHANNELS: PASS|FAIL").
+#
+# `relay-kill-src:METHOD:CHANNELS` (last: it ends the source): the same relay pair, the source held to 20 MB/s and killed
+# two seconds into the migration; both relays must exit non-zero within 1 s naming their source, and the destination QEMU
+# must not run ("multifd relay-kill-src METHOD xCHANNELS: PASS|FAIL").
+#
+# Usage: multifd-live.sh [METHOD:CHANNELS[:checkpoint] | to-qemu:METHOD:CHANNELS | relay:METHOD:CHANNELS
+#                         | relay-kill-src:METHOD:CHANNELS ...]
+#        (default: zstd:2:checkpoint zlib:2 none:2 zstd:8 relay:zstd:2 relay-kill-src:zstd:2)
 # Prints "multifd METHOD xCHANNELS: PASS" (or "multifd to-qemu METHOD xCHANNELS: PASS") or "...: FAIL (reason)" per
 # run; exits 1 if any failed, 2 if it cannot run.
 # Env: ENGINE (the engine command, default: dotnet run --project src/Engine.Cli -c Release --), INTEROP_WORK.
@@ -21,7 +35,7 @@ source "$HERE/lib.sh"
 trap stop_all_started EXIT
 ENGINE=${ENGINE:-"dotnet run --project $ROOT/src/Engine.Cli -c Release --"}
 RUNS=("$@")
-[ ${#RUNS[@]} -gt 0 ] || RUNS=(zstd:2 zlib:2 none:2 zstd:8)
+[ ${#RUNS[@]} -gt 0 ] || RUNS=(zstd:2:checkpoint zlib:2 none:2 zstd:8 relay:zstd:2 relay-kill-src:zstd:2)
 OUT=$WORK/multifd
 rm -rf "$OUT"; mkdir -p "$OUT"
 
@@ -94,14 +108,84 @@ to_qemu() {
     stop_qemu "$dst"
 }
 
+via_relay() {
+    local method=$1 channels=$2 name="relay-$1-x$2" why st a b tick
+    fail() { echo "multifd relay $method x$channels: FAIL ($1)"; status=1; }
+    $Q migrate-set-parameters "{\"multifd-channels\":$channels,\"multifd-compression\":\"$method\"}" >/dev/null || { fail "set parameters"; return; }
+    tick=$(last_tick "$WORK/mfsrc.console")
+    # The destination starts paused (-S), so its RAM can be compared with the source's before the guest runs on.
+    if ! DEST_PAUSED=1 RELAY_A_ARGS="--multifd-channels $channels --multifd-compression $method" relay_pair "$name" zstd; then
+        fail "the relays did not listen"; stop_qemu "$DPID"; stop_qemu "$APID"; stop_qemu "$BPID"; return
+    fi
+    stamp "$name: relays listening"
+    $Q migrate "{\"uri\":\"tcp:127.0.0.1:$APORT\"}" >/dev/null
+    st=$(timeout 300 $QMP "$WORK/mfsrc.qmp" wait-migrate 290)
+    EXIT_CODE=; wait_exit "$APID" 60; a=${EXIT_CODE:-timeout}
+    EXIT_CODE=; wait_exit "$BPID" 60; b=${EXIT_CODE:-timeout}
+    stamp "$name: QEMU says $st, relay A exited $a, relay B $b"
+    if [ "$st" != completed ] || [ "$a" != 0 ] || [ "$b" != 0 ]; then
+        fail "QEMU $st, relay A exit $a, relay B exit $b: $(tail -1 "$OUT/$name-relayA.log") / $(tail -1 "$OUT/$name-relayB.log")"
+    elif ! wait_incoming_completed "$WORK/$name.qmp" 120; then
+        fail "the destination QEMU did not load the stream: $(tail -2 "$WORK/$name.log" | tr '\n' ' ')"
+    else
+        $Q pmemsave "{\"val\":0,\"size\":$((MEM_MIB << 20)),\"filename\":\"$OUT/$name.src.pmem\"}" >/dev/null
+        timeout 60 $QMP "$WORK/$name.qmp" pmemsave "{\"val\":0,\"size\":$((MEM_MIB << 20)),\"filename\":\"$OUT/$name.dst.pmem\"}" >/dev/null
+        if ! why=$(same_ram "$OUT/$name.dst.pmem" "$OUT/$name.src.pmem"); then
+            fail "the destination's RAM is DIFFERENT from the source's: $why"
+        elif dest_runs "$name" "$tick"; then
+            echo "multifd relay $method x$channels: PASS (destination RAM equal to the source's outside 0xa0000-0x100000, guest ticking; relay A: $(grep -o 'relayed.*ms' "$OUT/$name-relayA.log"))"
+        else
+            fail "the destination guest did not run on: $(tail -1 "$WORK/$name.console")"
+        fi
+        rm -f "$OUT/$name.src.pmem" "$OUT/$name.dst.pmem"
+    fi
+    stop_qemu "$DPID"; stop_qemu "$APID"; stop_qemu "$BPID"
+    $Q cont >/dev/null 2>&1 || true
+    $Q stop >/dev/null 2>&1 || true
+}
+
+kill_source_under_relay() {
+    local method=$1 channels=$2 name="relay-kill-$1-x$2" r="" ams bms ds
+    fail() { echo "multifd relay-kill-src $method x$channels: FAIL ($1)"; status=1; }
+    $Q migrate-set-parameters "{\"multifd-channels\":$channels,\"multifd-compression\":\"$method\",\"max-bandwidth\":20971520}" >/dev/null || { fail "set parameters"; return; }
+    if ! RELAY_A_ARGS="--multifd-channels $channels --multifd-compression $method" relay_pair "$name" zstd; then
+        fail "the relays did not listen"; stop_qemu "$DPID"; stop_qemu "$APID"; stop_qemu "$BPID"; return
+    fi
+    $Q migrate "{\"uri\":\"tcp:127.0.0.1:$APORT\"}" >/dev/null
+    sleep 2
+    kill -9 "$SRC"
+    exit_within "$APID" 1000 && [ "$EXIT_CODE" != 0 ] && grep -q 'relay stopped: the source' "$OUT/$name-relayA.log" \
+        || r="relay A did not exit non-zero within 1 s naming the source: $(tail -1 "$OUT/$name-relayA.log")"
+    ams=${EXIT_MS:-?}
+    exit_within "$BPID" 1000 && [ "$EXIT_CODE" != 0 ] && grep -q 'the source.*ended the stream' "$OUT/$name-relayB.log" \
+        || r="$r; relay B did not exit non-zero within 1 s naming its source: $(tail -1 "$OUT/$name-relayB.log")"
+    bms=${EXIT_MS:-?}
+    sleep 1
+    ds=$(timeout 5 $QMP "$WORK/$name.qmp" query-status 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])' 2>/dev/null || echo exited)
+    [ "$ds" != running ] || r="$r; the destination QEMU runs"
+    if [ -z "$r" ]; then
+        echo "multifd relay-kill-src $method x$channels: PASS (relay A exited in $ams ms, relay B in $bms ms; destination: $ds; A: $(grep -o 'relay stopped.\{0,90\}' "$OUT/$name-relayA.log"))"
+    else
+        fail "$r"
+    fi
+    stop_qemu "$DPID"; stop_qemu "$APID"; stop_qemu "$BPID"
+}
+
 for run in "${RUNS[@]}"; do
     port=$((port + 1))
-    case "$run" in to-qemu:*) rest=${run#to-qemu:}; to_qemu "${rest%%:*}" "${rest##*:}"; continue ;; esac
-    method=${run%%:*}; channels=${run##*:}; name="$method-x$channels"
+    case "$run" in
+        to-qemu:*) rest=${run#to-qemu:}; to_qemu "${rest%%:*}" "${rest##*:}"; continue ;;
+        relay:*) rest=${run#relay:}; via_relay "${rest%%:*}" "${rest##*:}"; continue ;;
+        relay-kill-src:*) rest=${run#relay-kill-src:}; kill_source_under_relay "${rest%%:*}" "${rest##*:}"; continue ;;
+    esac
+    IFS=: read -r method channels checkpoint <<< "$run"; name="$method-x$channels"
     fail() { echo "multifd $method x$channels: FAIL ($1)"; status=1; }
     $Q migrate-set-parameters "{\"multifd-channels\":$channels,\"multifd-compression\":\"$method\"}" >/dev/null || { fail "set parameters"; continue; }
+    save=()
+    [ "$checkpoint" = checkpoint ] && save=(--save-stream "$OUT/$name.ckpt" --compress-method zlib --compress-level 1 --compress-threads 2)
+    tick=$(last_tick "$WORK/mfsrc.console")
     $ENGINE incoming --listen "tcp:127.0.0.1:$port" --multifd-channels "$channels" --multifd-compression "$method" \
-        --timeout 60 --save-images "$OUT/$name" > "$OUT/$name.incoming" 2>&1 &
+        --timeout 60 --save-images "$OUT/$name" "${save[@]}" > "$OUT/$name.incoming" 2>&1 &
     incoming=$!
     for _ in $(seq 1 100); do grep -q "listening on" "$OUT/$name.incoming" 2>/dev/null && break; sleep 0.1; done
     start=$(date +%s%N)
@@ -133,6 +217,23 @@ for run in "${RUNS[@]}"; do
         rm -f "$OUT/$name.pmemsave" "$OUT/$name/pc.ram.raw"
     fi
     stamp "$name: compared"
+    if [ "$checkpoint" = checkpoint ]; then
+        # The checkpoint: a single-stream QEMU file that a fresh QEMU loads and runs the guest from.
+        if [ ! -s "$OUT/$name.ckpt" ] || [ -e "$OUT/$name.ckpt.tmp" ]; then
+            echo "multifd checkpoint $method x$channels: FAIL (no checkpoint written, or its temporary file left: $(tail -2 "$OUT/$name.incoming" | tr '\n' ' '))"; status=1
+        else
+            start_checkpoint "ckpt-$name" "$OUT/$name.ckpt"
+            ckpt=$LAST_PID
+            if dest_runs "ckpt-$name" "$tick"; then
+                echo "multifd checkpoint $method x$channels: PASS ($(stat -c %s "$OUT/$name.ckpt") bytes (zlib-1, $(grep -o 'QEMU ([0-9]* bytes of device state' "$OUT/$name.incoming" | grep -o '[0-9]*') bytes of device state) loaded by a fresh QEMU, guest ticking)"
+            else
+                echo "multifd checkpoint $method x$channels: FAIL (the checkpoint did not load or the guest did not tick: $(tail -2 "$WORK/ckpt-$name.log" | tr '\n' ' '))"; status=1
+            fi
+            stop_qemu "$ckpt"
+            stamp "$name: checkpoint checked"
+        fi
+        rm -f "$OUT/$name.ckpt"
+    fi
     # postmigrate -> paused, for the next run.
     $Q cont >/dev/null 2>&1 || true
     $Q stop >/dev/null 2>&1 || true

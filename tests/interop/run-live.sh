@@ -51,45 +51,6 @@ fi
 mkdir -p "$WORK"
 "$HERE/make-guest.sh" "$WORK" >/dev/null || { for n in $(seq 1 $CHECKS); do RESULT[$n]="FAIL (make-guest.sh failed)"; done; report; }
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-
-# start_engine NAME ARGS...: runs the engine in the background, output in $OUT/NAME.log; sets LAST_PID.
-start_engine() {
-    local name=$1; shift
-    echo "+ engine $*" > "$OUT/$name.log"
-    # shellcheck disable=SC2086
-    $ENGINE "$@" >> "$OUT/$name.log" 2>&1 &
-    LAST_PID=$!
-    STARTED_PIDS+=("$LAST_PID")
-}
-
-# wait_listening LOG SECONDS: until the engine says it listens.
-wait_listening() { wait_console "$1" 'listening on' "$2"; }
-
-# wait_exit PID SECONDS: waits for a process this script started; sets EXIT_CODE (or returns 1 on timeout).
-wait_exit() {
-    local pid=$1 secs=$2 i
-    for i in $(seq 1 $((secs * 20))); do
-        if ! kill -0 "$pid" 2>/dev/null; then wait "$pid"; EXIT_CODE=$?; return 0; fi
-        sleep 0.05
-    done
-    return 1
-}
-
-# exit_within PID MS: true if the process has exited (non-zero, recorded in EXIT_CODE) within MS milliseconds from now.
-exit_within() {
-    local pid=$1 ms=$2 start now
-    start=$(date +%s%N)
-    while kill -0 "$pid" 2>/dev/null; do
-        now=$(date +%s%N)
-        [ $(( (now - start) / 1000000 )) -gt "$ms" ] && return 1
-        sleep 0.02
-    done
-    wait "$pid"; EXIT_CODE=$?
-    EXIT_MS=$(( ($(date +%s%N) - start) / 1000000 ))
-    return 0
-}
-
 migrate_status() { timeout 10 $QMP "$WORK/src.qmp" query-migrate 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin).get("status",""))' 2>/dev/null; }
 
 
@@ -127,33 +88,6 @@ incoming_check() {
     local counts="xbzrle $(json_field "$OUT/$name.json" xbzrlePages), compressed $(json_field "$OUT/$name.json" compressedPages), raw $(json_field "$OUT/$name.json" rawPages), source $(json_field "$OUT/$name.json" source)"
     if [ $ok = 0 ]; then RESULT[$n]="PASS (RAM equals what QEMU sent:${detail}; $counts)"; else RESULT[$n]="FAIL (RAM differs from pmemsave:$detail; $counts)"; fi
     [ $ok = 0 ]
-}
-
-# start_dest NAME [compress] : a destination QEMU listening on a fresh port (sets DPORT, LAST_PID).
-start_dest() {
-    local name=$1 compress=${2:-}
-    DPORT=$(free_port)
-    local paused=(); [ -n "${DEST_PAUSED:-}" ] && paused=(-S)
-    if [ "$compress" = compress ]; then
-        start_qemu "$name" "${paused[@]}" -global migration.x-compress=on -global migration.x-decompress-threads=2 -incoming "tcp:127.0.0.1:$DPORT"
-    else
-        start_qemu "$name" "${paused[@]}" -incoming "tcp:127.0.0.1:$DPORT"
-    fi
-    DPID=$LAST_PID
-    # QEMU listens once it has started; its QMP socket appearing is the sign.
-    for _ in $(seq 1 100); do [ -S "$WORK/$name.qmp" ] && break; sleep 0.1; done
-}
-
-# dest_runs NAME MINTICK: the destination reaches 'running' (cont if it ended paused) and its console ticks >= MINTICK.
-dest_runs() {
-    local name=$1 min=$2 D="timeout 30 $QMP $WORK/$1.qmp"
-    wait_incoming_completed "$WORK/$name.qmp" 120 || { echo "  $name: incoming did not complete: $(tail -2 "$WORK/$name.log")"; return 1; }
-    local s; s=$($D query-status | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')
-    [ "$s" = running ] || $D cont >/dev/null
-    wait_console "$WORK/$name.console" '^tick [0-9]+' 40 || { echo "  $name: no tick within 40 s"; return 1; }
-    local t; t=$(last_tick "$WORK/$name.console")
-    echo "  $name: running, console at tick $t (source was at tick >= $min)"
-    [ "$t" -ge "$min" ]
 }
 
 echo "live: booting the source guest (TCG, ${MEM_MIB} MiB)"
@@ -217,27 +151,13 @@ $Q cont >/dev/null
 echo "live: check 4 starts at $SECONDS s"
 # 4. the checkpoint loads into a fresh QEMU.
 if [ -s "$OUT/checkpoint.bin" ]; then
-    start_qemu ckpt -global migration.x-compress=on -global migration.x-decompress-threads=2 -incoming "exec:cat $OUT/checkpoint.bin"
+    start_checkpoint ckpt "$OUT/checkpoint.bin"
     pid=$LAST_PID
     if dest_runs ckpt "$TICK1"; then RESULT[4]="PASS (checkpoint of $(stat -c %s "$OUT/checkpoint.bin") bytes loaded, guest ticking)"; else RESULT[4]="FAIL (the checkpoint did not load or the guest did not run: $(tail -2 "$WORK/ckpt.log" | tr '\n' ' '))"; fi
     CKPT_PID=$pid  # kept running: the source of check 9
 else
     RESULT[4]="FAIL (no checkpoint from check 1)"
 fi
-
-# relay_pair NAME METHOD_A [compress]: destination QEMU, relay B (none or zlib), relay A (METHOD_A); sets APID BPID APORT.
-relay_pair() {
-    local name=$1 method=$2 mode=${3:-}
-    start_dest "$name" "$mode"
-    local bport; bport=$(free_port)
-    local bmethod=none; [ "$mode" = compress ] && bmethod=zlib
-    start_engine "$name-relayB" relay --listen "tcp:127.0.0.1:$bport" --to "tcp:127.0.0.1:$DPORT" --compress-method "$bmethod" --decompress-threads 2 --compress-threads 2
-    BPID=$LAST_PID
-    APORT=$(free_port)
-    start_engine "$name-relayA" relay --listen "tcp:127.0.0.1:$APORT" --to "tcp:127.0.0.1:$bport" --compress-method "$method" --compress-level 1 --compress-threads 2 ${RELAY_A_ARGS:-}
-    APID=$LAST_PID
-    wait_listening "$OUT/$name-relayB.log" 60 && wait_listening "$OUT/$name-relayA.log" 60
-}
 
 echo "live: check 5 starts at $SECONDS s"
 # 5. QEMU -> relay A (zstd) -> relay B (none) -> QEMU.

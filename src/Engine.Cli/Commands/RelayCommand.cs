@@ -35,14 +35,19 @@ internal static class RelayCommand
         var bandwidth = new Option<string>("--max-bandwidth") { Description = "max-bandwidth of the outgoing link: bytes/s, or 100M, 1G (1024-based bytes), 100Mbit (bits), 0 = unlimited (default).", DefaultValueFactory = _ => "0" };
         command.Options.Add(bandwidth);
 
+        // A multifd source (QEMU 7.2's format) on the listen side: its channels are accepted beside the main connection and
+        // the destination gets one single-stream migration.
+        var multifd = new MultifdOptions();
+        multifd.AddTo(command, source: false);
+
         // TLS, per side: --tls-creds (with --tls-hostname) for the outgoing connection, as on engine migrate;
-        // --listen-tls-creds (with --listen-tls-authz) for the accepted one, as on engine incoming. Both connections are
-        // wrapped before MigrationRelay sees them.
+        // --listen-tls-creds (with --listen-tls-authz) for the accepted ones (the main connection and, with multifd, each
+        // channel), as on engine incoming. The connections are wrapped before MigrationRelay sees them.
         var tlsOutOptions = new TlsCliOptions();
         tlsOutOptions.Creds.Description = "TLS on the outgoing connection (--to), as QEMU's tls-creds-x509 with endpoint=client: DIR holds ca-cert.pem, client-cert.pem and client-key.pem; the destination's certificate is verified (see --tls-hostname).";
         tlsOutOptions.AddTo(command, client: true, server: false);
         var tlsInOptions = new TlsCliOptions("listen-");
-        tlsInOptions.Creds.Description = "TLS on the accepted connection (--listen), as QEMU's tls-creds-x509 with endpoint=server,verify-peer=on: DIR holds ca-cert.pem, server-cert.pem and server-key.pem; the source must present a client certificate from that CA.";
+        tlsInOptions.Creds.Description = "TLS on the accepted connections (--listen; with multifd every channel too), as QEMU's tls-creds-x509 with endpoint=server,verify-peer=on: DIR holds ca-cert.pem, server-cert.pem and server-key.pem; the source must present a client certificate from that CA.";
         tlsInOptions.AddTo(command, client: false, server: true);
         command.SetAction((parse, cancellationToken) => Task.Run(() => CliErrors.Run(() =>
         {
@@ -81,6 +86,12 @@ internal static class RelayCommand
                 SourceName = input.IsTcp ? $"the source (connection accepted on {input})" : $"the saved stream {input.Path}",
                 DestinationName = $"the destination {output}",
             };
+            Engine.Multifd.MultifdParameters? multifdParameters = multifd.Build(parse, source: false);
+            if (multifdParameters is not null && !input.IsTcp)
+            {
+                throw new EngineParameterException("multifd", "multifd needs --listen tcp:HOST:PORT (a saved stream is one stream)");
+            }
+
             // Credentials are read and checked now, before anything is listened on or connected to.
             TlsOptions? tlsIn = tlsInOptions.BuildServer(parse, io);
             TlsOptions? tlsOut = null;
@@ -92,7 +103,9 @@ internal static class RelayCommand
                 }
 
                 tlsOut = tlsOutOptions.BuildClient(parse, io);
-                return Execute(new MigrationRelay(options), input, output, io, parse.GetValue(json), settings, tlsIn, tlsOut, cancellationToken);
+                Engine.Multifd.MultifdDestination? channels = multifdParameters is null ? null
+                    : new Engine.Multifd.MultifdDestination(multifdParameters, new DestinationOptions { ReadTimeout = io }) { Tls = tlsIn };
+                return Execute(new MigrationRelay(options), input, output, io, parse.GetValue(json), settings, tlsIn, tlsOut, cancellationToken, channels);
             }
             finally
             {
@@ -103,27 +116,30 @@ internal static class RelayCommand
         return command;
     }
 
-    private static int Execute(MigrationRelay relay, MigrationEndpoint input, MigrationEndpoint output, TimeSpan io, bool json, CompressionSettings settings, TlsOptions? tlsIn, TlsOptions? tlsOut, CancellationToken cancellationToken)
+    private static int Execute(MigrationRelay relay, MigrationEndpoint input, MigrationEndpoint output, TimeSpan io, bool json, CompressionSettings settings, TlsOptions? tlsIn, TlsOptions? tlsOut, CancellationToken cancellationToken, Engine.Multifd.MultifdDestination? multifd)
     {
         RelayResult result;
         if (input.IsTcp)
         {
-            using TcpListener listener = TcpTransport.Listen(input.Host, input.Port);
+            using TcpListener listener = TcpTransport.Listen(input.Host, input.Port, backlog: multifd is null ? 1 : 256);
             TlsCliOptions.Announce("relay", listener.LocalEndpoint, input.Host, tlsIn, "--listen-tls-creds");
 
-            // One connection: the main channel of a precopy migration (a multifd source would open more; issue 10).
+            // The first connection is the main channel (with multifd, as QEMU 7.2: the channels are accepted after it, each
+            // with TLS when the main one has it: MultifdDestination.AcceptChannel).
             using Stream source = TlsCliOptions.AcceptReportingRefusals("relay", () =>
             {
                 NetworkStream connection = TcpTransport.Accept(listener, io, cancellationToken);
                 return tlsIn is null ? connection : TlsTransport.AuthenticateAsServer(connection, tlsIn, cancellationToken);
             });
-            result = Relay(relay, source, output, io, tlsOut, cancellationToken);
+            result = Relay(output, io, tlsOut, cancellationToken, destination => multifd is null
+                ? relay.Run(source, destination, cancellationToken)
+                : relay.Run(source, listener, multifd, destination, cancellationToken));
             TlsTransport.Close(source); // over TLS: close_notify
         }
         else
         {
             using FileStream source = new(input.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
-            result = Relay(relay, source, output, io, tlsOut, cancellationToken);
+            result = Relay(output, io, tlsOut, cancellationToken, destination => relay.Run(source, destination, cancellationToken));
         }
 
         if (json)
@@ -152,7 +168,8 @@ internal static class RelayCommand
     }
 
     /// <summary>Connects to the destination (with TLS when <paramref name="tls"/> is given) and carries the stream there.</summary>
-    private static RelayResult Relay(MigrationRelay relay, Stream source, MigrationEndpoint output, TimeSpan io, TlsOptions? tls, CancellationToken cancellationToken)
+    /// <summary>Connects to the destination (with TLS when <paramref name="tls"/> is given) and carries the stream there with <paramref name="carry"/>.</summary>
+    private static RelayResult Relay(MigrationEndpoint output, TimeSpan io, TlsOptions? tls, CancellationToken cancellationToken, Func<Stream, RelayResult> carry)
     {
         Stream destination;
         try
@@ -166,7 +183,7 @@ internal static class RelayCommand
 
         using (destination)
         {
-            RelayResult result = relay.Run(source, destination, cancellationToken);
+            RelayResult result = carry(destination);
             TlsTransport.Close(destination); // over TLS: close_notify, so the destination sees a clean end
             return result;
         }

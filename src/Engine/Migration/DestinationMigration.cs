@@ -80,31 +80,19 @@ public sealed class DestinationMigration
             });
             RamBlock[] blocks = [];
             long zero = 0, raw = 0, compressed = 0, xbzrle = 0;
-            var prefix = new MemoryStream();
-            byte[] blockList = [];
-            uint ramSectionId = 0;
+            var kept = new ReceivedStreamParts();
             while (reader.Read())
             {
                 switch (reader.Kind)
                 {
                     case MigrationItemKind.FileHeader:
                     case MigrationItemKind.Configuration:
-                        prefix.Write(reader.RawItem);
-                        break;
                     case MigrationItemKind.Command:
-                        // A live QEMU source's return path or postcopy cannot be served by a one-way destination.
-                        QemuStreamFeatures.ThrowIfUnsupportedCommand(reader.CommandId, reader.ItemOffset);
-                        if (blocks.Length == 0)
-                        {
-                            prefix.Write(reader.RawItem);
-                        }
-
-                        break;
-                    case MigrationItemKind.SectionHeader when reader.SectionType == SectionType.Start:
-                        ramSectionId = reader.SectionId;
+                    case MigrationItemKind.SectionHeader:
+                        kept.Observe(reader);
                         break;
                     case MigrationItemKind.RamBlockList:
-                        blockList = reader.RawItem.ToArray();
+                        kept.Observe(reader);
                         memory = new GuestMemory();
                         foreach (RamBlockInfo info in reader.Blocks)
                         {
@@ -149,49 +137,34 @@ public sealed class DestinationMigration
             }
 
             engine.WaitForDone();
-            long ramEnd = reader.Position;
-            byte[] tail = ReadTail(reader, _options.MaxDeviceStateBytes);
-            StreamTail.Shape shape = StreamTail.Classify(tail);
-            if (shape == StreamTail.Shape.Incomplete)
-            {
-                throw new MigrationStreamException(
-                    ramEnd + tail.Length,
-                    $"the stream ended {tail.Length} bytes after RAM's END without EOF (0x00) and the VM description: the device "
-                    + "state is cut off (the source died or cancelled the migration)");
-            }
 
             // A QEMU source (device state after RAM) expects no reply; the reply is an Engine-to-Engine extension.
-            bool engineSource = shape == StreamTail.Shape.EofOnly;
+            kept.ReadTail(reader, _options.MaxDeviceStateBytes);
+            bool engineSource = !kept.FromQemu;
             TimeSpan elapsed = clock.Elapsed;
             metrics.Publish(zero, raw, compressed, reader.Position);
             metrics.SetStatus(MigrationStatus.Completed);
-            if (connection is not null && engineSource)
-            {
-                MigrationReply.WriteReceived(connection);
-            }
-
+            // Best effort: the stream is complete, so a source that went away after its EOF (a relay that closed once it
+            // had carried everything) does not make the destination discard it.
+            bool replying = connection is not null && engineSource && MigrationReply.TryWrite(connection, MigrationReply.WriteReceived);
             IReadOnlyList<BlockChecksum> checksums = MemoryChecksum.Of(memory);
-            if (connection is not null && engineSource)
+            if (replying)
             {
-                MigrationReply.WriteChecksums(connection, checksums);
+                MigrationReply.TryWrite(connection!, s => MigrationReply.WriteChecksums(s, checksums));
             }
 
-            var result = new DestinationResult
-            {
-                Memory = memory,
-                Checksums = checksums,
-                StreamBytes = reader.Position,
-                ZeroPages = zero,
-                RawPages = raw,
-                CompressedPages = compressed,
-                XbzrlePages = xbzrle,
-                Elapsed = elapsed,
-                StreamPrefix = prefix.ToArray(),
-                RamSectionId = ramSectionId,
-                RamBlockList = blockList,
-                Tail = tail,
-                FromQemu = !engineSource,
-            };
+            DestinationResult result = kept.Fill(
+                new DestinationResult
+                {
+                    Memory = memory,
+                    Checksums = checksums,
+                    StreamBytes = reader.Position,
+                    ZeroPages = zero,
+                    RawPages = raw,
+                    CompressedPages = compressed,
+                    XbzrlePages = xbzrle,
+                    Elapsed = elapsed,
+                });
             memory = null; // handed to the caller
             return result;
         }
@@ -227,14 +200,6 @@ public sealed class DestinationMigration
         {
             memory?.Dispose();
         }
-    }
-
-    /// <summary>Reads everything after RAM's END (device state, EOF, VM description), at most <paramref name="limit"/> bytes.</summary>
-    private static byte[] ReadTail(MigrationStreamReader reader, long limit)
-    {
-        using var tail = new BoundedBuffer(limit);
-        reader.CopyRemainderTo(tail);
-        return tail.ToArray();
     }
 
     private static void ShutDown(NetworkStream network)

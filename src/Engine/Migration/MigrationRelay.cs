@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Text;
+using Engine.Multifd;
 using Engine.Transport;
 using Engine.Wire;
 
@@ -28,10 +29,13 @@ namespace Engine.Migration;
 /// before RAM's END, so the destination never receives device state it would start a guest from.
 /// </para>
 /// <para>
-/// Seams: multifd (issue 10) adds channels beside the main connection; a multifd relay accepts them next to the main one and
-/// carries each channel's packets the same way. TLS (issue 12: <c>engine relay --tls-creds</c> for the outgoing side,
-/// <c>--listen-tls-creds</c> for the accepted one) wraps the connections before they are handed here; over TLS the watch
-/// keeps a read of the destination's TLS stream pending instead of polling its socket.
+/// A multifd source (QEMU 7.2's format): its channels are accepted beside the main connection on
+/// <see cref="MultifdDestination"/>'s path and their pages decoded (<see cref="MultifdRelayInput"/>); at every EOS of the
+/// main stream, once every channel's SYNC is in, the section's pages are re-encoded and written before the EOS, so the
+/// destination gets one single-stream migration. TLS (issue 12: <c>engine relay --tls-creds</c> for the outgoing side,
+/// <c>--listen-tls-creds</c> for the accepted ones, the channels through <see cref="MultifdDestination.Tls"/>) wraps the
+/// connections before they are handed here; over TLS the watch keeps a read of the destination's TLS stream pending
+/// instead of polling its socket.
 /// </para>
 /// </remarks>
 public sealed class MigrationRelay
@@ -62,6 +66,27 @@ public sealed class MigrationRelay
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(destination);
+        return Carry(source, destination, null, cancellationToken);
+    }
+
+    /// <summary>
+    /// Carries a multifd migration (QEMU 7.2's format) whose main connection is <paramref name="source"/>: the channel
+    /// connections are accepted from <paramref name="channels"/> and checked as <paramref name="multifd"/>'s destination
+    /// would (its channel count, compression and UUID), their pages decoded, and everything goes on to
+    /// <paramref name="destination"/> as one single-stream migration: each section's pages re-encoded and written before the
+    /// section's EOS, every other byte of the main stream as it came. Neither stream nor the listener is disposed.
+    /// </summary>
+    public RelayResult Run(Stream source, TcpListener channels, MultifdDestination multifd, Stream destination, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(channels);
+        ArgumentNullException.ThrowIfNull(multifd);
+        ArgumentNullException.ThrowIfNull(destination);
+        return Carry(source, destination, (multifd, channels), cancellationToken);
+    }
+
+    private RelayResult Carry(Stream source, Stream destination, (MultifdDestination Destination, TcpListener Listener)? multifd, CancellationToken cancellationToken)
+    {
         var input = new PeerStream(source, _options.SourceName);
         var output = new PeerStream(destination, _options.DestinationName);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -84,8 +109,12 @@ public sealed class MigrationRelay
         var thread = new Thread(watch.Run) { IsBackground = true, Name = "relay watch" };
         var clock = Stopwatch.StartNew();
         thread.Start();
+
+        // A channel that fails wakes the relay's thread, which may be blocked reading the main connection.
+        using MultifdRelayInput? channels = multifd is { } m ? new MultifdRelayInput(m.Destination, input.Abort, stop.Token) : null;
         try
         {
+            channels?.Accept(multifd!.Value.Listener);
             MigrationStreamReaderOptions baseOptions = _options.ReaderOptions ?? new MigrationStreamReaderOptions();
             using var transcoder = new Transcoder(new TranscodeOptions
             {
@@ -95,7 +124,7 @@ public sealed class MigrationRelay
                 Progress = _options.Progress,
                 ReaderOptions = baseOptions,
             });
-            TranscodeResult result = transcoder.Transcode(input, sending);
+            TranscodeResult result = transcoder.Transcode(input, sending, channels);
             sending.Complete();
 
             // Every byte is written: a destination that closes now has read the whole stream (QEMU closes once it has
@@ -105,7 +134,7 @@ public sealed class MigrationRelay
 
             return new RelayResult
             {
-                BytesIn = result.BytesRead,
+                BytesIn = result.BytesRead + (channels?.BytesRead ?? 0),
                 BytesOut = output.BytesWritten,
                 BytesAfterRam = result.BytesCopiedAfterRam,
                 ZeroPages = result.ZeroPages,
@@ -120,7 +149,9 @@ public sealed class MigrationRelay
             watch.Finish();
             watch.AbortBoth();
             thread.Join();
-            throw Explain(e, input, watch.Reason);
+
+            // A channel's failure is the cause when the main connection's read was only woken by it.
+            throw Explain(channels?.Failure is Exception failure and not OperationCanceledException ? failure : e, input, watch.Reason);
         }
         finally
         {
@@ -139,6 +170,12 @@ public sealed class MigrationRelay
         if (e is MigrationException direct)
         {
             return new MigrationException($"relay stopped: {direct.Message}", e);
+        }
+
+        if (e is MultifdChannelException)
+        {
+            // It names the channel and the byte offset in it.
+            return new MigrationException($"relay stopped: {_options.SourceName}, {e.Message}", e);
         }
 
         if (e is MigrationStreamException && (input.Ended || input.Failure is not null))

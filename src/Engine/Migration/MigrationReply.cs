@@ -27,6 +27,24 @@ internal static class MigrationReply
     /// <summary>The longest line accepted.</summary>
     public const int MaxLineLength = 64 * 1024;
 
+    /// <summary>
+    /// Writes a reply line with <paramref name="write"/>, best effort: the destination has already verified the complete
+    /// stream, so a source that is gone (a relay that carried the stream and closed, a source that expects no reply) cannot
+    /// make it discard what it holds. False when the connection was gone.
+    /// </summary>
+    public static bool TryWrite(Stream output, Action<Stream> write)
+    {
+        try
+        {
+            write(output);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or System.Net.Sockets.SocketException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Writes the first line.</summary>
     public static void WriteReceived(Stream output)
     {

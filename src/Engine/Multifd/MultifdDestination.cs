@@ -21,18 +21,16 @@ namespace Engine.Multifd;
 /// The main channel carries the block list, ZERO records and EOS; pages in RAW records there are applied too.
 /// </para>
 /// <para>
-/// After the RAM section's END the rest of the main stream (device state, EOF, the VM description) is read and dropped,
-/// until the source closes. Then, over an Engine connection, the reply (<see cref="MigrationReply"/>) goes out; a QEMU
-/// source has closed by then and the reply is simply lost. Any failure (a bad field on any connection, a channel that never
+/// After the RAM section's END the rest of the main stream (a QEMU source's device state, EOF, the VM description) is kept
+/// verbatim until the source closes, as the single-stream destination keeps it (<see cref="ReceivedStreamParts"/>), so the
+/// result can be saved as a checkpoint (<see cref="Checkpoint"/>). Then an Engine source (EOF alone after RAM) gets the
+/// reply (<see cref="MigrationReply"/>); a QEMU source expects none. Any failure (a bad field on any connection, a channel that never
 /// connects, a timeout) stops every thread, frees the memory, tells the source on the main connection and throws a
 /// <see cref="MigrationException"/> whose cause names the connection and the byte offset.
 /// </para>
 /// </remarks>
 public sealed class MultifdDestination
 {
-    /// <summary>The most bytes read after the RAM section's END (device state and the VM description).</summary>
-    public const long MaxTrailingBytes = 256L << 20;
-
     private readonly MultifdParameters _multifd;
     private readonly DestinationOptions _options;
 
@@ -43,6 +41,9 @@ public sealed class MultifdDestination
         _multifd = multifd.Clone();
         _options = options ?? new DestinationOptions();
     }
+
+    /// <summary>The channels, compression and UUID expected.</summary>
+    internal MultifdParameters Parameters => _multifd;
 
     /// <summary>How long to wait for all channel connections after the main one; default the read timeout.</summary>
     public TimeSpan ChannelConnectTimeout { get; init; } = TimeSpan.Zero;
@@ -83,11 +84,19 @@ public sealed class MultifdDestination
             using var reader = new MigrationStreamReader(main, readerOptions, leaveOpen: true);
             long zero = 0, raw = 0;
             RamBlock[] blocks = [];
+            var kept = new ReceivedStreamParts();
             while (reader.Read())
             {
                 switch (reader.Kind)
                 {
+                    case MigrationItemKind.FileHeader:
+                    case MigrationItemKind.Configuration:
+                    case MigrationItemKind.Command:
+                    case MigrationItemKind.SectionHeader:
+                        kept.Observe(reader);
+                        break;
                     case MigrationItemKind.RamBlockList:
+                        kept.Observe(reader);
                         memory = new GuestMemory();
                         foreach (RamBlockInfo info in reader.Blocks)
                         {
@@ -116,6 +125,7 @@ public sealed class MultifdDestination
                         throw new MigrationStreamException(reader.ItemOffset, $"a {(reader.Kind == MigrationItemKind.XbzrlePage ? "XBZRLE" : "compressed")} page record on the main channel: with multifd, QEMU 7.2 sends pages only as ZERO records there and in packets on the channels");
                     case MigrationItemKind.EndOfSection:
                         WaitForSyncs(channels, state, reader.ItemOffset, cancellationToken);
+                        Release(channels);
                         break;
                 }
             }
@@ -126,7 +136,8 @@ public sealed class MultifdDestination
             }
 
             TimeSpan elapsed = clock.Elapsed;
-            long mainBytes = reader.Position + DrainMain(main, reader.Position);
+            kept.ReadTail(reader, _options.MaxDeviceStateBytes);
+            long mainBytes = reader.Position;
             long channelBytes = 0, channelPages = 0;
             foreach (MultifdReceiveChannel? channel in channels)
             {
@@ -136,14 +147,16 @@ public sealed class MultifdDestination
             }
 
             ThrowIfFailed(state);
-            bool replied = TryReply(main, MigrationReply.WriteReceived);
+
+            // The reply is an Engine-to-Engine extension: a QEMU source (device state after RAM) expects none.
+            bool replied = !kept.FromQemu && MigrationReply.TryWrite(main, MigrationReply.WriteReceived);
             IReadOnlyList<BlockChecksum> checksums = MemoryChecksum.Of(memory);
             if (replied)
             {
-                TryReply(main, s => MigrationReply.WriteChecksums(s, checksums));
+                MigrationReply.TryWrite(main, s => MigrationReply.WriteChecksums(s, checksums));
             }
 
-            var result = new DestinationResult
+            DestinationResult result = kept.Fill(new DestinationResult
             {
                 Memory = memory,
                 Checksums = checksums,
@@ -152,7 +165,7 @@ public sealed class MultifdDestination
                 RawPages = raw + (_multifd.Compression == CompressMethod.None ? channelPages : 0),
                 CompressedPages = _multifd.Compression == CompressMethod.None ? 0 : channelPages,
                 Elapsed = elapsed,
-            };
+            });
             memory = null;
             return result;
         }
@@ -183,7 +196,8 @@ public sealed class MultifdDestination
         }
     }
 
-    private void AcceptChannels(TcpListener listener, MultifdReceiveChannel?[] channels, MultifdReceiveState state, CancellationToken cancellationToken)
+    /// <summary>Accepts the N channel connections, checks each hello and starts each channel's thread (QEMU 7.2's order: after the main one).</summary>
+    internal void AcceptChannels(TcpListener listener, MultifdReceiveChannel?[] channels, MultifdReceiveState state, CancellationToken cancellationToken)
     {
         TimeSpan limit = ChannelConnectTimeout > TimeSpan.Zero ? ChannelConnectTimeout : _options.ReadTimeout;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -283,9 +297,10 @@ public sealed class MultifdDestination
         }
     }
 
-    private void WaitForSyncs(MultifdReceiveChannel?[] channels, MultifdReceiveState state, long eosOffset, CancellationToken cancellationToken)
+    /// <summary>At the main channel's EOS: waits until every channel has read its SYNC (they then wait for <see cref="Release"/>).</summary>
+    internal void WaitForSyncs(MultifdReceiveChannel?[] channels, MultifdReceiveState state, long eosOffset, CancellationToken cancellationToken)
     {
-        // QEMU's multifd_recv_sync_main: one SYNC from every channel, then release them all.
+        // QEMU's multifd_recv_sync_main: one SYNC from every channel, then (Release) let them all go on.
         long deadline = Environment.TickCount64 + (long)_options.ReadTimeout.TotalMilliseconds;
         foreach (MultifdReceiveChannel? channel in channels)
         {
@@ -299,7 +314,11 @@ public sealed class MultifdDestination
                 }
             }
         }
+    }
 
+    /// <summary>Lets every channel go on past its SYNC.</summary>
+    internal static void Release(MultifdReceiveChannel?[] channels)
+    {
         foreach (MultifdReceiveChannel? channel in channels)
         {
             channel!.Release();
@@ -311,51 +330,6 @@ public sealed class MultifdDestination
         if (state.Failure is Exception failure)
         {
             throw failure;
-        }
-    }
-
-    /// <summary>Reads and drops what follows the RAM section on the main channel until the source closes it.</summary>
-    private static long DrainMain(Stream main, long position)
-    {
-        byte[] buffer = new byte[64 * 1024];
-        long total = 0;
-        while (true)
-        {
-            int n;
-            try
-            {
-                n = main.Read(buffer);
-            }
-            catch (IOException)
-            {
-                // A source that resets instead of closing has still sent all of RAM.
-                return total;
-            }
-
-            if (n == 0)
-            {
-                return total;
-            }
-
-            total += n;
-            if (total > MaxTrailingBytes)
-            {
-                throw new MigrationStreamException(position + total, $"more than {MaxTrailingBytes} bytes after the RAM section's END on the main channel");
-            }
-        }
-    }
-
-    private static bool TryReply(Stream main, Action<Stream> write)
-    {
-        try
-        {
-            write(main);
-            return true;
-        }
-        catch (Exception e) when (e is IOException or ObjectDisposedException or SocketException)
-        {
-            // A QEMU source closes without reading a reply.
-            return false;
         }
     }
 

@@ -16,7 +16,10 @@ namespace Engine.Multifd;
 /// one <c>_synced</c> from every channel and then releases each (QEMU's <c>multifd_recv_sync_main</c>). A failure is stored
 /// (release) before <c>_synced</c> is released, so a main thread waiting there sees it; a clean end of the connection at a
 /// packet boundary sets <c>_ended</c> the same way. Every field of a packet is checked before it is used
-/// (<see cref="MultifdPacketParser"/>), so nothing is written outside the named block's pages.
+/// (<see cref="MultifdPacketParser"/>), so nothing is written outside the named block's pages. With
+/// <see cref="MultifdReceiveState.TrackPages"/> the channel also lists the pages it wrote since its last SYNC; the list is
+/// written by the channel thread before it releases <c>_synced</c> and read and cleared by the main thread before it
+/// releases <c>_release</c>, so the semaphores order every access.
 /// </remarks>
 internal sealed unsafe class MultifdReceiveChannel : IDisposable
 {
@@ -34,6 +37,8 @@ internal sealed unsafe class MultifdReceiveChannel : IDisposable
     private readonly byte* _header;
     private readonly byte* _payload;
     private readonly long[] _offsets = new long[MultifdFormat.PagesPerPacket];
+    private long[] _received = [];
+    private int _receivedCount;
     private Thread? _thread;
     private long _position = MultifdFormat.HelloLength;
     private long _pages;
@@ -75,6 +80,25 @@ internal sealed unsafe class MultifdReceiveChannel : IDisposable
 
     /// <summary>The failure that stopped the thread (acquire: written before <c>_synced</c> is released).</summary>
     public Exception? Failure => Volatile.Read(ref _failure);
+
+    /// <summary>With <see cref="MultifdReceiveState.TrackPages"/>: pages written since the last SYNC (read only while the channel waits at a SYNC).</summary>
+    public int ReceivedCount => _receivedCount;
+
+    /// <summary>Copies the pages written since the last SYNC, packed (<see cref="Unpack"/>), to <paramref name="target"/>.</summary>
+    public void CopyReceived(Span<long> target) => _received.AsSpan(0, _receivedCount).CopyTo(target);
+
+    /// <summary>A tracked page's offset, and its block index in <paramref name="block"/>.</summary>
+    public static long Unpack(long entry, out int block)
+    {
+        block = (int)(entry >>> BlockShift);
+        return entry & ((1L << BlockShift) - 1);
+    }
+
+    /// <summary>Forgets the pages written so far: call while the channel waits at its SYNC, before <see cref="Release"/>.</summary>
+    public void ClearReceived() => _receivedCount = 0;
+
+    // A tracked page is one long: the block index above bit 48, the byte offset below (blocks are far smaller than 2^48).
+    private const int BlockShift = 48;
 
     public void Start()
     {
@@ -197,6 +221,10 @@ internal sealed unsafe class MultifdReceiveChannel : IDisposable
                 if (packet.NormalPages > 0)
                 {
                     ReadPages(blocks[blockIndex], packet);
+                    if (_state.TrackPages)
+                    {
+                        Track(blockIndex, packet.NormalPages);
+                    }
                 }
 
                 Volatile.Write(ref _packets, _packets + 1);
@@ -265,6 +293,20 @@ internal sealed unsafe class MultifdReceiveChannel : IDisposable
         }
 
         Volatile.Write(ref _pages, _pages + count);
+    }
+
+    private void Track(int blockIndex, int count)
+    {
+        if (_receivedCount + count > _received.Length)
+        {
+            // Grows by doubling: allocations stop once the largest section has been seen, none per page.
+            Array.Resize(ref _received, Math.Max(_received.Length * 2, _receivedCount + MultifdFormat.PagesPerPacket));
+        }
+
+        for (int i = 0; i < count; i++)
+        {
+            _received[_receivedCount++] = ((long)blockIndex << BlockShift) | _offsets[i];
+        }
     }
 
     private void Advance(long bytes) => Volatile.Write(ref _position, _position + bytes);

@@ -22,6 +22,12 @@ internal sealed class MultifdReceiveState : IDisposable
 
     public long[] BlockSizes { get; private set; } = [];
 
+    /// <summary>
+    /// Set before the channels start: each channel records the pages it wrote since its last SYNC
+    /// (<see cref="MultifdReceiveChannel.ReceivedCount"/>), for a relay that writes them on at the section's EOS.
+    /// </summary>
+    public bool TrackPages { get; init; }
+
     /// <summary>The first failure any channel reported.</summary>
     public Exception? Failure => Volatile.Read(ref _failure);
 

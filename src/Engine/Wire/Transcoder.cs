@@ -94,7 +94,13 @@ public sealed class Transcoder : IDisposable
 
     /// <summary>Transcodes <paramref name="input"/> into <paramref name="output"/>; neither stream is disposed.</summary>
     /// <exception cref="MigrationStreamException">The input is malformed or one of its pages does not decompress.</exception>
-    public TranscodeResult Transcode(Stream input, Stream output)
+    public TranscodeResult Transcode(Stream input, Stream output) => Transcode(input, output, null);
+
+    /// <summary>
+    /// Transcodes <paramref name="input"/> into <paramref name="output"/>, adding at every RAM EOS the section's pages that
+    /// arrived beside the input (<paramref name="sectionPages"/>: a multifd source's channels), so the output is one stream.
+    /// </summary>
+    internal TranscodeResult Transcode(Stream input, Stream output, ISectionPages? sectionPages)
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(output);
@@ -143,6 +149,7 @@ public sealed class Transcoder : IDisposable
                     break;
                 case MigrationItemKind.RamBlockList:
                     writer.WriteRawRamBlockList(reader.RawItem, reader.Blocks);
+                    sectionPages?.Start(reader.Blocks);
                     break;
                 case MigrationItemKind.ZeroPage:
                 case MigrationItemKind.RawPage:
@@ -164,7 +171,13 @@ public sealed class Transcoder : IDisposable
                     writer.WriteMultifdFlush();
                     break;
                 case MigrationItemKind.EndOfSection:
+                    if (sectionPages is not null)
+                    {
+                        AddSectionPages(sectionPages, reader.ItemOffset, writer, result);
+                    }
+
                     FlushBatch(writer, result);
+                    sectionPages?.EndSection();
                     writer.WriteEndOfSection();
                     _options.Progress?.Report(reader.Position);
                     break;
@@ -221,6 +234,20 @@ public sealed class Transcoder : IDisposable
         }
 
         _decompressors.Dispose();
+    }
+
+    private void AddSectionPages(ISectionPages sectionPages, long eosOffset, MigrationStreamWriter writer, TranscodeResult result)
+    {
+        int count = sectionPages.WaitForSection(eosOffset);
+        for (int i = 0; i < count; i++)
+        {
+            ReadOnlySpan<byte> page = sectionPages.Page(i, out int block, out long offset);
+            _batch.Add(MigrationItemKind.RawPage, block, offset, page, CompressMethod.None, eosOffset);
+            if (_batch.IsFull)
+            {
+                FlushBatch(writer, result);
+            }
+        }
     }
 
     private void FlushBatch(MigrationStreamWriter writer, TranscodeResult result)

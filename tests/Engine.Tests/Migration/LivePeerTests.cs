@@ -265,7 +265,7 @@ public sealed class LivePeerTests : IDisposable
         Assert.InRange(clock.Elapsed.TotalMilliseconds, 300, 5000);
     }
 
-    private static byte[] ReadToEnd(NetworkStream stream)
+    internal static byte[] ReadToEnd(NetworkStream stream)
     {
         var all = new MemoryStream();
         var buffer = new byte[65536];

@@ -19,7 +19,11 @@ internal sealed class FakeMultifdSource : IDisposable
     private readonly int _port;
     private readonly List<NetworkStream> _channels = [];
 
-    public FakeMultifdSource(MultifdParameters multifd, TimeSpan? connectTimeout = null)
+    /// <summary>
+    /// Starts the receiving side on a loopback listener: a <see cref="MultifdDestination"/> for <paramref name="multifd"/>,
+    /// or <paramref name="receive"/> (given the listener, it accepts the connections itself), then connects the main channel.
+    /// </summary>
+    public FakeMultifdSource(MultifdParameters multifd, TimeSpan? connectTimeout = null, Func<TcpListener, DestinationResult>? receive = null)
     {
         _listener = TcpTransport.Listen("127.0.0.1", 0, backlog: 256);
         _port = ((IPEndPoint)_listener.LocalEndpoint).Port;
@@ -29,6 +33,11 @@ internal sealed class FakeMultifdSource : IDisposable
         };
         Incoming = Task.Run(() =>
         {
+            if (receive is not null)
+            {
+                return receive(_listener);
+            }
+
             using NetworkStream main = TcpTransport.Accept(_listener, TimeSpan.FromSeconds(10));
             return destination.Run(main, _listener);
         });
