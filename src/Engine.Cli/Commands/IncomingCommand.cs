@@ -76,15 +76,15 @@ internal static class IncomingCommand
             }
 
             Engine.Multifd.MultifdParameters? multifdParameters = multifd.Build(parse, source: false);
-            if (multifdParameters is not null && (!endpoint.IsTcp || tls is not null))
+            if (multifdParameters is not null && !endpoint.IsTcp)
             {
                 tls?.Credentials.Dispose();
-                throw new EngineParameterException("multifd", endpoint.IsTcp ? "multifd does not run over TLS yet: drop --tls-creds or --multifd" : "multifd needs --listen tcp:HOST:PORT (as QEMU, socket URIs only)");
+                throw new EngineParameterException("multifd", "multifd needs --listen tcp:HOST:PORT (as QEMU, socket URIs only)");
             }
 
             try
             {
-                return Execute(new DestinationMigration(options), endpoint, options.ReadTimeout, parse.GetValue(saveImage), parse.GetValue(json), ProgressOption.IsJson(parse, progress), cancellationToken, save, tls, multifdParameters is null ? null : new Engine.Multifd.MultifdDestination(multifdParameters, options));
+                return Execute(new DestinationMigration(options), endpoint, options.ReadTimeout, parse.GetValue(saveImage), parse.GetValue(json), ProgressOption.IsJson(parse, progress), cancellationToken, save, tls, multifdParameters is null ? null : new Engine.Multifd.MultifdDestination(multifdParameters, options) { Tls = tls });
             }
             finally
             {
@@ -132,44 +132,26 @@ internal static class IncomingCommand
         IReadOnlyList<BlockChecksum>? expected = null;
         if (multifd is not null)
         {
-            // multifd: the first connection is the main channel (as QEMU 7.2), the N channels are accepted after it.
+            // multifd: the first connection is the main channel (as QEMU 7.2), the N channels are accepted after it; with
+            // --tls-creds each one runs its TLS handshake right after the accept (the channels' inside MultifdDestination).
             using TcpListener channels = TcpTransport.Listen(endpoint.Host, endpoint.Port, backlog: 256);
-            Console.Error.WriteLine($"engine incoming: listening on {channels.LocalEndpoint}");
-            using NetworkStream main = TcpTransport.Accept(channels, io, cancellationToken);
-            result = multifd.Run(main, channels, cancellationToken);
+            TlsCliOptions.Announce("incoming", channels.LocalEndpoint, endpoint.Host, tls);
+            Stream main = TlsCliOptions.AcceptReportingRefusals("incoming", () =>
+            {
+                NetworkStream connection = TcpTransport.Accept(channels, io, cancellationToken);
+                return tls is null ? connection : TlsTransport.AuthenticateAsServer(connection, tls, cancellationToken);
+            });
+            using (main)
+            {
+                result = multifd.Run(main, channels, cancellationToken);
+                TlsTransport.Close(main); // over TLS: close_notify after the reply
+            }
         }
         else if (endpoint.IsTcp)
         {
             using var listener = new MigrationListener(endpoint.Host, endpoint.Port, tls, io, refusal => Console.Error.WriteLine($"engine incoming: {refusal}"));
-
-            // On stderr also with --json (stdout stays one JSON document): with port 0 this is how a caller learns the port.
-            Console.Error.WriteLine($"engine incoming: listening on {listener.LocalEndpoint}");
-            if (tls is not null)
-            {
-                Console.Error.WriteLine($"engine incoming: TLS with {tls.Credentials.Directory}; source certificates verified against its ca-cert.pem{(tls.AuthorizedSubjects is { Count: > 0 } a ? $" and tls-authz ({string.Join("; ", a)})" : "")}");
-            }
-
-            if (tls is null && !TlsCliOptions.IsLoopback(endpoint.Host))
-            {
-                Console.Error.WriteLine("engine incoming: warning: no TLS on a non-loopback address: the guest's memory crosses the network in clear, and any host that reaches this port can send a migration (see --tls-creds)");
-            }
-
-            // A peer refused before its migration started (TLS: plaintext, no or a bad certificate, not in --tls-authz, a
-            // stalled handshake) is reported and the listener waits on; once a migration runs, others are told it is busy.
-            Stream stream;
-            while (true)
-            {
-                try
-                {
-                    stream = listener.Accept(cancellationToken);
-                    break;
-                }
-                catch (EngineException e) when (e.Kind == EngineErrorKind.Security)
-                {
-                    Console.Error.WriteLine($"engine incoming: {e.Message}");
-                }
-            }
-
+            TlsCliOptions.Announce("incoming", listener.LocalEndpoint, endpoint.Host, tls);
+            Stream stream = TlsCliOptions.AcceptReportingRefusals("incoming", () => listener.Accept(cancellationToken));
             listener.RefuseOthers("the destination is busy with another migration");
             using (stream)
             {

@@ -67,10 +67,10 @@ internal static class MigrateCommand
             }
 
             Engine.Multifd.MultifdParameters? multifdParameters = multifd.Build(parse, source: true);
-            if (multifdParameters is not null && (!endpoint.IsTcp || tls is not null))
+            if (multifdParameters is not null && !endpoint.IsTcp)
             {
                 tls?.Credentials.Dispose();
-                throw new EngineParameterException("multifd", endpoint.IsTcp ? "multifd does not run over TLS yet: drop --tls-creds or --multifd" : "multifd needs --to tcp:HOST:PORT (as QEMU, socket URIs only)");
+                throw new EngineParameterException("multifd", "multifd needs --to tcp:HOST:PORT (as QEMU, socket URIs only)");
             }
 
             try
@@ -94,15 +94,22 @@ internal static class MigrateCommand
         MigrationResult result;
         if (multifd is not null)
         {
-            // The main connection first, then each channel's (QEMU 7.2's destination takes the first as the main channel).
-            using NetworkStream main = TcpTransport.Connect(endpoint.Host, endpoint.Port, TimeSpan.FromSeconds(10), io, cancellationToken);
+            // The main connection first, then each channel's (QEMU 7.2's destination takes the first as the main channel);
+            // with --tls-creds each one runs its TLS handshake right after its TCP connect, as QEMU's.
+            using Stream main = TlsTransport.Connect(endpoint.Host, endpoint.Port, tls, TimeSpan.FromSeconds(10), io, cancellationToken);
             var multifdSource = new Engine.Multifd.MultifdSource(guest, parameters, multifd, new SourceMigrationOptions { ReplyTimeout = io, MachineType = machineType }) { ExpectReply = expectReply };
-            result = multifdSource.Run(main, (_, token) => TcpTransport.Connect(endpoint.Host, endpoint.Port, TimeSpan.FromSeconds(10), io, token), cancellationToken);
+            try
+            {
+                result = multifdSource.Run(main, (_, token) => TlsTransport.Connect(endpoint.Host, endpoint.Port, tls, TimeSpan.FromSeconds(10), io, token), cancellationToken);
+            }
+            finally
+            {
+                TlsTransport.Close(main);
+            }
         }
         else if (endpoint.IsTcp)
         {
-            NetworkStream tcp = TcpTransport.Connect(endpoint.Host, endpoint.Port, TimeSpan.FromSeconds(10), io, cancellationToken);
-            using Stream stream = tls is null ? tcp : TlsTransport.AuthenticateAsClient(tcp, tls, endpoint.Host, cancellationToken);
+            using Stream stream = TlsTransport.Connect(endpoint.Host, endpoint.Port, tls, TimeSpan.FromSeconds(10), io, cancellationToken);
             try
             {
                 result = source.Run(stream, cancellationToken);

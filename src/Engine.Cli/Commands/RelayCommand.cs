@@ -40,7 +40,15 @@ internal static class RelayCommand
         var multifd = new MultifdOptions();
         multifd.AddTo(command, source: false);
 
-        // TLS (issue 12) adds --tls-creds here: both connections are wrapped before MigrationRelay sees them.
+        // TLS, per side: --tls-creds (with --tls-hostname) for the outgoing connection, as on engine migrate;
+        // --listen-tls-creds (with --listen-tls-authz) for the accepted ones (the main connection and, with multifd, each
+        // channel), as on engine incoming. The connections are wrapped before MigrationRelay sees them.
+        var tlsOutOptions = new TlsCliOptions();
+        tlsOutOptions.Creds.Description = "TLS on the outgoing connection (--to), as QEMU's tls-creds-x509 with endpoint=client: DIR holds ca-cert.pem, client-cert.pem and client-key.pem; the destination's certificate is verified (see --tls-hostname).";
+        tlsOutOptions.AddTo(command, client: true, server: false);
+        var tlsInOptions = new TlsCliOptions("listen-");
+        tlsInOptions.Creds.Description = "TLS on the accepted connections (--listen; with multifd every channel too), as QEMU's tls-creds-x509 with endpoint=server,verify-peer=on: DIR holds ca-cert.pem, server-cert.pem and server-key.pem; the source must present a client certificate from that CA.";
+        tlsInOptions.AddTo(command, client: false, server: true);
         command.SetAction((parse, cancellationToken) => Task.Run(() => CliErrors.Run(() =>
         {
             string? listenUri = parse.GetValue(listen);
@@ -84,33 +92,54 @@ internal static class RelayCommand
                 throw new EngineParameterException("multifd", "multifd needs --listen tcp:HOST:PORT (a saved stream is one stream)");
             }
 
-            Engine.Multifd.MultifdDestination? channels = multifdParameters is null ? null
-                : new Engine.Multifd.MultifdDestination(multifdParameters, new DestinationOptions { ReadTimeout = io });
-            return Execute(new MigrationRelay(options), input, output, io, parse.GetValue(json), settings, cancellationToken, channels);
+            // Credentials are read and checked now, before anything is listened on or connected to.
+            TlsOptions? tlsIn = tlsInOptions.BuildServer(parse, io);
+            TlsOptions? tlsOut = null;
+            try
+            {
+                if (tlsIn is not null && !input.IsTcp)
+                {
+                    throw new EngineParameterException("listen-tls-creds", "--listen-tls-creds needs --listen tcp:HOST:PORT (a file has no peer)");
+                }
+
+                tlsOut = tlsOutOptions.BuildClient(parse, io);
+                Engine.Multifd.MultifdDestination? channels = multifdParameters is null ? null
+                    : new Engine.Multifd.MultifdDestination(multifdParameters, new DestinationOptions { ReadTimeout = io }) { Tls = tlsIn };
+                return Execute(new MigrationRelay(options), input, output, io, parse.GetValue(json), settings, tlsIn, tlsOut, cancellationToken, channels);
+            }
+            finally
+            {
+                tlsIn?.Credentials.Dispose();
+                tlsOut?.Credentials.Dispose();
+            }
         }), CancellationToken.None));
         return command;
     }
 
-    private static int Execute(MigrationRelay relay, MigrationEndpoint input, MigrationEndpoint output, TimeSpan io, bool json, CompressionSettings settings, CancellationToken cancellationToken, Engine.Multifd.MultifdDestination? multifd)
+    private static int Execute(MigrationRelay relay, MigrationEndpoint input, MigrationEndpoint output, TimeSpan io, bool json, CompressionSettings settings, TlsOptions? tlsIn, TlsOptions? tlsOut, CancellationToken cancellationToken, Engine.Multifd.MultifdDestination? multifd)
     {
         RelayResult result;
         if (input.IsTcp)
         {
             using TcpListener listener = TcpTransport.Listen(input.Host, input.Port, backlog: multifd is null ? 1 : 256);
-            Console.Error.WriteLine($"engine relay: listening on {listener.LocalEndpoint}");
+            TlsCliOptions.Announce("relay", listener.LocalEndpoint, input.Host, tlsIn, "--listen-tls-creds");
 
-            // The first connection is the main channel (with multifd, as QEMU 7.2: the channels are accepted after it).
-            using NetworkStream source = TcpTransport.Accept(listener, io, cancellationToken);
-            using NetworkStream destination = Connect(output, io, cancellationToken);
-            result = multifd is null
+            // The first connection is the main channel (with multifd, as QEMU 7.2: the channels are accepted after it, each
+            // with TLS when the main one has it: MultifdDestination.AcceptChannel).
+            using Stream source = TlsCliOptions.AcceptReportingRefusals("relay", () =>
+            {
+                NetworkStream connection = TcpTransport.Accept(listener, io, cancellationToken);
+                return tlsIn is null ? connection : TlsTransport.AuthenticateAsServer(connection, tlsIn, cancellationToken);
+            });
+            result = Relay(output, io, tlsOut, cancellationToken, destination => multifd is null
                 ? relay.Run(source, destination, cancellationToken)
-                : relay.Run(source, listener, multifd, destination, cancellationToken);
+                : relay.Run(source, listener, multifd, destination, cancellationToken));
+            TlsTransport.Close(source); // over TLS: close_notify
         }
         else
         {
             using FileStream source = new(input.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
-            using NetworkStream destination = Connect(output, io, cancellationToken);
-            result = relay.Run(source, destination, cancellationToken);
+            result = Relay(output, io, tlsOut, cancellationToken, destination => relay.Run(source, destination, cancellationToken));
         }
 
         if (json)
@@ -138,15 +167,25 @@ internal static class RelayCommand
         return 0;
     }
 
-    private static NetworkStream Connect(MigrationEndpoint output, TimeSpan io, CancellationToken cancellationToken)
+    /// <summary>Connects to the destination (with TLS when <paramref name="tls"/> is given) and carries the stream there.</summary>
+    /// <summary>Connects to the destination (with TLS when <paramref name="tls"/> is given) and carries the stream there with <paramref name="carry"/>.</summary>
+    private static RelayResult Relay(MigrationEndpoint output, TimeSpan io, TlsOptions? tls, CancellationToken cancellationToken, Func<Stream, RelayResult> carry)
     {
+        Stream destination;
         try
         {
-            return TcpTransport.Connect(output.Host, output.Port, TimeSpan.FromSeconds(Math.Min(10, io.TotalSeconds)), io, cancellationToken);
+            destination = TlsTransport.Connect(output.Host, output.Port, tls, TimeSpan.FromSeconds(Math.Min(10, io.TotalSeconds)), io, cancellationToken);
         }
         catch (IOException e)
         {
             throw new MigrationException($"relay: the destination {output} cannot be reached: {e.Message}", e);
+        }
+
+        using (destination)
+        {
+            RelayResult result = carry(destination);
+            TlsTransport.Close(destination); // over TLS: close_notify, so the destination sees a clean end
+            return result;
         }
     }
 

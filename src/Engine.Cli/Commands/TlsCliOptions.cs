@@ -10,20 +10,31 @@ namespace Engine.Cli.Commands;
 /// </summary>
 internal sealed class TlsCliOptions
 {
-    public Option<string?> Creds { get; } = new("--tls-creds")
+    /// <summary>
+    /// The options <c>--tls-creds</c>, <c>--tls-hostname</c> and <c>--tls-authz</c>, or with <paramref name="prefix"/> (e.g.
+    /// <c>listen-</c>) <c>--listen-tls-creds</c> and so on, for a command with two sides (<c>engine relay</c>).
+    /// </summary>
+    public TlsCliOptions(string prefix = "")
     {
-        Description = "Run TLS with mutual X.509 as QEMU's tls-creds-x509: DIR holds ca-cert.pem and server-cert.pem/server-key.pem (listening end) or client-cert.pem/client-key.pem (connecting end). Peers are verified.",
-    };
+        Creds = new($"--{prefix}tls-creds")
+        {
+            Description = "Run TLS with mutual X.509 as QEMU's tls-creds-x509: DIR holds ca-cert.pem and server-cert.pem/server-key.pem (listening end) or client-cert.pem/client-key.pem (connecting end). Peers are verified. With multifd, every channel runs TLS too.",
+        };
+        Hostname = new($"--{prefix}tls-hostname")
+        {
+            Description = "The name the destination's certificate must carry (DNS name or IP); default: the host of --to.",
+        };
+        Authz = new($"--{prefix}tls-authz")
+        {
+            Description = "Accept only client certificates with one of these subjects: DN[;DN...], e.g. 'CN=client,O=Example'.",
+        };
+    }
 
-    public Option<string?> Hostname { get; } = new("--tls-hostname")
-    {
-        Description = "The name the destination's certificate must carry (DNS name or IP); default: the host of --to.",
-    };
+    public Option<string?> Creds { get; }
 
-    public Option<string?> Authz { get; } = new("--tls-authz")
-    {
-        Description = "Accept only client certificates with one of these subjects: DN[;DN...], e.g. 'CN=client,O=Example'.",
-    };
+    public Option<string?> Hostname { get; }
+
+    public Option<string?> Authz { get; }
 
     /// <summary>Adds the options for a connecting end (<paramref name="client"/>) and/or a listening end (<paramref name="server"/>).</summary>
     public void AddTo(Command command, bool client, bool server)
@@ -46,7 +57,7 @@ internal sealed class TlsCliOptions
         string? dir = parse.GetValue(Creds);
         if (dir is null)
         {
-            Refuse(parse, Hostname, "--tls-hostname");
+            Refuse(parse, Hostname);
             return null;
         }
 
@@ -65,7 +76,7 @@ internal sealed class TlsCliOptions
         string? authz = parse.GetValue(Authz);
         if (dir is null)
         {
-            Refuse(parse, Authz, "--tls-authz");
+            Refuse(parse, Authz);
             return null;
         }
 
@@ -81,11 +92,47 @@ internal sealed class TlsCliOptions
     public static bool IsLoopback(string host)
         => host.Equals("localhost", StringComparison.OrdinalIgnoreCase) || (IPAddress.TryParse(host, out IPAddress? address) && IPAddress.IsLoopback(address));
 
-    private static void Refuse(ParseResult parse, Option<string?> option, string name)
+    /// <summary>
+    /// Says on stderr where <paramref name="command"/> listens (also with --json: with port 0 this is how a caller learns the
+    /// port) and whether with TLS; warns when a non-loopback address is listened on without it.
+    /// </summary>
+    public static void Announce(string command, System.Net.EndPoint local, string host, TlsOptions? tls, string tlsOption = "--tls-creds")
+    {
+        Console.Error.WriteLine($"engine {command}: listening on {local}");
+        if (tls is not null)
+        {
+            Console.Error.WriteLine($"engine {command}: TLS with {tls.Credentials.Directory}; source certificates verified against its ca-cert.pem{(tls.AuthorizedSubjects is { Count: > 0 } a ? $" and tls-authz ({string.Join("; ", a)})" : "")}");
+        }
+        else if (!IsLoopback(host))
+        {
+            Console.Error.WriteLine($"engine {command}: warning: no TLS on a non-loopback address: the guest's memory crosses the network in clear, and any host that reaches this port can send a migration (see {tlsOption})");
+        }
+    }
+
+    /// <summary>
+    /// Accepts a migration's (main) connection through <paramref name="accept"/>. A peer refused before its migration started
+    /// (TLS: plaintext, no or a bad certificate, not in tls-authz, a stalled handshake) is reported and the next one waited for.
+    /// </summary>
+    public static Stream AcceptReportingRefusals(string command, Func<Stream> accept)
+    {
+        while (true)
+        {
+            try
+            {
+                return accept();
+            }
+            catch (EngineException e) when (e.Kind == EngineErrorKind.Security)
+            {
+                Console.Error.WriteLine($"engine {command}: {e.Message}");
+            }
+        }
+    }
+
+    private void Refuse(ParseResult parse, Option<string?> option)
     {
         if (parse.GetValue(option) is not null)
         {
-            throw new EngineParameterException(name.TrimStart('-'), $"{name} needs --tls-creds DIR");
+            throw new EngineParameterException(option.Name.TrimStart('-'), $"{option.Name} needs {Creds.Name} DIR");
         }
     }
 }

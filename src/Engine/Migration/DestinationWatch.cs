@@ -160,7 +160,9 @@ internal sealed class DestinationWatch : IDisposable
                 return null;
             }
 
-            if (_tlsRead is null || !((IAsyncResult)_tlsRead).AsyncWaitHandle.WaitOne(wait))
+            // The pending read starts here if the failure came before the first check (a multifd channel that failed while
+            // the channels were still being set up).
+            if (!((IAsyncResult)TlsRead()).AsyncWaitHandle.WaitOne(wait))
             {
                 return null;
             }

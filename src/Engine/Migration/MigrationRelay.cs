@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net.Security;
 using System.Net.Sockets;
 using System.Text;
 using Engine.Multifd;
@@ -31,7 +32,10 @@ namespace Engine.Migration;
 /// A multifd source (QEMU 7.2's format): its channels are accepted beside the main connection on
 /// <see cref="MultifdDestination"/>'s path and their pages decoded (<see cref="MultifdRelayInput"/>); at every EOS of the
 /// main stream, once every channel's SYNC is in, the section's pages are re-encoded and written before the EOS, so the
-/// destination gets one single-stream migration. TLS (issue 12) wraps the connections before they are handed here.
+/// destination gets one single-stream migration. TLS (issue 12: <c>engine relay --tls-creds</c> for the outgoing side,
+/// <c>--listen-tls-creds</c> for the accepted ones, the channels through <see cref="MultifdDestination.Tls"/>) wraps the
+/// connections before they are handed here; over TLS the watch keeps a read of the destination's TLS stream pending
+/// instead of polling its socket.
 /// </para>
 /// </remarks>
 public sealed class MigrationRelay
@@ -217,6 +221,12 @@ public sealed class MigrationRelay
                 return;
             }
 
+            if (destination.Tls is { } tls)
+            {
+                RunTls(tls);
+                return;
+            }
+
             var buffer = new byte[512];
             int micro = (int)(s_watchInterval.TotalMilliseconds * 1000);
             while (Volatile.Read(ref _finished) == 0)
@@ -262,11 +272,69 @@ public sealed class MigrationRelay
                     reason = $"{name}'s connection failed: {e.Message}";
                 }
 
-                Volatile.Write(ref _reason, reason);
-                stop.Cancel();
-                AbortBoth();
+                Stop(reason);
                 return;
             }
+        }
+
+        /// <summary>
+        /// Over TLS the socket carries records the destination's TLS sends on its own (a TLS 1.3 server's session tickets), so
+        /// the watch keeps one read of the TLS stream pending instead: the destination's bytes, its close, its alert or a reset
+        /// complete it. (An SslStream allows one read beside the relay thread's writes.)
+        /// </summary>
+        private void RunTls(SslStream tls)
+        {
+            var buffer = new byte[512];
+            Task<int> read;
+            try
+            {
+                read = tls.ReadAsync(buffer).AsTask();
+            }
+            catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException or NotSupportedException)
+            {
+                read = Task.FromException<int>(e);
+            }
+
+            // Observed here: the read may fail after the watch stopped looking (the connection closed at the end).
+            _ = read.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            while (Volatile.Read(ref _finished) == 0)
+            {
+                if (!((IAsyncResult)read).AsyncWaitHandle.WaitOne(s_watchInterval) || Volatile.Read(ref _finished) != 0)
+                {
+                    continue;
+                }
+
+                string reason;
+                if (!read.IsCompletedSuccessfully)
+                {
+                    Exception failure = read.Exception?.InnerException ?? (Exception?)read.Exception ?? new IOException("the read was cancelled");
+                    reason = $"{name}'s connection failed: {TlsTransport.DescribeFailure(failure)}";
+                }
+                else if (read.Result == 0)
+                {
+                    reason = $"{name} closed the TLS connection (it died, refused the stream, or refused this relay's certificate)";
+                }
+                else
+                {
+                    string text = MigrationStreamReader.Printable(buffer.AsSpan(0, read.Result)).Trim();
+                    if (text.StartsWith(MigrationReply.ReceivedLine, StringComparison.Ordinal))
+                    {
+                        return;
+                    }
+
+                    reason = $"{name} sent data in the middle of a precopy stream (it failed, or speaks another protocol): {text}";
+                }
+
+                Stop(reason);
+                return;
+            }
+        }
+
+        private void Stop(string reason)
+        {
+            Volatile.Write(ref _reason, reason);
+            stop.Cancel();
+            AbortBoth();
         }
     }
 }

@@ -1,4 +1,6 @@
+using System.Net.Security;
 using System.Net.Sockets;
+using Engine.Transport;
 
 namespace Engine.Migration;
 
@@ -18,7 +20,11 @@ internal sealed class PeerStream : Stream
         _name = name;
     }
 
-    public Socket? Socket => (_inner as NetworkStream)?.Socket;
+    /// <summary>The socket under a plain or TLS connection; null for a file.</summary>
+    public Socket? Socket => TlsTransport.GetNetworkStream(_inner)?.Socket;
+
+    /// <summary>The TLS stream when the peer is reached over TLS (its socket then carries records, not the peer's bytes).</summary>
+    public SslStream? Tls => _inner as SslStream;
 
     /// <summary>True once a read returned the end of the stream.</summary>
     public bool Ended { get; private set; }

@@ -200,7 +200,10 @@ internal sealed class PrecopyDriver
                 // guest runs on: a migration that did not complete never leaves the source guest stopped.
                 // Over TLS a send fails with a bare "broken pipe" when the destination refused or closed; its alert or
                 // error line, read by the watch, is the reason.
-                string? explained = e is MigrationException ? null : watch.ExplainFailure(TimeSpan.FromSeconds(1));
+                // A multifd channel's failed send (a MigrationException around the channel's IOException) is explained the
+                // same way; a refusal of this source's own, such as a channel's TLS check of the destination, is its own reason.
+                bool ownReason = e is MigrationException { InnerException: not IOException } or EngineException { Kind: EngineErrorKind.Security };
+                string? explained = ownReason ? null : watch.ExplainFailure(TimeSpan.FromSeconds(1));
                 string reason = explained ?? Describe(e);
                 _statistics.Fail(NowMs, reason);
                 ResumeIfPaused(paused);

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Engine.Codecs;
 using Engine.Memory;
 using Engine.Migration;
+using Engine.Transport;
 using Engine.Wire;
 
 namespace Engine.Multifd;
@@ -48,20 +49,30 @@ public sealed class MultifdDestination
     public TimeSpan ChannelConnectTimeout { get; init; } = TimeSpan.Zero;
 
     /// <summary>
+    /// TLS (server credentials) on every channel connection, as QEMU runs it: the handshake right after the accept, before
+    /// the hello; a channel that does not start TLS, or whose certificate is refused, fails the migration naming the
+    /// connection. The main connection is the caller's to authenticate (it arrives as <see cref="Run"/>'s stream). Null:
+    /// plain channels.
+    /// </summary>
+    public TlsOptions? Tls { get; init; }
+
+    /// <summary>
     /// Receives a migration whose main connection is <paramref name="main"/>; the channel connections are accepted from
     /// <paramref name="listener"/>. Returns the memory (the caller disposes it).
     /// </summary>
-    public DestinationResult Run(NetworkStream main, TcpListener listener, CancellationToken cancellationToken = default)
+    public DestinationResult Run(Stream main, TcpListener listener, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(main);
         ArgumentNullException.ThrowIfNull(listener);
+        Socket mainSocket = TlsTransport.GetNetworkStream(main)?.Socket
+            ?? throw new ArgumentException("the main channel must be a connection (a NetworkStream, or TLS over one from TlsTransport)", nameof(main));
         var clock = Stopwatch.StartNew();
         GuestMemory? memory = null;
         var state = new MultifdReceiveState();
         var channels = new MultifdReceiveChannel?[_multifd.Channels];
-        state.OnFailure = () => ShutDown(main.Socket, SocketShutdown.Receive);
-        using CancellationTokenRegistration abort = cancellationToken.UnsafeRegister(static s => ShutDown(((NetworkStream)s!).Socket, SocketShutdown.Receive), main);
-        main.ReadTimeout = (int)Math.Clamp(_options.ReadTimeout.TotalMilliseconds, 1, int.MaxValue);
+        state.OnFailure = () => ShutDown(mainSocket, SocketShutdown.Receive);
+        using CancellationTokenRegistration abort = cancellationToken.UnsafeRegister(static s => ShutDown((Socket)s!, SocketShutdown.Receive), mainSocket);
+        mainSocket.ReceiveTimeout = (int)Math.Clamp(_options.ReadTimeout.TotalMilliseconds, 1, int.MaxValue);
         try
         {
             AcceptChannels(listener, channels, state, cancellationToken);
@@ -130,7 +141,7 @@ public sealed class MultifdDestination
             long channelBytes = 0, channelPages = 0;
             foreach (MultifdReceiveChannel? channel in channels)
             {
-                channel!.Stop();
+                channel!.Stop(graceful: true);
                 channelBytes += channel.Position;
                 channelPages += channel.Pages;
             }
@@ -194,22 +205,7 @@ public sealed class MultifdDestination
         Span<byte> hello = stackalloc byte[MultifdFormat.HelloLength];
         for (int accepted = 0; accepted < channels.Length; accepted++)
         {
-            Socket socket;
-            try
-            {
-                socket = listener.AcceptSocketAsync(timeout.Token).AsTask().GetAwaiter().GetResult();
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                int missing = Array.FindIndex(channels, c => c is null);
-                throw new MultifdChannelException(missing, 0, $"never connected: {accepted} of {channels.Length} channels connected within {limit.TotalSeconds:0.#} s");
-            }
-
-            socket.NoDelay = true;
-            socket.ReceiveTimeout = (int)Math.Clamp(_options.ReadTimeout.TotalMilliseconds, 1, int.MaxValue);
-            socket.SendTimeout = socket.ReceiveTimeout;
-            socket.ReceiveBufferSize = 1 << 20;
-            var stream = new NetworkStream(socket, ownsSocket: true);
+            Stream stream = AcceptChannel(listener, Tls, _options.ReadTimeout, accepted, channels, limit, timeout.Token, cancellationToken);
             int id;
             try
             {
@@ -254,6 +250,50 @@ public sealed class MultifdDestination
             var channel = new MultifdReceiveChannel(id, stream, _multifd.Compression, state);
             channels[id] = channel;
             channel.Start();
+        }
+    }
+
+    /// <summary>
+    /// Accepts the next channel connection (the <paramref name="accepted"/>-th, counting from 0) and, with
+    /// <paramref name="tls"/>, runs the server handshake on it before its hello is read. Every multifd channel a destination
+    /// accepts comes through here, so each gets TLS when the migration has it. A connection that does not come within
+    /// <paramref name="limitToken"/>'s time, or that TLS refuses, throws <see cref="MultifdChannelException"/> naming it.
+    /// </summary>
+    internal static Stream AcceptChannel(TcpListener listener, TlsOptions? tls, TimeSpan ioTimeout, int accepted, MultifdReceiveChannel?[] channels, TimeSpan limit, CancellationToken limitToken, CancellationToken cancellationToken)
+    {
+        Socket socket;
+        try
+        {
+            socket = listener.AcceptSocketAsync(limitToken).AsTask().GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            int missing = Array.FindIndex(channels, c => c is null);
+            throw new MultifdChannelException(missing, 0, $"never connected: {accepted} of {channels.Length} channels connected within {limit.TotalSeconds:0.#} s");
+        }
+
+        socket.NoDelay = true;
+        socket.ReceiveTimeout = (int)Math.Clamp(ioTimeout.TotalMilliseconds, 1, int.MaxValue);
+        socket.SendTimeout = socket.ReceiveTimeout;
+        socket.ReceiveBufferSize = 1 << 20;
+        var network = new NetworkStream(socket, ownsSocket: true);
+        if (tls is null)
+        {
+            return network;
+        }
+
+        try
+        {
+            // As QEMU: TLS right after the accept on every channel (the connection is disposed on failure).
+            return TlsTransport.AuthenticateAsServer(network, tls, limitToken);
+        }
+        catch (EngineException e) when (e.Kind == EngineErrorKind.Security)
+        {
+            throw new MultifdChannelException(-1, 0, $"connection {accepted + 1} of {channels.Length} (before its hello): {e.Message}", e);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new MultifdChannelException(-1, 0, $"connection {accepted + 1} of {channels.Length}: its TLS handshake did not finish within the {limit.TotalSeconds:0.#} s the channels have to connect");
         }
     }
 

@@ -24,7 +24,7 @@ namespace Engine.Multifd;
 internal sealed class MultifdPageSender : PageSender
 {
     private readonly MultifdParameters _multifd;
-    private readonly Func<int, CancellationToken, NetworkStream> _connectChannel;
+    private readonly Func<int, CancellationToken, Stream> _connectChannel;
     private readonly MigrationStatistics _statistics;
     private readonly RamBlock[] _blocks;
     private readonly byte[][] _blockNames;
@@ -41,7 +41,7 @@ internal sealed class MultifdPageSender : PageSender
     private long _packets;
     private long _channelBytes;
 
-    public MultifdPageSender(PrecopyDriver driver, MultifdParameters multifd, byte[][] blockNames, Func<int, CancellationToken, NetworkStream> connectChannel)
+    public MultifdPageSender(PrecopyDriver driver, MultifdParameters multifd, byte[][] blockNames, Func<int, CancellationToken, Stream> connectChannel)
     {
         _multifd = multifd;
         _connectChannel = connectChannel;
@@ -153,13 +153,30 @@ internal sealed class MultifdPageSender : PageSender
         var packetCounter = new StrongBox<long>();
         for (int i = 0; i < _multifd.Channels; i++)
         {
-            NetworkStream stream = _connectChannel(i, cancellationToken);
+            Stream stream = ConnectChannel(i, cancellationToken);
             var channel = new MultifdSendChannel(i, stream, _multifd, _progress, packetCounter);
             _opened.Add(channel);
             channel.Start(_multifd.Uuid);
         }
 
         _channels = _opened.ToArray();
+    }
+
+    /// <summary>Opens channel <paramref name="id"/>'s connection (TCP, and TLS when the migration has it); a failure names the channel.</summary>
+    private Stream ConnectChannel(int id, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return _connectChannel(id, cancellationToken);
+        }
+        catch (EngineException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new EngineException(e.Kind, $"multifd channel {id}: {e.Message}", null, e);
+        }
+        catch (IOException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new IOException($"multifd channel {id}: {e.Message}", e);
+        }
     }
 
     /// <summary>The batch being filled, for a page of block <paramref name="blockIndex"/>: a block change sends the current one.</summary>

@@ -2,6 +2,7 @@ using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Engine.Codecs;
 using Engine.Memory;
+using Engine.Transport;
 
 namespace Engine.Multifd;
 
@@ -22,8 +23,12 @@ namespace Engine.Multifd;
 /// </remarks>
 internal sealed unsafe class MultifdReceiveChannel : IDisposable
 {
+    /// <summary>The longest the close_notify of a clean end may take.</summary>
+    private static readonly TimeSpan CloseTimeout = TimeSpan.FromSeconds(5);
+
     private readonly int _id;
-    private readonly NetworkStream _stream;
+    private readonly Stream _stream; // a NetworkStream, or TLS over one (TlsTransport)
+    private readonly Socket? _socket;
     private readonly CompressMethod _method;
     private readonly MultifdReceiveState _state;
     private readonly PacketDecompressor? _decompressor;
@@ -42,10 +47,11 @@ internal sealed unsafe class MultifdReceiveChannel : IDisposable
     private volatile bool _ended;
     private Exception? _failure;
 
-    public MultifdReceiveChannel(int id, NetworkStream stream, CompressMethod method, MultifdReceiveState state)
+    public MultifdReceiveChannel(int id, Stream stream, CompressMethod method, MultifdReceiveState state)
     {
         _id = id;
         _stream = stream;
+        _socket = TlsTransport.GetNetworkStream(stream)?.Socket;
         _method = method;
         _state = state;
         _header = (byte*)NativeMemory.AlignedAlloc(MultifdFormat.PacketHeaderLength, 64);
@@ -127,14 +133,30 @@ internal sealed unsafe class MultifdReceiveChannel : IDisposable
     /// <summary>Lets the channel go on past its SYNC.</summary>
     public void Release() => _release.Release();
 
-    /// <summary>Stops the thread: shuts the connection down (a blocked read ends) and joins it.</summary>
-    public void Stop()
+    /// <summary>
+    /// Stops the thread: shuts the connection down (a blocked read ends) and joins it. <paramref name="graceful"/>, after the
+    /// source ended the channel cleanly: over TLS a close_notify goes back first, so that neither end sees an unclean close.
+    /// </summary>
+    public void Stop(bool graceful = false)
     {
         _stop = true;
         _release.Release();
+        if (graceful && _ended)
+        {
+            _thread?.Join(); // it has returned or is returning: the stream is free to write on
+            try
+            {
+                TlsTransport.ShutdownSend(_stream, CloseTimeout);
+            }
+            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException)
+            {
+                // The source has gone already: nothing to tell it.
+            }
+        }
+
         try
         {
-            _stream.Socket.Shutdown(SocketShutdown.Both);
+            _socket?.Shutdown(SocketShutdown.Both);
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {

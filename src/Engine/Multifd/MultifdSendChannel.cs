@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Engine.Codecs;
 using Engine.Memory;
+using Engine.Transport;
 
 namespace Engine.Multifd;
 
@@ -27,7 +28,8 @@ internal sealed unsafe class MultifdSendChannel : IDisposable
     public const int SlotCount = 4;
 
     private readonly int _id;
-    private readonly NetworkStream _stream;
+    private readonly Stream _stream; // a NetworkStream, or TLS over one (TlsTransport)
+    private readonly Socket? _socket;
     private readonly CompressMethod _method;
     private readonly PacketCompressor? _compressor;
     private readonly SemaphoreSlim _work = new(0);
@@ -45,10 +47,11 @@ internal sealed unsafe class MultifdSendChannel : IDisposable
     private Exception? _failure;
     private long _bytesSent;
 
-    public MultifdSendChannel(int id, NetworkStream stream, MultifdParameters parameters, SemaphoreSlim progress, StrongBox<long> packetCounter)
+    public MultifdSendChannel(int id, Stream stream, MultifdParameters parameters, SemaphoreSlim progress, StrongBox<long> packetCounter)
     {
         _id = id;
         _stream = stream;
+        _socket = TlsTransport.GetNetworkStream(stream)?.Socket;
         _method = parameters.Compression;
         _progress = progress;
         _packetCounter = packetCounter;
@@ -123,7 +126,15 @@ internal sealed unsafe class MultifdSendChannel : IDisposable
         _thread?.Join();
         if (graceful)
         {
-            ShutDown(SocketShutdown.Send);
+            // Over TLS a close_notify before the FIN: QEMU 10 destinations treat a channel's unclean end as an error.
+            try
+            {
+                TlsTransport.ShutdownSend(_stream);
+            }
+            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException)
+            {
+                // The connection is gone: the destination's reply on the main channel says what it received.
+            }
         }
     }
 
@@ -150,7 +161,7 @@ internal sealed unsafe class MultifdSendChannel : IDisposable
     {
         try
         {
-            _stream.Socket.Shutdown(how);
+            _socket?.Shutdown(how);
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {

@@ -61,12 +61,13 @@ public sealed class MultifdSource
 
     /// <summary>
     /// Migrates over <paramref name="main"/>, with <paramref name="connectChannel"/> opening each of the
-    /// <c>multifd-channels</c> channel connections (called on this thread, in order, after the main one). With a
+    /// <c>multifd-channels</c> channel connections (called on this thread, in order, after the main one; a plain
+    /// <see cref="NetworkStream"/>, or TLS over one from <see cref="Engine.Transport.TlsTransport"/>). With a
     /// connection to an Engine destination the source waits for its reply, as <see cref="SourceMigration"/> does. Throws
     /// <see cref="MigrationException"/> on failure, after resuming the guest's writers; every channel thread has stopped by
     /// then.
     /// </summary>
-    public MigrationResult Run(Stream main, Func<int, CancellationToken, NetworkStream> connectChannel, CancellationToken cancellationToken = default)
+    public MigrationResult Run(Stream main, Func<int, CancellationToken, Stream> connectChannel, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(main);
         ArgumentNullException.ThrowIfNull(connectChannel);

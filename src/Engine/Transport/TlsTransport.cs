@@ -50,6 +50,9 @@ public static class TlsTransport
     /// <summary>The first byte of a TLS handshake record (content type 22).</summary>
     private const byte HandshakeRecord = 0x16;
 
+    /// <summary>How a multifd channel's hello starts (its magic, big-endian: Engine.Multifd.MultifdFormat.Magic).</summary>
+    private static ReadOnlySpan<byte> PlainMultifdHello => [0x11, 0x22, 0x33, 0x44];
+
     /// <summary>
     /// Runs the client handshake on a connected <paramref name="connection"/> (which the returned stream then owns; on failure
     /// it is disposed). The server's certificate must chain to <c>ca-cert.pem</c> and carry <see cref="TlsOptions.Hostname"/>,
@@ -68,63 +71,22 @@ public static class TlsTransport
         }
 
         string peer = Peer(connection, name);
-        TlsCredentials credentials = options.Credentials;
-        string? fault = null;
         var recorder = new HandshakeRecorder(connection);
         var ssl = new MigrationTlsStream(recorder);
+        var check = new PeerCheck(options, TlsCredentials.ServerAuthOid, "was not sent", static (c, n) => TlsPeerVerifier.NameFault(c, (string)n!), name);
         var sslOptions = new SslClientAuthenticationOptions
         {
             // No SNI, as QEMU: the name is checked in the callback, not sent.
             TargetHost = string.Empty,
             EnabledSslProtocols = Protocols,
-            ClientCertificateContext = credentials.ClientContext,
+            ClientCertificateContext = options.Credentials.ClientContext,
             CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
             AllowRenegotiation = false,
             AllowTlsResume = false,
-            RemoteCertificateValidationCallback = (_, certificate, chain, _) =>
-            {
-                if (!options.VerifyPeer)
-                {
-                    return true;
-                }
-
-                fault = certificate is null
-                    ? "was not sent"
-                    : Verify(certificate, chain, credentials, TlsCredentials.ServerAuthOid, static (c, n) => TlsPeerVerifier.NameFault(c, (string)n!), name);
-                return fault is null;
-            },
+            RemoteCertificateValidationCallback = check.Validate,
         };
 
-        try
-        {
-            using CancellationTokenSource deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            deadline.CancelAfter(options.HandshakeTimeout);
-            ssl.AuthenticateAsClientAsync(sslOptions, deadline.Token).GetAwaiter().GetResult();
-            recorder.StopRecording();
-            return ssl;
-        }
-        catch (Exception e)
-        {
-            ssl.Dispose();
-            cancellationToken.ThrowIfCancellationRequested();
-            if (fault is not null)
-            {
-                throw Refused($"TLS: refused the destination {peer}: its certificate {fault}", e);
-            }
-
-            if (e is OperationCanceledException)
-            {
-                throw Refused($"TLS: the handshake with the destination {peer} did not finish within {options.HandshakeTimeout.TotalSeconds:0.#} s", e);
-            }
-
-            string? plaintext = recorder.DescribePlaintext();
-            if (plaintext is not null)
-            {
-                throw Refused($"TLS: the destination {peer} does not speak TLS (is it listening without --tls-creds?): it answered {plaintext}", e);
-            }
-
-            throw Refused($"TLS: the handshake with the destination {peer} failed: {DescribeFailure(e)}", e);
-        }
+        return Handshake(ssl, recorder, check, options, $"the destination {peer}", string.Empty, token => ssl.AuthenticateAsClientAsync(sslOptions, token), cancellationToken);
     }
 
     /// <summary>
@@ -149,60 +111,42 @@ public static class TlsTransport
             throw;
         }
 
-        TlsCredentials credentials = options.Credentials;
         IReadOnlyList<string>? authz = options.AuthorizedSubjects is { Count: > 0 } list ? list : null;
-        string? fault = null;
         // The handshake reads through a recorder whose hook turns TLS 1.3 session tickets off once OpenSSL's handle exists
         // (a QEMU source never reads them, and its close would then reset the connection: see TlsSessionTickets).
         var recorder = new HandshakeRecorder(connection);
         var ssl = new MigrationTlsStream(recorder);
         recorder.BeforeRead = () => TlsSessionTickets.TrySuppress(ssl);
+        var check = new PeerCheck(
+            options,
+            TlsCredentials.ClientAuthOid,
+            "was not sent (this destination requires a client certificate signed by its CA)",
+            static (c, a) => a is null ? null : TlsPeerVerifier.AuthzFault(c, (IReadOnlyList<string>)a),
+            authz);
         var sslOptions = new SslServerAuthenticationOptions
         {
-            ServerCertificateContext = credentials.ServerContext,
+            ServerCertificateContext = options.Credentials.ServerContext,
             ClientCertificateRequired = options.VerifyPeer,
             EnabledSslProtocols = Protocols,
             CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
             AllowRenegotiation = false,
             AllowTlsResume = false,
-            RemoteCertificateValidationCallback = (_, certificate, chain, _) =>
-            {
-                if (!options.VerifyPeer)
-                {
-                    return true;
-                }
-
-                fault = certificate is null
-                    ? "was not sent (this destination requires a client certificate signed by its CA)"
-                    : Verify(certificate, chain, credentials, TlsCredentials.ClientAuthOid, static (c, a) => a is null ? null : TlsPeerVerifier.AuthzFault(c, (IReadOnlyList<string>)a), authz);
-                return fault is null;
-            },
+            RemoteCertificateValidationCallback = check.Validate,
         };
 
-        try
-        {
-            using CancellationTokenSource deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            deadline.CancelAfter(options.HandshakeTimeout);
-            ssl.AuthenticateAsServerAsync(sslOptions, deadline.Token).GetAwaiter().GetResult();
-            recorder.StopRecording();
-            return ssl;
-        }
-        catch (Exception e)
-        {
-            ssl.Dispose();
-            cancellationToken.ThrowIfCancellationRequested();
-            if (fault is not null)
-            {
-                throw Refused($"TLS: refused the source {peer}: its certificate {fault}", e);
-            }
+        return Handshake(ssl, recorder, check, options, $"the source {peer}", " (a stalled or trickling peer)", token => ssl.AuthenticateAsServerAsync(sslOptions, token), cancellationToken);
+    }
 
-            if (e is OperationCanceledException)
-            {
-                throw Refused($"TLS: the handshake with the source {peer} did not finish within {options.HandshakeTimeout.TotalSeconds:0.#} s (a stalled or trickling peer)", e);
-            }
-
-            throw Refused($"TLS: the handshake with the source {peer} failed: {DescribeFailure(e)}", e);
-        }
+    /// <summary>
+    /// Opens an outgoing migration connection as QEMU does: TCP to <paramref name="host"/>:<paramref name="port"/>, then with
+    /// <paramref name="tls"/> (client credentials) the handshake at once, the server's certificate checked against
+    /// <see cref="TlsOptions.Hostname"/> or <paramref name="host"/>. Used for the main connection, each multifd channel and
+    /// a relay's outgoing side.
+    /// </summary>
+    internal static Stream Connect(string host, int port, TlsOptions? tls, TimeSpan connectTimeout, TimeSpan ioTimeout, CancellationToken cancellationToken = default)
+    {
+        NetworkStream tcp = TcpTransport.Connect(host, port, connectTimeout, ioTimeout, cancellationToken);
+        return tls is null ? tcp : AuthenticateAsClient(tcp, tls, host, cancellationToken);
     }
 
     /// <summary>
@@ -287,6 +231,45 @@ public static class TlsTransport
 
     internal static EngineException Refused(string message, Exception? inner = null) => new(EngineErrorKind.Security, message, null, inner);
 
+    /// <summary>
+    /// The handshake both roles share: run <paramref name="authenticate"/> within <see cref="TlsOptions.HandshakeTimeout"/>,
+    /// and turn a failure into the sentence that says who was refused and why (<paramref name="who"/>: "the source X" or
+    /// "the destination X"). On failure the stream (and the connection under it) is disposed.
+    /// </summary>
+    private static MigrationTlsStream Handshake(MigrationTlsStream ssl, HandshakeRecorder recorder, PeerCheck check, TlsOptions options, string who, string stallNote, Func<CancellationToken, Task> authenticate, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using CancellationTokenSource deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            deadline.CancelAfter(options.HandshakeTimeout);
+            authenticate(deadline.Token).GetAwaiter().GetResult();
+            recorder.StopRecording();
+            return ssl;
+        }
+        catch (Exception e)
+        {
+            ssl.Dispose();
+            cancellationToken.ThrowIfCancellationRequested();
+            if (check.Fault is not null)
+            {
+                throw Refused($"TLS: refused {who}: its certificate {check.Fault}", e);
+            }
+
+            if (e is OperationCanceledException)
+            {
+                throw Refused($"TLS: the handshake with {who} did not finish within {options.HandshakeTimeout.TotalSeconds:0.#} s{stallNote}", e);
+            }
+
+            // Only a client can see a plaintext answer here (a server refused a plaintext peer before its handshake).
+            if (recorder.DescribePlaintext() is string plaintext)
+            {
+                throw Refused($"TLS: {who} does not speak TLS (is it listening without --tls-creds?): it answered {plaintext}", e);
+            }
+
+            throw Refused($"TLS: the handshake with {who} failed: {DescribeFailure(e)}", e);
+        }
+    }
+
     private static void RequireRole(TlsOptions options, TlsRole role)
     {
         if (options.Credentials.Role != role)
@@ -336,7 +319,7 @@ public static class TlsTransport
         string seen = Show(first[..n]);
         TryWriteErrorLine(connection, "the destination requires TLS (it was started with --tls-creds): start the source with TLS credentials");
 
-        throw Refused($"TLS: refused the source {peer}: it did not start TLS but sent {seen}{(first[..n].StartsWith("QEVM"u8) ? " (a plaintext migration stream)" : "")}; this destination requires TLS");
+        throw Refused($"TLS: refused the source {peer}: it did not start TLS but sent {seen}{(first[..n].StartsWith("QEVM"u8) ? " (a plaintext migration stream)" : first[..n].StartsWith(PlainMultifdHello) ? " (a plaintext multifd channel's hello)" : "")}; this destination requires TLS");
     }
 
     /// <summary>Best effort: one line in Engine.Migration.MigrationReply's error format, which an Engine source reports as the reason.</summary>
@@ -380,5 +363,22 @@ public static class TlsTransport
         }
 
         return remote is null ? name ?? "(unknown peer)" : name is null ? remote.ToString()! : $"{name} ({remote})";
+    }
+
+    /// <summary>The peer certificate check of one handshake, and why it refused (read after a failed handshake).</summary>
+    private sealed class PeerCheck(TlsOptions options, string ekuOid, string missing, Func<X509Certificate2, object?, string?> more, object? state)
+    {
+        public string? Fault { get; private set; }
+
+        public bool Validate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
+        {
+            if (!options.VerifyPeer)
+            {
+                return true;
+            }
+
+            Fault = certificate is null ? missing : Verify(certificate, chain, options.Credentials, ekuOid, more, state);
+            return Fault is null;
+        }
     }
 }

@@ -12,7 +12,7 @@ public sealed class TlsCliTests
     private static readonly TimeSpan ProcessTimeout = TimeSpan.FromSeconds(60);
 
     /// <summary>One directory with both ends' files, as mk-certs.sh makes it.</summary>
-    private static string BothEnds()
+    internal static string BothEnds()
     {
         string dir = Path.Combine(Path.GetTempPath(), "engine-tls-both-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(dir);
@@ -56,6 +56,40 @@ public sealed class TlsCliTests
             using JsonDocument source = JsonDocument.Parse(migrate.StdOut);
             Assert.Equal("completed", source.RootElement.GetProperty("status").GetString());
             Assert.True(source.RootElement.GetProperty("checksums-equal").GetBoolean());
+        }
+        finally
+        {
+            Directory.Delete(creds, true);
+        }
+    }
+
+    [Fact] // every wait on the child processes has its own timeout
+    public void MultifdOverTlsAPlaintextSourceIsRefusedThenTheTlsOneMigratesOnEveryChannel()
+    {
+        string creds = BothEnds();
+        try
+        {
+            using EngineProcess incoming = EngineProcess.Start(
+                "incoming", "--listen", "tcp:127.0.0.1:0", "--tls-creds", creds, "--multifd-channels", "2", "--multifd-compression", "zstd", "--json");
+            int port = ListeningPort(incoming);
+            using (EngineProcess plain = EngineProcess.Start(
+                "migrate", "--to", $"tcp:127.0.0.1:{port}", "--guest", "synthetic:4M", "--multifd-channels", "2", "--multifd-compression", "zstd"))
+            {
+                Assert.Equal(1, plain.WaitForExit(ProcessTimeout));
+                Assert.Contains("the destination requires TLS", plain.StdErr);
+            }
+
+            incoming.WaitForStdErrLine("did not start TLS", TimeSpan.FromSeconds(10));
+            using EngineProcess migrate = EngineProcess.Start(
+                "migrate", "--to", $"tcp:127.0.0.1:{port}", "--tls-creds", creds, "--guest", "synthetic:8M,vga.vram:1M", "--dirty-rate", "2000",
+                "--multifd-channels", "2", "--multifd-compression", "zstd", "--max-bandwidth", "0", "--json");
+            Assert.True(migrate.WaitForExit(ProcessTimeout) == 0, migrate.StdErr);
+            Assert.True(incoming.WaitForExit(ProcessTimeout) == 0, incoming.StdErr);
+            using JsonDocument source = JsonDocument.Parse(migrate.StdOut);
+            Assert.Equal("completed", source.RootElement.GetProperty("status").GetString());
+            Assert.True(source.RootElement.GetProperty("checksums-equal").GetBoolean());
+            using JsonDocument destination = JsonDocument.Parse(incoming.StdOut);
+            Assert.True(destination.RootElement.GetProperty("compressedPages").GetInt64() > 0);
         }
         finally
         {

@@ -6,30 +6,51 @@ using Engine.Transport;
 
 namespace Engine.Tests.Multifd;
 
-/// <summary>An Engine multifd source and destination in one process over loopback TCP.</summary>
+/// <summary>An Engine multifd source and destination in one process over loopback TCP (optionally TLS on every connection).</summary>
 internal static class MultifdLoopback
 {
     public static readonly TimeSpan IoTimeout = TimeSpan.FromSeconds(10);
 
-    public static async Task<(MigrationResult Source, DestinationResult Destination, MultifdSource Migration)> Migrate(
+    public static Task<(MigrationResult Source, DestinationResult Destination, MultifdSource Migration)> Migrate(
         MigrationGuest guest, MigrationParameters parameters, MultifdParameters multifd, SourceMigrationOptions? options = null)
+        => Migrate(guest, parameters, multifd, serverTls: null, clientTls: null, options);
+
+    /// <summary>
+    /// Migrates with <paramref name="serverTls"/> on the destination (main and channels) and <paramref name="clientTls"/> on the
+    /// source's main connection; the source's channels use <paramref name="channelTls"/> when given (else
+    /// <paramref name="clientTls"/>), or plain TCP when <paramref name="plainChannels"/>.
+    /// </summary>
+    public static async Task<(MigrationResult Source, DestinationResult Destination, MultifdSource Migration)> Migrate(
+        MigrationGuest guest, MigrationParameters parameters, MultifdParameters multifd, TlsOptions? serverTls, TlsOptions? clientTls,
+        SourceMigrationOptions? options = null, TlsOptions? channelTls = null, bool plainChannels = false)
     {
         using TcpListener listener = TcpTransport.Listen("127.0.0.1", 0, backlog: 256);
         int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        var destination = new MultifdDestination(multifd, new DestinationOptions { ReadTimeout = IoTimeout });
+        var destination = new MultifdDestination(multifd, new DestinationOptions { ReadTimeout = IoTimeout }) { Tls = serverTls };
         Task<DestinationResult> incoming = Task.Run(() =>
         {
-            using NetworkStream main = TcpTransport.Accept(listener, IoTimeout);
-            return destination.Run(main, listener);
+            NetworkStream connection = TcpTransport.Accept(listener, IoTimeout);
+            using Stream main = serverTls is null ? connection : TlsTransport.AuthenticateAsServer(connection, serverTls);
+            DestinationResult received = destination.Run(main, listener);
+            TlsTransport.Close(main);
+            return received;
         });
         var source = new MultifdSource(guest, parameters, multifd, options ?? new SourceMigrationOptions { ReplyTimeout = IoTimeout, RatePeriod = TimeSpan.FromMilliseconds(200) });
+        TlsOptions? channels = plainChannels ? null : channelTls ?? clientTls;
         MigrationResult result;
         try
         {
             result = await Task.Run(() =>
             {
-                using NetworkStream main = TcpTransport.Connect("127.0.0.1", port, IoTimeout, IoTimeout);
-                return source.Run(main, (_, token) => TcpTransport.Connect("127.0.0.1", port, IoTimeout, IoTimeout, token));
+                using Stream main = TlsTransport.Connect("127.0.0.1", port, clientTls, IoTimeout, IoTimeout);
+                try
+                {
+                    return source.Run(main, (_, token) => TlsTransport.Connect("127.0.0.1", port, channels, IoTimeout, IoTimeout, token));
+                }
+                finally
+                {
+                    TlsTransport.Close(main);
+                }
             });
         }
         catch

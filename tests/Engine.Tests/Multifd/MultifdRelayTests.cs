@@ -92,6 +92,50 @@ public sealed class MultifdRelayTests
         }
     }
 
+    [Fact(Timeout = 90_000)]
+    public async Task An_engine_multifd_source_over_tls_arrives_byte_exact_through_a_relay_whose_listen_side_runs_tls()
+    {
+        // engine relay --listen-tls-creds with multifd: the main connection and every channel the relay accepts run TLS
+        // (the channels through MultifdDestination.Tls, on the same accept path as engine incoming's).
+        using MigrationGuest guest = MigrationGuest.CreateSynthetic([new("pc.ram", 8L << 20), new("vga.vram", 2L << 20)], new GuestWriterOptions { Threads = 1, PagesPerSecond = 5_000 });
+        guest.StartWriters();
+        var multifd = new MultifdParameters { Channels = 2, Compression = CompressMethod.Zstd };
+        var server = new TlsOptions { Credentials = Transport.TestCertificates.Shared.Server };
+        var client = new TlsOptions { Credentials = Transport.TestCertificates.Shared.Client };
+        using TcpListener listener = TcpTransport.Listen("127.0.0.1", 0, backlog: 256);
+        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        var relayed = new RelayOutput();
+        Task<DestinationResult> incoming = Task.Run(() => relayed.Run(listener, multifd, "zstd", server));
+        var migration = new MultifdSource(guest, new MigrationParameters { MaxBandwidth = 32L << 20 }, multifd, new SourceMigrationOptions { ReplyTimeout = IoTimeout, RatePeriod = TimeSpan.FromMilliseconds(200) })
+        {
+            ExpectReply = false, // the relay sends no reply
+        };
+        MigrationResult sent = await Task.Run(() =>
+        {
+            using Stream main = TlsTransport.Connect("127.0.0.1", port, client, IoTimeout, IoTimeout);
+            try
+            {
+                return migration.Run(main, (_, token) => TlsTransport.Connect("127.0.0.1", port, client, IoTimeout, IoTimeout, token));
+            }
+            finally
+            {
+                TlsTransport.Close(main);
+            }
+        });
+        DestinationResult result = await incoming;
+        using (result.Memory)
+        {
+            Assert.Equal(sent.SourceChecksums, result.Checksums);
+            for (int b = 0; b < 2; b++)
+            {
+                long size = guest.Memory.Blocks[b].Size;
+                Assert.True(guest.Memory.Blocks[b].GetSpan(0, (int)size).SequenceEqual(result.Memory.Blocks[b].GetSpan(0, (int)size)), $"block {b} differs");
+            }
+
+            Assert.True(result.CompressedPages > 0);
+        }
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task A_bad_packet_on_a_channel_stops_the_relay_naming_the_channel_and_offset()
     {
@@ -189,7 +233,7 @@ public sealed class MultifdRelayTests
 
         public byte[] Bytes { get; private set; } = [];
 
-        public DestinationResult Run(TcpListener listener, MultifdParameters multifd, string method)
+        public DestinationResult Run(TcpListener listener, MultifdParameters multifd, string method, TlsOptions? tls = null)
         {
             (NetworkStream relayOut, NetworkStream destination) = TcpTransport.CreateLoopbackPair(IoTimeout);
             using (relayOut)
@@ -198,9 +242,11 @@ public sealed class MultifdRelayTests
                 Task<byte[]> receiving = Task.Run(() => LivePeerTests.ReadToEnd(destination));
                 try
                 {
-                    using NetworkStream main = TcpTransport.Accept(listener, IoTimeout);
+                    NetworkStream connection = TcpTransport.Accept(listener, IoTimeout);
+                    using Stream main = tls is null ? connection : TlsTransport.AuthenticateAsServer(connection, tls);
                     var relay = new MigrationRelay(new RelayOptions { Settings = CompressionSettings.Parse(method, method == "none" ? 0 : 1), Threads = 2, IoTimeout = IoTimeout });
-                    Result = relay.Run(main, listener, new MultifdDestination(multifd, new DestinationOptions { ReadTimeout = IoTimeout }), relayOut);
+                    Result = relay.Run(main, listener, new MultifdDestination(multifd, new DestinationOptions { ReadTimeout = IoTimeout }) { Tls = tls }, relayOut);
+                    TlsTransport.Close(main);
                 }
                 finally
                 {

@@ -6,7 +6,7 @@ namespace Engine.Tests.Qemu;
 
 /// <summary>
 /// Migration TLS against real QEMU 7.2 (tls-creds-x509, mutual X.509), through the built CLI: tests/interop/run-tls-interop.sh
-/// boots the guest once and runs three checks; each test asserts its check's line.
+/// boots the guest once and runs four checks; each test asserts its check's line.
 /// </summary>
 [Collection(QemuInteropCollection.Name)]
 public sealed partial class QemuTlsInteropTests(QemuInterop qemu, ITestOutputHelper output)
@@ -27,6 +27,10 @@ public sealed partial class QemuTlsInteropTests(QemuInterop qemu, ITestOutputHel
 
     [SkippableFact]
     public void Check3_engine_migrate_over_tls_is_accepted_by_a_Qemu_destination_with_verify_peer_which_loads_its_ram() => AssertPasses(3);
+
+    /// <summary>multifd (2 channels, zstd) with TLS on the main connection and on each channel, from a QEMU 7.2 (paused, so its pmemsave is what it sent).</summary>
+    [SkippableFact]
+    public void Check4_a_Qemu_multifd_source_over_tls_migrates_into_engine_incoming_with_identical_ram() => AssertPasses(4);
 
     private void AssertPasses(int number)
     {
