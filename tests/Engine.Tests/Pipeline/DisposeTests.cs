@@ -190,16 +190,24 @@ public sealed class DisposeTests : EngineTestBase
         {
             using GuestMemory memory = SparseMemory(64);
             RamBlock block = memory.Blocks[0];
-            var plan = new ChaosPlan { FailAtCall = 5 };
+            // 20 ms per call: page 0's result is handed over well before the sixth call fails.
+            var plan = new ChaosPlan { FailAtCall = 5, FixedMicroseconds = 20_000 };
             using var engine = new CompressionEngine(
                 new CompressionEngineOptions { Compression = CompressionSettings.Create(CompressMethod.Zstd, 1), CompressThreads = 2 },
                 ChaosCompressor.Factory(() => new RleCompressor(), plan));
 
             // The first handler call waits until a worker has failed, then calls back into the engine: the failure must
             // come out of that call (the caller finishing the stop from inside its own gate, without waiting for itself).
+            // Eight pages go in before any handler can run, so the failing call (the sixth) comes whatever the timing;
+            // otherwise a worker finishing page 0 before the caller submitted page 5 left the handler waiting in vain.
             PageException e = Assert.Throws<PageException>(() =>
             {
-                for (long i = 0; i < 1000; i++)
+                for (long i = 0; i < 8; i++)
+                {
+                    Assert.True(engine.TrySubmit(block, i * PageSizes.PageSize));
+                }
+
+                for (long i = 8; i < 1000; i++)
                 {
                     engine.Submit(block, (i % 64) * PageSizes.PageSize, (in PageResult result) =>
                     {
