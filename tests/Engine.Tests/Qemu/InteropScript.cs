@@ -94,10 +94,31 @@ internal static class InteropScript
     }
 
     /// <summary>Kills every process whose environment carries this run's marker; returns them as "PID command".</summary>
+    /// <remarks>
+    /// Scans until one finds nothing, at least twice, 100 ms apart: a process in the middle of an exec (a forked shell
+    /// becoming <c>sleep</c> or QEMU) cannot have its environment read for that moment, and a single scan missed it.
+    /// </remarks>
     private static List<string> KillMarked(string marker)
     {
-        byte[] needle = Encoding.ASCII.GetBytes($"{MarkerVariable}={marker}\0");
         var killed = new List<string>();
+        for (int scan = 0; scan < 10; scan++)
+        {
+            int found = KillMarkedOnce(marker, killed);
+            if (found == 0 && scan >= 1)
+            {
+                break;
+            }
+
+            Thread.Sleep(100);
+        }
+
+        return killed;
+    }
+
+    private static int KillMarkedOnce(string marker, List<string> killed)
+    {
+        byte[] needle = Encoding.ASCII.GetBytes($"{MarkerVariable}={marker}\0");
+        int found = 0;
         foreach (string dir in Directory.EnumerateDirectories("/proc"))
         {
             if (!int.TryParse(Path.GetFileName(dir), out int pid) || pid == Environment.ProcessId)
@@ -123,6 +144,7 @@ internal static class InteropScript
                 continue;
             }
 
+            found++;
             try
             {
                 using Process leftover = Process.GetProcessById(pid);
@@ -136,6 +158,6 @@ internal static class InteropScript
             }
         }
 
-        return killed;
+        return found;
     }
 }
