@@ -1,3 +1,4 @@
+using Engine.Memory;
 using Engine.Wire;
 
 namespace Engine.Migration;
@@ -23,6 +24,19 @@ internal sealed class ReceivedStreamParts
     /// section headers and the block list. A command that a one-way destination cannot serve (return path, postcopy) is
     /// refused by name.
     /// </summary>
+    /// <summary>Keeps the RAM block list the reader is on (as <see cref="Observe"/>) and allocates guest memory for it.</summary>
+    public GuestMemory ObserveBlockList(MigrationStreamReader reader)
+    {
+        Observe(reader);
+        var memory = new GuestMemory();
+        foreach (RamBlockInfo info in reader.Blocks)
+        {
+            memory.AddBlock(info.Name, info.Length);
+        }
+
+        return memory;
+    }
+
     public void Observe(MigrationStreamReader reader)
     {
         switch (reader.Kind)

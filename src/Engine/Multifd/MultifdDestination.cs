@@ -96,12 +96,7 @@ public sealed class MultifdDestination
                         kept.Observe(reader);
                         break;
                     case MigrationItemKind.RamBlockList:
-                        kept.Observe(reader);
-                        memory = new GuestMemory();
-                        foreach (RamBlockInfo info in reader.Blocks)
-                        {
-                            memory.AddBlock(info.Name, info.Length);
-                        }
+                        memory = kept.ObserveBlockList(reader);
 
                         blocks = memory.Blocks.ToArray();
                         state.PublishMemory(memory);
