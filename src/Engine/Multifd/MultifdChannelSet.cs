@@ -53,34 +53,10 @@ internal sealed class MultifdChannelSet : IChannelPages, IDisposable
     public bool Compressed { get; }
 
     /// <inheritdoc />
-    public long Pages
-    {
-        get
-        {
-            long pages = 0;
-            foreach (MultifdReceiveChannel? channel in _channels)
-            {
-                pages += channel?.Pages ?? 0;
-            }
-
-            return pages;
-        }
-    }
+    public long Pages => Sum(static c => c.Pages);
 
     /// <inheritdoc />
-    public long BytesRead
-    {
-        get
-        {
-            long bytes = 0;
-            foreach (MultifdReceiveChannel? channel in _channels)
-            {
-                bytes += channel?.Position ?? 0;
-            }
-
-            return bytes;
-        }
-    }
+    public long BytesRead => Sum(static c => c.Position);
 
     /// <inheritdoc />
     public int PageCount => _pageCount;
@@ -224,6 +200,17 @@ internal sealed class MultifdChannelSet : IChannelPages, IDisposable
         {
             throw new MultifdChannelException(channel.Id, channel.Position, timeoutMessage);
         }
+    }
+
+    private long Sum(Func<MultifdReceiveChannel, long> count)
+    {
+        long sum = 0;
+        foreach (MultifdReceiveChannel? channel in _channels)
+        {
+            sum += channel is null ? 0 : count(channel);
+        }
+
+        return sum;
     }
 
     /// <summary>With tracking: gathers the pages each channel listed since the last barrier (every channel held or ended).</summary>

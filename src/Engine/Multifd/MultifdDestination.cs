@@ -18,9 +18,15 @@ namespace Engine.Multifd;
 /// <remarks>
 /// <para>
 /// As QEMU 7.2's destination: the first accepted connection is the main channel (the caller accepts it), then the N
-/// channel connections are accepted, each opening with its hello (magic, version, UUID, an id below N, no id twice). At
-/// every EOS on the main channel the destination waits until every channel has read its SYNC packet, then lets them go on.
-/// The main channel carries the block list, ZERO records and EOS; pages in RAW records there are applied too.
+/// channel connections are accepted, each opening with its hello (magic, version, UUID, an id below N, no id twice). The
+/// main channel is read by the receive loop (<c>ReceiveLoop</c>), the channels are its second page source: at each barrier
+/// (every EOS of a per-section source: QEMU 7.2, machine types up to 8.0, Engine; every MULTIFD_FLUSH record of a QEMU 8.1+
+/// source that syncs per round) the destination waits until every channel has read its SYNC packet, then lets them go on;
+/// per round, every channel is read to its end once the main stream is done. The main channel carries the block list,
+/// ZERO records and EOS; pages in RAW records there are applied too, through the same decompression engine as a single
+/// stream's. Metrics and <see cref="DestinationOptions"/> are as for <see cref="DestinationMigration"/>, but for
+/// <see cref="DestinationOptions.MinimumProgressBytes"/>: the main channel is quiet by design, and each connection's read
+/// timeout bounds a silent one.
 /// </para>
 /// <para>
 /// After the RAM section's END the rest of the main stream (a QEMU source's device state, EOF, the VM description) is kept
