@@ -53,6 +53,38 @@ public sealed class MultifdPerRoundTests
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task Per_round_the_destination_reads_every_channel_to_its_end_before_ram_counts_as_complete()
+    {
+        // QEMU 10.0's complete: no SYNC, so pages after the last barrier may still be on their way when the main stream has
+        // ended. A destination that stopped the channels there (as it may per section) would lose them.
+        using var source = new FakeMultifdSource(new MultifdParameters { Channels = 1, Compression = CompressMethod.None });
+        NetworkStream channel = source.Connect(FakeMultifdSource.Hello(0));
+        channel.Write(FakeMultifdSource.Header(CompressMethod.None, [], 0, sync: true));
+        source.Writer.WriteMultifdFlush();
+        source.Writer.EndRamSection();
+        source.Writer.WriteSectionHeader(SectionType.End, 2);
+        source.Writer.EndRamSection();
+        source.Writer.WriteRaw(LivePeerTests.DeviceState());
+        source.Writer.Flush();
+        source.Main.Socket.Shutdown(SocketShutdown.Send);
+
+        // The main stream is complete; the last page comes afterwards.
+        await Task.Delay(300);
+        Assert.False(source.Incoming.IsCompleted, "the destination finished before its channel ended");
+        byte[] page = new byte[PageSizes.PageSize];
+        page.AsSpan().Fill(0x5A);
+        channel.Write(FakeMultifdSource.Header(CompressMethod.None, [5 * PageSizes.PageSize], PageSizes.PageSize));
+        channel.Write(page);
+        channel.Socket.Shutdown(SocketShutdown.Send);
+
+        DestinationResult received = await source.Incoming;
+        using (received.Memory)
+        {
+            Assert.True(page.AsSpan().SequenceEqual(received.Memory.Blocks[0].GetPage(5 * PageSizes.PageSize)), "the page after the last barrier is missing");
+        }
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task A_flush_record_after_a_per_section_sync_is_refused_naming_it()
     {
         // The setup section synced at its EOS (per section); a 0x200 later cannot be matched by the channels' SYNCs.
