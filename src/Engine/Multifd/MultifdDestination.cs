@@ -139,6 +139,7 @@ public sealed class MultifdDestination
                 channel!.Stop(graceful: true);
                 channelBytes += channel.Position;
                 channelPages += channel.Pages;
+                zero += channel.ZeroPages; // QEMU 9.0+ sends zero pages in the packets
             }
 
             ThrowIfFailed(state);
