@@ -50,6 +50,29 @@ public sealed class MultifdWireTests
         Assert.Equal((0x3Eu, 0x08u, 0x10u, 0x20u, 0x40u), (MultifdFormat.CompressionMask, MultifdFormat.FlagQpl, MultifdFormat.FlagUadk, MultifdFormat.FlagQatzip, MultifdFormat.FlagDeviceState));
     }
 
+    [Fact]
+    public void Qemu9PacketBytesWrittenByHandParse()
+    {
+        // The 9.0+ layout (multifd.h) in bytes, independent of Engine's writer: a zstd packet with one normal page at
+        // 0x3000 and two zero pages at 0x9000 and 0x1000 (unsorted), then 9.2's SYNC.
+        string fields = "11223344" + "00000001" + "00000004" + "00000080" + "00000001" + "0000012C" + "0000000000000007" + "00000002";
+        byte[] header = new byte[MultifdFormat.PacketHeaderLength];
+        Convert.FromHexString(fields).CopyTo(header, 0);
+        "pc.ram"u8.CopyTo(header.AsSpan(64));
+        Convert.FromHexString("0000000000003000" + "0000000000009000" + "0000000000001000").CopyTo(header, 320);
+        long[] offsets = new long[MultifdFormat.PagesPerPacket];
+        Assert.True(MultifdPacketParser.TryParse(header, CompressMethod.Zstd, ["pc.ram"u8.ToArray()], [FakeMultifdSource.BlockSize], offsets, out MultifdPacketHeader packet, out _, out string? error, out _), error);
+        Assert.Equal((1, 2, 300, 7UL, false), (packet.NormalPages, packet.ZeroPages, packet.NextPacketSize, packet.PacketNumber, packet.IsSync));
+        Assert.Equal([0x3000L, 0x9000L, 0x1000L], offsets[..3]);
+
+        byte[] sync = new byte[MultifdFormat.PacketHeaderLength];
+        Convert.FromHexString("11223344" + "00000001" + "00000001").CopyTo(sync, 0);
+        Assert.Equal(FakeMultifdSource.Sync92(), sync);
+        Assert.True(MultifdPacketHeader.TryParse(sync, CompressMethod.Zstd, out packet, out error, out _), error);
+        Assert.True(packet.IsSync);
+        Assert.Equal(0, packet.TotalPages);
+    }
+
     [Theory]
     [InlineData(CompressMethod.None)]
     [InlineData(CompressMethod.Zstd)]
