@@ -84,6 +84,20 @@ internal static class SeedCorpus
             w.WriteRaw(new Bytes().U8(0x06).Be32((uint)json.Length).Raw(json).ToArray());
         }, oneBlock));
 
+        // QEMU 10.0 on its own machine type: SWITCHOVER_START (command 11, no body) between the last PART and END.
+        yield return ("switchover-start.bin", Stream(w =>
+        {
+            w.WriteRamSetupSection(RamSectionId, oneBlock);
+            w.WriteSectionHeader(SectionType.Part, RamSectionId);
+            w.WriteRawPage(0, 0x1000, TextPage(6));
+            w.EndRamSection();
+            w.WriteRaw(new Bytes().U8(0x08).Be16(11).Be16(0).ToArray());
+            w.WriteSectionHeader(SectionType.End, RamSectionId);
+            w.WriteZeroPage(0, 0x1000);
+            w.EndRamSection();
+            w.WriteEof();
+        }, oneBlock));
+
         // x-ignore-shared: every block list entry carries the block's guest address too.
         yield return ("ignore-shared.bin", Stream(w =>
         {
