@@ -69,7 +69,8 @@ internal static class StreamCommands
             }
 
             Console.WriteLine(FormattableString.Invariant(
-                $"{result.Blocks.Count} block(s) from {result.Counts.BytesRead} bytes; pages: {result.Counts.CompressedPages} compressed, {result.Counts.RawPages} raw, {result.Counts.ZeroPages} zero, {result.Counts.XbzrlePages} xbzrle"));
+                $"{result.Blocks.Count} block(s) from {result.Counts.BytesRead} bytes; pages: {result.Counts.CompressedPages} compressed, {result.Counts.RawPages} raw, {result.Counts.ZeroPages} zero, {result.Counts.XbzrlePages} xbzrle")
+                + (result.Counts.MappedRamPages > 0 ? FormattableString.Invariant($", {result.Counts.MappedRamPages} mapped-ram (read at their file offsets)") : string.Empty));
             return 0;
         }));
         return command;

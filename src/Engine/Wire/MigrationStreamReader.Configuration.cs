@@ -3,7 +3,7 @@ using System.Text;
 
 namespace Engine.Wire;
 
-// The configuration section: the machine type and the subsections QEMU 7.2 may append to it.
+// The configuration section: the machine type and the subsections QEMU 7.2 to 10.0 may append to it.
 public sealed partial class MigrationStreamReader
 {
     // The configuration subsections Engine knows, as bits of the set already read.
@@ -98,6 +98,10 @@ public sealed partial class MigrationStreamReader
                 {
                     // With x-ignore-shared every block list entry carries the block's guest address as well.
                     _ignoreShared = true;
+                }
+                else if (capability.SequenceEqual("mapped-ram"u8))
+                {
+                    BeginMappedRam(_position);
                 }
 
                 _capabilities.Add(Encoding.ASCII.GetString(capability));

@@ -65,12 +65,18 @@ public static class RamExtractor
     private static (IReadOnlyList<ExtractedBlock> Blocks, RamLoadCounts Counts) ExtractInto(Stream input, string directory, RamExtractOptions options)
     {
         MigrationStreamReaderOptions readerOptions = options.ReaderOptions ?? new MigrationStreamReaderOptions();
-        using var reader = new MigrationStreamReader(input, readerOptions, leaveOpen: true);
+        using var reader = new MigrationStreamReader(input, readerOptions.WithMappedRam(), leaveOpen: true);
 
         // Disposed (image files closed) before the caller moves the images into place.
         using var sink = new RamImageSink(directory, options.DecompressThreads, options.DecompressorFactory);
         var progressSink = options.Progress is null ? (IRamSink)sink : new ProgressSink(sink, reader, options.Progress);
         RamLoadCounts counts = RamStreamLoader.Load(reader, progressSink);
+        if (reader.IsMappedRam && counts.RamComplete)
+        {
+            // The stream held no pages: they are at fixed offsets in the file, read in parallel into the (zero) images.
+            counts.MappedRamPages = MappedRamReader.Load(input, reader, sink.Memory, options.MappedRamThreads, destinationIsZero: true, readerOptions.CancellationToken);
+        }
+
         sink.Flush();
         if (!counts.RamComplete)
         {
