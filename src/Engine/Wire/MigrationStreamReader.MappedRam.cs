@@ -42,7 +42,7 @@ public sealed partial class MigrationStreamReader
         {
             throw Error(capabilityAt, "found capability 'mapped-ram': this is a QEMU mapped-ram file (migrate file: with the mapped-ram "
                 + "capability, e.g. libvirt's virsh save), whose pages are at fixed file offsets rather than records in the stream; "
-                + "this command cannot load it (engine inspect and engine extract read it)");
+                + "this command cannot load it (engine inspect, engine extract and engine incoming --from file: read it)");
         }
 
         _mappedRam = true;

@@ -71,16 +71,17 @@ public static class RamExtractor
         using var sink = new RamImageSink(directory, options.DecompressThreads, options.DecompressorFactory);
         var progressSink = options.Progress is null ? (IRamSink)sink : new ProgressSink(sink, reader, options.Progress);
         RamLoadCounts counts = RamStreamLoader.Load(reader, progressSink);
-        if (reader.IsMappedRam && counts.RamComplete)
-        {
-            // The stream held no pages: they are at fixed offsets in the file, read in parallel into the (zero) images.
-            counts.MappedRamPages = MappedRamReader.Load(input, reader, sink.Memory, options.MappedRamThreads, destinationIsZero: true, readerOptions.CancellationToken);
-        }
-
         sink.Flush();
         if (!counts.RamComplete)
         {
             throw new MigrationStreamException(reader.Position, "expected the RAM section's END, found the end of the stream");
+        }
+
+        if (reader.IsMappedRam)
+        {
+            // The stream held no pages: they are at fixed offsets in the file, read in parallel into the (zero) images.
+            counts.MappedRamPages = MappedRamReader.Load(input, reader, sink.Memory, options.MappedRamThreads, destinationIsZero: true, readerOptions.CancellationToken);
+            sink.Flush();
         }
 
         return (sink.Blocks, counts);
