@@ -80,6 +80,7 @@ public sealed partial class MigrationStreamReader
         }
         else if (which == CapabilitiesSubsection)
         {
+            _capabilitiesSubsection = (start - _itemStart, _position - _itemStart, 0);
             Require(4, "the capability count");
             uint count = BinaryPrimitives.ReadUInt32BigEndian(_buffer.AsSpan(_position));
             if (count > MigrationFormat.MaxConfigurationCapabilities)
@@ -101,12 +102,15 @@ public sealed partial class MigrationStreamReader
                 }
                 else if (capability.SequenceEqual("mapped-ram"u8))
                 {
+                    _mappedRamCapabilityAt = _position - _itemStart;
                     BeginMappedRam(_position);
                 }
 
                 _capabilities.Add(Encoding.ASCII.GetString(capability));
                 _position += 1 + length;
             }
+
+            _capabilitiesSubsection.End = _position - _itemStart;
         }
         else if (which == UuidSubsection)
         {

@@ -19,6 +19,9 @@ public sealed partial class MigrationStreamReader
     private bool _mappedRam;
     private long _inputBase;
     private long _inputLength = -1;
+    private (int Start, int CountAt, int End) _capabilitiesSubsection;
+    private int _mappedRamCapabilityAt;
+    private MemoryStream? _plainBlockList;
 
     /// <summary>True when the configuration lists the <c>mapped-ram</c> capability: the pages are at fixed file offsets.</summary>
     public bool IsMappedRam => _mappedRam;
@@ -35,6 +38,36 @@ public sealed partial class MigrationStreamReader
     /// offsets: stream offset = file offset - this.
     /// </summary>
     public long InputBaseOffset => _inputBase;
+
+    /// <summary>
+    /// On the configuration item of a mapped-ram stream: its bytes without the mapped-ram capability (the capabilities
+    /// subsection left out when it listed nothing else), as QEMU writes the configuration of a stream without mapped-ram.
+    /// A destination that writes the received RAM as an ordinary stream (a checkpoint) keeps this instead of <see cref="RawItem"/>.
+    /// </summary>
+    internal byte[] ConfigurationWithoutMappedRam()
+    {
+        if (!_mappedRam || _kind != MigrationItemKind.Configuration)
+        {
+            throw new InvalidOperationException("the reader is not on the configuration of a mapped-ram stream");
+        }
+
+        ReadOnlySpan<byte> raw = RawItem;
+        (int start, int countAt, int end) = _capabilitiesSubsection;
+        if (_capabilities.Count == 1)
+        {
+            return [.. raw[..start], .. raw[end..]];
+        }
+
+        byte[] result = [.. raw[.._mappedRamCapabilityAt], .. raw[(_mappedRamCapabilityAt + 1 + "mapped-ram".Length)..]];
+        BinaryPrimitives.WriteUInt32BigEndian(result.AsSpan(countAt), (uint)_capabilities.Count - 1);
+        return result;
+    }
+
+    /// <summary>
+    /// After the block list of a mapped-ram stream: the list as a stream without mapped-ram carries it (MEM_SIZE record,
+    /// then each entry without its MappedRamHeader), for a destination that writes the RAM out as an ordinary stream.
+    /// </summary>
+    internal ReadOnlySpan<byte> PlainBlockList => _plainBlockList is null ? ReadOnlySpan<byte>.Empty : _plainBlockList.GetBuffer().AsSpan(0, (int)_plainBlockList.Length);
 
     private void BeginMappedRam(int capabilityAt)
     {

@@ -277,6 +277,13 @@ public sealed partial class MigrationStreamReader
             _position = lengthAt + entryTail;
             if (_mappedRam)
             {
+                if (_plainBlockList is null)
+                {
+                    _plainBlockList = new MemoryStream();
+                    _plainBlockList.Write(_buffer, start, MigrationFormat.RecordHeaderLength);
+                }
+
+                _plainBlockList.Write(_buffer, entry, _position - entry);
                 // The entry's bitmap and pages sit between it and the next one, so the list is not one contiguous item.
                 _rawItemValid = false;
                 ReadMappedRamEntry(blockName, (long)used);

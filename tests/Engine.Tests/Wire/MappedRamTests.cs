@@ -1,5 +1,6 @@
 using Engine.Codecs;
 using Engine.Memory;
+using Engine.Migration;
 using Engine.Tests.Wire.Support;
 using Engine.Wire;
 using Xunit;
@@ -138,6 +139,52 @@ public sealed class MappedRamTests : IDisposable
         Assert.Equal(48, read);
         Assert.Equal(builder.Expected[0], ram.GetSpan(0, (int)ram.Size).ToArray());
         Assert.Equal(builder.Expected[1], rom.GetSpan(0, (int)rom.Size).ToArray());
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("events")]
+    public void Incoming_from_a_mapped_ram_file_loads_its_pages_and_its_checkpoint_is_an_ordinary_stream(string other)
+    {
+        string[] otherCapabilities = other.Length == 0 ? [] : [other];
+        MappedRamFileBuilder builder = new MappedRamFileBuilder { OtherCapabilities = otherCapabilities }
+            .Block("pc.ram", 70, i => i % 3 == 1 ? null : StreamBuilder.RandomPage(i), s => s.StaleWhereClear = true)
+            .Block("/rom@etc/acpi/tables", 2, i => i == 0 ? StreamBuilder.TextPage(7) : null);
+        string path = Write(builder.Build());
+        DestinationResult result;
+        using (var input = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20))
+        {
+            result = new DestinationMigration().Run(input);
+        }
+
+        using (result.Memory)
+        {
+            Assert.Equal(2, result.Memory.Blocks.Count);
+            for (int i = 0; i < 2; i++)
+            {
+                RamBlock block = result.Memory.Blocks[i];
+                Assert.Equal(builder.Expected[i], block.GetSpan(0, (int)block.Size).ToArray());
+            }
+
+            // --save-stream: the RAM written as an ordinary stream (no mapped-ram capability, entries without their
+            // headers, pages as records) that a reader not asked for mapped-ram loads into the same memory.
+            var output = new MemoryStream();
+            Checkpoint.Write(output, result, CompressionSettings.Parse("zstd", 3), threads: 2);
+            byte[] checkpoint = output.ToArray();
+            StreamSummary summary = StreamInspector.Inspect(new MemoryStream(checkpoint));
+            Assert.False(summary.MappedRam);
+            Assert.Equal(otherCapabilities, summary.Capabilities);
+            Assert.Equal(["pc.ram", "/rom@etc/acpi/tables"], summary.Blocks.Select(b => b.Name));
+            Assert.Equal(builder.Expected, StreamBuilder.Load(checkpoint, stopAfterRamEnd: true).Memory);
+        }
+    }
+
+    [Fact]
+    public void Incoming_from_a_mapped_ram_stream_that_is_not_a_file_is_refused_at_the_capability()
+    {
+        byte[] file = TwoBlocks().Build();
+        var error = Assert.Throws<MigrationException>(() => new DestinationMigration().Run(new MemoryStream(file)));
+        Assert.Contains("mapped-ram", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -20,6 +20,9 @@ internal sealed class MappedRamFileBuilder
     /// <summary>Alignment of each pages region (QEMU uses 1 MiB; its loader needs only page alignment).</summary>
     public int Alignment { get; init; } = PageSizes.PageSize;
 
+    /// <summary>Capabilities listed before mapped-ram in the configuration's capabilities subsection.</summary>
+    public string[] OtherCapabilities { get; init; } = [];
+
     /// <summary>Writes extra records into the PART section before its EOS (e.g. a PAGE record QEMU would refuse).</summary>
     public Action<MemoryStream>? InPart { get; init; }
 
@@ -54,7 +57,12 @@ internal sealed class MappedRamFileBuilder
         file.WriteByte(0x05);
         Counted(file, "configuration/capabilities");
         Be32(file, 1);
-        Be32(file, 1);
+        Be32(file, (uint)OtherCapabilities.Length + 1);
+        foreach (string capability in OtherCapabilities)
+        {
+            Counted(file, capability);
+        }
+
         Counted(file, "mapped-ram");
         file.WriteByte(0x01);
         Be32(file, 2);
