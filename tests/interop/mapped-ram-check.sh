@@ -2,7 +2,9 @@
 # mapped-ram-check.sh: QEMU 10.0's mapped-ram files (migrate file:PATH with the mapped-ram capability, the format of
 # libvirt's virsh save), without and with multifd (2 channels), read by engine inspect and engine extract; each
 # extracted pc.ram must equal the source's pmemsave (outside 0xa0000-0x100000). A single-stream file of the same guest
-# (migrate file: without mapped-ram) is extracted too, for the time of one against the other.
+# (migrate file: without mapped-ram) is extracted too, for the time of one against the other. Then engine incoming
+# --from file: loads the mapped-ram file (--save-images equal to pmemsave), and its --save-stream (no compression) is an
+# ordinary stream that a fresh QEMU 10 loads (RAM equal to the source's pmemsave) and runs on (the guest ticks on).
 # Prints PASS / FAIL / SKIPPED (reason) per check; exits 1 if any check failed, else 0.
 #
 # Env: QEMU10      QEMU 10's wrapper (default /work/qemu10/qemu-system-x86_64; ../shared/qemu/qemu10.sh DIR makes one)
@@ -31,7 +33,7 @@ if [ -z "${ENGINE:-}" ]; then
 fi
 OUT=$WORK/mapped-ram
 declare -A RESULT
-CHECKS="mapped-ram mapped-ram+multifd single-stream"
+CHECKS="mapped-ram mapped-ram+multifd single-stream incoming restore"
 
 report() {
     local status=0 n
@@ -57,6 +59,18 @@ rm -f "$OUT"/*.ram "$OUT"/*.bin "$OUT"/*.pmem
 
 # The source: QEMU 10 on its current machine type; the guest fills its RAM, then is frozen for every save.
 rm -f "$WORK/mr-src.qmp" "$WORK/mr-src.console"
+# start_qemu10 NAME ARGS...: QEMU 10 with the test guest, QMP at $WORK/NAME.qmp, console $WORK/NAME.console; sets LAST_PID.
+start_qemu10() {
+    local name=$1; shift
+    rm -f "$WORK/$name.qmp" "$WORK/$name.console"
+    # shellcheck disable=SC2086
+    $QEMU10 ${QEMU10_EXTRA:-} -accel tcg -machine "$MACHINE" -smp 1 -m "$MEM_MIB" -display none -nic none -no-reboot -monitor none \
+        -kernel "$GUEST/vmlinuz" -initrd "$GUEST/initramfs.cpio.gz" -append 'console=ttyS0 panic=-1' \
+        -serial "file:$WORK/$name.console" -qmp "unix:$WORK/$name.qmp,server=on,wait=off" "$@" > "$WORK/$name.log" 2>&1 &
+    LAST_PID=$!
+    STARTED_PIDS+=("$LAST_PID")
+}
+
 # shellcheck disable=SC2086
 $QEMU10 ${QEMU10_EXTRA:-} -accel tcg -machine "$MACHINE" -smp 1 -m "$MEM_MIB" -display none -nic none -no-reboot -monitor none \
     -kernel "$GUEST/vmlinuz" -initrd "$GUEST/initramfs.cpio.gz" -append 'console=ttyS0 panic=-1' \
@@ -78,6 +92,16 @@ save() {
     echo "  $name: migrate $st; $(stat -c '%s bytes, %b blocks of %B allocated' "$file")"
     case "$st" in *completed*) ;; *) return 1 ;; esac
     Q pmemsave "{\"val\":0,\"size\":$((MEM_MIB << 20)),\"filename\":\"$OUT/$name.pmem\"}" >/dev/null
+}
+
+# ticks_on CONSOLE SECONDS: the restored guest prints at least two "tick N" lines in time (it runs).
+ticks_on() {
+    local i
+    for i in $(seq 1 $(($2 * 5))); do
+        [ "$(grep -Ec '^tick [0-9]+' "$1" 2>/dev/null)" -ge 2 ] && return 0
+        sleep 0.2
+    done
+    return 1
 }
 
 engine() {
@@ -127,6 +151,38 @@ if save single-stream "$PLAIN" '{}' "$OUT/single.bin"; then
 else
     RESULT[single-stream]="FAIL (QEMU 10 could not save the single-stream file)"
 fi
-rm -f "$OUT"/*.pmem
-rm -rf "$OUT"/extract-*
+# engine incoming --from file: of the mapped-ram file: the guest memory it loads, and the checkpoint it writes.
+if [ -f "$OUT/mapped-ram.pmem" ] && [ -f "$OUT/mapped.ram" ]; then
+    rm -rf "$OUT/incoming-images"; rm -f "$OUT/checkpoint.bin"
+    t0=$(date +%s.%N)
+    if engine incoming --from "file:$OUT/mapped.ram" --save-images "$OUT/incoming-images" --save-stream "$OUT/checkpoint.bin" --compress-method none; then
+        t1=$(date +%s.%N)
+        if cmp=$(compare_ram "$OUT/incoming-images/pc.ram.raw" "$OUT/mapped-ram.pmem"); then
+            RESULT[incoming]="PASS (guest memory equals pmemsave:$cmp; $(python3 -c "print(f'{$t1 - $t0:.2f}')") s wall incl. checkpoint)"
+        else
+            RESULT[incoming]="FAIL (guest memory differs from pmemsave:$cmp)"
+        fi
+        # A fresh QEMU 10 (mapped-ram off) loads the checkpoint, paused: its RAM, then it runs on.
+        start_qemu10 mr-restore -S -incoming "exec:cat $OUT/checkpoint.bin"
+        RPID=$LAST_PID
+        if wait_incoming_completed "$WORK/mr-restore.qmp" 180; then
+            timeout 120 $QMP "$WORK/mr-restore.qmp" pmemsave "{\"val\":0,\"size\":$((MEM_MIB << 20)),\"filename\":\"$OUT/restore.pmem\"}" >/dev/null
+            timeout 60 $QMP "$WORK/mr-restore.qmp" cont >/dev/null
+            if ! cmp=$(compare_ram "$OUT/restore.pmem" "$OUT/mapped-ram.pmem"); then
+                RESULT[restore]="FAIL (QEMU 10 loaded the checkpoint, but its RAM differs from the source's:$cmp)"
+            elif ticks_on "$WORK/mr-restore.console" 60; then
+                RESULT[restore]="PASS (QEMU 10 loaded engine's checkpoint of the mapped-ram file: RAM equal to the source's:$cmp; the guest ticks on: $(grep -Eo '^tick [0-9]+' "$WORK/mr-restore.console" | head -1) .. $(last_tick "$WORK/mr-restore.console"))"
+            else
+                RESULT[restore]="FAIL (QEMU 10 loaded the checkpoint but the guest did not tick twice; see $WORK/mr-restore.console)"
+            fi
+        else
+            RESULT[restore]="FAIL (QEMU 10 did not load the checkpoint; see $WORK/mr-restore.log)"
+        fi
+        stop_qemu "$RPID"
+    else
+        RESULT[incoming]="FAIL (engine incoming --from file: refused the mapped-ram file)"
+    fi
+fi
+rm -f "$OUT"/*.pmem "$OUT/checkpoint.bin"
+rm -rf "$OUT"/extract-* "$OUT/incoming-images"
 report
