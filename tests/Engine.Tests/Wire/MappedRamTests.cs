@@ -343,6 +343,62 @@ public sealed class MappedRamTests : IDisposable
         }
     }
 
+    [Fact]
+    public void Mutated_mapped_ram_files_parse_or_fail_cleanly_seekable_or_not()
+    {
+        // Small blocks so that the mutations land mostly on the block list, headers and bitmaps, not on page data.
+        byte[] seed = new MappedRamFileBuilder()
+            .Block("pc.ram", 3, i => i == 1 ? null : StreamBuilder.TextPage(i), s => s.StaleWhereClear = true)
+            .Block("vga.vram", 1, _ => null)
+            .Build();
+        var mutator = new StreamMutator(seed: 20261207);
+        var options = new MigrationStreamReaderOptions { StopAfterRamEnd = false, MaxTotalRamBytes = 4 << 20, AcceptMappedRam = true };
+        int inputs = 0;
+        byte[]? current = null;
+        Exception? finding = null;
+        var worker = new Thread(() =>
+        {
+            try
+            {
+                for (; inputs < 4000; Volatile.Write(ref inputs, inputs + 1))
+                {
+                    current = mutator.Mutate(seed);
+                    foreach (bool seekable in new[] { true, false })
+                    {
+                        try
+                        {
+                            Stream input = seekable ? new MemoryStream(current, writable: false) : new ScriptedStream(current, maxChunk: 300, seed: inputs);
+                            using var reader = new MigrationStreamReader(input, options);
+                            RamStreamLoader.Load(reader, new MemoryRamSink());
+                            Assert.All(reader.MappedRamBlocks, b => Assert.InRange(b.PagesOffset + b.Length, 0, current.Length));
+                        }
+                        catch (MigrationStreamException e)
+                        {
+                            Assert.InRange(e.Offset, 0, current.Length);
+                        }
+                    }
+                }
+            }
+            catch (Exception e)
+            {
+                finding = e;
+            }
+        })
+        { IsBackground = true, Name = "mapped-ram mutations" };
+        worker.Start();
+
+        // A hang shows as no progress for 10 s; the worker is a background thread, so a stuck one cannot keep the host alive.
+        int last = -1;
+        while (!worker.Join(TimeSpan.FromSeconds(10)))
+        {
+            int now = Volatile.Read(ref inputs);
+            Assert.True(now != last, $"hang: input #{now}: {Convert.ToHexString(current ?? [])}");
+            last = now;
+        }
+
+        Assert.True(finding is null, $"input #{inputs} threw {finding?.GetType().Name} instead of MigrationStreamException: {finding}\ninput (hex): {Convert.ToHexString(current ?? [])}");
+    }
+
     /// <summary>A seekable stream over bytes that counts what is read from it.</summary>
     private sealed class CountingStream(byte[] data) : MemoryStream(data, writable: false)
     {
