@@ -78,6 +78,11 @@ public sealed partial class MigrationStreamReader
                 + "this command cannot load it (engine inspect, engine extract and engine incoming --from file: read it)");
         }
 
+        if (_mappedRam)
+        {
+            throw Error(capabilityAt, "found capability 'mapped-ram' a second time in the configuration");
+        }
+
         _mappedRam = true;
         if (_input.CanSeek)
         {

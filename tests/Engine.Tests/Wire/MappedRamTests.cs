@@ -144,6 +144,7 @@ public sealed class MappedRamTests : IDisposable
     [Theory]
     [InlineData("")]
     [InlineData("events")]
+    [InlineData("x-ignore-shared")]
     public void Incoming_from_a_mapped_ram_file_loads_its_pages_and_its_checkpoint_is_an_ordinary_stream(string other)
     {
         string[] otherCapabilities = other.Length == 0 ? [] : [other];
@@ -185,6 +186,41 @@ public sealed class MappedRamTests : IDisposable
         byte[] file = TwoBlocks().Build();
         var error = Assert.Throws<MigrationException>(() => new DestinationMigration().Run(new MemoryStream(file)));
         Assert.Contains("mapped-ram", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Cli_inspect_and_extract_read_a_mapped_ram_file_after_a_callers_header()
+    {
+        const int prefix = 8192 + 5;
+        MappedRamFileBuilder builder = TwoBlocks(prefix: prefix, alignment: 1 << 20);
+        string path = Write(builder.Build());
+        TimeSpan timeout = TimeSpan.FromSeconds(120);
+
+        Cli.EngineCli.Result inspect = Cli.EngineCli.Run(timeout, "inspect", path, "--offset", prefix.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.True(inspect.ExitCode == 0, inspect.StdErr);
+        Assert.Contains("mapped-ram:     yes", inspect.StdOut, StringComparison.Ordinal);
+        Assert.Matches(@"(?m)^\s*pc\.ram\s+286720\s+pages present 47 of 70; bitmap at \d+ \(16 bytes\), pages at 1048576\s*$", inspect.StdOut);
+
+        string outDir = Path.Combine(_dir.FullName, "images");
+        Cli.EngineCli.Result extract = Cli.EngineCli.Run(timeout, "extract", path, "--out", outDir, "--offset", prefix.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.True(extract.ExitCode == 0, extract.StdErr);
+        Assert.Contains("48 mapped-ram (read at their file offsets)", extract.StdOut, StringComparison.Ordinal);
+        Assert.Equal(builder.Expected[0], File.ReadAllBytes(Path.Combine(outDir, "pc.ram.raw")));
+        Assert.Equal(builder.Expected[1], File.ReadAllBytes(Path.Combine(outDir, "rom@etc_acpi_tables.raw")));
+
+        // Without the offset, the caller's header is not a QEMU stream.
+        Cli.EngineCli.Result plain = Cli.EngineCli.Run(timeout, "inspect", path);
+        Assert.NotEqual(0, plain.ExitCode);
+        Assert.Contains("QEVM", plain.StdErr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Mapped_ram_listed_twice_is_refused_at_the_second()
+    {
+        byte[] file = new MappedRamFileBuilder { OtherCapabilities = ["mapped-ram"] }.Block("pc.ram", 1, _ => null).Build();
+        var error = Assert.Throws<MigrationStreamException>(() => Inspect(file));
+        Assert.Equal(file.AsSpan().LastIndexOf("\u000Amapped-ram"u8), error.Offset);
+        Assert.Contains("second time", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

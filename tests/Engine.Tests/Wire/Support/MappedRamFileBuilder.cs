@@ -75,6 +75,11 @@ internal sealed class MappedRamFileBuilder
             long length = (long)block.Pages * PageSizes.PageSize;
             Counted(file, block.Name);
             Be64(file, (ulong)length);
+            if (OtherCapabilities.Contains("x-ignore-shared"))
+            {
+                Be64(file, 0x100000000UL * (ulong)(HeaderOffsets.Count + 1)); // the block's guest address
+            }
+
             long header = file.Position;
             HeaderOffsets.Add(header - Prefix);
             long bitmapOffset = header + 28;
