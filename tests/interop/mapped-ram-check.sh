@@ -2,7 +2,8 @@
 # mapped-ram-check.sh: QEMU 10.0's mapped-ram files (migrate file:PATH with the mapped-ram capability, the format of
 # libvirt's virsh save), without and with multifd (2 channels), read by engine inspect and engine extract; each
 # extracted pc.ram must equal the source's pmemsave (outside 0xa0000-0x100000). A single-stream file of the same guest
-# (migrate file: without mapped-ram) is extracted too, for the time of one against the other. Then engine incoming
+# (migrate file: without mapped-ram) is extracted too, and a mapped-ram file written at file:PATH,offset=N (as libvirt
+# does after its own header) is read with --offset N, for the time of one against the other. Then engine incoming
 # --from file: loads the mapped-ram file (--save-images equal to pmemsave), and its --save-stream (no compression) is an
 # ordinary stream that a fresh QEMU 10 loads (RAM equal to the source's pmemsave) and runs on (the guest ticks on).
 # Prints PASS / FAIL / SKIPPED (reason) per check; exits 1 if any check failed, else 0.
@@ -33,7 +34,7 @@ if [ -z "${ENGINE:-}" ]; then
 fi
 OUT=$WORK/mapped-ram
 declare -A RESULT
-CHECKS="mapped-ram mapped-ram+multifd single-stream incoming restore"
+CHECKS="mapped-ram mapped-ram+multifd mapped-ram-offset single-stream incoming restore"
 
 report() {
     local status=0 n
@@ -89,7 +90,7 @@ save() {
     [ "$params" = "{}" ] || Q migrate-set-parameters "$params" >/dev/null || return 1
     Q migrate "{\"uri\":\"file:$file\"}" >/dev/null || return 1
     st=$(timeout 600 $QMP "$WORK/mr-src.qmp" wait-migrate 600)
-    echo "  $name: migrate $st; $(stat -c '%s bytes, %b blocks of %B allocated' "$file")"
+    echo "  $name: migrate $st; $(stat -c '%s bytes, %b blocks of %B allocated' "${file%%,*}")"
     case "$st" in *completed*) ;; *) return 1 ;; esac
     Q pmemsave "{\"val\":0,\"size\":$((MEM_MIB << 20)),\"filename\":\"$OUT/$name.pmem\"}" >/dev/null
 }
@@ -109,10 +110,12 @@ engine() {
     timeout 600 $ENGINE "$@"
 }
 
-# check NAME FILE: inspect says mapped-ram (or not), extract's pc.ram equals the pmemsave; prints extract's time.
+# check NAME FILE WANT_MAPPED [ARGS]: inspect says mapped-ram (or not), extract's pc.ram equals the pmemsave; prints
+# extract's time. ARGS (e.g. --offset N) go to both commands.
 check() {
     local name=$1 file=$2 want_mapped=$3 t0 t1 cmp
-    if ! engine inspect "$file" > "$OUT/$name.inspect"; then
+    shift 3
+    if ! engine inspect "$file" "$@" > "$OUT/$name.inspect"; then
         cat "$OUT/$name.inspect"; RESULT[$name]="FAIL (engine inspect refused the file)"; return
     fi
     cat "$OUT/$name.inspect"
@@ -121,7 +124,7 @@ check() {
     fi
     rm -rf "$OUT/extract-$name"
     sync; t0=$(date +%s.%N)
-    if ! engine extract "$file" --out "$OUT/extract-$name"; then
+    if ! engine extract "$file" --out "$OUT/extract-$name" "$@"; then
         RESULT[$name]="FAIL (engine extract refused the file)"; return
     fi
     t1=$(date +%s.%N)
@@ -145,6 +148,11 @@ if save mapped-ram+multifd "$MRMF" '{"multifd-channels":2}' "$OUT/mapped-multifd
     check mapped-ram+multifd "$OUT/mapped-multifd.ram" 1
 else
     RESULT[mapped-ram+multifd]="FAIL (QEMU 10 could not save the mapped-ram + multifd file; see $WORK/mr-src.log)"
+fi
+if save mapped-ram-offset "$MR" '{}' "$OUT/offset.ram,offset=65536"; then
+    check mapped-ram-offset "$OUT/offset.ram" 1 --offset 65536
+else
+    RESULT[mapped-ram-offset]="FAIL (QEMU 10 could not save the mapped-ram file at offset 65536; see $WORK/mr-src.log)"
 fi
 if save single-stream "$PLAIN" '{}' "$OUT/single.bin"; then
     check single-stream "$OUT/single.bin" 0
