@@ -3,7 +3,7 @@ using Engine.Codecs;
 namespace Engine.Wire;
 
 /// <summary>Limits and behaviour of a <see cref="MigrationStreamReader"/>.</summary>
-public sealed class MigrationStreamReaderOptions
+internal sealed class MigrationStreamReaderOptions
 {
     /// <summary>Default for <see cref="MaxTotalRamBytes"/>: 1 TiB.</summary>
     public const long DefaultMaxTotalRamBytes = 1L << 40;
