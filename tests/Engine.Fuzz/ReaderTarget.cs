@@ -20,7 +20,7 @@ internal sealed class ReaderTarget : IFuzzTarget
 
     private static readonly MigrationStreamReaderOptions s_loadOptions = new() { StopAfterRamEnd = false };
 
-    private readonly BoundedRamSink _sink = new(PageCodecs.CreateDecoder(CompressMethod.Zlib, strict: false));
+    private readonly BoundedRamSink _sink = new(new PageDecoder(CompressMethod.Zlib, strict: false));
 
     public string Name => "reader";
 
