@@ -13,7 +13,7 @@ internal static class Program
         {
             return Run(args);
         }
-        catch (Exception e) when (e is DllNotFoundException or InvalidOperationException { Source: "Engine.Bench" })
+        catch (Exception e) when (e is DllNotFoundException or EngineException { Kind: EngineErrorKind.Native } or InvalidOperationException { Source: "Engine.Bench" })
         {
             // A missing or stale native library, or a C/C# mismatch: the message names the file and the fix.
             Console.Error.WriteLine($"Engine.Bench: {e.Message}");

@@ -23,13 +23,15 @@ internal static class CliErrors
         }
         catch (EngineException e)
         {
-            // Stream errors name the byte offset and what was expected there; page errors name the block and offset.
+            // Stream errors name the byte offset and what was expected there; page errors name the block and offset; native
+            // errors (engine info's self-check, a codec's first use) name the library file looked for and the fix.
             Console.Error.WriteLine($"engine: error: {e.Message}");
             return Failure;
         }
         catch (Exception e) when (e is DllNotFoundException or NotSupportedException)
         {
-            // The native self-check's messages name the library file and the fix.
+            // A library the runtime loads itself (Engine's own libraries fail as EngineException, kind Native, above, naming
+            // the file and the fix), or an operation a stream does not support.
             Console.Error.WriteLine($"engine: error: {e.Message}");
             return Failure;
         }

@@ -21,7 +21,7 @@ public static class SyntheticGuest
     /// the calibrated content model. Pages are numbered across the blocks for the model, so no two blocks hold the same
     /// content; the writers dirty all of them.
     /// </summary>
-    public static MigrationGuest Create(IReadOnlyList<RamBlockInfo> blocks, GuestWriterOptions? writers = null, ulong seed = 1, double zeroFraction = SyntheticContent.MeasuredZeroFraction)
+    internal static MigrationGuest Create(IReadOnlyList<RamBlockInfo> blocks, GuestWriterOptions? writers = null, ulong seed = 1, double zeroFraction = SyntheticContent.MeasuredZeroFraction)
     {
         ArgumentNullException.ThrowIfNull(blocks);
         if (blocks.Count == 0)

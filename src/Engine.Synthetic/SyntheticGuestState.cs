@@ -31,7 +31,7 @@ public static class SyntheticGuestExtensions
             => SyntheticGuest.Create(size, writers, seed, blockName, zeroFraction);
 
         /// <summary>A synthetic guest of several blocks (<see cref="SyntheticGuest.Create(IReadOnlyList{RamBlockInfo}, GuestWriterOptions?, ulong, double)"/>).</summary>
-        public static MigrationGuest CreateSynthetic(IReadOnlyList<RamBlockInfo> blocks, GuestWriterOptions? writers = null, ulong seed = 1, double zeroFraction = SyntheticContent.MeasuredZeroFraction)
+        internal static MigrationGuest CreateSynthetic(IReadOnlyList<RamBlockInfo> blocks, GuestWriterOptions? writers = null, ulong seed = 1, double zeroFraction = SyntheticContent.MeasuredZeroFraction)
             => SyntheticGuest.Create(blocks, writers, seed, zeroFraction);
 
         /// <summary>The writer threads, if the guest has any.</summary>

@@ -18,6 +18,9 @@ public enum EngineErrorKind
     /// <summary>The peer refused the connection or failed authentication (TLS, authorization, limits).</summary>
     Security,
 
-    /// <summary>A native library (libzstd, zlib) could not be loaded or failed its self-check.</summary>
+    /// <summary>
+    /// A native library (libzstd, zlib) could not be loaded, failed its self-check (a version Engine does not work with) or
+    /// failed a call a working copy never fails; the message names the library file and the fix.
+    /// </summary>
     Native,
 }

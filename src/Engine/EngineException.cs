@@ -1,9 +1,10 @@
 namespace Engine;
 
 /// <summary>
-/// The root of every failure the library reports (argument errors stay <see cref="ArgumentException"/>s): a malformed
-/// stream, a page that did not decompress, a migration that failed, a peer that was refused. <see cref="Kind"/> says
-/// which; <see cref="StreamOffset"/> says where in a stream, when a stream is involved. An engine or migration that threw
+/// The root of every failure the library reports (argument errors stay <see cref="ArgumentException"/>s, calls out of
+/// order on an engine <see cref="InvalidOperationException"/>s): a malformed stream, a page that did not decompress, a
+/// migration that failed, a peer that was refused, a native library that did not load. <see cref="Kind"/> says which;
+/// <see cref="StreamOffset"/> says where in a stream, when a stream is involved. An engine or migration that threw
 /// it has stopped: its threads are joined and its buffers freed; create a new one to retry.
 /// </summary>
 public class EngineException : Exception

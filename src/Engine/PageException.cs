@@ -4,7 +4,7 @@ using Engine.Codecs;
 namespace Engine;
 
 /// <summary>A failure that concerns one guest page: it names the RAM block, the page's offset and, when a payload did not decompress, why.</summary>
-public sealed class PageException : EngineException
+internal sealed class PageException : EngineException
 {
     /// <summary>Creates the exception for the page at <paramref name="offset"/> of <paramref name="blockName"/>.</summary>
     public PageException(string blockName, long offset, string reason, DecompressStatus? status = null, Exception? innerException = null)

@@ -69,6 +69,6 @@ internal sealed class DecoderTarget : IFuzzTarget
             _ => CompressMethod.Zlib,
         };
         ZlibImplementation zlib = (selector & SharpZipLibBit) != 0 ? ZlibImplementation.SharpZipLib : ZlibImplementation.Native;
-        return PageCodecs.CreateDecoder(configured, (selector & StrictBit) != 0, zlib);
+        return new PageDecoder(configured, (selector & StrictBit) != 0, zlib);
     }
 }

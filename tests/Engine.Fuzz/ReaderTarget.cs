@@ -21,7 +21,7 @@ internal sealed class ReaderTarget : IFuzzTarget
     // Mapped-ram files are read too (their headers, bitmaps and the skip to each block's end); their pages are not loaded.
     private static readonly MigrationStreamReaderOptions s_loadOptions = new() { StopAfterRamEnd = false, AcceptMappedRam = true };
 
-    private readonly BoundedRamSink _sink = new(PageCodecs.CreateDecoder(CompressMethod.Zlib, strict: false));
+    private readonly BoundedRamSink _sink = new(new PageDecoder(CompressMethod.Zlib, strict: false));
 
     public string Name => "reader";
 

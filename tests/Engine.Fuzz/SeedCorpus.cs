@@ -28,7 +28,7 @@ internal static class SeedCorpus
             count += WriteSeed(Path.Combine(directory, "decoder"), name, input);
         }
 
-        foreach ((string name, byte[] input) in Engine.Multifd.MultifdPacketProbe.Seeds())
+        foreach ((string name, byte[] input) in MultifdPacketProbe.Seeds())
         {
             count += WriteSeed(Path.Combine(directory, "multifd"), name, input);
         }

@@ -63,7 +63,7 @@ internal sealed class CompressionRatioColumn : IColumn
             using PageSet pages = PageSet.CreateMix();
             return CompressionRatios.Measure(kind, level, pages).Ratio.ToString("F2", CultureInfo.InvariantCulture);
         }
-        catch (Exception e) when (e is NotImplementedException or DllNotFoundException or InvalidOperationException)
+        catch (Exception e) when (e is NotImplementedException or DllNotFoundException or EngineException { Kind: EngineErrorKind.Native } or InvalidOperationException)
         {
             return "NA";
         }

@@ -41,8 +41,20 @@ public static class PageCodecs
     /// The destination's decoder: detects zlib or zstd per payload; with <paramref name="strict"/>, rejects payloads of any
     /// method other than <paramref name="configured"/>.
     /// </summary>
-    public static PageDecoder CreateDecoder(CompressMethod configured, bool strict, ZlibImplementation zlib = ZlibImplementation.Native)
-        => new(configured, strict, zlib);
+    public static IPageDecompressor CreateDecoder(CompressMethod configured, bool strict, ZlibImplementation zlib = ZlibImplementation.Native)
+        => new PageDecoder(configured, strict, zlib);
+
+    /// <summary>The guest page size every codec works on: 4 KiB.</summary>
+    public const int PageSize = PageSizes.PageSize;
+
+    /// <summary>The largest compressed payload of one page of any method: an output buffer of this size never overflows.</summary>
+    public const int MaxCompressedPage = PageSizes.MaxCompressedPage;
+
+    /// <summary>
+    /// Whether <paramref name="page"/> is all zero bytes: such a page travels as a ZERO record, not compressed (vectorised,
+    /// stops at the first non-zero byte).
+    /// </summary>
+    public static bool IsZeroPage(ReadOnlySpan<byte> page) => Engine.Memory.ZeroPage.IsZero(page);
 
     internal static void ThrowIfUnknown(CompressMethod method)
     {

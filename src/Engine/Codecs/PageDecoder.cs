@@ -6,7 +6,7 @@ namespace Engine.Codecs;
 /// rejects any payload whose method is not the configured one (<see cref="DecompressStatus.WrongMethod"/>).
 /// One instance per decompress worker; it owns its decompressors.
 /// </summary>
-public sealed class PageDecoder : IPageDecompressor
+internal sealed class PageDecoder : IPageDecompressor
 {
     private readonly IPageDecompressor? _zlib;
     private readonly IPageDecompressor? _zstd;

@@ -1,7 +1,7 @@
 namespace Engine.Codecs;
 
 /// <summary>Named sizes of guest pages and of compressed page payloads.</summary>
-public static class PageSizes
+internal static class PageSizes
 {
     /// <summary>The target page size: 4 KiB.</summary>
     public const int PageSize = 4096;

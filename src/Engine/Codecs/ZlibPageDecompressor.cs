@@ -44,7 +44,7 @@ internal sealed unsafe class ZlibPageDecompressor : IPageDecompressor
             rc = Interop.inflateReset(stream);
             if (rc != Z_OK)
             {
-                throw new InvalidOperationException($"zlib inflateReset returned {rc}; the loaded zlib misbehaves.");
+                throw NativeLibraries.Native($"zlib inflateReset returned {rc}; the loaded zlib misbehaves.");
             }
 
             fixed (byte* source = payload)

@@ -33,9 +33,9 @@ public static class NativeLibraries
 
     /// <summary>
     /// Loads both native libraries and reads their versions: libzstd's <c>ZSTD_versionNumber()</c> and
-    /// <c>ZSTD_versionString()</c>, zlib's <c>zlibVersion()</c>. Throws <see cref="DllNotFoundException"/> naming the file and
-    /// the fix when a library cannot load, and <see cref="NotSupportedException"/> when its version is not one Engine works with
-    /// (zlib 1.x, libzstd 1.4 or newer).
+    /// <c>ZSTD_versionString()</c>, zlib's <c>zlibVersion()</c>. Throws <see cref="EngineException"/> with
+    /// <see cref="EngineErrorKind.Native"/> when a library cannot load (its message names the files looked for and the fix)
+    /// or when its version is not one Engine works with (zlib 1.x, libzstd 1.4 or newer).
     /// </summary>
     public static NativeLibraryVersions SelfCheck()
     {
@@ -51,21 +51,29 @@ public static class NativeLibraries
             zlibVersion = Marshal.PtrToStringUTF8((nint)Interop.zlibVersion()) ?? string.Empty;
         }
 
+        CheckVersions(zstdNumber, zstdVersion, s_zstdPath!, zlibVersion, s_zlibPath!);
+        return new NativeLibraryVersions(zstdVersion, zstdNumber, s_zstdPath!, zlibVersion, s_zlibPath!);
+    }
+
+    /// <summary>
+    /// Throws <see cref="EngineException"/> (<see cref="EngineErrorKind.Native"/>) naming the file and the fix when a loaded
+    /// library's version is not one Engine works with.
+    /// </summary>
+    internal static void CheckVersions(uint zstdNumber, string zstdVersion, string zstdPath, string zlibVersion, string zlibPath)
+    {
         if (zstdNumber < MinZstdVersionNumber)
         {
-            throw new NotSupportedException(
-                $"libzstd {zstdVersion} ({s_zstdPath}) is too old: Engine needs libzstd 1.4.0 or newer. " +
-                "Use the libzstd that the ZstdNet package ships (runtimes/<rid>/native) instead of an older copy.");
+            throw Native(
+                $"libzstd {zstdVersion} ({zstdPath}) is too old: Engine needs libzstd 1.4.0 or newer. " +
+                "Fix: use the libzstd that the ZstdNet package ships (runtimes/<rid>/native) instead of an older copy.");
         }
 
         if (!zlibVersion.StartsWith($"{ZlibMajorVersion}.", StringComparison.Ordinal))
         {
-            throw new NotSupportedException(
-                $"zlib {zlibVersion} ({s_zlibPath}) is not a zlib {ZlibMajorVersion}.x: Engine's z_stream layout follows zlib 1.x. " +
-                ZlibFix());
+            throw Native(
+                $"zlib {zlibVersion} ({zlibPath}) is not a zlib {ZlibMajorVersion}.x: Engine's z_stream layout follows zlib 1.x. " +
+                $"Fix: {ZlibFix()}");
         }
-
-        return new NativeLibraryVersions(zstdVersion, zstdNumber, s_zstdPath!, zlibVersion, s_zlibPath!);
     }
 
     /// <summary>Installs the import resolver for Engine's assembly once. Safe to call from any thread, any number of times.</summary>
@@ -87,7 +95,10 @@ public static class NativeLibraries
         }
     }
 
-    /// <summary>Loads zlib (once) or throws <see cref="DllNotFoundException"/> that names the files it looked for and the fix.</summary>
+    /// <summary>
+    /// Loads zlib (once) or throws <see cref="EngineException"/> (<see cref="EngineErrorKind.Native"/>) that names the files
+    /// it looked for and the fix.
+    /// </summary>
     internal static void EnsureZlib()
     {
         InstallResolver();
@@ -106,7 +117,7 @@ public static class NativeLibraries
             string[] candidates = ZlibCandidates();
             if (!TryLoadFirst(candidates, out nint handle, out string? path))
             {
-                throw LoadFailure("zlib", candidates, ZlibFix());
+                throw LoadFailure("zlib", candidates, ZlibFix(), LoaderError(candidates[0]));
             }
 
             s_zlibPath = path;
@@ -117,8 +128,8 @@ public static class NativeLibraries
     }
 
     /// <summary>
-    /// Loads ZstdNet's libzstd (once) and makes sure ZstdNet itself binds it; otherwise throws <see cref="DllNotFoundException"/>
-    /// that names the files it looked for and the fix.
+    /// Loads ZstdNet's libzstd (once) and makes sure ZstdNet itself binds it; otherwise throws <see cref="EngineException"/>
+    /// (<see cref="EngineErrorKind.Native"/>) that names the files it looked for and the fix.
     /// </summary>
     internal static void EnsureZstd()
     {
@@ -143,7 +154,7 @@ public static class NativeLibraries
                 // Not in the output folder: let the runtime probe as it does for ZstdNet's own imports (deps.json paths).
                 if (!NativeLibrary.TryLoad(ZstdLibraryName, typeof(ZstdNet.Compressor).Assembly, null, out handle))
                 {
-                    throw LoadFailure("libzstd", [.. candidates, $"'{ZstdLibraryName}' on ZstdNet's search path"], ZstdFix());
+                    throw LoadFailure("libzstd", [.. candidates, $"'{ZstdLibraryName}' on ZstdNet's search path"], ZstdFix(), LoaderError(candidates[0]));
                 }
 
                 path = ZstdLibraryName;
@@ -156,8 +167,7 @@ public static class NativeLibraries
             }
             catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or TypeInitializationException)
             {
-                throw new DllNotFoundException(
-                    $"ZstdNet could not bind libzstd although Engine loaded {path}: {e.Message} Fix: {ZstdFix()}", e);
+                throw Native($"ZstdNet could not bind libzstd although Engine loaded {path}: {e.Message} Fix: {ZstdFix()}", e);
             }
 
             s_zstdPath = path;
@@ -184,9 +194,33 @@ public static class NativeLibraries
         return false;
     }
 
-    /// <summary>The exception for a library that would not load: what it looked for, and how to fix it.</summary>
-    internal static DllNotFoundException LoadFailure(string library, IReadOnlyList<string> lookedFor, string fix)
-        => new($"Engine could not load {library}: looked for {string.Join(", ", lookedFor)}. Fix: {fix}");
+    /// <summary>
+    /// The exception for a library that would not load: what it looked for, and how to fix it; <paramref name="loaderError"/>
+    /// (the runtime loader's own report, when there is one) is kept as the inner exception.
+    /// </summary>
+    internal static EngineException LoadFailure(string library, IReadOnlyList<string> lookedFor, string fix, Exception? loaderError = null)
+        => Native($"Engine could not load {library}: looked for {string.Join(", ", lookedFor)}. Fix: {fix}", loaderError);
+
+    /// <summary>A failure of a native library: the kind a host catches to tell it apart from a bad stream or peer.</summary>
+    internal static EngineException Native(string message, Exception? inner = null)
+        => new(EngineErrorKind.Native, message, null, inner);
+
+    /// <summary>
+    /// The runtime loader's report for <paramref name="file"/> (the operating system's reason: not found, wrong architecture,
+    /// missing dependency), or null when it loads after all. Only on the failure path.
+    /// </summary>
+    internal static Exception? LoaderError(string file)
+    {
+        try
+        {
+            NativeLibrary.Free(NativeLibrary.Load(file));
+            return null;
+        }
+        catch (Exception e) when (e is DllNotFoundException or BadImageFormatException)
+        {
+            return e;
+        }
+    }
 
     private static nint Resolve(string libraryName, Assembly assembly, DllImportSearchPath? searchPath)
     {
@@ -200,8 +234,9 @@ public static class NativeLibraries
                     {
                         EnsureZlib();
                     }
-                    catch (DllNotFoundException)
+                    catch (EngineException e) when (e.Kind == EngineErrorKind.Native)
                     {
+                        // Let the runtime probe and report; Engine's own entry points call Ensure* first and throw this one.
                         return 0;
                     }
                 }
@@ -214,8 +249,9 @@ public static class NativeLibraries
                     {
                         EnsureZstd();
                     }
-                    catch (DllNotFoundException)
+                    catch (EngineException e) when (e.Kind == EngineErrorKind.Native)
                     {
+                        // Let the runtime probe and report; Engine's own entry points call Ensure* first and throw this one.
                         return 0;
                     }
                 }

@@ -102,8 +102,8 @@ internal sealed unsafe class ZlibStreamHandle : SafeHandle
     private static Exception InitFailure(string function, int rc) => rc switch
     {
         Interop.Zlib.Z_MEM_ERROR => new OutOfMemoryException($"zlib {function} could not allocate its state (Z_MEM_ERROR)."),
-        Interop.Zlib.Z_VERSION_ERROR => new NotSupportedException(
+        Interop.Zlib.Z_VERSION_ERROR => NativeLibraries.Native(
             $"zlib {function} returned Z_VERSION_ERROR: the loaded zlib is not ABI-compatible with zlib 1.x's z_stream ({sizeof(Interop.ZStream)} bytes)."),
-        _ => new InvalidOperationException($"zlib {function} failed with {rc}."),
+        _ => NativeLibraries.Native($"zlib {function} failed with {rc}."),
     };
 }

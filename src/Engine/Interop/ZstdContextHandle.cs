@@ -35,7 +35,7 @@ internal sealed class ZstdContextHandle : SafeHandle
         if (Interop.ZSTD_isError(rc) != 0)
         {
             result.Dispose();
-            throw new InvalidOperationException($"ZSTD_CCtx_setParameter(compressionLevel, {level}) failed: {ErrorName(rc)}");
+            throw NativeLibraries.Native($"ZSTD_CCtx_setParameter(compressionLevel, {level}) failed: {ErrorName(rc)}");
         }
 
         return result;
@@ -57,7 +57,7 @@ internal sealed class ZstdContextHandle : SafeHandle
         if (Interop.ZSTD_isError(rc) != 0)
         {
             result.Dispose();
-            throw new InvalidOperationException($"ZSTD_DCtx_setParameter(windowLogMax, {windowLogMax}) failed: {ErrorName(rc)}");
+            throw NativeLibraries.Native($"ZSTD_DCtx_setParameter(windowLogMax, {windowLogMax}) failed: {ErrorName(rc)}");
         }
 
         return result;

@@ -5,7 +5,7 @@ using System.Runtime.Intrinsics;
 namespace Engine.Memory;
 
 /// <summary>Vectorized zero-page detection (QEMU's <c>buffer_is_zero</c>).</summary>
-public static class ZeroPage
+internal static class ZeroPage
 {
     /// <summary>True when every byte of <paramref name="page"/> is zero.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -31,7 +31,10 @@ public static class Checkpoint
 
         if (received.RamBlockList.Length == 0 || received.StreamPrefix.Length == 0)
         {
-            throw new InvalidOperationException("the received stream's header and RAM block list were not kept");
+            // A result the host put together itself, not one a destination returned: an argument error, before any file is made.
+            throw new ArgumentException(
+                "the received stream's header and RAM block list were not kept: pass the DestinationResult a DestinationMigration or MultifdDestination returned",
+                nameof(received));
         }
 
         string temporary = path + ".tmp";

@@ -8,7 +8,7 @@ namespace Engine.Migration;
 /// transfer and engine faults, not against an adversary (TLS authenticates the peer); chosen over SHA-256 because it
 /// runs at memory speed (SHA-256 took 12% of a migration's CPU, docs/PERFORMANCE.md).
 /// </summary>
-public static class MemoryChecksum
+internal static class MemoryChecksum
 {
     /// <summary>The name of the algorithm, as the checksum reply and the sidecar file spell it.</summary>
     public const string Algorithm = "xxh128";

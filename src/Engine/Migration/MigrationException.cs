@@ -2,7 +2,7 @@ namespace Engine.Migration;
 
 /// <summary>A migration failed: the connection dropped, the peer stopped answering, the stream was bad, or the copy differs.</summary>
 /// <remarks>Its <see cref="EngineException.StreamOffset"/> is the offset of the bad stream byte, when a stream was the cause.</remarks>
-public sealed class MigrationException : EngineException
+internal sealed class MigrationException : EngineException
 {
     /// <summary>Creates the exception.</summary>
     public MigrationException(string message, Exception? inner = null)

@@ -40,7 +40,7 @@ namespace Engine.Migration;
 /// instead of polling its socket.
 /// </para>
 /// </remarks>
-public sealed class MigrationRelay
+internal sealed class MigrationRelay
 {
     private static readonly TimeSpan s_watchInterval = TimeSpan.FromMilliseconds(20);
     private readonly RelayOptions _options;

@@ -28,7 +28,7 @@ namespace Engine.Migration;
 /// </description></item>
 /// </list>
 /// </remarks>
-public sealed class MigrationStatistics
+internal sealed class MigrationStatistics
 {
     /// <summary>QEMU's <c>BUFFER_DELAY</c>: the counters' window, ms.</summary>
     public const long CounterWindowMs = 100;

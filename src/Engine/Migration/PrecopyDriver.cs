@@ -316,7 +316,7 @@ internal sealed class PrecopyDriver
     {
         if (_guest.Control?.Failure is Exception failure)
         {
-            throw new InvalidOperationException($"the guest failed: {failure.Message}", failure);
+            throw new MigrationException($"the guest failed: {failure.Message}", failure);
         }
     }
 

@@ -4,7 +4,7 @@ using Engine.Wire;
 namespace Engine.Migration;
 
 /// <summary>How a <see cref="MigrationRelay"/> carries a migration.</summary>
-public sealed record RelayOptions
+internal sealed record RelayOptions
 {
     /// <summary>The method and level the relay writes pages with: zstd for a slow link, <c>none</c> for a plain QEMU destination, zlib for one with compress on.</summary>
     public CompressionSettings Settings { get; init; } = CompressionSettings.Default;

@@ -1,7 +1,7 @@
 namespace Engine.Migration;
 
 /// <summary>What a <see cref="MigrationRelay"/> carried.</summary>
-public sealed record RelayResult
+internal sealed record RelayResult
 {
     /// <summary>Bytes read from the source.</summary>
     public long BytesIn { get; init; }

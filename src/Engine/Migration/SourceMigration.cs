@@ -41,7 +41,7 @@ public sealed class SourceMigration
     }
 
     /// <summary>The live statistics (a progress display may snapshot them from another thread).</summary>
-    public MigrationStatistics Statistics => _driver.Statistics;
+    internal MigrationStatistics Statistics => _driver.Statistics;
 
     /// <summary>Milliseconds on the migration's clock.</summary>
     public long NowMs => _driver.NowMs;

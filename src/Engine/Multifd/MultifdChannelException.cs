@@ -5,7 +5,7 @@ namespace Engine.Multifd;
 /// whose hello was not yet read) and <see cref="EngineException.StreamOffset"/> is the byte offset in that connection, from
 /// its first byte (the hello).
 /// </summary>
-public sealed class MultifdChannelException : EngineException
+internal sealed class MultifdChannelException : EngineException
 {
     /// <summary>Creates the exception.</summary>
     public MultifdChannelException(int channel, long offset, string message, Exception? inner = null)

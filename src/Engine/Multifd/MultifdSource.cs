@@ -51,7 +51,7 @@ public sealed class MultifdSource
     public bool ExpectReply { get; init; } = true;
 
     /// <summary>The live statistics.</summary>
-    public MigrationStatistics Statistics => _driver.Statistics;
+    internal MigrationStatistics Statistics => _driver.Statistics;
 
     /// <summary>Milliseconds on the migration's clock (for a progress display's snapshots of <see cref="Statistics"/>).</summary>
     public long NowMs => _driver.NowMs;

@@ -34,7 +34,7 @@ internal sealed unsafe class ZlibPacketCompressor : PacketCompressor
                 int rc = Interop.deflate(z, flush);
                 if (rc != Interop.Zlib.Z_OK || z->avail_in != 0 || z->avail_out == 0)
                 {
-                    throw new InvalidOperationException($"zlib deflate failed on page {i} of a packet: rc {rc}, {z->avail_in} bytes left in, {z->avail_out} bytes of room left");
+                    throw NativeLibraries.Native($"zlib deflate failed on page {i} of a packet: rc {rc}, {z->avail_in} bytes left in, {z->avail_out} bytes of room left");
                 }
             }
 

@@ -31,7 +31,7 @@ internal sealed unsafe class ZstdPacketCompressor : PacketCompressor
                     nuint rc = Interop.ZSTD_compressStream2(context, &outBuffer, &inBuffer, last ? Interop.ZSTD_e_flush : Interop.ZSTD_e_continue);
                     if (Interop.ZSTD_isError(rc) != 0)
                     {
-                        throw new InvalidOperationException($"ZSTD_compressStream2 failed on page {i} of a packet: {ZstdContextHandle.ErrorName(rc)}");
+                        throw NativeLibraries.Native($"ZSTD_compressStream2 failed on page {i} of a packet: {ZstdContextHandle.ErrorName(rc)}");
                     }
 
                     // e_continue: done once the page is taken in. e_flush: rc is what is still to flush, 0 when done.

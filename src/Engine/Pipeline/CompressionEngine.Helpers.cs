@@ -12,7 +12,7 @@ public sealed partial class CompressionEngine
     /// the handler returns. The caller must not hold unreleased results. A <see cref="Dispose"/> from another thread
     /// waits for a running handler before it frees the bytes the handler reads.
     /// </summary>
-    public void Submit(RamBlock block, long offset, PageResultHandler handler)
+    internal void Submit(RamBlock block, long offset, PageResultHandler handler)
     {
         ArgumentNullException.ThrowIfNull(handler);
         while (!TrySubmit(block, offset))
@@ -27,7 +27,7 @@ public sealed partial class CompressionEngine
     }
 
     /// <summary>Waits for every page in flight and hands each result to <paramref name="handler"/>, in order (QEMU's <c>flush_compressed_data</c>).</summary>
-    public void Drain(PageResultHandler handler)
+    internal void Drain(PageResultHandler handler)
     {
         ArgumentNullException.ThrowIfNull(handler);
         while (InFlight > 0)
@@ -37,7 +37,7 @@ public sealed partial class CompressionEngine
     }
 
     /// <summary>Compresses every page of <paramref name="block"/>, handing the results to <paramref name="handler"/> in page order.</summary>
-    public void CompressBlock(RamBlock block, PageResultHandler handler)
+    internal void CompressBlock(RamBlock block, PageResultHandler handler)
     {
         ArgumentNullException.ThrowIfNull(block);
         for (long offset = 0; offset < block.Size; offset += PageSizes.PageSize)
@@ -49,7 +49,7 @@ public sealed partial class CompressionEngine
     }
 
     /// <summary>Compresses every page of every block of <paramref name="memory"/>, in block and page order.</summary>
-    public void CompressAll(GuestMemory memory, PageResultHandler handler)
+    internal void CompressAll(GuestMemory memory, PageResultHandler handler)
     {
         ArgumentNullException.ThrowIfNull(memory);
         // Indexed, not foreach: the list's interface enumerator would be boxed.

@@ -153,7 +153,7 @@ public sealed unsafe partial class CompressionEngine : IDisposable
     public long Unreleased => _received - _released;
 
     /// <summary>A consistent snapshot of the statistics; any thread, any time.</summary>
-    public CompressionStatistics Statistics => _counters.Snapshot();
+    internal CompressionStatistics Statistics => _counters.Snapshot();
 
     /// <summary>The native bytes the engine still owns (0 after it stopped). For tests.</summary>
     internal long NativeBytes

@@ -6,7 +6,7 @@ namespace Engine.Pipeline;
 /// A consistent snapshot of a compression engine's counters, as QEMU's <c>info migrate</c> reports them
 /// (<c>CompressionStats</c>, plus the duplicate and normal page counts of the pages the engine handled).
 /// </summary>
-public readonly record struct CompressionStatistics
+internal readonly record struct CompressionStatistics
 {
     /// <summary>"compression pages": pages that went out compressed.</summary>
     public long Pages { get; init; }

@@ -1,4 +1,4 @@
 namespace Engine.Pipeline;
 
 /// <summary>Receives one result of a <see cref="CompressionEngine"/>; its bytes are valid until the handler returns.</summary>
-public delegate void PageResultHandler(in PageResult result);
+internal delegate void PageResultHandler(in PageResult result);

@@ -6,7 +6,7 @@ namespace Engine.Transport;
 /// A TLS connection made by <see cref="TlsTransport"/>: an <see cref="SslStream"/> that also tells which stream it runs over
 /// (<see cref="SslStream"/> keeps that protected), so the migration code can reach the socket for timeouts, poll and shutdown.
 /// </summary>
-public sealed class MigrationTlsStream : SslStream
+internal sealed class MigrationTlsStream : SslStream
 {
     internal MigrationTlsStream(Stream transport)
         : base(transport, leaveInnerStreamOpen: false)

@@ -53,7 +53,7 @@ public sealed class TlsCredentials : IDisposable
     public string Directory { get; }
 
     /// <summary>Which end these credentials are for (which certificate and key were loaded).</summary>
-    public TlsRole Role { get; }
+    internal TlsRole Role { get; }
 
     /// <summary>This end's certificate, with its private key.</summary>
     public X509Certificate2 Certificate { get; }
@@ -69,10 +69,24 @@ public sealed class TlsCredentials : IDisposable
     internal SslStreamCertificateContext ClientContext => _context ??= SslStreamCertificateContext.Create(Certificate, null, offline: true);
 
     /// <summary>
+    /// Reads and checks the listening end's credentials in <paramref name="directory"/> (QEMU's file names:
+    /// <c>ca-cert.pem</c>, <c>server-cert.pem</c>, <c>server-key.pem</c>). Throws <see cref="EngineParameterException"/>
+    /// (parameter <c>tls-creds</c>) naming the file and the fault.
+    /// </summary>
+    public static TlsCredentials LoadServer(string directory) => Load(directory, TlsRole.Server);
+
+    /// <summary>
+    /// Reads and checks the connecting end's credentials in <paramref name="directory"/> (<c>ca-cert.pem</c>,
+    /// <c>client-cert.pem</c>, <c>client-key.pem</c>). Throws <see cref="EngineParameterException"/> (parameter
+    /// <c>tls-creds</c>) naming the file and the fault.
+    /// </summary>
+    public static TlsCredentials LoadClient(string directory) => Load(directory, TlsRole.Client);
+
+    /// <summary>
     /// Reads and checks <paramref name="directory"/> for <paramref name="role"/>. Throws <see cref="EngineParameterException"/>
     /// (parameter <c>tls-creds</c>) naming the file and the fault.
     /// </summary>
-    public static TlsCredentials Load(string directory, TlsRole role, TimeProvider? time = null)
+    internal static TlsCredentials Load(string directory, TlsRole role, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(directory);
         DateTimeOffset now = (time ?? TimeProvider.System).GetUtcNow();
@@ -102,10 +116,10 @@ public sealed class TlsCredentials : IDisposable
     }
 
     /// <summary>The certificate file of <paramref name="role"/>.</summary>
-    public static string CertFile(TlsRole role) => role == TlsRole.Server ? ServerCertFile : ClientCertFile;
+    internal static string CertFile(TlsRole role) => role == TlsRole.Server ? ServerCertFile : ClientCertFile;
 
     /// <summary>The key file of <paramref name="role"/>.</summary>
-    public static string KeyFile(TlsRole role) => role == TlsRole.Server ? ServerKeyFile : ClientKeyFile;
+    internal static string KeyFile(TlsRole role) => role == TlsRole.Server ? ServerKeyFile : ClientKeyFile;
 
     /// <summary>Frees the certificates and the key.</summary>
     public void Dispose()

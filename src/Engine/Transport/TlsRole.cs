@@ -1,7 +1,7 @@
 namespace Engine.Transport;
 
 /// <summary>Which end of a TLS connection: QEMU's <c>endpoint=client|server</c>.</summary>
-public enum TlsRole
+internal enum TlsRole
 {
     /// <summary>The connecting end (a migration's source): presents <c>client-cert.pem</c>, checks the server's name.</summary>
     Client,

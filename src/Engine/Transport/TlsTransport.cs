@@ -21,13 +21,13 @@ namespace Engine.Transport;
 ///
 /// // source / client, per connection: connect, then authenticate (the SslStream owns the TCP stream)
 /// NetworkStream tcp = TcpTransport.Connect(host, port, connectTimeout, ioTimeout, ct);
-/// MigrationTlsStream main = TlsTransport.AuthenticateAsClient(tcp, tls, host, ct);
+/// SslStream main = TlsTransport.AuthenticateAsClient(tcp, tls, host, ct);
 /// ... write the stream ...
 /// TlsTransport.ShutdownSend(main);   // TLS close_notify, then TCP FIN; the peer's reply can still be read
 /// TlsTransport.Close(main);          // close_notify if not sent yet (best effort), then dispose
 ///
 /// // destination / server, per accepted connection (or use MigrationListener, which does this and refuses the rest)
-/// MigrationTlsStream s = TlsTransport.AuthenticateAsServer(acceptedTcp, serverTls, ct);
+/// SslStream s = TlsTransport.AuthenticateAsServer(acceptedTcp, serverTls, ct);
 ///
 /// // code that needs the socket under a plain or TLS connection (timeouts, poll, shutdown)
 /// NetworkStream? under = TlsTransport.GetNetworkStream(stream);
@@ -58,7 +58,7 @@ public static class TlsTransport
     /// it is disposed). The server's certificate must chain to <c>ca-cert.pem</c> and carry <see cref="TlsOptions.Hostname"/>,
     /// else <paramref name="uriHost"/> (the host connected to).
     /// </summary>
-    public static MigrationTlsStream AuthenticateAsClient(Stream connection, TlsOptions options, string? uriHost, CancellationToken cancellationToken = default)
+    public static SslStream AuthenticateAsClient(Stream connection, TlsOptions options, string? uriHost, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(connection);
         ArgumentNullException.ThrowIfNull(options);
@@ -95,7 +95,7 @@ public static class TlsTransport
     /// <c>ca-cert.pem</c>, and whose subject is in <see cref="TlsOptions.AuthorizedSubjects"/> when that is given. A peer that
     /// opens with anything but a TLS handshake record is told so in one plaintext JSON error line and refused.
     /// </summary>
-    public static MigrationTlsStream AuthenticateAsServer(NetworkStream connection, TlsOptions options, CancellationToken cancellationToken = default)
+    public static SslStream AuthenticateAsServer(NetworkStream connection, TlsOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(connection);
         ArgumentNullException.ThrowIfNull(options);

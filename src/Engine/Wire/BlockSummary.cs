@@ -1,7 +1,7 @@
 namespace Engine.Wire;
 
 /// <summary>One RAM block of a <see cref="StreamSummary"/>.</summary>
-public sealed class BlockSummary
+internal sealed class BlockSummary
 {
     /// <summary>Creates the summary of a block.</summary>
     public BlockSummary(string name, long length)

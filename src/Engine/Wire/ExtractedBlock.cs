@@ -4,4 +4,4 @@ namespace Engine.Wire;
 /// <param name="Name">The block's id string.</param>
 /// <param name="Length">The block's used length: the image's size.</param>
 /// <param name="Path">The image file.</param>
-public sealed record ExtractedBlock(string Name, long Length, string Path);
+internal sealed record ExtractedBlock(string Name, long Length, string Path);

@@ -8,7 +8,7 @@ namespace Engine.Wire;
 /// is page aligned with the whole page inside the block, and payload spans are valid only during the call (copy what
 /// outlives it).
 /// </summary>
-public interface IRamSink
+internal interface IRamSink
 {
     /// <summary>The RAM section's block list: called once, before any page.</summary>
     void OnBlockList(IReadOnlyList<RamBlockInfo> blocks);

@@ -14,7 +14,7 @@ namespace Engine.Wire;
 /// <param name="PagesOffset">The file offset of page 0; page i is at <c>PagesOffset + i * 4096</c>.</param>
 /// <param name="Bitmap">The bitmap as little-endian 64-bit words: bit i of word w stands for page <c>64 * w + i</c>; a set bit means the page is in the file, a clear one a zero page. Bits past the block's last page are clear.</param>
 /// <param name="PagesPresent">The number of set bits: pages whose data is in the file.</param>
-public sealed record MappedRamBlock(
+internal sealed record MappedRamBlock(
     string Name,
     long Length,
     long HeaderOffset,

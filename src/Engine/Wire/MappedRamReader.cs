@@ -15,7 +15,7 @@ namespace Engine.Wire;
 /// the stream; the pages regions are checked again against this file's length before anything is read, so a file shorter
 /// than its headers say is refused rather than read past its end.
 /// </remarks>
-public static class MappedRamReader
+internal static class MappedRamReader
 {
     /// <summary>Pages per work item: 16 MiB, a multiple of 64 so that no two items share a bitmap word.</summary>
     internal const int ChunkPages = 4096;

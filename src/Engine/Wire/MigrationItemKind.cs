@@ -1,7 +1,7 @@
 namespace Engine.Wire;
 
 /// <summary>What <see cref="MigrationStreamReader.Read"/> has just read.</summary>
-public enum MigrationItemKind
+internal enum MigrationItemKind
 {
     /// <summary>Nothing read yet, or the reader has stopped.</summary>
     None = 0,

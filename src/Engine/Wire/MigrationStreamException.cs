@@ -4,7 +4,7 @@ namespace Engine.Wire;
 /// A migration stream is malformed, truncated, unsupported or stalled. <see cref="Offset"/> is the byte offset (from the
 /// start of the stream) of the field that is wrong; the message says what was expected there and what was found.
 /// </summary>
-public sealed class MigrationStreamException : EngineException
+internal sealed class MigrationStreamException : EngineException
 {
     /// <summary>Creates an exception for a problem at <paramref name="offset"/>.</summary>
     public MigrationStreamException(long offset, string message)

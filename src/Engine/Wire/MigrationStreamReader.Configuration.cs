@@ -4,7 +4,7 @@ using System.Text;
 namespace Engine.Wire;
 
 // The configuration section: the machine type and the subsections QEMU 7.2 to 10.0 may append to it.
-public sealed partial class MigrationStreamReader
+internal sealed partial class MigrationStreamReader
 {
     // The configuration subsections Engine knows, as bits of the set already read.
     private const int TargetPageBitsSubsection = 1;

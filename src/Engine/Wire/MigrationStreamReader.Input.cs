@@ -3,7 +3,7 @@ using System.Runtime.ExceptionServices;
 namespace Engine.Wire;
 
 // The input side: one buffer, refilled from the stream, compacted so that the current item always stays contiguous.
-public sealed partial class MigrationStreamReader
+internal sealed partial class MigrationStreamReader
 {
     /// <summary>
     /// The longest item the reader parses in one piece: a block list of MaxRamBlocks entries with x-ignore-shared

@@ -7,7 +7,7 @@ namespace Engine.Wire;
 
 // QEMU's mapped-ram files (9.0+): each block list entry is followed by a MappedRamHeader, the block's bitmap, and its pages
 // at a fixed, page-aligned file offset; the stream goes on after the pages. No page records appear in the stream.
-public sealed partial class MigrationStreamReader
+internal sealed partial class MigrationStreamReader
 {
     /// <summary>be32 version, be64 page_size, be64 bitmap_offset, be64 pages_offset.</summary>
     private const int MappedRamHeaderLength = 28;

@@ -5,7 +5,7 @@ using Engine.Codecs;
 namespace Engine.Wire;
 
 // RAM section payload: the block list and the page records, each validated before anything is exposed.
-public sealed partial class MigrationStreamReader
+internal sealed partial class MigrationStreamReader
 {
     private const int XbzrleHeaderLength = 3;
     private bool _blockListSeen;

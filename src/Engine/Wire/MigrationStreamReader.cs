@@ -26,7 +26,7 @@ namespace Engine.Wire;
 /// </para>
 /// <para>Not thread-safe: one thread reads.</para>
 /// </remarks>
-public sealed partial class MigrationStreamReader : IDisposable
+internal sealed partial class MigrationStreamReader : IDisposable
 {
     private readonly Stream _input;
     private readonly bool _leaveOpen;

@@ -3,7 +3,7 @@ using Engine.Codecs;
 namespace Engine.Wire;
 
 /// <summary>Limits and behaviour of a <see cref="MigrationStreamReader"/>.</summary>
-public sealed class MigrationStreamReaderOptions
+internal sealed class MigrationStreamReaderOptions
 {
     private bool _acceptMappedRam;
 

@@ -15,7 +15,7 @@ namespace Engine.Wire;
 /// Arguments are checked: a block index, page offset or payload length that QEMU's reader would refuse throws
 /// <see cref="ArgumentException"/> here instead of producing a stream nobody can load.
 /// </remarks>
-public sealed class MigrationStreamWriter : IDisposable
+internal sealed class MigrationStreamWriter : IDisposable
 {
     /// <summary>The default buffer size: 256 KiB, large enough that a page never straddles two writes to the stream.</summary>
     public const int DefaultBufferSize = 256 * 1024;

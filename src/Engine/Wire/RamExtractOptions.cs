@@ -3,7 +3,7 @@ using Engine.Codecs;
 namespace Engine.Wire;
 
 /// <summary>Options of <see cref="RamExtractor"/>.</summary>
-public sealed class RamExtractOptions
+internal sealed class RamExtractOptions
 {
     /// <summary>Decompress workers (QEMU's <c>decompress-threads</c>), 1 to 255; default 2.</summary>
     public int DecompressThreads { get; init; } = 2;

@@ -3,4 +3,4 @@ namespace Engine.Wire;
 /// <summary>What <see cref="RamExtractor"/> wrote.</summary>
 /// <param name="Blocks">The block images.</param>
 /// <param name="Counts">The records read.</param>
-public sealed record RamExtractResult(IReadOnlyList<ExtractedBlock> Blocks, RamLoadCounts Counts);
+internal sealed record RamExtractResult(IReadOnlyList<ExtractedBlock> Blocks, RamLoadCounts Counts);

@@ -4,7 +4,7 @@ namespace Engine.Wire;
 /// <c>engine extract</c>: turns a migration stream (QEMU's or Engine's) into one raw image per RAM block. For a full QEMU
 /// migration file it stops after RAM's END section; the device sections after it are not needed.
 /// </summary>
-public static class RamExtractor
+internal static class RamExtractor
 {
     /// <summary>Extracts the RAM of <paramref name="input"/> into <paramref name="outputDirectory"/>.</summary>
     /// <remarks>

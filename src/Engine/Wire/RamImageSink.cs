@@ -14,7 +14,7 @@ namespace Engine.Wire;
 /// <remarks>
 /// Where the platform cannot map a file, the images are built in memory and written out by <see cref="Flush"/> at the end.
 /// </remarks>
-public sealed unsafe class RamImageSink : IRamSink, IDisposable
+internal sealed unsafe class RamImageSink : IRamSink, IDisposable
 {
     private readonly string _directory;
     private readonly DecompressionEngine _engine;

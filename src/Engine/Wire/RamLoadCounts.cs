@@ -1,7 +1,7 @@
 namespace Engine.Wire;
 
 /// <summary>What <see cref="RamStreamLoader.Load(MigrationStreamReader, IRamSink)"/> read.</summary>
-public sealed class RamLoadCounts
+internal sealed class RamLoadCounts
 {
     /// <summary>Zero page records.</summary>
     public long ZeroPages { get; set; }

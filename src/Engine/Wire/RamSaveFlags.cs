@@ -5,7 +5,7 @@ namespace Engine.Wire;
 /// <see cref="Continue"/>, are exactly one of the kinds.
 /// </summary>
 [Flags]
-public enum RamSaveFlags : ushort
+internal enum RamSaveFlags : ushort
 {
     /// <summary>No flag.</summary>
     None = 0,

@@ -3,7 +3,7 @@ using Engine.Receive;
 namespace Engine.Wire;
 
 /// <summary>Drives a <see cref="MigrationStreamReader"/> into an <see cref="IRamSink"/>: the receive loop (<c>ReceiveLoop</c>) with a sink as its target.</summary>
-public static class RamStreamLoader
+internal static class RamStreamLoader
 {
     /// <summary>
     /// Reads until the reader stops (after RAM's END with the default options) and hands every page to

@@ -1,7 +1,7 @@
 namespace Engine.Wire;
 
 /// <summary>A count of records and their bytes on the wire (headers included).</summary>
-public sealed class RecordStats
+internal sealed class RecordStats
 {
     /// <summary>Records.</summary>
     public long Count { get; set; }

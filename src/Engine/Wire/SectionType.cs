@@ -1,7 +1,7 @@
 namespace Engine.Wire;
 
 /// <summary>The type byte that opens each top-level item of a migration stream (<c>QEMU_VM_*</c>).</summary>
-public enum SectionType : byte
+internal enum SectionType : byte
 {
     /// <summary>End of the device state (<c>QEMU_VM_EOF</c>); a VM description may follow.</summary>
     Eof = 0x00,

@@ -3,7 +3,7 @@ using Engine.Codecs;
 namespace Engine.Wire;
 
 /// <summary><c>engine inspect</c>: reads a whole migration stream, validating it, and summarises what it holds.</summary>
-public static class StreamInspector
+internal static class StreamInspector
 {
     /// <summary>Inspects <paramref name="input"/> to its end.</summary>
     /// <param name="input">The stream, read from its current position.</param>

@@ -1,7 +1,7 @@
 namespace Engine.Wire;
 
 /// <summary>What <see cref="StreamInspector"/> found in a migration stream: the data behind <c>engine inspect</c>.</summary>
-public sealed class StreamSummary
+internal sealed class StreamSummary
 {
     /// <summary>The file version (3).</summary>
     public uint FileVersion { get; set; }

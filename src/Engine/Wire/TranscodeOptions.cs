@@ -3,7 +3,7 @@ using Engine.Codecs;
 namespace Engine.Wire;
 
 /// <summary>Options of <see cref="Transcoder"/>.</summary>
-public sealed class TranscodeOptions
+internal sealed class TranscodeOptions
 {
     /// <summary>The output's method and level; <see cref="CompressMethod.None"/> writes plain pages. Default zlib level 1.</summary>
     public CompressionSettings Settings { get; init; } = CompressionSettings.Default;

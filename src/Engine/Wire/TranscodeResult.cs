@@ -1,7 +1,7 @@
 namespace Engine.Wire;
 
 /// <summary>What <see cref="Transcoder"/> read and wrote.</summary>
-public sealed class TranscodeResult
+internal sealed class TranscodeResult
 {
     /// <summary>Bytes read from the input, all of it.</summary>
     public long BytesRead { get; set; }

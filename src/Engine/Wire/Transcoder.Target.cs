@@ -4,7 +4,7 @@ using Engine.Receive;
 namespace Engine.Wire;
 
 /// <summary>The re-encoder as the receive loop's target: pages into the batch, every other item re-framed or copied.</summary>
-public sealed partial class Transcoder
+internal sealed partial class Transcoder
 {
     /// <summary>
     /// One transcode's target: pages (the stream's and, at each barrier, a multifd source's channels') go into the batch,

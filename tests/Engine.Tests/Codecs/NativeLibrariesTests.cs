@@ -37,10 +37,47 @@ public sealed class NativeLibrariesTests
         Assert.Equal(0, handle);
         Assert.Null(path);
 
-        DllNotFoundException e = NativeLibraries.LoadFailure("zlib", candidates, "apt-get install zlib1g");
+        var loader = new DllNotFoundException("the loader's own reason");
+        EngineException e = NativeLibraries.LoadFailure("zlib", candidates, "apt-get install zlib1g", loader);
+        Assert.Equal(EngineErrorKind.Native, e.Kind);
+        Assert.Null(e.StreamOffset);
+        Assert.Same(loader, e.InnerException);
         Assert.Contains("/nonexistent/libz-engine-test.so.1", e.Message, StringComparison.Ordinal);
         Assert.Contains("libz-engine-test.so", e.Message, StringComparison.Ordinal);
         Assert.Contains("apt-get install zlib1g", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ALibraryOfAVersionEngineDoesNotWorkWithIsANativeEngineException()
+    {
+        // Regression: the version checks threw NotSupportedException, so a host catching EngineException missed them and
+        // EngineErrorKind.Native was never thrown.
+        EngineException zstd = Assert.Throws<EngineException>(
+            () => NativeLibraries.CheckVersions(10308, "1.3.8", "/opt/old/libzstd.so", "1.3.1", "libz.so.1"));
+        Assert.Equal(EngineErrorKind.Native, zstd.Kind);
+        Assert.Contains("/opt/old/libzstd.so", zstd.Message, StringComparison.Ordinal);
+        Assert.Contains("1.4.0 or newer", zstd.Message, StringComparison.Ordinal);
+        Assert.Contains("Fix:", zstd.Message, StringComparison.Ordinal);
+
+        EngineException zlib = Assert.Throws<EngineException>(
+            () => NativeLibraries.CheckVersions(10507, "1.5.7", "libzstd.so", "2.0.0", "/opt/new/libz.so.2"));
+        Assert.Equal(EngineErrorKind.Native, zlib.Kind);
+        Assert.Contains("/opt/new/libz.so.2", zlib.Message, StringComparison.Ordinal);
+        Assert.Contains("Fix:", zlib.Message, StringComparison.Ordinal);
+
+        NativeLibraries.CheckVersions(10507, "1.5.7", "libzstd.so", "1.3.1", "libz.so.1");
+    }
+
+    [Fact]
+    public void AMissingLibraryReachesTheHostAsANativeEngineExceptionWithTheLoadersReason()
+    {
+        // What EnsureZlib/EnsureZstd throw when no candidate loads: the kind a host catches, the runtime loader's report inside.
+        string[] candidates = ["/nonexistent/libzstd-engine-test.so"];
+        Assert.False(NativeLibraries.TryLoadFirst(candidates, out _, out _));
+        EngineException e = NativeLibraries.LoadFailure("libzstd", candidates, "restore ZstdNet", NativeLibraries.LoaderError(candidates[0]));
+        Assert.Equal(EngineErrorKind.Native, e.Kind);
+        Assert.IsType<DllNotFoundException>(e.InnerException);
+        Assert.StartsWith("Engine could not load libzstd: looked for /nonexistent/libzstd-engine-test.so. Fix: restore ZstdNet", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

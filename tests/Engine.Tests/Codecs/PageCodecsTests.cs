@@ -104,7 +104,7 @@ public sealed class PageCodecsTests
         Parallel.ForEach(settings, new ParallelOptions { MaxDegreeOfParallelism = settings.Length }, setting =>
         {
             using IPageCompressor compressor = PageCodecs.CreateCompressor(setting.Item1, setting.Item2);
-            using PageDecoder decoder = PageCodecs.CreateDecoder(setting.Item1.Method, strict: true, setting.Item2);
+            using PageDecoder decoder = new PageDecoder(setting.Item1.Method, strict: true, setting.Item2);
             byte[] destination = new byte[compressor.MaxCompressedLength];
             byte[] page = new byte[PageSizes.PageSize];
             for (int round = 0; round < 4; round++)

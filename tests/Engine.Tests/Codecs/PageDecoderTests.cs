@@ -24,7 +24,7 @@ public sealed class PageDecoderTests
     [MemberData(nameof(ConfiguredMethods))]
     public void AutoDetectingDecoderDecodesBothMethods(CompressMethod configured, ZlibImplementation zlib)
     {
-        using PageDecoder decoder = PageCodecs.CreateDecoder(configured, strict: false, zlib);
+        using PageDecoder decoder = new PageDecoder(configured, strict: false, zlib);
         Assert.Equal(configured, decoder.Method);
         Assert.False(decoder.Strict);
         foreach (CompressMethod method in new[] { CompressMethod.Zlib, CompressMethod.Zstd })
@@ -41,7 +41,7 @@ public sealed class PageDecoderTests
     [MemberData(nameof(ConfiguredMethods))]
     public void StrictDecoderAcceptsOnlyTheConfiguredMethod(CompressMethod configured, ZlibImplementation zlib)
     {
-        using PageDecoder decoder = PageCodecs.CreateDecoder(configured, strict: true, zlib);
+        using PageDecoder decoder = new PageDecoder(configured, strict: true, zlib);
         Assert.True(decoder.Strict);
         foreach (CompressMethod method in new[] { CompressMethod.Zlib, CompressMethod.Zstd })
         {
@@ -57,7 +57,7 @@ public sealed class PageDecoderTests
     public void TheBoundIsTheDetectedMethods()
     {
         // 4111 bytes: within zstd's bound, beyond zlib's. A zlib payload that long is TooLong; a zstd one reaches the decoder.
-        using PageDecoder decoder = PageCodecs.CreateDecoder(CompressMethod.Zlib, strict: false);
+        using PageDecoder decoder = new PageDecoder(CompressMethod.Zlib, strict: false);
         byte[] zlib = new byte[PageSizes.ZlibBound + 1];
         Payload(CompressMethod.Zlib, TestPages.Create("text", 1)).CopyTo(zlib, 0);
         byte[] zstd = new byte[PageSizes.ZlibBound + 1];
@@ -76,7 +76,7 @@ public sealed class PageDecoderTests
     [Fact]
     public void ReportsEmptyUnknownAndTooSmallBeforeDecoding()
     {
-        using PageDecoder decoder = PageCodecs.CreateDecoder(CompressMethod.Zstd, strict: true);
+        using PageDecoder decoder = new PageDecoder(CompressMethod.Zstd, strict: true);
         byte[] payload = Payload(CompressMethod.Zstd, TestPages.Create("text", 1));
         Assert.Equal(DecompressStatus.Empty, decoder.Decompress([], new byte[PageSizes.PageSize]));
         Assert.Equal(DecompressStatus.UnknownFormat, decoder.Decompress([0x42, 0x42, 0x42, 0x42], new byte[PageSizes.PageSize]));

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Engine.Fuzz;
 using Engine.Multifd;
 using Xunit;
 using Xunit.Abstractions;

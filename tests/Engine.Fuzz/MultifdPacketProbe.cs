@@ -1,7 +1,8 @@
 using Engine.Codecs;
 using Engine.Memory;
+using Engine.Multifd;
 
-namespace Engine.Multifd;
+namespace Engine.Fuzz;
 
 /// <summary>
 /// The receive channel's packet path (<see cref="MultifdPacketParser"/>, then the channel's decompression stream writing
