@@ -56,7 +56,7 @@ report() {
     local status=0 run
     echo "== q10 $MACHINE: ${BOOT_S:-?} s to boot, $SECONDS s in all"
     for run in "${RUNS[@]}"; do
-        echo "q10 check $MACHINE $run: ${RESULT[$run]:-SKIPPED (not reached)}"
+        echo "q10 check $MACHINE $run: ${RESULT[$run]:-FAIL (not reached before the time limit)}"
         case "${RESULT[$run]:-}" in FAIL*) status=1 ;; esac
     done
     exit $status
@@ -73,8 +73,10 @@ if [ ! -s "$GUEST/vmlinuz" ] || [ ! -s "$GUEST/initramfs.cpio.gz" ]; then
     "$HERE/make-guest.sh" "$WORK" >/dev/null || all "FAIL (make-guest.sh failed)"
 fi
 
-# One line of why the last engine run failed: its log's last two lines.
-engine_said() { tail -2 "$OUT/$1.log" 2>/dev/null | tr '\n' ' ' | cut -c1-400; }
+# Why an engine run failed: its last "error" line, else its log's last line.
+engine_said() {
+    { grep 'error' "$OUT/$1.log" 2>/dev/null || tail -1 "$OUT/$1.log" 2>/dev/null; } | tail -1 | cut -c1-400
+}
 qemu_said() { tail -2 "$WORK/$1.log" 2>/dev/null | tr '\n' ' ' | cut -c1-300; }
 
 # ram_equal A B: A and B are the same size and equal outside 0xa0000-0x100000; prints the verdict either way.
