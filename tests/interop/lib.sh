@@ -25,7 +25,7 @@ start_qemu() {
     local name=$1; shift
     rm -f "$WORK/$name.qmp" "$WORK/$name.console"
     # shellcheck disable=SC2046
-    $(qemu_base) -append 'console=ttyS0 panic=-1' -serial "file:$WORK/$name.console" \
+    $(qemu_base) -append "${QEMU_APPEND:-console=ttyS0 panic=-1}" -serial "file:$WORK/$name.console" \
         -qmp "unix:$WORK/$name.qmp,server=on,wait=off" "$@" > "$WORK/$name.log" 2>&1 &
     LAST_PID=$!
     STARTED_PIDS+=("$LAST_PID")

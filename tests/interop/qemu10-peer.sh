@@ -46,6 +46,8 @@ QEMU10_DIR=${QEMU10_DIR:-$HERE/work/qemu10}
 # lib.sh's start_qemu runs $(qemu_base), which takes these two.
 QEMU_BIN=$QEMU10_DIR/qemu-system-x86_64
 QEMU_MACHINE=$MACHINE
+# A quick guest (see guest-init.sh) and a quiet kernel: the boot is most of this script's time under TCG.
+QEMU_APPEND="console=ttyS0 panic=-1 quiet guest.quick"
 # QEMU's files (QMP socket, console, log) go to $WORK/$P.*; everything else to $OUT.
 P=q10.$MACHINE
 OUT=$WORK/q10/$MACHINE
