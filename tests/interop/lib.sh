@@ -8,10 +8,11 @@ QMP="python3 $HERE/qmp.py"
 MEM_MIB=${INTEROP_MEM_MIB:-512}
 STARTED_PIDS=()
 
-# qemu_base_for BINARY MACHINE: the command line of a test guest under that QEMU binary and -machine type.
+# qemu_base_for BINARY MACHINE: the command line of a test guest under that QEMU binary and -machine type (and
+# $QEMU_EXTRA, more arguments split on spaces, for every QEMU started).
 qemu_base_for() {
     echo "$1 -accel tcg -machine $2 -smp 1 -m $MEM_MIB -display none -nic none" \
-         "-no-reboot -monitor none -kernel $GUEST/vmlinuz -initrd $GUEST/initramfs.cpio.gz"
+         "-no-reboot -monitor none -kernel $GUEST/vmlinuz -initrd $GUEST/initramfs.cpio.gz ${QEMU_EXTRA:-}"
 }
 
 # qemu_base: the system's QEMU 7.2 on pc-i440fx-7.2, unless QEMU_BIN / QEMU_MACHINE name another (qemu10-peer.sh).

@@ -25,7 +25,8 @@
 # if a run failed. SKIPPED (every run, with the reason) when QEMU 10.0 is not unpacked or QEMU / python3 are missing.
 # Env: ENGINE (default: dotnet run --project src/Engine.Cli -c Release --), INTEROP_WORK, INTEROP_MEM_MIB (default 256),
 #      QEMU10_DIR (default tests/interop/work/qemu10), Q10_TIME_LIMIT (default 300 s for the whole script),
-#      GUEST_BOOT_TIMEOUT (default 180 s).
+#      GUEST_BOOT_TIMEOUT (default 180 s), QEMU10_EXTRA (more arguments for every QEMU 10 started, source and
+#      destinations, e.g. "-global migration.send-switchover-start=off" to try a QEMU-side workaround).
 # Every wait is bounded; only processes this script started are stopped, by their PIDs.
 set -uo pipefail
 if [ -z "${_Q10_PEER_TIMED:-}" ]; then
@@ -48,6 +49,7 @@ QEMU_BIN=$QEMU10_DIR/qemu-system-x86_64
 QEMU_MACHINE=$MACHINE
 # A quick guest (see guest-init.sh) and a quiet kernel: the boot is most of this script's time under TCG.
 QEMU_APPEND="console=ttyS0 panic=-1 quiet guest.quick"
+QEMU_EXTRA=${QEMU10_EXTRA:-}
 # QEMU's files (QMP socket, console, log) go to $WORK/$P.*; everything else to $OUT.
 P=q10.$MACHINE
 OUT=$WORK/q10/$MACHINE
@@ -266,7 +268,7 @@ run_mapped_ram() {
     rm -rf "$file" "$OUT/mapped-ram" "$OUT/mapped-ram.pmem"
 }
 
-echo "q10 $MACHINE: booting the guest under $("$QEMU_BIN" --version | head -1) (TCG, $MEM_MIB MiB)"
+echo "q10 $MACHINE: booting the guest under $("$QEMU_BIN" --version | head -1) (TCG, $MEM_MIB MiB)${QEMU_EXTRA:+ with $QEMU_EXTRA}"
 start_qemu "$P.src"
 SRC=$LAST_PID
 wait_console "$WORK/$P.src.console" '^tick [0-9]+' "${GUEST_BOOT_TIMEOUT:-180}" \
