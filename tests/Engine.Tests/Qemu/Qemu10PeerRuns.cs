@@ -67,8 +67,13 @@ public sealed class Qemu10PeerRuns : IDisposable
             started = _runs?.Values.ToArray() ?? [];
         }
 
-        Task.WaitAll(started, WaitBound);
-        _lanes.Dispose();
+        // A script that failed to start faults its task; that is the test case's to report, not the disposal's.
+        bool ended = Task.WhenAll(started).ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).Wait(WaitBound);
+        if (ended)
+        {
+            // Only once every script has ended: past the bound one may still release its lane later.
+            _lanes.Dispose();
+        }
     }
 
     private Dictionary<string, Task<ScriptResult>> Start(QemuInterop qemu)
