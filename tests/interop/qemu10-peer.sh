@@ -60,7 +60,7 @@ report() {
     local status=0 run
     echo "== q10 $MACHINE: ${BOOT_S:-?} s to boot, $SECONDS s in all"
     for run in "${RUNS[@]}"; do
-        echo "q10 check $MACHINE $run: ${RESULT[$run]:-FAIL (not reached before the time limit)}"
+        echo "q10 check $MACHINE $run: ${RESULT[$run]:-FAIL (not finished before the time limit)}"
         case "${RESULT[$run]:-}" in FAIL*) status=1 ;; esac
     done
     exit $status
