@@ -79,7 +79,7 @@ run() {
     local bytes=""
     if [ -n "$rmethod" ]; then
         wait "$apid" 2>/dev/null; wait "$bpid" 2>/dev/null
-        bytes=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["bytesOut"])' "$OUT/$name-A.json" 2>/dev/null || echo "?")
+        bytes=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ram"]["transferred"])' "$OUT/$name-A.json" 2>/dev/null || echo "?")
     fi
     python3 - "$label" "$st" "$((t1 - t0))" "$bytes" "$OUT/$name.query-migrate.json" <<'PY' | tee -a "$OUT/table.md"
 import json, sys

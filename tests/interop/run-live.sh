@@ -54,7 +54,8 @@ mkdir -p "$WORK"
 migrate_status() { timeout 10 $QMP "$WORK/src.qmp" query-migrate 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin).get("status",""))' 2>/dev/null; }
 
 
-json_field() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(d.get(sys.argv[2]))" "$1" "$2" 2>/dev/null; }
+# json_field FILE a.b.c: a member of engine's final JSON object (query-migrate's names; extensions under "engine").
+json_field() { python3 -c "import json,sys,functools; d=json.load(open(sys.argv[1])); print(functools.reduce(lambda o,k: o.get(k) if isinstance(o,dict) else None, sys.argv[2].split('.'), d))" "$1" "$2" 2>/dev/null; }
 
 # incoming_check N NAME EXTRA-ENGINE-ARGS...: source migrates into engine incoming; compares RAM with pmemsave.
 incoming_check() {
@@ -85,7 +86,7 @@ incoming_check() {
         ok=0; detail=$JUDGED
     fi
     rm -f "$OUT/$name.pmem" "${TEE_FILE:-/nonexistent}"; rm -rf "$OUT/$name"
-    local counts="xbzrle $(json_field "$OUT/$name.json" xbzrlePages), compressed $(json_field "$OUT/$name.json" compressedPages), raw $(json_field "$OUT/$name.json" rawPages), source $(json_field "$OUT/$name.json" source)"
+    local counts="xbzrle $(json_field "$OUT/$name.json" xbzrle-cache.pages), compressed $(json_field "$OUT/$name.json" compression.pages), raw $(json_field "$OUT/$name.json" ram.normal), source $(json_field "$OUT/$name.json" engine.source)"
     if [ $ok = 0 ]; then RESULT[$n]="PASS (RAM equals what QEMU sent:${detail}; $counts)"; else RESULT[$n]="FAIL (RAM differs from pmemsave:$detail; $counts)"; fi
     [ $ok = 0 ]
 }
@@ -134,7 +135,7 @@ release_after_rounds &
 RELEASE_PID=$!
 TEE_FILE=$OUT/xbzrle.stream incoming_check 2 xbzrle
 wait "$RELEASE_PID" 2>/dev/null
-[ "$(json_field "$OUT/xbzrle.json" xbzrlePages)" -gt 0 ] 2>/dev/null || RESULT[2]="FAIL (no XBZRLE records reached Engine: ${RESULT[2]})"
+[ "$(json_field "$OUT/xbzrle.json" xbzrle-cache.pages)" -gt 0 ] 2>/dev/null || RESULT[2]="FAIL (no XBZRLE records reached Engine: ${RESULT[2]})"
 $Q cont >/dev/null
 $Q migrate-set-capabilities '{"capabilities":[{"capability":"xbzrle","state":false}]}' >/dev/null
 $Q migrate-set-parameters '{"max-bandwidth":10737418240,"downtime-limit":300}' >/dev/null

@@ -159,7 +159,7 @@ elif start_incoming multifd --tls-authz "CN=client" --multifd-channels 2 --multi
     else
         $Q pmemsave "{\"val\":0,\"size\":$((MEM_MIB << 20)),\"filename\":\"$T/mf-source.raw\"}" >/dev/null
         sleep 1
-        pages=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["compressedPages"])' "$T/multifd.out" 2>/dev/null || echo "?")
+        pages=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["compression"]["pages"])' "$T/multifd.out" 2>/dev/null || echo "?")
         same=$(compare_ram "$T/mf-images/pc.ram.raw" "$T/mf-source.raw"); ok=$?
         echo "  multifd: engine's pc.ram.raw vs the source's pmemsave:$same"
         if [ $ok = 0 ]; then

@@ -209,29 +209,14 @@ internal static class IncomingCommand
             bool? verified = endpoint.IsTcp ? null : expected is null ? null : expected.SequenceEqual(result.Checksums);
             if (json || lines is not null)
             {
-                string final = JsonSerializer.Serialize(new
-                {
-                    status = "completed",
-                    bytes = result.StreamBytes,
-                    zeroPages = result.ZeroPages,
-                    rawPages = result.RawPages,
-                    compressedPages = result.CompressedPages,
-                    elapsedMs = (long)result.Elapsed.TotalMilliseconds,
-                    blocks = result.Checksums.Select(c => new { name = c.Name, xxh128 = c.Checksum }),
-                    checksumsVerified = verified,
-                    xbzrlePages = result.XbzrlePages,
-                    source = result.FromQemu ? "qemu" : "engine",
-                    deviceStateBytes = result.Tail.Length,
-                    savedStream = save?.Path,
-                    savedStreamBytes = save is null ? (long?)null : savedBytes,
-                }, new JsonSerializerOptions { WriteIndented = lines is null });
+                System.Text.Json.Nodes.JsonObject final = ResultJson.Incoming(result, verified, save?.Path, save is null ? null : savedBytes);
                 if (lines is not null)
                 {
-                    lines.Finish(System.Text.Json.Nodes.JsonNode.Parse(final)!.AsObject());
+                    lines.Finish(final);
                 }
                 else
                 {
-                    Console.WriteLine(final);
+                    Console.WriteLine(final.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
                 }
             }
             else

@@ -89,15 +89,20 @@ internal static class MigrateCommand
     {
         using MigrationGuest guest = image is null ? MigrationGuest.CreateSynthetic(blocks, writers) : SyntheticGuest.FromImage(image.FullName, writers);
         guest.StartWriters();
-        var source = new SourceMigration(guest, parameters, new SourceMigrationOptions { ReplyTimeout = io, MachineType = machineType });
-        using JsonProgress? lines = JsonProgress.StartIf(jsonProgress, () => source.Statistics.Snapshot(source.NowMs).ToJsonObject());
+        var options = new SourceMigrationOptions { ReplyTimeout = io, MachineType = machineType };
+        SourceMigration? source = multifd is null ? new SourceMigration(guest, parameters, options) : null;
+        Engine.Multifd.MultifdSource? multifdSource = multifd is null ? null : new Engine.Multifd.MultifdSource(guest, parameters, multifd, options) { ExpectReply = expectReply };
+
+        // The progress lines follow the migration that runs, in either wire mode.
+        using JsonProgress? lines = JsonProgress.StartIf(jsonProgress, () => source is not null
+            ? source.Statistics.Snapshot(source.NowMs).ToJsonObject()
+            : multifdSource!.Statistics.Snapshot(multifdSource.NowMs).ToJsonObject());
         MigrationResult result;
-        if (multifd is not null)
+        if (multifdSource is not null)
         {
             // The main connection first, then each channel's (QEMU 7.2's destination takes the first as the main channel);
             // with --tls-creds each one runs its TLS handshake right after its TCP connect, as QEMU's.
             using Stream main = TlsTransport.Connect(endpoint.Host, endpoint.Port, tls, TimeSpan.FromSeconds(10), io, cancellationToken);
-            var multifdSource = new Engine.Multifd.MultifdSource(guest, parameters, multifd, new SourceMigrationOptions { ReplyTimeout = io, MachineType = machineType }) { ExpectReply = expectReply };
             try
             {
                 result = multifdSource.Run(main, (_, token) => TlsTransport.Connect(endpoint.Host, endpoint.Port, tls, TimeSpan.FromSeconds(10), io, token), cancellationToken);
@@ -112,7 +117,7 @@ internal static class MigrateCommand
             using Stream stream = TlsTransport.Connect(endpoint.Host, endpoint.Port, tls, TimeSpan.FromSeconds(10), io, cancellationToken);
             try
             {
-                result = source.Run(stream, cancellationToken);
+                result = source!.Run(stream, cancellationToken);
             }
             finally
             {
@@ -124,7 +129,7 @@ internal static class MigrateCommand
             // Unbuffered: the stream writer already hands over 256 KiB at a time; a second buffer would only copy them again.
             using (FileStream file = new(endpoint.Path, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 1))
             {
-                result = source.Run(file, cancellationToken);
+                result = source!.Run(file, cancellationToken);
             }
 
             // The file has no return path: its checksums go beside it, for `engine incoming --from file:` to verify.

@@ -144,19 +144,7 @@ internal static class RelayCommand
 
         if (json)
         {
-            Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(new
-            {
-                status = "completed",
-                bytesIn = result.BytesIn,
-                bytesOut = result.BytesOut,
-                bytesAfterRam = result.BytesAfterRam,
-                zeroPages = result.ZeroPages,
-                rawPages = result.RawPages,
-                compressedPages = result.CompressedPages,
-                xbzrlePages = result.XbzrlePages,
-                elapsedMs = (long)result.Elapsed.TotalMilliseconds,
-                method = settings.ToString(),
-            }, new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+            Console.WriteLine(ResultJson.Relay(result, settings).ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
         }
         else
         {
@@ -167,7 +155,6 @@ internal static class RelayCommand
         return 0;
     }
 
-    /// <summary>Connects to the destination (with TLS when <paramref name="tls"/> is given) and carries the stream there.</summary>
     /// <summary>Connects to the destination (with TLS when <paramref name="tls"/> is given) and carries the stream there with <paramref name="carry"/>.</summary>
     private static RelayResult Relay(MigrationEndpoint output, TimeSpan io, TlsOptions? tls, CancellationToken cancellationToken, Func<Stream, RelayResult> carry)
     {

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Engine.Codecs;
 using Engine.Memory;
 using Engine.Pipeline;
+using Engine.Receive;
 using Engine.Transport;
 using Engine.Wire;
 
@@ -42,7 +43,7 @@ public sealed class DestinationMigration
         GuestMemory? memory = null;
         var clock = Stopwatch.StartNew();
 
-        // Live metrics (EngineMetrics): counts published at every end of section, nothing per page.
+        // Live metrics (EngineMetrics), published by the receive loop.
         using DestinationTracker metrics = EngineMetrics.TrackDestination();
         ProgressGuardStream? guard = null;
         // A connection is read with plain blocking reads: the socket's receive timeout bounds a silent source, and a
@@ -78,55 +79,12 @@ public sealed class DestinationMigration
                 Method = _options.Method == CompressMethod.None ? CompressMethod.Zlib : _options.Method,
                 Strict = _options.Strict,
             });
-            RamBlock[] blocks = [];
-            long zero = 0, raw = 0, compressed = 0, xbzrle = 0;
             var kept = new ReceivedStreamParts();
-            while (reader.Read())
-            {
-                switch (reader.Kind)
-                {
-                    case MigrationItemKind.FileHeader:
-                    case MigrationItemKind.Configuration:
-                    case MigrationItemKind.Command:
-                    case MigrationItemKind.SectionHeader:
-                        kept.Observe(reader);
-                        break;
-                    case MigrationItemKind.RamBlockList:
-                        memory = kept.ObserveBlockList(reader);
+            var target = new GuestMemoryTarget(engine, r => memory = kept.ObserveBlockList(r), kept.Observe);
 
-                        blocks = memory.Blocks.ToArray();
-                        break;
-                    case MigrationItemKind.ZeroPage:
-                        engine.SubmitZero(blocks[reader.BlockIndex], reader.PageOffset);
-                        zero++;
-                        break;
-                    case MigrationItemKind.RawPage:
-                        engine.SubmitRaw(blocks[reader.BlockIndex], reader.PageOffset, reader.Payload);
-                        raw++;
-                        break;
-                    case MigrationItemKind.CompressedPage:
-                        engine.SubmitCompressed(blocks[reader.BlockIndex], reader.PageOffset, reader.Payload, reader.PayloadOffset);
-                        compressed++;
-                        break;
-                    case MigrationItemKind.XbzrlePage:
-                        engine.WaitForDone();
-                        Span<byte> page = blocks[reader.BlockIndex].GetPage(reader.PageOffset);
-                        if (!Xbzrle.Decode(reader.Payload, page))
-                        {
-                            throw new MigrationStreamException(reader.PayloadOffset, "an XBZRLE delta did not apply to its page");
-                        }
-
-                        xbzrle++;
-                        break;
-                    case MigrationItemKind.EndOfSection:
-                        // QEMU's wait_for_decompress_done: errors surface at the section that caused them.
-                        engine.WaitForDone();
-                        metrics.Publish(zero, raw, compressed, reader.Position);
-                        break;
-                }
-            }
-
-            if (!reader.IsRamComplete || memory is null)
+            // Live metrics published at every end of section and at the end, nothing per page.
+            var loop = new ReceiveLoop(reader, target) { Metrics = metrics };
+            if (!loop.Run() || memory is null)
             {
                 throw new MigrationStreamException(reader.Position, "the stream ended before the RAM section's END: incomplete stream");
             }
@@ -137,7 +95,7 @@ public sealed class DestinationMigration
             kept.ReadTail(reader, _options.MaxDeviceStateBytes);
             bool engineSource = !kept.FromQemu;
             TimeSpan elapsed = clock.Elapsed;
-            metrics.Publish(zero, raw, compressed, reader.Position);
+            loop.Finish();
             metrics.SetStatus(MigrationStatus.Completed);
             // Best effort: the stream is complete, so a source that went away after its EOF (a relay that closed once it
             // had carried everything) does not make the destination discard it.
@@ -154,10 +112,10 @@ public sealed class DestinationMigration
                     Memory = memory,
                     Checksums = checksums,
                     StreamBytes = reader.Position,
-                    ZeroPages = zero,
-                    RawPages = raw,
-                    CompressedPages = compressed,
-                    XbzrlePages = xbzrle,
+                    ZeroPages = loop.ZeroPages,
+                    RawPages = loop.RawPages,
+                    CompressedPages = loop.CompressedPages,
+                    XbzrlePages = loop.XbzrlePages,
                     Elapsed = elapsed,
                 });
             memory = null; // handed to the caller

@@ -30,8 +30,10 @@ namespace Engine.Migration;
 /// </para>
 /// <para>
 /// A multifd source (QEMU 7.2's format): its channels are accepted beside the main connection on
-/// <see cref="MultifdDestination"/>'s path and their pages decoded (<see cref="MultifdRelayInput"/>); at every EOS of the
-/// main stream, once every channel's SYNC is in, the section's pages are re-encoded and written before the EOS, so the
+/// <see cref="MultifdDestination"/>'s path and their pages decoded (<see cref="MultifdChannelSet"/>), a second page source of
+/// the transcoder's receive loop: at every barrier (each EOS, or each MULTIFD_FLUSH record of a QEMU 8.1+ source that syncs
+/// per round), once every channel's SYNC is in, the pages since the last barrier are re-encoded and written before the
+/// barrier's record, and in per-round mode the last ones before RAM's last EOS once every channel has ended, so the
 /// destination gets one single-stream migration. TLS (issue 12: <c>engine relay --tls-creds</c> for the outgoing side,
 /// <c>--listen-tls-creds</c> for the accepted ones, the channels through <see cref="MultifdDestination.Tls"/>) wraps the
 /// connections before they are handed here; over TLS the watch keeps a read of the destination's TLS stream pending
@@ -111,7 +113,9 @@ public sealed class MigrationRelay
         thread.Start();
 
         // A channel that fails wakes the relay's thread, which may be blocked reading the main connection.
-        using MultifdRelayInput? channels = multifd is { } m ? new MultifdRelayInput(m.Destination, input.Abort, stop.Token) : null;
+        using MultifdChannelSet? channels = multifd is { } m
+            ? new MultifdChannelSet(m.Destination, m.Destination.ReadTimeout, trackPages: true, input.Abort, stop.Token)
+            : null;
         try
         {
             channels?.Accept(multifd!.Value.Listener);
@@ -124,7 +128,7 @@ public sealed class MigrationRelay
                 Progress = _options.Progress,
                 ReaderOptions = baseOptions,
             });
-            TranscodeResult result = transcoder.Transcode(input, sending, channels);
+            TranscodeResult result = transcoder.Transcode(input, sending, channels, channels is null ? null : channels.Allocate);
             sending.Complete();
 
             // Every byte is written: a destination that closes now has read the whole stream (QEMU closes once it has

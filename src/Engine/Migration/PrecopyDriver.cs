@@ -79,6 +79,9 @@ internal sealed class PrecopyDriver
     /// <summary>The guest's RAM blocks, in the order of the block list; a block's index is its index here.</summary>
     public RamBlock[] Blocks => _blocks;
 
+    /// <summary>The machine type the stream's configuration names (the destination QEMU's own).</summary>
+    public string MachineType => _options.MachineType;
+
     /// <summary>Milliseconds on the migration's clock.</summary>
     public long NowMs => (long)_options.Time.GetElapsedTime(0).TotalMilliseconds;
 

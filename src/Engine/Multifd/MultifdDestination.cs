@@ -3,6 +3,8 @@ using System.Net.Sockets;
 using Engine.Codecs;
 using Engine.Memory;
 using Engine.Migration;
+using Engine.Pipeline;
+using Engine.Receive;
 using Engine.Transport;
 using Engine.Wire;
 
@@ -16,9 +18,15 @@ namespace Engine.Multifd;
 /// <remarks>
 /// <para>
 /// As QEMU 7.2's destination: the first accepted connection is the main channel (the caller accepts it), then the N
-/// channel connections are accepted, each opening with its hello (magic, version, UUID, an id below N, no id twice). At
-/// every EOS on the main channel the destination waits until every channel has read its SYNC packet, then lets them go on.
-/// The main channel carries the block list, ZERO records and EOS; pages in RAW records there are applied too.
+/// channel connections are accepted, each opening with its hello (magic, version, UUID, an id below N, no id twice). The
+/// main channel is read by the receive loop (<c>ReceiveLoop</c>), the channels are its second page source: at each barrier
+/// (every EOS of a per-section source: QEMU 7.2, machine types up to 8.0, Engine; every MULTIFD_FLUSH record of a QEMU 8.1+
+/// source that syncs per round) the destination waits until every channel has read its SYNC packet, then lets them go on;
+/// per round, every channel is read to its end once the main stream is done. The main channel carries the block list,
+/// ZERO records and EOS; pages in RAW records there are applied too, through the same decompression engine as a single
+/// stream's. Metrics and <see cref="DestinationOptions"/> are as for <see cref="DestinationMigration"/>, but for
+/// <see cref="DestinationOptions.MinimumProgressBytes"/>: the main channel is quiet by design, and each connection's read
+/// timeout bounds a silent one.
 /// </para>
 /// <para>
 /// After the RAM section's END the rest of the main stream (a QEMU source's device state, EOF, the VM description) is kept
@@ -40,10 +48,21 @@ public sealed class MultifdDestination
         ArgumentNullException.ThrowIfNull(multifd);
         _multifd = multifd.Clone();
         _options = options ?? new DestinationOptions();
+        ThreadCounts.Check("decompress-threads", _options.DecompressThreads);
+        if (_options.Strict && _multifd.Compression != CompressMethod.None && _multifd.Compression != _options.Method)
+        {
+            // Strict: every compressed page must be of the destination's method, the channels' packets too.
+            throw new EngineParameterException(
+                "compress-method",
+                $"strict compress-method {CompressionSettings.NameOf(_options.Method)} refuses the channels' multifd-compression {CompressionSettings.NameOf(_multifd.Compression)}");
+        }
     }
 
     /// <summary>The channels, compression and UUID expected.</summary>
     internal MultifdParameters Parameters => _multifd;
+
+    /// <summary>How long one read, a barrier or the drain at RAM's end may wait for the source.</summary>
+    internal TimeSpan ReadTimeout => _options.ReadTimeout;
 
     /// <summary>How long to wait for all channel connections after the main one; default the read timeout.</summary>
     public TimeSpan ChannelConnectTimeout { get; init; } = TimeSpan.Zero;
@@ -68,80 +87,59 @@ public sealed class MultifdDestination
             ?? throw new ArgumentException("the main channel must be a connection (a NetworkStream, or TLS over one from TlsTransport)", nameof(main));
         var clock = Stopwatch.StartNew();
         GuestMemory? memory = null;
-        var state = new MultifdReceiveState();
-        var channels = new MultifdReceiveChannel?[_multifd.Channels];
-        state.OnFailure = () => ShutDown(mainSocket, SocketShutdown.Receive);
+
+        // Live metrics (EngineMetrics), published by the receive loop as for a single stream, channels included.
+        using DestinationTracker metrics = EngineMetrics.TrackDestination();
         using CancellationTokenRegistration abort = cancellationToken.UnsafeRegister(static s => ShutDown((Socket)s!, SocketShutdown.Receive), mainSocket);
         mainSocket.ReceiveTimeout = (int)Math.Clamp(_options.ReadTimeout.TotalMilliseconds, 1, int.MaxValue);
+
+        // A channel that fails wakes the main thread, which may be blocked reading the main connection.
+        var channels = new MultifdChannelSet(this, _options.ReadTimeout, trackPages: false, () => ShutDown(mainSocket, SocketShutdown.Receive), cancellationToken);
         try
         {
-            AcceptChannels(listener, channels, state, cancellationToken);
+            channels.Accept(listener);
             var readerOptions = new MigrationStreamReaderOptions
             {
                 StopAfterRamEnd = true,
                 MaxTotalRamBytes = _options.MaxRamBytes,
+                ExpectedCompressMethod = _options.Strict ? _options.Method : null,
             };
             using var reader = new MigrationStreamReader(main, readerOptions, leaveOpen: true);
-            long zero = 0, raw = 0;
-            RamBlock[] blocks = [];
-            var kept = new ReceivedStreamParts();
-            while (reader.Read())
+
+            // The main channel's pages go through the same engine as a single stream's (zero pages not faulted in).
+            using var engine = new DecompressionEngine(new DecompressionEngineOptions
             {
-                switch (reader.Kind)
+                DecompressThreads = _options.DecompressThreads,
+                Method = _options.Method == CompressMethod.None ? CompressMethod.Zlib : _options.Method,
+                Strict = _options.Strict,
+            });
+            var kept = new ReceivedStreamParts();
+            var target = new GuestMemoryTarget(
+                engine,
+                r =>
                 {
-                    case MigrationItemKind.FileHeader:
-                    case MigrationItemKind.Configuration:
-                    case MigrationItemKind.Command:
-                    case MigrationItemKind.SectionHeader:
-                        kept.Observe(reader);
-                        break;
-                    case MigrationItemKind.RamBlockList:
-                        memory = kept.ObserveBlockList(reader);
-
-                        blocks = memory.Blocks.ToArray();
-                        state.PublishMemory(memory);
-                        break;
-                    case MigrationItemKind.ZeroPage:
-                        Span<byte> page = blocks[reader.BlockIndex].GetPage(reader.PageOffset);
-                        if (!ZeroPage.IsZero(page))
-                        {
-                            // As QEMU's ram_handle_compressed: memory that is zero already is not touched (not faulted in).
-                            page.Clear();
-                        }
-
-                        zero++;
-                        break;
-                    case MigrationItemKind.RawPage:
-                        reader.Payload.CopyTo(blocks[reader.BlockIndex].GetPage(reader.PageOffset));
-                        raw++;
-                        break;
-                    case MigrationItemKind.CompressedPage:
-                    case MigrationItemKind.XbzrlePage:
-                        throw new MigrationStreamException(reader.ItemOffset, $"a {(reader.Kind == MigrationItemKind.XbzrlePage ? "XBZRLE" : "compressed")} page record on the main channel: with multifd, QEMU 7.2 sends pages only as ZERO records there and in packets on the channels");
-                    case MigrationItemKind.EndOfSection:
-                        WaitForSyncs(channels, state, reader.ItemOffset, cancellationToken);
-                        Release(channels);
-                        break;
-                }
-            }
-
-            if (!reader.IsRamComplete || memory is null)
+                    memory = kept.ObserveBlockList(r);
+                    channels.Publish(memory);
+                    return memory;
+                },
+                kept.Observe);
+            var loop = new ReceiveLoop(reader, target, channels) { Metrics = metrics };
+            if (!loop.Run() || memory is null)
             {
                 throw new MigrationStreamException(reader.Position, "the main channel ended before the RAM section's END: incomplete stream");
             }
 
+            engine.WaitForDone();
             TimeSpan elapsed = clock.Elapsed;
             kept.ReadTail(reader, _options.MaxDeviceStateBytes);
-            long mainBytes = reader.Position;
-            long channelBytes = 0, channelPages = 0;
-            foreach (MultifdReceiveChannel? channel in channels)
-            {
-                channel!.Stop(graceful: true);
-                channelBytes += channel.Position;
-                channelPages += channel.Pages;
-            }
 
-            ThrowIfFailed(state);
+            // Per-round sync (QEMU 8.1+ machine types): the last pages come after the last barrier, so every channel is
+            // read to its end before guest RAM counts as complete. Then every channel is stopped.
+            loop.Finish();
+            channels.StopAll();
+            channels.ThrowIfFailed();
+            loop.PublishMetrics();
+            metrics.SetStatus(MigrationStatus.Completed);
 
             // The reply is an Engine-to-Engine extension: a QEMU source (device state after RAM) expects none.
             bool replied = !kept.FromQemu && MigrationReply.TryWrite(main, MigrationReply.WriteReceived);
@@ -155,39 +153,36 @@ public sealed class MultifdDestination
             {
                 Memory = memory,
                 Checksums = checksums,
-                StreamBytes = mainBytes + channelBytes,
-                ZeroPages = zero,
-                RawPages = raw + (_multifd.Compression == CompressMethod.None ? channelPages : 0),
-                CompressedPages = _multifd.Compression == CompressMethod.None ? 0 : channelPages,
+                StreamBytes = loop.BytesTotal,
+                ZeroPages = loop.ZeroPages,
+                RawPages = loop.NormalPagesTotal,
+                CompressedPages = loop.CompressedPagesTotal,
                 Elapsed = elapsed,
             });
             memory = null;
             return result;
         }
-        catch (Exception e) when (cancellationToken.IsCancellationRequested && state.Failure is null)
+        catch (Exception e) when (cancellationToken.IsCancellationRequested && channels.Failure is null)
         {
+            metrics.SetStatus(MigrationStatus.Cancelled);
             MigrationReply.TryWriteError(main, "the destination cancelled the migration");
             throw e as OperationCanceledException ?? new OperationCanceledException("the incoming migration was cancelled", e, cancellationToken);
         }
-        catch (Exception e) when (e is not OperationCanceledException || state.Failure is not null)
+        catch (Exception e) when (e is not OperationCanceledException || channels.Failure is not null)
         {
             // A channel's failure is the real reason when the main channel's read was only woken by it.
             // (A channel fails only on its own input; it wakes the main thread by shutting the main connection's reading
             // side, which the main reader then reports as a short stream.)
-            Exception cause = state.Failure is Exception channelFailure and not OperationCanceledException ? channelFailure : e;
+            Exception cause = channels.Failure is Exception channelFailure and not OperationCanceledException ? channelFailure : e;
             string reason = cause is EngineException ? cause.Message : $"{cause.GetType().Name}: {cause.Message}";
             MigrationReply.TryWriteError(main, $"the destination discarded the stream: {reason}");
             throw new MigrationException($"incoming multifd migration discarded: {reason}", cause);
         }
         finally
         {
-            foreach (MultifdReceiveChannel? channel in channels)
-            {
-                channel?.Dispose();
-            }
-
+            // Every channel thread is joined before the memory it writes is freed.
+            channels.Dispose();
             memory?.Dispose();
-            state.Dispose();
         }
     }
 
@@ -289,42 +284,6 @@ public sealed class MultifdDestination
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             throw new MultifdChannelException(-1, 0, $"connection {accepted + 1} of {channels.Length}: its TLS handshake did not finish within the {limit.TotalSeconds:0.#} s the channels have to connect");
-        }
-    }
-
-    /// <summary>At the main channel's EOS: waits until every channel has read its SYNC (they then wait for <see cref="Release"/>).</summary>
-    internal void WaitForSyncs(MultifdReceiveChannel?[] channels, MultifdReceiveState state, long eosOffset, CancellationToken cancellationToken)
-    {
-        // QEMU's multifd_recv_sync_main: one SYNC from every channel, then (Release) let them all go on.
-        long deadline = Environment.TickCount64 + (long)_options.ReadTimeout.TotalMilliseconds;
-        foreach (MultifdReceiveChannel? channel in channels)
-        {
-            while (!channel!.WaitForSync(TimeSpan.FromMilliseconds(100)))
-            {
-                ThrowIfFailed(state);
-                cancellationToken.ThrowIfCancellationRequested();
-                if (Environment.TickCount64 > deadline)
-                {
-                    throw new MultifdChannelException(channel.Id, channel.Position, $"no SYNC packet within {_options.ReadTimeout.TotalSeconds:0.#} s of the main channel's EOS at byte offset {eosOffset}");
-                }
-            }
-        }
-    }
-
-    /// <summary>Lets every channel go on past its SYNC.</summary>
-    internal static void Release(MultifdReceiveChannel?[] channels)
-    {
-        foreach (MultifdReceiveChannel? channel in channels)
-        {
-            channel!.Release();
-        }
-    }
-
-    private static void ThrowIfFailed(MultifdReceiveState state)
-    {
-        if (state.Failure is Exception failure)
-        {
-            throw failure;
         }
     }
 

@@ -30,6 +30,7 @@ internal sealed class MultifdPageSender : PageSender
     private readonly byte[][] _blockNames;
     private readonly SemaphoreSlim _progress = new(0);
     private readonly List<MultifdSendChannel> _opened;
+    private readonly bool _flushRecord;
     private MultifdSendChannel[] _channels = [];
     private CancellationTokenRegistration _stopChannels;
     private CancellationToken _cancellationToken;
@@ -49,6 +50,9 @@ internal sealed class MultifdPageSender : PageSender
         _blocks = driver.Blocks;
         _blockNames = blockNames;
         _opened = new List<MultifdSendChannel>(multifd.Channels);
+
+        // A QEMU 8.1+ destination on its own machine type syncs at the MULTIFD_FLUSH record, not at EOS.
+        _flushRecord = QemuMachineType.SyncsMultifdPerRound(driver.MachineType);
     }
 
     /// <summary>Packets written on every channel so far (SYNC packets included).</summary>
@@ -93,8 +97,14 @@ internal sealed class MultifdPageSender : PageSender
 
     /// <summary>
     /// QEMU's <c>multifd_send_sync_main</c>: the partial batch goes out, every batch is reaped (its zero pages written on the
-    /// main channel), then one SYNC packet per channel, and the migration thread waits until each is written.
+    /// main channel), then one SYNC packet per channel, and the migration thread waits until each is written. For a machine
+    /// type of QEMU 8.1 or later the MULTIFD_FLUSH record follows on the main channel (QEMU's
+    /// <c>multifd_ram_flush_and_sync</c>): such a destination syncs there and ignores EOS.
     /// </summary>
+    /// <remarks>
+    /// The barrier stays at every section's end in both framings: Engine syncs the dirty bitmap only between sections, so a
+    /// page is never in flight on two channels at once (QEMU's per-round framing needs the barrier only when a round wraps).
+    /// </remarks>
     public override void EndSection()
     {
         SubmitCurrent();
@@ -108,6 +118,13 @@ internal sealed class MultifdPageSender : PageSender
         }
 
         DrainAll();
+        if (_flushRecord)
+        {
+            long before = _writer!.Position;
+            _writer.WriteMultifdFlush();
+            _statistics.AddOverhead(_writer.Position - before);
+            _limiter!.Record(_writer.Position - before);
+        }
     }
 
     public override void ThrowIfFailed()

@@ -19,7 +19,8 @@ namespace Engine.Multifd;
 /// (<see cref="MultifdPacketParser"/>), so nothing is written outside the named block's pages. With
 /// <see cref="MultifdReceiveState.TrackPages"/> the channel also lists the pages it wrote since its last SYNC; the list is
 /// written by the channel thread before it releases <c>_synced</c> and read and cleared by the main thread before it
-/// releases <c>_release</c>, so the semaphores order every access.
+/// releases <c>_release</c>, so the semaphores order every access. At RAM's end in per-round mode the main thread drains the
+/// channel (<see cref="BeginDrain"/>): SYNCs no longer stop it, and the main thread reads its list only after joining it.
 /// </remarks>
 internal sealed unsafe class MultifdReceiveChannel : IDisposable
 {
@@ -45,6 +46,7 @@ internal sealed unsafe class MultifdReceiveChannel : IDisposable
     private long _packets;
     private volatile bool _stop;
     private volatile bool _ended;
+    private volatile bool _draining;
     private Exception? _failure;
 
     public MultifdReceiveChannel(int id, Stream stream, CompressMethod method, MultifdReceiveState state)
@@ -121,7 +123,7 @@ internal sealed unsafe class MultifdReceiveChannel : IDisposable
 
             if (_ended)
             {
-                throw new MultifdChannelException(_id, Position, "the connection ended before the SYNC that the main channel's EOS waits for");
+                throw new MultifdChannelException(_id, Position, "the connection ended before the SYNC that the main channel's barrier (its EOS, or a MULTIFD_FLUSH record) waits for");
             }
 
             return true;
@@ -132,6 +134,24 @@ internal sealed unsafe class MultifdReceiveChannel : IDisposable
 
     /// <summary>Lets the channel go on past its SYNC.</summary>
     public void Release() => _release.Release();
+
+    /// <summary>
+    /// Lets the channel read on to the end of its connection: SYNC packets no longer stop it (QEMU 9.1/9.2 send one at
+    /// complete that no barrier matches), and one it waits at now is released. Pages are still written (and tracked).
+    /// </summary>
+    public void BeginDrain()
+    {
+        // Before the release: a channel that read the flag as false waits on _release, which this release then frees; one
+        // that reads it as true does not wait, and the spare count is never taken.
+        _draining = true;
+        _release.Release();
+    }
+
+    /// <summary>
+    /// Waits up to <paramref name="timeout"/> for the channel's thread to end (the connection's end, or a failure: see
+    /// <see cref="Failure"/>); false on timeout. After true, the tracked pages may be read.
+    /// </summary>
+    public bool WaitForEnd(TimeSpan timeout) => _thread is null || _thread.Join(timeout);
 
     /// <summary>
     /// Stops the thread: shuts the connection down (a blocked read ends) and joins it. <paramref name="graceful"/>, after the
@@ -228,7 +248,7 @@ internal sealed unsafe class MultifdReceiveChannel : IDisposable
                 }
 
                 Volatile.Write(ref _packets, _packets + 1);
-                if (packet.IsSync)
+                if (packet.IsSync && !_draining)
                 {
                     // Pages first (above), then the barrier: wait until the main channel reaches its EOS.
                     _synced.Release();

@@ -53,6 +53,9 @@ public sealed class MultifdSource
     /// <summary>The live statistics.</summary>
     public MigrationStatistics Statistics => _driver.Statistics;
 
+    /// <summary>Milliseconds on the migration's clock (for a progress display's snapshots of <see cref="Statistics"/>).</summary>
+    public long NowMs => _driver.NowMs;
+
     /// <summary>Packets written on every channel so far (SYNC packets included).</summary>
     public long Packets => _sender?.Packets ?? 0;
 

@@ -1,5 +1,3 @@
-using Engine.Codecs;
-
 namespace Engine.Wire;
 
 /// <summary>
@@ -69,8 +67,7 @@ public static class RamExtractor
 
         // Disposed (image files closed) before the caller moves the images into place.
         using var sink = new RamImageSink(directory, options.DecompressThreads, options.DecompressorFactory);
-        var progressSink = options.Progress is null ? (IRamSink)sink : new ProgressSink(sink, reader, options.Progress);
-        RamLoadCounts counts = RamStreamLoader.Load(reader, progressSink);
+        RamLoadCounts counts = RamStreamLoader.Load(reader, sink, options.Progress);
         sink.Flush();
         if (!counts.RamComplete)
         {
@@ -92,27 +89,6 @@ public static class RamExtractor
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // Cleaning up must not hide the error that made the extract fail.
-        }
-    }
-
-    /// <summary>Reports progress (bytes of stream read) at every section end, so a long file shows it is moving.</summary>
-    private sealed class ProgressSink(IRamSink inner, MigrationStreamReader reader, IProgress<long> progress) : IRamSink
-    {
-        public void OnBlockList(IReadOnlyList<RamBlockInfo> blocks) => inner.OnBlockList(blocks);
-
-        public void OnZeroPage(int block, long offset) => inner.OnZeroPage(block, offset);
-
-        public void OnRawPage(int block, long offset, ReadOnlySpan<byte> page) => inner.OnRawPage(block, offset, page);
-
-        public void OnCompressedPage(int block, long offset, CompressMethod method, ReadOnlySpan<byte> payload, long streamOffset)
-            => inner.OnCompressedPage(block, offset, method, payload, streamOffset);
-
-        public void OnXbzrlePage(int block, long offset, ReadOnlySpan<byte> encoded) => inner.OnXbzrlePage(block, offset, encoded);
-
-        public void OnEndOfSection()
-        {
-            inner.OnEndOfSection();
-            progress.Report(reader.Position);
         }
     }
 }

@@ -1,6 +1,6 @@
 namespace Engine.Wire;
 
-/// <summary>What <see cref="RamStreamLoader.Load"/> read.</summary>
+/// <summary>What <see cref="RamStreamLoader.Load(MigrationStreamReader, IRamSink)"/> read.</summary>
 public sealed class RamLoadCounts
 {
     /// <summary>Zero page records.</summary>

@@ -1,6 +1,8 @@
+using Engine.Receive;
+
 namespace Engine.Wire;
 
-/// <summary>Drives a <see cref="MigrationStreamReader"/> into an <see cref="IRamSink"/>: the destination side's load loop.</summary>
+/// <summary>Drives a <see cref="MigrationStreamReader"/> into an <see cref="IRamSink"/>: the receive loop (<c>ReceiveLoop</c>) with a sink as its target.</summary>
 public static class RamStreamLoader
 {
     /// <summary>
@@ -12,39 +14,23 @@ public static class RamStreamLoader
     {
         ArgumentNullException.ThrowIfNull(reader);
         ArgumentNullException.ThrowIfNull(sink);
-        var counts = new RamLoadCounts();
-        while (reader.Read())
-        {
-            switch (reader.Kind)
-            {
-                case MigrationItemKind.RamBlockList:
-                    sink.OnBlockList(reader.Blocks);
-                    break;
-                case MigrationItemKind.ZeroPage:
-                    counts.ZeroPages++;
-                    sink.OnZeroPage(reader.BlockIndex, reader.PageOffset);
-                    break;
-                case MigrationItemKind.RawPage:
-                    counts.RawPages++;
-                    sink.OnRawPage(reader.BlockIndex, reader.PageOffset, reader.Payload);
-                    break;
-                case MigrationItemKind.CompressedPage:
-                    counts.CompressedPages++;
-                    sink.OnCompressedPage(reader.BlockIndex, reader.PageOffset, reader.PayloadMethod, reader.Payload, reader.PayloadOffset);
-                    break;
-                case MigrationItemKind.XbzrlePage:
-                    counts.XbzrlePages++;
-                    sink.OnXbzrlePage(reader.BlockIndex, reader.PageOffset, reader.Payload);
-                    break;
-                case MigrationItemKind.EndOfSection:
-                    counts.Sections++;
-                    sink.OnEndOfSection();
-                    break;
-            }
-        }
+        return Load(reader, sink, null);
+    }
 
-        counts.RamComplete = reader.IsRamComplete;
-        counts.BytesRead = reader.Position;
-        return counts;
+    /// <summary>As <see cref="Load(MigrationStreamReader, IRamSink)"/>, telling <paramref name="progress"/> the stream's position at every EOS.</summary>
+    internal static RamLoadCounts Load(MigrationStreamReader reader, IRamSink sink, IProgress<long>? progress)
+    {
+        var loop = new ReceiveLoop(reader, new SinkTarget(sink)) { Progress = progress };
+        bool complete = loop.Run();
+        return new RamLoadCounts
+        {
+            ZeroPages = loop.ZeroPages,
+            RawPages = loop.RawPages,
+            CompressedPages = loop.CompressedPages,
+            XbzrlePages = loop.XbzrlePages,
+            Sections = loop.Sections,
+            RamComplete = complete,
+            BytesRead = reader.Position,
+        };
     }
 }

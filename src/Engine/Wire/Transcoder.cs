@@ -1,5 +1,6 @@
 using Engine.Codecs;
 using Engine.Memory;
+using Engine.Receive;
 
 namespace Engine.Wire;
 
@@ -14,7 +15,7 @@ namespace Engine.Wire;
 /// XBZRLE deltas are passed through: re-encoding is lossless, so the page they apply to is the same at the destination.
 /// Record headers are the writer's, so CONTINUE is decided afresh.
 /// </remarks>
-public sealed class Transcoder : IDisposable
+public sealed partial class Transcoder : IDisposable
 {
     // The most bytes after RAM's END kept to check their end in a live stream (device state is far smaller).
     private const long MaxCheckedTail = 64L << 20;
@@ -97,10 +98,13 @@ public sealed class Transcoder : IDisposable
     public TranscodeResult Transcode(Stream input, Stream output) => Transcode(input, output, null);
 
     /// <summary>
-    /// Transcodes <paramref name="input"/> into <paramref name="output"/>, adding at every RAM EOS the section's pages that
-    /// arrived beside the input (<paramref name="sectionPages"/>: a multifd source's channels), so the output is one stream.
+    /// Transcodes <paramref name="input"/> into <paramref name="output"/> with <paramref name="channels"/> (a multifd source's)
+    /// as a second page source: the receive loop hands their pages over at each barrier, and they are written into the one
+    /// output stream before the record that made the barrier (EOS per section, MULTIFD_FLUSH per round; at RAM's last EOS
+    /// in per-round mode, once every channel has ended). <paramref name="onBlockList"/> sees the block list first (where
+    /// the channels' memory is made).
     /// </summary>
-    internal TranscodeResult Transcode(Stream input, Stream output, ISectionPages? sectionPages)
+    internal TranscodeResult Transcode(Stream input, Stream output, IChannelPages? channels, Action<IReadOnlyList<RamBlockInfo>>? onBlockList = null)
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(output);
@@ -120,80 +124,9 @@ public sealed class Transcoder : IDisposable
         using var reader = new MigrationStreamReader(input, readerOptions, leaveOpen: true);
         using var writer = new MigrationStreamWriter(output, leaveOpen: true);
         _batch.Clear();
-        while (reader.Read())
-        {
-            switch (reader.Kind)
-            {
-                case MigrationItemKind.FileHeader:
-                case MigrationItemKind.Configuration:
-                    writer.WriteRaw(reader.RawItem);
-                    break;
-                case MigrationItemKind.Command:
-                    if (_options.Live)
-                    {
-                        QemuStreamFeatures.ThrowIfUnsupportedCommand(reader.CommandId, reader.ItemOffset);
-                    }
-
-                    writer.WriteRaw(reader.RawItem);
-                    break;
-                case MigrationItemKind.SectionHeader:
-                    if (reader.SectionType == SectionType.Start)
-                    {
-                        writer.WriteSectionStart(reader.SectionId, reader.SectionName!, reader.SectionInstanceId, reader.SectionVersionId);
-                    }
-                    else
-                    {
-                        writer.WriteSectionHeader(reader.SectionType, reader.SectionId);
-                    }
-
-                    break;
-                case MigrationItemKind.RamBlockList:
-                    writer.WriteRawRamBlockList(reader.RawItem, reader.Blocks);
-                    sectionPages?.Start(reader.Blocks);
-                    break;
-                case MigrationItemKind.ZeroPage:
-                case MigrationItemKind.RawPage:
-                case MigrationItemKind.CompressedPage:
-                    _batch.Add(reader.Kind, reader.BlockIndex, reader.PageOffset, reader.Payload, reader.PayloadMethod, reader.PayloadOffset);
-                    if (_batch.IsFull)
-                    {
-                        FlushBatch(writer, result);
-                    }
-
-                    break;
-                case MigrationItemKind.XbzrlePage:
-                    FlushBatch(writer, result);
-                    writer.WriteXbzrlePage(reader.BlockIndex, reader.PageOffset, reader.Payload);
-                    result.XbzrlePages++;
-                    break;
-                case MigrationItemKind.MultifdFlush:
-                    FlushBatch(writer, result);
-                    writer.WriteMultifdFlush();
-                    break;
-                case MigrationItemKind.EndOfSection:
-                    if (sectionPages is not null)
-                    {
-                        AddSectionPages(sectionPages, reader.ItemOffset, writer, result);
-                    }
-
-                    FlushBatch(writer, result);
-                    sectionPages?.EndSection();
-                    writer.WriteEndOfSection();
-                    _options.Progress?.Report(reader.Position);
-                    break;
-                case MigrationItemKind.SectionFooter:
-                    writer.WriteSectionFooter(reader.SectionId);
-                    if (_options.Live)
-                    {
-                        writer.Flush();
-                    }
-
-                    break;
-                default:
-                    throw new InvalidOperationException($"unexpected item {reader.Kind} before RAM's END");
-            }
-        }
-
+        var target = new ReencodeTarget(this, writer, result, onBlockList);
+        var loop = new ReceiveLoop(reader, target, channels) { Progress = _options.Progress };
+        loop.Run();
         if (!reader.IsRamComplete)
         {
             throw new MigrationStreamException(reader.Position, "expected the RAM section's END, found the end of the stream");
@@ -234,20 +167,6 @@ public sealed class Transcoder : IDisposable
         }
 
         _decompressors.Dispose();
-    }
-
-    private void AddSectionPages(ISectionPages sectionPages, long eosOffset, MigrationStreamWriter writer, TranscodeResult result)
-    {
-        int count = sectionPages.WaitForSection(eosOffset);
-        for (int i = 0; i < count; i++)
-        {
-            ReadOnlySpan<byte> page = sectionPages.Page(i, out int block, out long offset);
-            _batch.Add(MigrationItemKind.RawPage, block, offset, page, CompressMethod.None, eosOffset);
-            if (_batch.IsFull)
-            {
-                FlushBatch(writer, result);
-            }
-        }
     }
 
     private void FlushBatch(MigrationStreamWriter writer, TranscodeResult result)

@@ -2,6 +2,8 @@ using System.Diagnostics.Metrics;
 using System.Net.Sockets;
 using Engine.Codecs;
 using Engine.Migration;
+using Engine.Multifd;
+using Engine.Tests.Multifd;
 using Engine.Tests.Support;
 using Engine.Transport;
 using Xunit;
@@ -108,6 +110,39 @@ public sealed class EngineMetricsTests : EngineTestBase
                 {
                     Assert.True(values.Zip(values.Skip(1)).All(p => p.Second >= p.First), $"{key} went backwards: {string.Join(", ", values)}");
                 }
+
+                long Delta(string key) => Get(after, key) - Get(before, key);
+            }
+        });
+    }
+
+    [Fact]
+    public void AMultifdDestinationPublishesTheSameReceiveMetricsAsASingleStreamOne()
+    {
+        // Regression: MultifdDestination published no metrics (engine incoming --multifd-channels showed 0 throughout).
+        Hang.Guard(60, () =>
+        {
+            using var recorder = new Recorder();
+            recorder.Collect();
+            Dictionary<string, long> before = recorder.Latest();
+            DestinationResult received;
+            using (var source = new FakeMultifdSource(new MultifdParameters { Channels = 2, Compression = CompressMethod.Zstd }))
+            {
+                QemuShapedMultifd.Send(source, 2, CompressMethod.Zstd);
+                received = source.Incoming.GetAwaiter().GetResult();
+            }
+
+            using (received.Memory)
+            {
+                recorder.Collect();
+                Dictionary<string, long> after = recorder.Latest();
+                Assert.True(received.ZeroPages > 0 && received.CompressedPages > 0, $"{received.ZeroPages} zero, {received.CompressedPages} compressed");
+                Assert.Equal(received.ZeroPages, Delta("engine.migration.pages|engine.migration.direction=receive,engine.page.kind=zero"));
+                Assert.Equal(received.RawPages, Delta("engine.migration.pages|engine.migration.direction=receive,engine.page.kind=normal"));
+                Assert.Equal(received.CompressedPages, Delta("engine.migration.pages|engine.migration.direction=receive,engine.page.kind=compressed"));
+                Assert.Equal(received.StreamBytes, Delta("engine.migration.bytes|engine.migration.direction=receive"));
+                Assert.Equal(0, Get(after, "engine.migration.active|engine.migration.direction=receive"));
+                Assert.Single(recorder.Histograms, h => h.Key == "engine.migration.duration|engine.migration.direction=receive,engine.migration.status=completed");
 
                 long Delta(string key) => Get(after, key) - Get(before, key);
             }

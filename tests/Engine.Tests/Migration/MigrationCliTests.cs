@@ -32,7 +32,7 @@ public sealed class MigrationCliTests
         Assert.Equal("completed", source.RootElement.GetProperty("status").GetString());
         Assert.True(source.RootElement.GetProperty("checksums-equal").GetBoolean());
         using JsonDocument destination = JsonDocument.Parse(incoming.StdOut);
-        string[] names = destination.RootElement.GetProperty("blocks").EnumerateArray().Select(b => b.GetProperty("name").GetString()!).ToArray();
+        string[] names = destination.RootElement.GetProperty("engine").GetProperty("blocks").EnumerateArray().Select(b => b.GetProperty("name").GetString()!).ToArray();
         Assert.Equal(["pc.ram", "vga.vram"], names);
     }
 

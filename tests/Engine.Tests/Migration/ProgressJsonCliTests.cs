@@ -45,7 +45,7 @@ public sealed class ProgressJsonCliTests
             string last = incoming.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[^1];
             using JsonDocument restored = JsonDocument.Parse(last);
             Assert.Equal("completed", restored.RootElement.GetProperty("status").GetString());
-            Assert.True(restored.RootElement.GetProperty("checksumsVerified").GetBoolean());
+            Assert.True(restored.RootElement.GetProperty("engine").GetProperty("checksums-verified").GetBoolean());
         }
         finally
         {

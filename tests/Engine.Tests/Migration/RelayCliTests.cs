@@ -34,10 +34,10 @@ public sealed class RelayCliTests
 
             Assert.True(incoming.WaitForExit(ProcessTimeout) == 0, incoming.StdErr);
             using JsonDocument relayed = JsonDocument.Parse(relay.StdOut);
-            Assert.Equal(stream.Length, relayed.RootElement.GetProperty("bytesIn").GetInt64());
-            Assert.Equal(LivePeerTests.DeviceState().Length, relayed.RootElement.GetProperty("bytesAfterRam").GetInt64());
+            Assert.Equal(stream.Length, relayed.RootElement.GetProperty("engine").GetProperty("bytes-in").GetInt64());
+            Assert.Equal(LivePeerTests.DeviceState().Length, relayed.RootElement.GetProperty("engine").GetProperty("bytes-after-ram").GetInt64());
             using JsonDocument received = JsonDocument.Parse(incoming.StdOut);
-            Assert.Equal("qemu", received.RootElement.GetProperty("source").GetString());
+            Assert.Equal("qemu", received.RootElement.GetProperty("engine").GetProperty("source").GetString());
             Assert.True(File.Exists(checkpoint));
             Assert.False(File.Exists(checkpoint + ".tmp"));
 
@@ -92,10 +92,10 @@ public sealed class RelayCliTests
             Assert.True(relay.WaitForExit(ProcessTimeout) == 0, relay.StdErr);
             Assert.True(incoming.WaitForExit(ProcessTimeout) == 0, incoming.StdErr);
             using JsonDocument relayed = JsonDocument.Parse(relay.StdOut);
-            Assert.True(relayed.RootElement.GetProperty("compressedPages").GetInt64() > 0);
+            Assert.True(relayed.RootElement.GetProperty("compression").GetProperty("pages").GetInt64() > 0);
             using JsonDocument received = JsonDocument.Parse(incoming.StdOut);
-            Assert.Equal("engine", received.RootElement.GetProperty("source").GetString());
-            Assert.True(received.RootElement.GetProperty("compressedPages").GetInt64() > 0);
+            Assert.Equal("engine", received.RootElement.GetProperty("engine").GetProperty("source").GetString());
+            Assert.True(received.RootElement.GetProperty("compression").GetProperty("pages").GetInt64() > 0);
             string[] images = Directory.GetFiles(saved);
             Assert.Single(images);
             Assert.True(ram.AsSpan().SequenceEqual(File.ReadAllBytes(images[0])), "the received RAM differs from the image sent");

@@ -61,16 +61,16 @@ public sealed class RelayTlsCliTests
 
             using JsonDocument a = JsonDocument.Parse(relayA.StdOut);
             using JsonDocument b = JsonDocument.Parse(relayB.StdOut);
-            Assert.Equal(stream.Length, a.RootElement.GetProperty("bytesIn").GetInt64());
-            Assert.Equal(a.RootElement.GetProperty("bytesOut").GetInt64(), b.RootElement.GetProperty("bytesIn").GetInt64());
-            Assert.True(a.RootElement.GetProperty("compressedPages").GetInt64() > 0);
+            Assert.Equal(stream.Length, a.RootElement.GetProperty("engine").GetProperty("bytes-in").GetInt64());
+            Assert.Equal(a.RootElement.GetProperty("ram").GetProperty("transferred").GetInt64(), b.RootElement.GetProperty("engine").GetProperty("bytes-in").GetInt64());
+            Assert.True(a.RootElement.GetProperty("compression").GetProperty("pages").GetInt64() > 0);
             using JsonDocument received = JsonDocument.Parse(incoming.StdOut);
-            Assert.Equal(LivePeerTests.DeviceState().Length, received.RootElement.GetProperty("deviceStateBytes").GetInt64());
+            Assert.Equal(LivePeerTests.DeviceState().Length, received.RootElement.GetProperty("engine").GetProperty("device-state-bytes").GetInt64());
             DestinationResult original = new DestinationMigration().Run(new MemoryStream(stream));
             using (original.Memory)
             {
                 string[] expected = original.Checksums.Select(c => $"{c.Name}:{c.Checksum}").ToArray();
-                string[] got = received.RootElement.GetProperty("blocks").EnumerateArray().Select(e => $"{e.GetProperty("name").GetString()}:{e.GetProperty("xxh128").GetString()}").ToArray();
+                string[] got = received.RootElement.GetProperty("engine").GetProperty("blocks").EnumerateArray().Select(e => $"{e.GetProperty("name").GetString()}:{e.GetProperty("xxh128").GetString()}").ToArray();
                 Assert.Equal(expected, got);
             }
         }

@@ -89,7 +89,7 @@ public sealed class TlsCliTests
             Assert.Equal("completed", source.RootElement.GetProperty("status").GetString());
             Assert.True(source.RootElement.GetProperty("checksums-equal").GetBoolean());
             using JsonDocument destination = JsonDocument.Parse(incoming.StdOut);
-            Assert.True(destination.RootElement.GetProperty("compressedPages").GetInt64() > 0);
+            Assert.True(destination.RootElement.GetProperty("compression").GetProperty("pages").GetInt64() > 0);
         }
         finally
         {

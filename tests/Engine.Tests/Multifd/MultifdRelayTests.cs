@@ -6,6 +6,7 @@ using Engine.Migration;
 using Engine.Multifd;
 using Engine.Tests.Migration;
 using Engine.Transport;
+using Engine.Wire;
 using Xunit;
 
 namespace Engine.Tests.Multifd;
@@ -50,6 +51,32 @@ public sealed class MultifdRelayTests
             Assert.Equal(relayMethod != "none", result.CompressedPages > 0);
             Assert.Equal(relayMethod == "none", result.RawPages > 0 && result.CompressedPages == 0);
         }
+    }
+
+    [Theory(Timeout = 60_000)]
+    [InlineData(QemuSync.PerRound81, CompressMethod.Zstd, 2, "zstd")]
+    [InlineData(QemuSync.PerRound91, CompressMethod.Zstd, 2, "none")]
+    [InlineData(QemuSync.PerRound100, CompressMethod.Zstd, 2, "zlib")]
+    [InlineData(QemuSync.PerRound100, CompressMethod.None, 3, "none")]
+    public async Task A_per_round_qemu_multifd_source_comes_out_byte_exact_with_each_rounds_pages_before_its_flush(QemuSync sync, CompressMethod method, int channels, string relayMethod)
+    {
+        // QEMU 8.1+ machine types: the 0x200 record is the barrier, EOS is not; the last pages come after the last barrier
+        // and are written before RAM's last EOS once every channel has ended.
+        var multifd = new MultifdParameters { Channels = channels, Compression = method };
+        var relayed = new RelayOutput();
+        using var source = new FakeMultifdSource(multifd, receive: listener => relayed.Run(listener, multifd, relayMethod));
+        byte[] expected = QemuShapedMultifd.Send(source, channels, method, sync);
+        DestinationResult result = await source.Incoming;
+        using (result.Memory)
+        {
+            Assert.True(expected.AsSpan().SequenceEqual(result.Memory.Blocks[0].GetSpan(0, expected.Length)), "the relayed RAM differs from what was sent");
+            Assert.True(result.FromQemu);
+            Assert.Equal(LivePeerTests.DeviceState(), result.Tail);
+        }
+
+        // The flush records go on (before each, the round's pages), so the output stays in the source's framing.
+        StreamSummary summary = StreamInspector.Inspect(new MemoryStream(relayed.Bytes));
+        Assert.Equal(sync == QemuSync.PerRound81 ? 3 : 2, summary.MultifdFlush.Count);
     }
 
     [Theory(Timeout = 90_000)]

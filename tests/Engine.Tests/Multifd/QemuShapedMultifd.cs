@@ -18,7 +18,14 @@ internal static unsafe class QemuShapedMultifd
     private const int Pages = 200;
 
     /// <summary>Connects <paramref name="count"/> channels, sends the migration and closes every connection's sending side. Returns pc.ram as it must end.</summary>
-    public static byte[] Send(FakeMultifdSource source, int count, CompressMethod method)
+    public static byte[] Send(FakeMultifdSource source, int count, CompressMethod method) => Send(source, count, method, QemuSync.PerSection);
+
+    /// <summary>
+    /// As <see cref="Send(FakeMultifdSource, int, CompressMethod)"/>, with the barriers where a QEMU of <paramref name="sync"/>'s
+    /// shape puts them: per round (QEMU 8.1+ on its own machine types) the SYNCs and a MULTIFD_FLUSH record (0x200) end the
+    /// setup section and mark the wrap before the pages are sent again, EOS comes alone, and complete is as that version's.
+    /// </summary>
+    public static byte[] Send(FakeMultifdSource source, int count, CompressMethod method, QemuSync sync)
     {
         var channels = new NetworkStream[count];
         for (int i = 0; i < count; i++)
@@ -38,23 +45,49 @@ internal static unsafe class QemuShapedMultifd
             int next = 0;
             MigrationStreamWriter main = source.Writer;
 
-            // Setup: the START section (block list, written by the fake source) ends after a SYNC on every channel.
-            EndSection(source, channels, method);
+            bool perRound = sync != QemuSync.PerSection;
+
+            // Setup: the START section (block list, written by the fake source) ends after a SYNC on every channel (per
+            // round: and a MULTIFD_FLUSH record, which is how a destination tells the mode).
+            if (perRound)
+            {
+                Flush(source, channels, method);
+            }
+
+            EndSection(source, channels, method, sync: !perRound);
 
             // Section 1: every page, every tenth one zero (a ZERO record on the main channel).
             main.WriteSectionHeader(SectionType.Part, 2);
             SendPages(main, channels, compressors, method, expected, Enumerable.Range(0, Pages).ToArray(), version: 1, ref next);
-            EndSection(source, channels, method);
+            EndSection(source, channels, method, sync: !perRound);
 
-            // Section 2: the first 60 pages again, 50..59 now zero; the order across sections is what the barrier keeps.
+            // Section 2: the first 60 pages again, 50..59 now zero; the order across sections (per round: across the
+            // wrap's barrier, mid-section) is what the barrier keeps.
             main.WriteSectionHeader(SectionType.Part, 2);
-            SendPages(main, channels, compressors, method, expected, Enumerable.Range(0, 60).ToArray(), version: 2, ref next);
-            EndSection(source, channels, method);
+            if (perRound)
+            {
+                Flush(source, channels, method);
+            }
 
-            // END: a few pages once more, and the device state instead of Engine's EOF.
+            SendPages(main, channels, compressors, method, expected, Enumerable.Range(0, 60).ToArray(), version: 2, ref next);
+            EndSection(source, channels, method, sync: !perRound);
+
+            // END: a few pages once more (per round: after the last barrier, reached only by reading the channels to their
+            // end), then complete as each version has it, and the device state instead of Engine's EOF.
             main.WriteSectionHeader(SectionType.End, 2);
             SendPages(main, channels, compressors, method, expected, Enumerable.Range(100, 10).ToArray(), version: 3, ref next);
-            EndSection(source, channels, method);
+            switch (sync)
+            {
+                case QemuSync.PerRound81:
+                    Flush(source, channels, method);
+                    break;
+                case QemuSync.PerRound91:
+                    // A SYNC on every channel with no MULTIFD_FLUSH: never matched by a barrier.
+                    Syncs(channels, method);
+                    break;
+            }
+
+            EndSection(source, channels, method, sync: !perRound);
             main.WriteRaw(LivePeerTests.DeviceState());
             main.Flush();
             source.Main.Socket.Shutdown(SocketShutdown.Send);
@@ -144,14 +177,30 @@ internal static unsafe class QemuShapedMultifd
         }
     }
 
-    private static void EndSection(FakeMultifdSource source, NetworkStream[] channels, CompressMethod method)
+    private static void EndSection(FakeMultifdSource source, NetworkStream[] channels, CompressMethod method, bool sync)
+    {
+        if (sync)
+        {
+            Syncs(channels, method);
+        }
+
+        source.Writer.EndRamSection();
+        source.Writer.Flush();
+    }
+
+    /// <summary>Per round: a SYNC on every channel, then the MULTIFD_FLUSH record on the main channel (QEMU's multifd_ram_flush_and_sync).</summary>
+    private static void Flush(FakeMultifdSource source, NetworkStream[] channels, CompressMethod method)
+    {
+        Syncs(channels, method);
+        source.Writer.WriteMultifdFlush();
+        source.Writer.Flush();
+    }
+
+    private static void Syncs(NetworkStream[] channels, CompressMethod method)
     {
         foreach (NetworkStream channel in channels)
         {
             channel.Write(FakeMultifdSource.Header(method, [], 0, sync: true));
         }
-
-        source.Writer.EndRamSection();
-        source.Writer.Flush();
     }
 }

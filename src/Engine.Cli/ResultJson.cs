@@ -1,0 +1,66 @@
+using System.Text.Json.Nodes;
+using Engine.Codecs;
+using Engine.Migration;
+
+namespace Engine.Cli;
+
+/// <summary>
+/// The final JSON object of <c>engine incoming</c> and <c>engine relay</c>, in <c>query-migrate</c>'s names (as
+/// <c>engine migrate</c> and every <c>--progress json</c> line): <c>status</c>, <c>total-time</c>, <c>ram</c>
+/// (<c>transferred</c>, <c>duplicate</c>, <c>normal</c>, <c>normal-bytes</c>, <c>page-size</c>), <c>compression.pages</c>,
+/// <c>xbzrle-cache.pages</c>; what query-migrate has no name for goes in the documented extension object <c>engine</c>.
+/// </summary>
+internal static class ResultJson
+{
+    /// <summary>What <c>engine incoming</c> received.</summary>
+    public static JsonObject Incoming(DestinationResult result, bool? checksumsVerified, string? savedStream, long? savedStreamBytes)
+    {
+        JsonObject json = Common(result.Elapsed, result.StreamBytes, result.ZeroPages, result.RawPages, result.CompressedPages, result.XbzrlePages);
+        var blocks = new JsonArray();
+        foreach (BlockChecksum c in result.Checksums)
+        {
+            blocks.Add(new JsonObject { ["name"] = c.Name, [MemoryChecksum.Algorithm] = c.Checksum });
+        }
+
+        json["engine"] = new JsonObject
+        {
+            ["source"] = result.FromQemu ? "qemu" : "engine",
+            ["blocks"] = blocks,
+            ["checksums-verified"] = checksumsVerified,
+            ["device-state-bytes"] = result.Tail.Length,
+            ["saved-stream"] = savedStream,
+            ["saved-stream-bytes"] = savedStreamBytes,
+        };
+        return json;
+    }
+
+    /// <summary>What <c>engine relay</c> carried: <c>ram.transferred</c> is what it wrote to the destination.</summary>
+    public static JsonObject Relay(RelayResult result, CompressionSettings settings)
+    {
+        JsonObject json = Common(result.Elapsed, result.BytesOut, result.ZeroPages, result.RawPages, result.CompressedPages, result.XbzrlePages);
+        json["engine"] = new JsonObject
+        {
+            ["bytes-in"] = result.BytesIn,
+            ["bytes-after-ram"] = result.BytesAfterRam,
+            ["compress-method"] = CompressionSettings.NameOf(settings.Method),
+            ["compress-level"] = settings.Level,
+        };
+        return json;
+    }
+
+    private static JsonObject Common(TimeSpan elapsed, long bytes, long zero, long raw, long compressed, long xbzrle) => new()
+    {
+        ["status"] = "completed",
+        ["total-time"] = (long)elapsed.TotalMilliseconds,
+        ["ram"] = new JsonObject
+        {
+            ["transferred"] = bytes,
+            ["duplicate"] = zero,
+            ["normal"] = raw,
+            ["normal-bytes"] = raw * PageSizes.PageSize,
+            ["page-size"] = PageSizes.PageSize,
+        },
+        ["compression"] = new JsonObject { ["pages"] = compressed },
+        ["xbzrle-cache"] = new JsonObject { ["pages"] = xbzrle },
+    };
+}
