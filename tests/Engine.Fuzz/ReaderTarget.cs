@@ -18,7 +18,8 @@ internal sealed class ReaderTarget : IFuzzTarget
     // Mixed sizes so that, over an input, items split at every kind of boundary: inside a header, a name, a payload.
     private static readonly int[] s_readSizes = { 1, 7, 2, 64, 3, 4096, 5, 300, 11, 1 << 20 };
 
-    private static readonly MigrationStreamReaderOptions s_loadOptions = new() { StopAfterRamEnd = false };
+    // Mapped-ram files are read too (their headers, bitmaps and the skip to each block's end); their pages are not loaded.
+    private static readonly MigrationStreamReaderOptions s_loadOptions = new() { StopAfterRamEnd = false, AcceptMappedRam = true };
 
     private readonly BoundedRamSink _sink = new(PageCodecs.CreateDecoder(CompressMethod.Zlib, strict: false));
 

@@ -84,6 +84,20 @@ internal static class SeedCorpus
             w.WriteRaw(new Bytes().U8(0x06).Be32((uint)json.Length).Raw(json).ToArray());
         }, oneBlock));
 
+        // QEMU 10.0 on its own machine type: SWITCHOVER_START (command 11, no body) between the last PART and END.
+        yield return ("switchover-start.bin", Stream(w =>
+        {
+            w.WriteRamSetupSection(RamSectionId, oneBlock);
+            w.WriteSectionHeader(SectionType.Part, RamSectionId);
+            w.WriteRawPage(0, 0x1000, TextPage(6));
+            w.EndRamSection();
+            w.WriteRaw(new Bytes().U8(0x08).Be16(11).Be16(0).ToArray());
+            w.WriteSectionHeader(SectionType.End, RamSectionId);
+            w.WriteZeroPage(0, 0x1000);
+            w.EndRamSection();
+            w.WriteEof();
+        }, oneBlock));
+
         // x-ignore-shared: every block list entry carries the block's guest address too.
         yield return ("ignore-shared.bin", Stream(w =>
         {
@@ -112,6 +126,39 @@ internal static class SeedCorpus
             w.WriteRaw(new Bytes().U8(0x04).Be32(3).Counted("timer").Be32(0).Be32(2).Be64(12345).U8(0x7E).Be32(3).ToArray());
             w.WriteEof();
         }, oneBlock));
+
+        yield return ("mapped-ram.bin", MappedRam());
+    }
+
+    /// <summary>
+    /// A QEMU 9.0+ mapped-ram file: each block list entry followed by its MappedRamHeader, bitmap and page-aligned pages
+    /// region (pc.ram: page 1 present, page 0 clear with stale bytes; vga.vram: all clear); RAM sections with EOS only.
+    /// </summary>
+    private static byte[] MappedRam()
+    {
+        var file = new Bytes().Be32(MigrationFormat.FileMagic).Be32(MigrationFormat.FileVersion)
+            .U8(0x07).Be32(11).Raw("pc-q35-10.0"u8)
+            .U8(0x05).Counted("configuration/capabilities").Be32(1).Be32(1).Counted("mapped-ram")
+            .U8(0x01).Be32(RamSectionId).Counted("ram").Be32(0).Be32(4)
+            .Be64((3 * PageSizes.PageSize) | 0x04);
+        foreach ((string name, int pages, byte bitmap) in new[] { ("pc.ram", 2, (byte)0x02), ("vga.vram", 1, (byte)0x00) })
+        {
+            file.Counted(name).Be64((ulong)(pages * PageSizes.PageSize));
+            long bitmapOffset = file.Length + 28;
+            long pagesOffset = (bitmapOffset + 8 + PageSizes.PageSize - 1) / PageSizes.PageSize * PageSizes.PageSize;
+            file.Be32(1).Be64(PageSizes.PageSize).Be64((ulong)bitmapOffset).Be64((ulong)pagesOffset)
+                .Raw([bitmap, 0, 0, 0, 0, 0, 0, 0])
+                .Raw(new byte[pagesOffset - file.Length]);
+            for (int i = 0; i < pages; i++)
+            {
+                file.Raw(TextPage(20 + i));
+            }
+        }
+
+        return file.Be64(0x10).U8(0x7E).Be32(RamSectionId)
+            .U8(0x02).Be32(RamSectionId).Be64(0x10).U8(0x7E).Be32(RamSectionId)
+            .U8(0x03).Be32(RamSectionId).Be64(0x10).U8(0x7E).Be32(RamSectionId)
+            .U8(0x00).ToArray();
     }
 
     public static IEnumerable<(string Name, byte[] Input)> DecoderSeeds()
@@ -236,6 +283,8 @@ internal static class SeedCorpus
             _output.Write(value);
             return this;
         }
+
+        public long Length => _output.Length;
 
         public byte[] ToArray() => _output.ToArray();
     }

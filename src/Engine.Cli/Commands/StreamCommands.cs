@@ -15,14 +15,17 @@ internal static class StreamCommands
     {
         var file = new Argument<FileInfo>("FILE") { Description = "A QEMU migration stream (e.g. saved with migrate \"exec:cat > FILE\")." };
         var json = new Option<bool>("--json") { Description = "Print the summary as JSON." };
-        var command = new Command("inspect", "Show a migration file's header, configuration, sections, RAM blocks, record counts by kind, methods and bytes.")
+        Option<long> offset = OffsetOption();
+        var command = new Command("inspect", "Show a migration file's header, configuration, sections, RAM blocks, record counts by kind, methods and bytes "
+            + "(for a mapped-ram file: each block's pages present and their offsets).")
         {
-            file, json,
+            file, json, offset,
         };
         command.SetAction(parse => CliErrors.Run(() =>
         {
             FileInfo input = Existing(parse.GetValue(file)!);
-            StreamSummary summary = ByteProgress.Run("inspecting", input.Length, progress => StreamInspector.Inspect(input.FullName, progress: progress));
+            using FileStream stream = OpenAt(input, parse.GetValue(offset));
+            StreamSummary summary = ByteProgress.Run("inspecting", input.Length, progress => StreamInspector.Inspect(stream, progress: progress));
             if (parse.GetValue(json))
             {
                 Console.WriteLine(JsonSerializer.Serialize(summary, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }));
@@ -50,17 +53,20 @@ internal static class StreamCommands
             Description = "decompress-threads, 1-255.",
             DefaultValueFactory = _ => ThreadCounts.DefaultDecompress,
         };
-        var command = new Command("extract", "Write the guest RAM of a migration file as one raw image per RAM block (stops after RAM's END section).")
+        Option<long> offset = OffsetOption();
+        var command = new Command("extract", "Write the guest RAM of a migration file as one raw image per RAM block (stops after RAM's END section; "
+            + "a mapped-ram file's pages are read at their offsets, in parallel).")
         {
-            file, output, threads,
+            file, output, threads, offset,
         };
         command.SetAction(parse => CliErrors.Run(() =>
         {
             int decompressThreads = CheckThreads("decompress-threads", parse.GetValue(threads));
             FileInfo input = Existing(parse.GetValue(file)!);
             DirectoryInfo outDir = parse.GetValue(output)!;
+            using FileStream stream = OpenAt(input, parse.GetValue(offset));
             RamExtractResult result = ByteProgress.Run("extracting", input.Length, progress => RamExtractor.Extract(
-                input.FullName,
+                stream,
                 outDir.FullName,
                 new RamExtractOptions { DecompressThreads = decompressThreads, Progress = progress }));
             foreach (ExtractedBlock block in result.Blocks)
@@ -69,7 +75,8 @@ internal static class StreamCommands
             }
 
             Console.WriteLine(FormattableString.Invariant(
-                $"{result.Blocks.Count} block(s) from {result.Counts.BytesRead} bytes; pages: {result.Counts.CompressedPages} compressed, {result.Counts.RawPages} raw, {result.Counts.ZeroPages} zero, {result.Counts.XbzrlePages} xbzrle"));
+                $"{result.Blocks.Count} block(s) from {result.Counts.BytesRead} bytes; pages: {result.Counts.CompressedPages} compressed, {result.Counts.RawPages} raw, {result.Counts.ZeroPages} zero, {result.Counts.XbzrlePages} xbzrle")
+                + (result.Counts.MappedRamPages > 0 ? FormattableString.Invariant($", {result.Counts.MappedRamPages} mapped-ram (read at their file offsets)") : string.Empty));
             return 0;
         }));
         return command;
@@ -108,6 +115,26 @@ internal static class StreamCommands
             return 0;
         }));
         return command;
+    }
+
+    private static Option<long> OffsetOption() => new("--offset")
+    {
+        Description = "Where the QEMU stream starts in FILE, in bytes (QEMU's file:PATH,offset=N; e.g. after libvirt's save-image header). "
+            + "A mapped-ram file's own offsets count from the start of FILE.",
+        DefaultValueFactory = _ => 0,
+    };
+
+    /// <summary>Opens <paramref name="file"/> for reading, positioned at <paramref name="offset"/>.</summary>
+    private static FileStream OpenAt(FileInfo file, long offset)
+    {
+        if (offset < 0 || offset > file.Length)
+        {
+            throw new EngineParameterException("offset", $"--offset {offset} is outside {file.FullName} ({file.Length} bytes)");
+        }
+
+        var stream = new FileStream(file.FullName, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
+        stream.Position = offset;
+        return stream;
     }
 
     private static FileInfo Existing(FileInfo file)

@@ -69,6 +69,7 @@ public sealed class DestinationMigration
                 CancellationToken = network is null ? cancellationToken : CancellationToken.None,
                 MaxTotalRamBytes = _options.MaxRamBytes,
                 ExpectedCompressMethod = _options.Strict ? _options.Method : null,
+                AcceptMappedRam = input is FileStream, // its pages are read at their offsets in the file, below
             };
             guard = connection is not null ? new ProgressGuardStream(connection, _options.ReadTimeout, Math.Max(0, _options.MinimumProgressBytes)) : null;
             Stream source = guard ?? input;
@@ -90,6 +91,10 @@ public sealed class DestinationMigration
             }
 
             engine.WaitForDone();
+            if (reader.IsMappedRam)
+            {
+                MappedRamReader.Load(input, reader, memory.Blocks, MappedRamReader.DefaultThreads, destinationIsZero: true, cancellationToken);
+            }
 
             // A QEMU source (device state after RAM) expects no reply; the reply is an Engine-to-Engine extension.
             kept.ReadTail(reader, _options.MaxDeviceStateBytes);

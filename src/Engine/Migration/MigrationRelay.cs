@@ -168,7 +168,11 @@ public sealed class MigrationRelay
     {
         if (watchReason is not null)
         {
-            return new MigrationException($"relay stopped: {watchReason}", e);
+            // QEMU 9.1 removed the compress capability: such a destination closes at the first compressed page record.
+            string hint = _options.Settings.Method == Codecs.CompressMethod.None ? string.Empty
+                : $"; if it is a QEMU 9.1 or later, it refuses compressed pages (its log: \"Unknown combination of migration flags: 0x100\"): "
+                + $"the last relay before a QEMU destination writes --compress-method none (this one wrote {Codecs.CompressionSettings.NameOf(_options.Settings.Method)})";
+            return new MigrationException($"relay stopped: {watchReason}{hint}", e);
         }
 
         if (e is MigrationException direct)

@@ -42,8 +42,11 @@ internal sealed class ReceivedStreamParts
         switch (reader.Kind)
         {
             case MigrationItemKind.FileHeader:
-            case MigrationItemKind.Configuration:
                 _prefix.Write(reader.RawItem);
+                break;
+            case MigrationItemKind.Configuration:
+                // A mapped-ram file's pages were read at their offsets; what is kept describes an ordinary stream.
+                _prefix.Write(reader.IsMappedRam ? reader.ConfigurationWithoutMappedRam() : reader.RawItem);
                 break;
             case MigrationItemKind.Command:
                 QemuStreamFeatures.ThrowIfUnsupportedCommand(reader.CommandId, reader.ItemOffset);
@@ -57,7 +60,7 @@ internal sealed class ReceivedStreamParts
                 _ramSectionId = reader.SectionId;
                 break;
             case MigrationItemKind.RamBlockList:
-                _blockList = reader.RawItem.ToArray();
+                _blockList = reader.IsMappedRam ? reader.PlainBlockList.ToArray() : reader.RawItem.ToArray();
                 break;
         }
     }

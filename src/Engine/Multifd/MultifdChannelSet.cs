@@ -56,6 +56,9 @@ internal sealed class MultifdChannelSet : IChannelPages, IDisposable
     public long Pages => Sum(static c => c.Pages);
 
     /// <inheritdoc />
+    public long ZeroPages => Sum(static c => c.ZeroPages);
+
+    /// <inheritdoc />
     public long BytesRead => Sum(static c => c.Position);
 
     /// <inheritdoc />

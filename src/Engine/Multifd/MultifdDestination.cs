@@ -154,7 +154,7 @@ public sealed class MultifdDestination
                 Memory = memory,
                 Checksums = checksums,
                 StreamBytes = loop.BytesTotal,
-                ZeroPages = loop.ZeroPages,
+                ZeroPages = loop.ZeroPagesTotal,
                 RawPages = loop.NormalPagesTotal,
                 CompressedPages = loop.CompressedPagesTotal,
                 Elapsed = elapsed,

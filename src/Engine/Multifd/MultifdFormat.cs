@@ -5,9 +5,10 @@ using Engine.Codecs;
 namespace Engine.Multifd;
 
 /// <summary>
-/// QEMU 7.2's multifd wire format (migration/multifd.c, multifd.h): the 64-byte hello that opens each channel and the
+/// QEMU's multifd wire format (migration/multifd.c, multifd.h): the 64-byte hello that opens each channel and the
 /// 1,344-byte packet header (320 bytes of fields, then 128 page offsets). Everything is big-endian and packed.
-/// docs/MULTIFD.md has the layout byte by byte.
+/// docs/MULTIFD.md has the layout byte by byte. Engine writes QEMU 7.2's packets; it reads those of QEMU 7.2 to 10.0,
+/// which add <c>zero_pages</c> (9.0), SYNC packets without pages (9.0, all fields zero from 9.2) and more flag bits.
 /// </summary>
 internal static class MultifdFormat
 {
@@ -41,14 +42,35 @@ internal static class MultifdFormat
     /// </summary>
     public const int MaxCompressedPayload = 2 * PacketDataSize;
 
+    /// <summary>
+    /// QEMU 10.0's <c>MultiFDPacketHdr_t</c>: magic, version and flags, the part every packet shares. A receiver reads it
+    /// first, because a device-state packet (<see cref="FlagDeviceState"/>) has a different, shorter layout after it.
+    /// </summary>
+    public const int CommonHeaderLength = 12;
+
     /// <summary><c>MULTIFD_FLAG_SYNC</c>.</summary>
     public const uint FlagSync = 1;
 
-    /// <summary><c>MULTIFD_FLAG_COMPRESSION_MASK</c> in 7.2: bits 1–3.</summary>
-    public const uint CompressionMask = 7u << 1;
+    /// <summary><c>MULTIFD_FLAG_COMPRESSION_MASK</c>: bits 1–5 (QEMU 7.2 used bits 1–3; 9.1 and 9.2 added methods).</summary>
+    public const uint CompressionMask = 0x1Fu << 1;
+
+    /// <summary><c>MULTIFD_FLAG_QPL</c> (9.1): Intel QPL, hardware-assisted deflate with its own payload layout.</summary>
+    public const uint FlagQpl = 4u << 1;
+
+    /// <summary><c>MULTIFD_FLAG_UADK</c> (9.1): a HiSilicon accelerator's payload layout.</summary>
+    public const uint FlagUadk = 8u << 1;
+
+    /// <summary><c>MULTIFD_FLAG_QATZIP</c> (9.2): Intel QAT's gzip payload layout.</summary>
+    public const uint FlagQatzip = 16u << 1;
+
+    /// <summary><c>MULTIFD_FLAG_DEVICE_STATE</c> (10.0): the packet is a 276-byte <c>MultiFDPacketDeviceState_t</c> carrying a VFIO device's state.</summary>
+    public const uint FlagDeviceState = 32u << 1;
+
+    /// <summary>Every flag bit QEMU 10.0 defines: SYNC, the compression bits and DEVICE_STATE.</summary>
+    public const uint KnownFlags = FlagSync | CompressionMask | FlagDeviceState;
 
     /// <summary>Field offsets in the header.</summary>
-    internal const int FlagsOffset = 8, PagesAllocOffset = 12, NormalPagesOffset = 16, NextPacketSizeOffset = 20, PacketNumOffset = 24, BlockNameOffset = 64;
+    internal const int FlagsOffset = 8, PagesAllocOffset = 12, NormalPagesOffset = 16, NextPacketSizeOffset = 20, PacketNumOffset = 24, ZeroPagesOffset = 32, BlockNameOffset = 64;
 
     /// <summary>The compression bits a packet with pages carries for <paramref name="method"/>: none 0, zlib 1&lt;&lt;1, zstd 2&lt;&lt;1.</summary>
     public static uint CompressionFlag(CompressMethod method) => method switch
@@ -59,12 +81,21 @@ internal static class MultifdFormat
         _ => throw new ArgumentOutOfRangeException(nameof(method), method, "not a multifd compression"),
     };
 
-    /// <summary>The method named by a packet's compression bits, or null for a value 7.2 does not define.</summary>
+    /// <summary>The method named by a packet's compression bits, or null for one Engine cannot decode (or no method at all).</summary>
     public static CompressMethod? MethodOf(uint flags) => (flags & CompressionMask) switch
     {
         0 => CompressMethod.None,
         1u << 1 => CompressMethod.Zlib,
         2u << 1 => CompressMethod.Zstd,
+        _ => null,
+    };
+
+    /// <summary>The name of a method QEMU defines but Engine cannot decode (qpl, uadk, qatzip) for compression bits <paramref name="bits"/>, or null.</summary>
+    public static string? UndecodableMethodName(uint bits) => bits switch
+    {
+        FlagQpl => "qpl",
+        FlagUadk => "uadk",
+        FlagQatzip => "qatzip",
         _ => null,
     };
 
@@ -146,9 +177,11 @@ internal static class MultifdFormat
 
     /// <summary>
     /// Writes a packet header: the fields, <paramref name="blockName"/> NUL-padded, and <paramref name="offsets"/> (the
-    /// unused slots zero). <paramref name="destination"/> must hold <see cref="PacketHeaderLength"/> bytes.
+    /// unused slots zero). <paramref name="destination"/> must hold <see cref="PacketHeaderLength"/> bytes. Engine's source
+    /// writes QEMU 7.2's packets (<paramref name="zeroPages"/> 0); with <paramref name="zeroPages"/> &gt; 0 (QEMU 9.0's
+    /// <c>zero_pages</c>, for tests and seeds) the last <paramref name="zeroPages"/> of <paramref name="offsets"/> are zero pages.
     /// </summary>
-    public static void WritePacketHeader(Span<byte> destination, uint flags, int normalPages, int nextPacketSize, ulong packetNumber, ReadOnlySpan<byte> blockName, ReadOnlySpan<long> offsets)
+    public static void WritePacketHeader(Span<byte> destination, uint flags, int normalPages, int nextPacketSize, ulong packetNumber, ReadOnlySpan<byte> blockName, ReadOnlySpan<long> offsets, int zeroPages = 0)
     {
         Span<byte> header = destination[..PacketHeaderLength];
         BinaryPrimitives.WriteUInt32BigEndian(header, Magic);
@@ -158,7 +191,8 @@ internal static class MultifdFormat
         BinaryPrimitives.WriteUInt32BigEndian(header[NormalPagesOffset..], (uint)normalPages);
         BinaryPrimitives.WriteUInt32BigEndian(header[NextPacketSizeOffset..], (uint)nextPacketSize);
         BinaryPrimitives.WriteUInt64BigEndian(header[PacketNumOffset..], packetNumber);
-        header[32..BlockNameOffset].Clear();
+        header[ZeroPagesOffset..BlockNameOffset].Clear();
+        BinaryPrimitives.WriteUInt32BigEndian(header[ZeroPagesOffset..], (uint)zeroPages);
         Span<byte> name = header.Slice(BlockNameOffset, BlockNameLength);
         name.Clear();
         blockName.CopyTo(name);

@@ -5,14 +5,16 @@ namespace Engine.Multifd;
 /// <summary>
 /// Checks a whole packet header against the destination's guest memory before anything is read into it: the fields
 /// (<see cref="MultifdPacketHeader.TryParse"/>), then for a packet with pages the block name (a known block) and every
-/// offset (page aligned, inside the block). Allocation-free unless it fails.
+/// offset, of normal and zero pages alike (page aligned, inside the block; in any order, as QEMU 9.0+ moves the zero pages
+/// to the end of the list). Allocation-free unless it fails.
 /// </summary>
 internal static class MultifdPacketParser
 {
     /// <summary>
     /// Parses <paramref name="header"/> (1,344 bytes) for a channel configured with <paramref name="method"/>, resolving
     /// its block among <paramref name="blockNames"/> (UTF-8) with sizes <paramref name="blockSizes"/> and its offsets into
-    /// <paramref name="offsets"/> (128 slots). Returns false with the error and its byte offset within the header.
+    /// <paramref name="offsets"/> (128 slots: the normal pages', then the zero pages'). Returns false with the error and its
+    /// byte offset within the header.
     /// </summary>
     public static bool TryParse(
         ReadOnlySpan<byte> header,
@@ -31,7 +33,7 @@ internal static class MultifdPacketParser
             return false;
         }
 
-        if (packet.NormalPages == 0)
+        if (packet.TotalPages == 0)
         {
             return true;
         }
@@ -54,13 +56,14 @@ internal static class MultifdPacketParser
         }
 
         long size = blockSizes[blockIndex];
-        for (int i = 0; i < packet.NormalPages; i++)
+        for (int i = 0; i < packet.TotalPages; i++)
         {
             ulong offset = MultifdPacketHeader.Offset(header, i);
             if (offset > (ulong)(size - PageSizes.PageSize) || (offset & (PageSizes.PageSize - 1)) != 0)
             {
                 errorOffset = MultifdFormat.HeaderFieldsLength + (i * sizeof(ulong));
-                error = $"page offset 0x{offset:X} (slot {i}) is outside RAM block '{System.Text.Encoding.UTF8.GetString(name)}' ({size} bytes) or not page aligned";
+                string kind = i < packet.NormalPages ? "page offset" : $"zero page offset (zero page {i - packet.NormalPages} of {packet.ZeroPages})";
+                error = $"{kind} 0x{offset:X} (slot {i}) is outside RAM block '{System.Text.Encoding.UTF8.GetString(name)}' ({size} bytes) or not page aligned";
                 return false;
             }
 

@@ -7,7 +7,7 @@ namespace Engine.Multifd;
 /// The receive channel's packet path (<see cref="MultifdPacketParser"/>, then the channel's decompression stream writing
 /// page by page into guest memory) over bytes in memory instead of a connection: what the fuzzing harness and the test
 /// suite's fuzz smoke run drive. The input is one selector byte (bits 0–1: 0 none, 1 zlib, 2 and 3 zstd), then packets
-/// back to back, each a 1,344-byte header and its payload.
+/// back to back, each a 1,344-byte header and its payload; a packet's zero pages (QEMU 9.0+) are cleared as the channel does.
 /// </summary>
 /// <remarks>
 /// The guest is two blocks (<c>pc.ram</c>, 16 pages, and <c>vga.vram</c>, 4 pages) inside one buffer with canary bands
@@ -49,7 +49,10 @@ internal static unsafe class MultifdPacketProbe
             int position = 1;
             while (position < input.Length)
             {
-                if (input.Length - position < MultifdFormat.PacketHeaderLength
+                // As the channel: the 12 common bytes are checked alone first (a device-state packet is shorter than 1,344).
+                if (input.Length - position < MultifdFormat.CommonHeaderLength
+                    || !MultifdPacketHeader.TryParseCommon(input.Slice(position, MultifdFormat.CommonHeaderLength), out _, out _, out _)
+                    || input.Length - position < MultifdFormat.PacketHeaderLength
                     || !MultifdPacketParser.TryParse(input.Slice(position, MultifdFormat.PacketHeaderLength), method, s_names, s_sizes, offsets, out MultifdPacketHeader packet, out int block, out _, out _))
                 {
                     accepted = false;
@@ -57,13 +60,26 @@ internal static unsafe class MultifdPacketProbe
                 }
 
                 position += MultifdFormat.PacketHeaderLength;
-                int count = packet.NormalPages;
-                if (count == 0)
+                if (packet.TotalPages == 0)
                 {
                     continue;
                 }
 
                 byte* blockBase = guest + starts[block];
+                for (int i = packet.NormalPages; i < packet.TotalPages; i++)
+                {
+                    var page = new Span<byte>(blockBase + offsets[i], PageSizes.PageSize);
+                    if (!ZeroPage.IsZero(page))
+                    {
+                        page.Clear();
+                    }
+                }
+
+                int count = packet.NormalPages;
+                if (count == 0)
+                {
+                    continue;
+                }
                 if (decompressor is null)
                 {
                     if (input.Length - position < count * PageSizes.PageSize)
@@ -110,7 +126,11 @@ internal static unsafe class MultifdPacketProbe
         return accepted;
     }
 
-    /// <summary>Valid inputs for each method: two packets on one stream (the second relying on the first's history), a packet in the second block, a SYNC.</summary>
+    /// <summary>
+    /// Valid inputs for each method. QEMU 7.2's packets: two on one stream (the second relying on the first's history), a
+    /// packet in the second block, a SYNC. QEMU 9.0+'s: normal pages then unsorted zero pages (one over a page the first
+    /// packet wrote), a packet of zero pages only (with the method's bits), and 9.2's SYNC (pages_alloc 0, flags 0x1).
+    /// </summary>
     public static IEnumerable<(string Name, byte[] Input)> Seeds()
     {
         foreach (CompressMethod method in new[] { CompressMethod.None, CompressMethod.Zlib, CompressMethod.Zstd })
@@ -124,11 +144,33 @@ internal static unsafe class MultifdPacketProbe
             WritePacket(output, compressor, method, "", [], seed: 0, sync: true);
             yield return ($"multifd-{MultifdPacketHeader.MethodName(method)}.bin", output.ToArray());
         }
+
+        foreach (CompressMethod method in new[] { CompressMethod.None, CompressMethod.Zlib, CompressMethod.Zstd })
+        {
+            using var output = new MemoryStream();
+            output.WriteByte((byte)method);
+            using PacketCompressor? compressor = PacketCompressor.Create(method, 1);
+            WritePacket(output, compressor, method, "pc.ram", [0x2000, 0x6000, 0x5000], seed: 3, sync: false, zeroPages: 1);
+            WritePacket(output, compressor, method, "pc.ram", [0x1000, 0x7000, 0x2000, 0x4000, 0x3000], seed: 3, sync: false, zeroPages: 3);
+            WritePacket(output, compressor, method, "vga.vram", [0x3000, 0], seed: 0, sync: false, zeroPages: 2);
+            WriteSync92(output);
+            yield return ($"multifd-{MultifdPacketHeader.MethodName(method)}-qemu9.bin", output.ToArray());
+        }
     }
 
-    private static void WritePacket(Stream output, PacketCompressor? compressor, CompressMethod method, string block, long[] offsets, int seed, bool sync)
+    /// <summary>QEMU 9.2's SYNC packet: flags exactly SYNC, every other field zero (pages_alloc too).</summary>
+    private static void WriteSync92(Stream output)
     {
-        byte[] pages = new byte[offsets.Length * PageSizes.PageSize];
+        byte[] header = new byte[MultifdFormat.PacketHeaderLength];
+        MultifdFormat.WritePacketHeader(header, MultifdFormat.FlagSync, 0, 0, 0, [], []);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(header.AsSpan(MultifdFormat.PagesAllocOffset), 0);
+        output.Write(header);
+    }
+
+    private static void WritePacket(Stream output, PacketCompressor? compressor, CompressMethod method, string block, long[] offsets, int seed, bool sync, int zeroPages = 0)
+    {
+        int normal = offsets.Length - zeroPages;
+        byte[] pages = new byte[normal * PageSizes.PageSize];
         var random = new Random(seed);
         for (int i = 0; i < pages.Length; i += 64)
         {
@@ -137,21 +179,21 @@ internal static unsafe class MultifdPacketProbe
         }
 
         byte[] payload = pages;
-        if (compressor is not null && offsets.Length > 0)
+        if (compressor is not null && normal > 0)
         {
             payload = new byte[PacketCompressor.OutputBound];
             fixed (byte* p = pages)
             fixed (byte* o = payload)
             {
-                payload = payload.AsSpan(0, compressor.CompressPacket(p, offsets.Length, o)).ToArray();
+                payload = payload.AsSpan(0, compressor.CompressPacket(p, normal, o)).ToArray();
             }
         }
 
         byte[] header = new byte[MultifdFormat.PacketHeaderLength];
         uint flags = (sync ? MultifdFormat.FlagSync : 0) | (offsets.Length > 0 ? MultifdFormat.CompressionFlag(method) : 0);
-        MultifdFormat.WritePacketHeader(header, flags, offsets.Length, offsets.Length > 0 ? payload.Length : 0, 0, System.Text.Encoding.UTF8.GetBytes(block), offsets);
+        MultifdFormat.WritePacketHeader(header, flags, normal, normal > 0 ? payload.Length : 0, 0, System.Text.Encoding.UTF8.GetBytes(block), offsets, zeroPages);
         output.Write(header);
-        if (offsets.Length > 0)
+        if (normal > 0)
         {
             output.Write(payload);
         }

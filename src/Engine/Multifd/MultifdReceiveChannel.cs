@@ -16,7 +16,8 @@ namespace Engine.Multifd;
 /// one <c>_synced</c> from every channel and then releases each (QEMU's <c>multifd_recv_sync_main</c>). A failure is stored
 /// (release) before <c>_synced</c> is released, so a main thread waiting there sees it; a clean end of the connection at a
 /// packet boundary sets <c>_ended</c> the same way. Every field of a packet is checked before it is used
-/// (<see cref="MultifdPacketParser"/>), so nothing is written outside the named block's pages. With
+/// (<see cref="MultifdPacketParser"/>), so nothing is written outside the named block's pages; a packet's zero pages
+/// (QEMU 9.0+) are made zero where they are not already. With
 /// <see cref="MultifdReceiveState.TrackPages"/> the channel also lists the pages it wrote since its last SYNC; the list is
 /// written by the channel thread before it releases <c>_synced</c> and read and cleared by the main thread before it
 /// releases <c>_release</c>, so the semaphores order every access. At RAM's end in per-round mode the main thread drains the
@@ -43,6 +44,7 @@ internal sealed unsafe class MultifdReceiveChannel : IDisposable
     private Thread? _thread;
     private long _position = MultifdFormat.HelloLength;
     private long _pages;
+    private long _zeroPages;
     private long _packets;
     private volatile bool _stop;
     private volatile bool _ended;
@@ -71,8 +73,11 @@ internal sealed unsafe class MultifdReceiveChannel : IDisposable
 
     public int Id => _id;
 
-    /// <summary>Pages written into guest memory.</summary>
+    /// <summary>Pages written into guest memory from packet data (the packets' normal pages).</summary>
     public long Pages => Volatile.Read(ref _pages);
+
+    /// <summary>Zero pages the packets named (QEMU 9.0+'s <c>zero_pages</c>), made zero in guest memory.</summary>
+    public long ZeroPages => Volatile.Read(ref _zeroPages);
 
     /// <summary>Bytes read from the connection, the hello included.</summary>
     public long Position => Volatile.Read(ref _position);
@@ -83,7 +88,7 @@ internal sealed unsafe class MultifdReceiveChannel : IDisposable
     /// <summary>The failure that stopped the thread (acquire: written before <c>_synced</c> is released).</summary>
     public Exception? Failure => Volatile.Read(ref _failure);
 
-    /// <summary>With <see cref="MultifdReceiveState.TrackPages"/>: pages written since the last SYNC (read only while the channel waits at a SYNC).</summary>
+    /// <summary>With <see cref="MultifdReceiveState.TrackPages"/>: pages written since the last SYNC, zero pages included (read only while the channel waits at a SYNC).</summary>
     public int ReceivedCount => _receivedCount;
 
     /// <summary>Copies the pages written since the last SYNC, packed (<see cref="Unpack"/>), to <paramref name="target"/>.</summary>
@@ -217,9 +222,7 @@ internal sealed unsafe class MultifdReceiveChannel : IDisposable
             RamBlock[] blocks = _state.Blocks;
             while (!_stop)
             {
-                var header = new Span<byte>(_header, MultifdFormat.PacketHeaderLength);
-                int got = ReadFully(header);
-                if (got == 0)
+                if (!ReadPacketHeader(out MultifdPacketHeader packet, out int blockIndex))
                 {
                     // A clean end between packets: the source is done with this channel (or gone; the main channel knows).
                     _ended = true;
@@ -227,24 +230,9 @@ internal sealed unsafe class MultifdReceiveChannel : IDisposable
                     return;
                 }
 
-                if (got < header.Length)
+                if (packet.TotalPages > 0)
                 {
-                    throw Error(_position + got, $"the connection ended inside a packet header ({got} of {MultifdFormat.PacketHeaderLength} bytes)");
-                }
-
-                if (!MultifdPacketParser.TryParse(header, _method, _state.BlockNames, _state.BlockSizes, _offsets, out MultifdPacketHeader packet, out int blockIndex, out string? error, out int errorOffset))
-                {
-                    throw Error(_position + errorOffset, error!);
-                }
-
-                Advance(MultifdFormat.PacketHeaderLength);
-                if (packet.NormalPages > 0)
-                {
-                    ReadPages(blocks[blockIndex], packet);
-                    if (_state.TrackPages)
-                    {
-                        Track(blockIndex, packet.NormalPages);
-                    }
+                    WritePacket(blocks[blockIndex], blockIndex, packet);
                 }
 
                 Volatile.Write(ref _packets, _packets + 1);
@@ -265,6 +253,89 @@ internal sealed unsafe class MultifdReceiveChannel : IDisposable
             _synced.Release();
             _state.ReportFailure(failure);
         }
+    }
+
+    /// <summary>
+    /// Reads the next packet header into <c>_header</c> and checks it (its offsets into <c>_offsets</c>); false at a clean
+    /// end of the connection before it. The 12 common bytes come first and are checked alone: a packet Engine cannot carry
+    /// (a device-state packet is 276 bytes, not 1,344) is refused by name without waiting for bytes it may never have.
+    /// </summary>
+    private bool ReadPacketHeader(out MultifdPacketHeader packet, out int blockIndex)
+    {
+        packet = default;
+        blockIndex = -1;
+        var common = new Span<byte>(_header, MultifdFormat.CommonHeaderLength);
+        int got = ReadFully(common);
+        if (got == 0)
+        {
+            return false;
+        }
+
+        string? error;
+        int errorOffset;
+        if (got == common.Length && !MultifdPacketHeader.TryParseCommon(common, out _, out error, out errorOffset))
+        {
+            throw Error(_position + errorOffset, error!);
+        }
+
+        var header = new Span<byte>(_header, MultifdFormat.PacketHeaderLength);
+        if (got == common.Length)
+        {
+            got += ReadFully(header[common.Length..]);
+        }
+
+        if (got < header.Length)
+        {
+            throw Error(_position + got, $"the connection ended inside a packet header ({got} of {MultifdFormat.PacketHeaderLength} bytes)");
+        }
+
+        if (!MultifdPacketParser.TryParse(header, _method, _state.BlockNames, _state.BlockSizes, _offsets, out packet, out blockIndex, out error, out errorOffset))
+        {
+            throw Error(_position + errorOffset, error!);
+        }
+
+        Advance(MultifdFormat.PacketHeaderLength);
+        return true;
+    }
+
+    /// <summary>Applies a checked packet with pages to <paramref name="block"/>: its zero pages, then its normal pages read from the connection.</summary>
+    private void WritePacket(RamBlock block, int blockIndex, in MultifdPacketHeader packet)
+    {
+        if (packet.ZeroPages > 0)
+        {
+            WriteZeroPages(block, packet);
+        }
+
+        if (packet.NormalPages > 0)
+        {
+            ReadPages(block, packet);
+        }
+
+        if (_state.TrackPages)
+        {
+            // Zero pages too: the relay re-sends every page the section touched, and encodes an all-zero page as a ZERO record.
+            Track(blockIndex, packet.TotalPages);
+        }
+    }
+
+    /// <summary>
+    /// Makes the packet's zero pages (offset slots after the normal ones) zero. As the main channel's ZERO record and
+    /// QEMU's <c>multifd_recv_zero_page_process</c>: memory that is zero already is not written (not faulted in), only a
+    /// page that held data (from an earlier round) is cleared.
+    /// </summary>
+    private void WriteZeroPages(RamBlock block, in MultifdPacketHeader packet)
+    {
+        int end = packet.TotalPages;
+        for (int i = packet.NormalPages; i < end; i++)
+        {
+            Span<byte> page = block.GetPage(_offsets[i]);
+            if (!ZeroPage.IsZero(page))
+            {
+                page.Clear();
+            }
+        }
+
+        Volatile.Write(ref _zeroPages, _zeroPages + packet.ZeroPages);
     }
 
     private void ReadPages(RamBlock block, in MultifdPacketHeader packet)

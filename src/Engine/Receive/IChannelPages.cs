@@ -13,6 +13,9 @@ internal interface IChannelPages
     /// <summary>Pages the channels received so far (read while they run: a count that only grows).</summary>
     long Pages { get; }
 
+    /// <summary>Zero pages carried inside the channels' packets so far (QEMU 9.0+'s <c>zero_pages</c>; a count that only grows).</summary>
+    long ZeroPages { get; }
+
     /// <summary>Bytes read on every channel so far, hellos included.</summary>
     long BytesRead { get; }
 

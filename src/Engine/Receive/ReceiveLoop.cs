@@ -66,6 +66,9 @@ internal sealed class ReceiveLoop
     /// <summary>EOS records.</summary>
     public long Sections { get; private set; }
 
+    /// <summary>Zero pages of every source: the main stream's ZERO records and the zero pages inside the channels' packets (QEMU 9.0+).</summary>
+    public long ZeroPagesTotal => ZeroPages + (_channels?.ZeroPages ?? 0);
+
     /// <summary>Normal pages of every source: the main stream's raw pages and, when they are not compressed, the channels'.</summary>
     public long NormalPagesTotal => RawPages + (_channels is { Compressed: false } c ? c.Pages : 0);
 
@@ -139,7 +142,7 @@ internal sealed class ReceiveLoop
     }
 
     /// <summary>Publishes the counts so far to <see cref="Metrics"/>.</summary>
-    public void PublishMetrics() => Metrics?.Publish(ZeroPages, NormalPagesTotal, CompressedPagesTotal, BytesTotal);
+    public void PublishMetrics() => Metrics?.Publish(ZeroPagesTotal, NormalPagesTotal, CompressedPagesTotal, BytesTotal);
 
     private void OnMultifdFlush(long offset)
     {

@@ -27,4 +27,16 @@ public sealed class BlockSummary
 
     /// <summary>XBZRLE records.</summary>
     public long XbzrlePages { get; set; }
+
+    /// <summary>In a mapped-ram file: pages present at their fixed offsets (bitmap bits set); the others are zero.</summary>
+    public long? MappedPages { get; set; }
+
+    /// <summary>In a mapped-ram file: the file offset of the block's bitmap.</summary>
+    public long? BitmapOffset { get; set; }
+
+    /// <summary>In a mapped-ram file: the bitmap's size in bytes.</summary>
+    public long? BitmapSize { get; set; }
+
+    /// <summary>In a mapped-ram file: the file offset of the block's page 0.</summary>
+    public long? PagesOffset { get; set; }
 }

@@ -3,7 +3,7 @@ using System.Text;
 
 namespace Engine.Wire;
 
-// The configuration section: the machine type and the subsections QEMU 7.2 may append to it.
+// The configuration section: the machine type and the subsections QEMU 7.2 to 10.0 may append to it.
 public sealed partial class MigrationStreamReader
 {
     // The configuration subsections Engine knows, as bits of the set already read.
@@ -80,6 +80,7 @@ public sealed partial class MigrationStreamReader
         }
         else if (which == CapabilitiesSubsection)
         {
+            _capabilitiesSubsection = (start - _itemStart, _position - _itemStart, 0);
             Require(4, "the capability count");
             uint count = BinaryPrimitives.ReadUInt32BigEndian(_buffer.AsSpan(_position));
             if (count > MigrationFormat.MaxConfigurationCapabilities)
@@ -99,10 +100,17 @@ public sealed partial class MigrationStreamReader
                     // With x-ignore-shared every block list entry carries the block's guest address as well.
                     _ignoreShared = true;
                 }
+                else if (capability.SequenceEqual("mapped-ram"u8))
+                {
+                    _mappedRamCapabilityAt = _position - _itemStart;
+                    BeginMappedRam(_position);
+                }
 
                 _capabilities.Add(Encoding.ASCII.GetString(capability));
                 _position += 1 + length;
             }
+
+            _capabilitiesSubsection.End = _position - _itemStart;
         }
         else if (which == UuidSubsection)
         {

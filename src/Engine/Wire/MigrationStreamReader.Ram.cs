@@ -28,6 +28,7 @@ public sealed partial class MigrationStreamReader
                 return;
             case RamSaveFlags.MultifdFlush:
                 RequireNoAddress(start, address, "MULTIFD_FLUSH");
+                RefuseInMappedRam(start, flags, "MULTIFD_FLUSH");
                 _kind = MigrationItemKind.MultifdFlush;
                 return;
             case RamSaveFlags.MemSize:
@@ -45,6 +46,13 @@ public sealed partial class MigrationStreamReader
             _ => throw Error(start, DescribeBadFlags(flags)),
         };
 
+        RefuseInMappedRam(start, flags, kind switch
+        {
+            MigrationItemKind.ZeroPage => "ZERO",
+            MigrationItemKind.RawPage => "PAGE",
+            MigrationItemKind.CompressedPage => "COMPRESS_PAGE",
+            _ => "XBZRLE",
+        });
         if (!_blockListSeen)
         {
             throw Error(start, "found a page record before the RAM block list (MEM_SIZE 0x04)");
@@ -221,6 +229,7 @@ public sealed partial class MigrationStreamReader
 
         ulong remaining = total;
         int entryTail = _ignoreShared ? 16 : 8;
+        int mappedRamHeader = _mappedRam ? MappedRamHeaderLength : 0;
         while (remaining > 0)
         {
             int entry = _position;
@@ -236,7 +245,9 @@ public sealed partial class MigrationStreamReader
                 throw Error(entry, "expected a RAM block name of 1 to 255 bytes, found length 0");
             }
 
-            Require(1 + nameLength + entryTail, "a RAM block entry (name, be64 used length)");
+            Require(1 + nameLength + entryTail + mappedRamHeader, _mappedRam
+                ? "a RAM block entry (name, be64 used length, 28-byte mapped-ram header)"
+                : "a RAM block entry (name, be64 used length)");
             ReadOnlySpan<byte> name = _buffer.AsSpan(entry + 1, nameLength);
             int lengthAt = entry + 1 + nameLength;
             ulong used = BinaryPrimitives.ReadUInt64BigEndian(_buffer.AsSpan(lengthAt));
@@ -259,10 +270,24 @@ public sealed partial class MigrationStreamReader
             }
 
             byte[] nameBytes = name.ToArray();
+            string blockName = Encoding.UTF8.GetString(nameBytes);
             _blockNames.Add(nameBytes);
-            _blocks.Add(new RamBlockInfo(Encoding.UTF8.GetString(nameBytes), (long)used));
+            _blocks.Add(new RamBlockInfo(blockName, (long)used));
             remaining -= used;
             _position = lengthAt + entryTail;
+            if (_mappedRam)
+            {
+                if (_plainBlockList is null)
+                {
+                    _plainBlockList = new MemoryStream();
+                    _plainBlockList.Write(_buffer, start, MigrationFormat.RecordHeaderLength);
+                }
+
+                _plainBlockList.Write(_buffer, entry, _position - entry);
+                // The entry's bitmap and pages sit between it and the next one, so the list is not one contiguous item.
+                _rawItemValid = false;
+                ReadMappedRamEntry(blockName, (long)used);
+            }
         }
 
         TotalRamBytes = (long)total;

@@ -339,15 +339,21 @@ public sealed partial class MigrationStreamReader : IDisposable
         Require(5, "a command header (0x08, be16 command, be16 length)");
         ushort command = BinaryPrimitives.ReadUInt16BigEndian(_buffer.AsSpan(_position + 1));
         ushort length = BinaryPrimitives.ReadUInt16BigEndian(_buffer.AsSpan(_position + 3));
-        if (command is 0 or > 10)
+        if (command is 0 or > QemuStreamFeatures.LastCommand)
         {
-            throw Error(_position + 1, $"expected a command id 1 to 10, found {command}");
+            throw Error(_position + 1, $"expected a command id 1 to {QemuStreamFeatures.LastCommand} (QEMU 10.0's MIG_CMD_OPEN_RETURN_PATH to MIG_CMD_SWITCHOVER_START), found {command}");
         }
 
         if (command == 7)
         {
             // PACKAGED wraps a nested stream for postcopy; RAM-only precopy parsing cannot follow it.
             throw Error(_position + 1, "found command 7 (PACKAGED, postcopy), which is not supported");
+        }
+
+        if (command == QemuStreamFeatures.SwitchoverStart && length != 0)
+        {
+            // QEMU 10.0 sends it bare (08 00 0b 00 00); a body would be a different command than the one named.
+            throw Error(_position + 3, $"expected command {command} (SWITCHOVER_START) to have no body, found a length of {length}");
         }
 
         Require(5 + length, $"the {length}-byte body of command {command}");

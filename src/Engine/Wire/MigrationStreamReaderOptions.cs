@@ -5,6 +5,8 @@ namespace Engine.Wire;
 /// <summary>Limits and behaviour of a <see cref="MigrationStreamReader"/>.</summary>
 public sealed class MigrationStreamReaderOptions
 {
+    private bool _acceptMappedRam;
+
     /// <summary>Default for <see cref="MaxTotalRamBytes"/>: 1 TiB.</summary>
     public const long DefaultMaxTotalRamBytes = 1L << 40;
 
@@ -44,6 +46,23 @@ public sealed class MigrationStreamReaderOptions
 
     /// <summary>Cancels a pending or future read; the reader then throws <see cref="OperationCanceledException"/>.</summary>
     public CancellationToken CancellationToken { get; init; }
+
+    /// <summary>
+    /// Accept a QEMU mapped-ram file (9.0+, the <c>mapped-ram</c> capability; libvirt's <c>virsh save</c> format). Its
+    /// pages are not records in the stream but sit at fixed file offsets that
+    /// <see cref="MigrationStreamReader.MappedRamBlocks"/> describes, so only a caller that reads them there (inspect,
+    /// extract, <see cref="MappedRamReader"/>) may set this; by default such a stream is refused at its capability, so a
+    /// consumer that only takes page records never loads a mapped-ram file as all-zero memory.
+    /// </summary>
+    public bool AcceptMappedRam { get => _acceptMappedRam; init => _acceptMappedRam = value; }
+
+    /// <summary>A copy of these options with <see cref="AcceptMappedRam"/> on.</summary>
+    internal MigrationStreamReaderOptions WithMappedRam()
+    {
+        var copy = (MigrationStreamReaderOptions)MemberwiseClone();
+        copy._acceptMappedRam = true;
+        return copy;
+    }
 
     /// <summary>Size of the reader's one input buffer; at least <see cref="MinBufferSize"/>.</summary>
     public int BufferSize { get; init; } = MinBufferSize;

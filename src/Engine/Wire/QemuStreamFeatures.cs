@@ -19,8 +19,18 @@ internal static class QemuStreamFeatures
     public const ushort PostcopyAdvise = 3;
 
     /// <summary>
-    /// Why a live carrier cannot pass on command <paramref name="command"/>, or null when it can (PING and the like are
-    /// copied verbatim).
+    /// QEMU 10.0's MIG_CMD_SWITCHOVER_START: no body, sent after the last RAM PART section (machine types from 10.0, or
+    /// <c>migration.send-switchover-start=on</c>). It only tells the destination to start loading device state that came
+    /// over multifd (VFIO); without such a device it does nothing, so a carrier copies it on like PING.
+    /// </summary>
+    public const ushort SwitchoverStart = 11;
+
+    /// <summary>The highest command id QEMU (up to 10.0 at least) defines; the reader refuses anything above it.</summary>
+    public const ushort LastCommand = SwitchoverStart;
+
+    /// <summary>
+    /// Why a live carrier cannot pass on command <paramref name="command"/>, or null when it can (PING and SWITCHOVER_START
+    /// are copied verbatim).
     /// </summary>
     public static string? DescribeUnsupportedCommand(ushort command) => command switch
     {
@@ -29,6 +39,7 @@ internal static class QemuStreamFeatures
         PostcopyAdvise => "the source advised postcopy (capability postcopy-ram): Engine carries precopy only; turn postcopy-ram off",
         4 or 5 or 6 or 7 or 9 or 10 => $"the source sent postcopy command {command}: Engine carries precopy only",
         8 => "the source enabled COLO (command 8): Engine carries precopy only",
+        SwitchoverStart => null, // a marker QEMU 10.0 destinations accept: copied on verbatim
         _ => null,
     };
 
@@ -47,6 +58,11 @@ internal static class QemuStreamFeatures
     {
         "block" => " (block migration, capability block or migrate -b: Engine does not carry it; copy disks another way)",
         "dirty-bitmap" => " (block dirty-bitmap migration, capability dirty-bitmaps: Engine does not carry it)",
+
+        // QEMU 8.0+ saves this vmsd during setup, before RAM, as "<device path>/virtio-mem-device-early".
+        _ when name.EndsWith("virtio-mem-device-early", StringComparison.Ordinal) =>
+            " (a virtio-mem device's early-setup state, which QEMU 8.0 and later send before RAM: Engine cannot carry device "
+            + "state ahead of RAM; give the source -global virtio-mem.x-early-migration=off, or a machine type of 7.2 or older)",
         _ => string.Empty,
     };
 }

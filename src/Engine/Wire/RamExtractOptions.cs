@@ -11,6 +11,9 @@ public sealed class RamExtractOptions
     /// <summary>Creates one decompressor per worker and method; default <see cref="PageCodecs.CreateDecompressor"/>.</summary>
     public Func<CompressMethod, IPageDecompressor>? DecompressorFactory { get; init; }
 
+    /// <summary>Workers reading a mapped-ram file's pages at once, 1 to 255; default <see cref="MappedRamReader.DefaultThreads"/>.</summary>
+    public int MappedRamThreads { get; init; } = MappedRamReader.DefaultThreads;
+
     /// <summary>Reader limits (timeouts, caps, strict method); default <see cref="MigrationStreamReaderOptions"/>.</summary>
     public MigrationStreamReaderOptions? ReaderOptions { get; init; }
 

@@ -63,7 +63,7 @@ public static class RamExtractor
     private static (IReadOnlyList<ExtractedBlock> Blocks, RamLoadCounts Counts) ExtractInto(Stream input, string directory, RamExtractOptions options)
     {
         MigrationStreamReaderOptions readerOptions = options.ReaderOptions ?? new MigrationStreamReaderOptions();
-        using var reader = new MigrationStreamReader(input, readerOptions, leaveOpen: true);
+        using var reader = new MigrationStreamReader(input, readerOptions.WithMappedRam(), leaveOpen: true);
 
         // Disposed (image files closed) before the caller moves the images into place.
         using var sink = new RamImageSink(directory, options.DecompressThreads, options.DecompressorFactory);
@@ -72,6 +72,13 @@ public static class RamExtractor
         if (!counts.RamComplete)
         {
             throw new MigrationStreamException(reader.Position, "expected the RAM section's END, found the end of the stream");
+        }
+
+        if (reader.IsMappedRam)
+        {
+            // The stream held no pages: they are at fixed offsets in the file, read in parallel into the (zero) images.
+            counts.MappedRamPages = MappedRamReader.Load(input, reader, sink.Memory, options.MappedRamThreads, destinationIsZero: true, readerOptions.CancellationToken);
+            sink.Flush();
         }
 
         return (sink.Blocks, counts);

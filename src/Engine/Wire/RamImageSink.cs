@@ -42,6 +42,9 @@ public sealed unsafe class RamImageSink : IRamSink, IDisposable
     /// <summary>The images written, one per RAM block, in block order.</summary>
     public IReadOnlyList<ExtractedBlock> Blocks => _extracted;
 
+    /// <summary>The images' memory (mapped files, or memory written out by <see cref="Flush"/>), one per block; zero where nothing was written.</summary>
+    internal IReadOnlyList<RamBlock> Memory => Array.ConvertAll(_blocks, block => block!);
+
     /// <inheritdoc />
     public void OnBlockList(IReadOnlyList<RamBlockInfo> blocks)
     {

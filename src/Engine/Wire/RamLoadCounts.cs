@@ -15,6 +15,9 @@ public sealed class RamLoadCounts
     /// <summary>XBZRLE records.</summary>
     public long XbzrlePages { get; set; }
 
+    /// <summary>Pages read from their fixed offsets in a mapped-ram file (bitmap bits set).</summary>
+    public long MappedRamPages { get; set; }
+
     /// <summary>RAM sections (EOS markers).</summary>
     public long Sections { get; set; }
 

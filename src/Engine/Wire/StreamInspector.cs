@@ -22,6 +22,7 @@ public static class StreamInspector
             ReadTimeout = o.ReadTimeout,
             CancellationToken = o.CancellationToken,
             BufferSize = o.BufferSize,
+            AcceptMappedRam = true,
         };
 
         var summary = new StreamSummary();
@@ -62,6 +63,17 @@ public static class StreamInspector
                     foreach (RamBlockInfo block in reader.Blocks)
                     {
                         summary.Blocks.Add(new BlockSummary(block.Name, block.Length));
+                    }
+
+                    summary.MappedRam = reader.IsMappedRam;
+                    for (int i = 0; i < reader.MappedRamBlocks.Count; i++)
+                    {
+                        MappedRamBlock mapped = reader.MappedRamBlocks[i];
+                        BlockSummary block = summary.Blocks[i];
+                        block.MappedPages = mapped.PagesPresent;
+                        block.BitmapOffset = mapped.BitmapOffset;
+                        block.BitmapSize = mapped.BitmapSize;
+                        block.PagesOffset = mapped.PagesOffset;
                     }
 
                     break;

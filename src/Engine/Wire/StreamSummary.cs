@@ -12,6 +12,9 @@ public sealed class StreamSummary
     /// <summary>Capabilities named by the configuration section.</summary>
     public IReadOnlyList<string> Capabilities { get; set; } = Array.Empty<string>();
 
+    /// <summary>True for a QEMU mapped-ram file: pages at fixed file offsets (see each block's offsets), none in the stream.</summary>
+    public bool MappedRam { get; set; }
+
     /// <summary>The RAM section's id.</summary>
     public uint RamSectionId { get; set; }
 
@@ -79,9 +82,21 @@ public sealed class StreamSummary
         output.WriteLine($"configuration:  {MachineType ?? "(none)"}{(Capabilities.Count > 0 ? " capabilities: " + string.Join(",", Capabilities) : string.Empty)}");
         output.WriteLine($"ram section:    id {RamSectionId}; START {StartSections}, PART {PartSections}, END {EndSections}; commands {Commands}");
         output.WriteLine($"ram blocks:     {Blocks.Count}, {TotalRamBytes} bytes ({TotalRamBytes / (1024.0 * 1024.0):0.#} MiB)");
+        if (MappedRam)
+        {
+            output.WriteLine("mapped-ram:     yes: pages at fixed file offsets, present where the block's bitmap has a bit set, zero elsewhere");
+        }
+
         foreach (BlockSummary block in Blocks)
         {
-            output.WriteLine($"  {block.Name,-36} {block.Length,12}  zero {block.ZeroPages}, raw {block.RawPages}, compressed {block.CompressedPages}, xbzrle {block.XbzrlePages}");
+            if (block.MappedPages is long present)
+            {
+                output.WriteLine($"  {block.Name,-36} {block.Length,12}  pages present {present} of {block.Length / 4096}; bitmap at {block.BitmapOffset} ({block.BitmapSize} bytes), pages at {block.PagesOffset}");
+            }
+            else
+            {
+                output.WriteLine($"  {block.Name,-36} {block.Length,12}  zero {block.ZeroPages}, raw {block.RawPages}, compressed {block.CompressedPages}, xbzrle {block.XbzrlePages}");
+            }
         }
 
         output.WriteLine($"records:        {"count",12} {"bytes",14}");

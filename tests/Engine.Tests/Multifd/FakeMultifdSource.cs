@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -77,12 +78,25 @@ internal sealed class FakeMultifdSource : IDisposable
         return hello;
     }
 
-    /// <summary>A packet header for pages of pc.ram at <paramref name="offsets"/>.</summary>
-    public static byte[] Header(CompressMethod method, long[] offsets, int nextPacketSize, bool sync = false)
+    /// <summary>
+    /// A packet header for pages of pc.ram at <paramref name="offsets"/>; the last <paramref name="zeroPages"/> of them are
+    /// QEMU 9.0+'s zero pages (no data). A packet with any page carries the method's bits, as QEMU's.
+    /// </summary>
+    public static byte[] Header(CompressMethod method, long[] offsets, int nextPacketSize, bool sync = false, int zeroPages = 0)
     {
         byte[] header = new byte[MultifdFormat.PacketHeaderLength];
         uint flags = (sync ? MultifdFormat.FlagSync : 0) | (offsets.Length > 0 ? MultifdFormat.CompressionFlag(method) : 0);
-        MultifdFormat.WritePacketHeader(header, flags, offsets.Length, nextPacketSize, 0, "pc.ram"u8, offsets);
+        MultifdFormat.WritePacketHeader(header, flags, offsets.Length - zeroPages, nextPacketSize, 0, "pc.ram"u8, offsets, zeroPages);
+        return header;
+    }
+
+    /// <summary>QEMU 9.2+'s SYNC packet: flags exactly SYNC (0x1), every other field zero, pages_alloc and block name included.</summary>
+    public static byte[] Sync92()
+    {
+        byte[] header = new byte[MultifdFormat.PacketHeaderLength];
+        BinaryPrimitives.WriteUInt32BigEndian(header, MultifdFormat.Magic);
+        BinaryPrimitives.WriteUInt32BigEndian(header.AsSpan(4), MultifdFormat.Version);
+        BinaryPrimitives.WriteUInt32BigEndian(header.AsSpan(MultifdFormat.FlagsOffset), MultifdFormat.FlagSync);
         return header;
     }
 

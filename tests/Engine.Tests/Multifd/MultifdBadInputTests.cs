@@ -71,16 +71,51 @@ public sealed class MultifdBadInputTests
     [InlineData("block", 64, "unknown RAM block 'pc.rom'")]
     [InlineData("offset", 320 + 8, "outside RAM block 'pc.ram'")]
     [InlineData("unaligned", 320, "not page aligned")]
+    [InlineData("qpl", 8, "the packet is compressed with qpl (flag 0x08), which Engine cannot decode; set multifd-compression to none, zlib or zstd on the source")]
+    [InlineData("uadk", 8, "the packet is compressed with uadk (flag 0x10), which Engine cannot decode")]
+    [InlineData("qatzip", 8, "the packet is compressed with qatzip (flag 0x20), which Engine cannot decode")]
+    [InlineData("unknown bit", 8, "flags 0x84 carry bits 0x80 that QEMU")]
+    [InlineData("no method", 8, "compression bits 0x06 name no method")]
+    [InlineData("zero_pages", 32, "zero_pages 127 is more than pages_alloc 128 less normal_pages 2")]
+    [InlineData("zero offset", 320 + 24, "zero page offset (zero page 1 of 2) 0x100000 (slot 3) is outside RAM block 'pc.ram'")]
+    [InlineData("zero unaligned", 320 + 16, "zero page offset (zero page 0 of 2) 0x2001 (slot 2)")]
+    [InlineData("zero-only method", 8, "name zlib, but this destination's multifd-compression is zstd")]
+    [InlineData("zero-only block", 64, "unknown RAM block 'pc.rom'")]
     public async Task BadPacketHeaderIsRefusedAtItsField(string field, int offset, string message)
     {
         var multifd = new MultifdParameters { Channels = 2, Compression = CompressMethod.Zstd };
         using var source = new FakeMultifdSource(multifd);
         source.Connect(FakeMultifdSource.Hello(0));
         var channel = source.Connect(FakeMultifdSource.Hello(1));
-        byte[] header = FakeMultifdSource.Header(CompressMethod.Zstd, [0, 4096], 100);
+        byte[] header = field.StartsWith("zero", StringComparison.Ordinal)
+            ? FakeMultifdSource.Header(CompressMethod.Zstd, [0, 4096, 0x2000, 0x3000], 100, zeroPages: 2) // QEMU 9.0+: two normal, two zero
+            : FakeMultifdSource.Header(CompressMethod.Zstd, [0, 4096], 100);
         Span<byte> h = header;
         switch (field)
         {
+            case "qpl": BinaryPrimitives.WriteUInt32BigEndian(h[8..], MultifdFormat.FlagQpl); break;
+            case "uadk": BinaryPrimitives.WriteUInt32BigEndian(h[8..], MultifdFormat.FlagUadk); break;
+            case "qatzip": BinaryPrimitives.WriteUInt32BigEndian(h[8..], MultifdFormat.FlagQatzip); break;
+            case "unknown bit": BinaryPrimitives.WriteUInt32BigEndian(h[8..], 0x84); break;
+            case "no method": BinaryPrimitives.WriteUInt32BigEndian(h[8..], 0x06); break;
+            case "zero_pages": BinaryPrimitives.WriteUInt32BigEndian(h[32..], 127); break;
+            case "zero offset": BinaryPrimitives.WriteUInt64BigEndian(h[(320 + 24)..], FakeMultifdSource.BlockSize); break;
+            case "zero unaligned": BinaryPrimitives.WriteUInt64BigEndian(h[(320 + 16)..], 0x2001); break;
+            case "zero-only method":
+            case "zero-only block":
+                // A packet of zero pages only (normal_pages 0, next_packet_size 0), as QEMU 9.0+ sends with the method's bits.
+                header = FakeMultifdSource.Header(CompressMethod.Zstd, [0x2000, 0x3000], 0, zeroPages: 2);
+                h = header;
+                if (field == "zero-only method")
+                {
+                    BinaryPrimitives.WriteUInt32BigEndian(h[8..], MultifdFormat.CompressionFlag(CompressMethod.Zlib));
+                }
+                else
+                {
+                    h[64 + 4] = (byte)'o';
+                }
+
+                break;
             case "magic": h[0] = 0; break;
             case "version": BinaryPrimitives.WriteUInt32BigEndian(h[4..], 7); break;
             case "pages_alloc": BinaryPrimitives.WriteUInt32BigEndian(h[12..], 129); break;
@@ -98,6 +133,40 @@ public sealed class MultifdBadInputTests
         Assert.Equal(Header + offset, e.StreamOffset);
         Assert.Contains(message, e.Message);
         Assert.Contains($"multifd channel 1, byte offset {Header + offset}", source.ReadReply());
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task DeviceStatePacketIsRefusedByNameFromItsFirstTwelveBytes()
+    {
+        // QEMU 10.0's MultiFDPacketDeviceState_t is 276 bytes, then its data: the refusal must not wait for 1,344 bytes
+        // (the connection stays open, so a reader that did would hang until its timeout).
+        using var source = new FakeMultifdSource(new MultifdParameters { Channels = 1, Compression = CompressMethod.None });
+        var channel = source.Connect(FakeMultifdSource.Hello(0));
+        byte[] packet = new byte[276 + 16];
+        BinaryPrimitives.WriteUInt32BigEndian(packet, MultifdFormat.Magic);
+        BinaryPrimitives.WriteUInt32BigEndian(packet.AsSpan(4), MultifdFormat.Version);
+        BinaryPrimitives.WriteUInt32BigEndian(packet.AsSpan(8), MultifdFormat.FlagDeviceState);
+        "0000:00:05.0/vfio"u8.CopyTo(packet.AsSpan(12));
+        BinaryPrimitives.WriteUInt32BigEndian(packet.AsSpan(272), 16);
+        channel.Write(packet);
+        MultifdChannelException e = await source.ExpectChannelError();
+        Assert.Equal(0, e.Channel);
+        Assert.Equal(Header + 8, e.StreamOffset);
+        Assert.Contains("device-state packet (0x40)", e.Message);
+        Assert.Contains("VFIO device's state", e.Message);
+        Assert.Contains("Engine cannot carry", e.Message);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task ConnectionEndingInsideTheCommonHeaderIsNamed()
+    {
+        using var source = new FakeMultifdSource(new MultifdParameters { Channels = 1, Compression = CompressMethod.None });
+        var channel = source.Connect(FakeMultifdSource.Hello(0));
+        channel.Write(FakeMultifdSource.Sync92().AsSpan(0, 7));
+        channel.Socket.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+        MultifdChannelException e = await source.ExpectChannelError();
+        Assert.Equal(Header + 7, e.StreamOffset);
+        Assert.Contains("ended inside a packet header (7 of 1344 bytes)", e.Message);
     }
 
     [Fact(Timeout = 30_000)]

@@ -20,19 +20,24 @@ public sealed class MultifdLivePeerTests : IDisposable
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     [Theory(Timeout = 60_000)]
-    [InlineData(CompressMethod.Zstd, 2, "zlib")]
-    [InlineData(CompressMethod.Zlib, 3, "zstd")]
-    [InlineData(CompressMethod.None, 1, "none")]
-    public async Task A_qemu_multifd_source_keeps_its_device_state_and_the_checkpoint_loads_as_one_stream(CompressMethod method, int channels, string checkpointMethod)
+    [InlineData(CompressMethod.Zstd, 2, "zlib", false)]
+    [InlineData(CompressMethod.Zlib, 3, "zstd", false)]
+    [InlineData(CompressMethod.None, 1, "none", false)]
+    [InlineData(CompressMethod.Zstd, 2, "zlib", true)]
+    [InlineData(CompressMethod.Zlib, 3, "zstd", true)]
+    [InlineData(CompressMethod.None, 2, "none", true)]
+    public async Task A_qemu_multifd_source_keeps_its_device_state_and_the_checkpoint_loads_as_one_stream(CompressMethod method, int channels, string checkpointMethod, bool qemu10)
     {
+        // qemu10: zero pages in the packets (9.0+), 9.2's SYNC packets, command 11 before RAM's END (10.0).
         using var source = new FakeMultifdSource(new MultifdParameters { Channels = channels, Compression = method });
-        byte[] expected = QemuShapedMultifd.Send(source, channels, method);
+        byte[] expected = QemuShapedMultifd.Send(source, channels, method, qemu10);
         DestinationResult received = await source.Incoming;
         using (received.Memory)
         {
             Assert.True(received.FromQemu);
             Assert.Equal(LivePeerTests.DeviceState(), received.Tail);
             Assert.True(expected.AsSpan().SequenceEqual(received.Memory.Blocks[0].GetSpan(0, expected.Length)), "the received RAM differs from what was sent");
+            Assert.Equal(QemuShapedMultifd.ZeroPageCount, received.ZeroPages);
 
             // A QEMU source gets no reply: the destination closes without writing.
             Assert.Equal(string.Empty, source.ReadReply());

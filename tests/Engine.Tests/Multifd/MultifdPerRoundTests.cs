@@ -39,6 +39,25 @@ public sealed class MultifdPerRoundTests
     }
 
     [Theory(Timeout = 60_000)]
+    [InlineData(QemuSync.PerRound100, CompressMethod.Zstd, 2)]
+    [InlineData(QemuSync.PerRound100, CompressMethod.None, 2)]
+    [InlineData(QemuSync.PerRound91, CompressMethod.Zlib, 3)]
+    public async Task A_qemu_10_source_on_its_own_machine_type_arrives_byte_exact(QemuSync sync, CompressMethod method, int channels)
+    {
+        // All of QEMU 10.0's defaults at once: per-round barriers, zero pages inside the packets (zero-page-detection=multifd),
+        // 9.2's SYNC packets and SWITCHOVER_START before RAM's END.
+        using var source = new FakeMultifdSource(new MultifdParameters { Channels = channels, Compression = method });
+        byte[] expected = QemuShapedMultifd.Send(source, channels, method, sync, qemu10: true);
+        DestinationResult received = await source.Incoming;
+        using (received.Memory)
+        {
+            Assert.True(expected.AsSpan().SequenceEqual(received.Memory.Blocks[0].GetSpan(0, expected.Length)), "the received RAM differs from what was sent");
+            Assert.Equal(QemuShapedMultifd.ZeroPageCount, received.ZeroPages);
+            Assert.Equal(LivePeerTests.DeviceState(), received.Tail);
+        }
+    }
+
+    [Theory(Timeout = 60_000)]
     [InlineData(CompressMethod.Zstd, 2)]
     [InlineData(CompressMethod.None, 3)]
     public async Task A_per_section_qemu_source_still_arrives_byte_exact(CompressMethod method, int channels)

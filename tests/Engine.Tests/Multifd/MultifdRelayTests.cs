@@ -21,19 +21,25 @@ public sealed class MultifdRelayTests
     private static readonly TimeSpan IoTimeout = TimeSpan.FromSeconds(10);
 
     [Theory(Timeout = 60_000)]
-    [InlineData(CompressMethod.Zstd, 2, "zstd")]
-    [InlineData(CompressMethod.Zlib, 3, "none")]
-    [InlineData(CompressMethod.None, 1, "zlib")]
-    public async Task A_qemu_shaped_multifd_source_comes_out_as_one_stream_with_the_device_state_verbatim(CompressMethod method, int channels, string relayMethod)
+    [InlineData(CompressMethod.Zstd, 2, "zstd", false)]
+    [InlineData(CompressMethod.Zlib, 3, "none", false)]
+    [InlineData(CompressMethod.None, 1, "zlib", false)]
+    [InlineData(CompressMethod.Zstd, 2, "zstd", true)]
+    [InlineData(CompressMethod.None, 2, "none", true)]
+    public async Task A_qemu_shaped_multifd_source_comes_out_as_one_stream_with_the_device_state_verbatim(CompressMethod method, int channels, string relayMethod, bool qemu10)
     {
+        // qemu10: the packets' zero pages (9.0+) go on as ZERO records, command 11 (10.0) byte for byte before RAM's END.
         var multifd = new MultifdParameters { Channels = channels, Compression = method };
         var relayed = new RelayOutput();
         using var source = new FakeMultifdSource(multifd, receive: listener => relayed.Run(listener, multifd, relayMethod));
-        byte[] expected = QemuShapedMultifd.Send(source, channels, method);
+        byte[] expected = QemuShapedMultifd.Send(source, channels, method, qemu10);
         DestinationResult result = await source.Incoming;
         using (result.Memory)
         {
             Assert.True(expected.AsSpan().SequenceEqual(result.Memory.Blocks[0].GetSpan(0, expected.Length)), "the relayed RAM differs from what was sent");
+            Assert.Equal(qemu10 ? 1 : 0, Engine.Wire.StreamInspector.Inspect(new MemoryStream(relayed.Bytes)).Commands);
+            Assert.Equal(qemu10, relayed.Bytes.AsSpan().IndexOf((ReadOnlySpan<byte>)[0x08, 0x00, 0x0B, 0x00, 0x00]) >= 0);
+            Assert.Equal(QemuShapedMultifd.ZeroPageCount, result.ZeroPages);
             Assert.True(result.FromQemu);
             Assert.Equal(LivePeerTests.DeviceState(), result.Tail);
             Assert.Equal(LivePeerTests.DeviceState().Length, relayed.Result!.BytesAfterRam);

@@ -37,6 +37,106 @@ public sealed class MultifdWireTests
         Assert.True(header.AsSpan(336).IndexOfAnyExcept((byte)0) < 0);
         Assert.Equal(0x2u, MultifdFormat.CompressionFlag(CompressMethod.Zlib));
         Assert.Equal(0x4u, MultifdFormat.CompressionFlag(CompressMethod.Zstd));
+
+        // QEMU 9.0+'s zero_pages at offset 32; the zero pages' offsets follow the normal ones.
+        MultifdFormat.WritePacketHeader(header, MultifdFormat.CompressionFlag(CompressMethod.Zstd), 1, 300, 9, "pc.ram"u8, [0x1000, 0x9000, 0x3000], zeroPages: 2);
+        Assert.Equal("00000001" + "0000012C" + "0000000000000009" + "00000002", Convert.ToHexString(header, 16, 20));
+        Assert.True(header.AsSpan(36, 28).IndexOfAnyExcept((byte)0) < 0);
+        Assert.Equal(0x3000UL, BinaryPrimitives.ReadUInt64BigEndian(header.AsSpan(336)));
+        Assert.True(MultifdPacketHeader.TryParse(header, CompressMethod.Zstd, out MultifdPacketHeader packet, out _, out _));
+        Assert.Equal((1, 2, 3), (packet.NormalPages, packet.ZeroPages, packet.TotalPages));
+
+        // The flag bits QEMU 10.0 defines (multifd.h).
+        Assert.Equal((0x3Eu, 0x08u, 0x10u, 0x20u, 0x40u), (MultifdFormat.CompressionMask, MultifdFormat.FlagQpl, MultifdFormat.FlagUadk, MultifdFormat.FlagQatzip, MultifdFormat.FlagDeviceState));
+    }
+
+    [Fact]
+    public void Qemu9PacketBytesWrittenByHandParse()
+    {
+        // The 9.0+ layout (multifd.h) in bytes, independent of Engine's writer: a zstd packet with one normal page at
+        // 0x3000 and two zero pages at 0x9000 and 0x1000 (unsorted), then 9.2's SYNC.
+        string fields = "11223344" + "00000001" + "00000004" + "00000080" + "00000001" + "0000012C" + "0000000000000007" + "00000002";
+        byte[] header = new byte[MultifdFormat.PacketHeaderLength];
+        Convert.FromHexString(fields).CopyTo(header, 0);
+        "pc.ram"u8.CopyTo(header.AsSpan(64));
+        Convert.FromHexString("0000000000003000" + "0000000000009000" + "0000000000001000").CopyTo(header, 320);
+        long[] offsets = new long[MultifdFormat.PagesPerPacket];
+        Assert.True(MultifdPacketParser.TryParse(header, CompressMethod.Zstd, ["pc.ram"u8.ToArray()], [FakeMultifdSource.BlockSize], offsets, out MultifdPacketHeader packet, out _, out string? error, out _), error);
+        Assert.Equal((1, 2, 300, 7UL, false), (packet.NormalPages, packet.ZeroPages, packet.NextPacketSize, packet.PacketNumber, packet.IsSync));
+        Assert.Equal([0x3000L, 0x9000L, 0x1000L], offsets[..3]);
+
+        byte[] sync = new byte[MultifdFormat.PacketHeaderLength];
+        Convert.FromHexString("11223344" + "00000001" + "00000001").CopyTo(sync, 0);
+        Assert.Equal(FakeMultifdSource.Sync92(), sync);
+        Assert.True(MultifdPacketHeader.TryParse(sync, CompressMethod.Zstd, out packet, out error, out _), error);
+        Assert.True(packet.IsSync);
+        Assert.Equal(0, packet.TotalPages);
+    }
+
+    [Theory]
+    [InlineData(CompressMethod.None)]
+    [InlineData(CompressMethod.Zstd)]
+    public void Qemu92SyncPacketAndZeroOnlyPacketParse(CompressMethod method)
+    {
+        // 9.2's SYNC: flags exactly 0x1, pages_alloc 0, no block name; taken by a destination of any method.
+        byte[] sync = FakeMultifdSource.Sync92();
+        Assert.True(MultifdPacketHeader.TryParse(sync, method, out MultifdPacketHeader packet, out string? error, out _), error);
+        Assert.True(packet.IsSync);
+        Assert.Equal((0, 0, 0), (packet.PagesAlloc, packet.NormalPages, packet.ZeroPages));
+
+        // Zero pages only: next_packet_size 0 with the method's bits.
+        byte[] zeroOnly = FakeMultifdSource.Header(method, [0x5000, 0x1000], 0, zeroPages: 2);
+        long[] offsets = new long[MultifdFormat.PagesPerPacket];
+        Assert.True(MultifdPacketParser.TryParse(zeroOnly, method, ["pc.ram"u8.ToArray()], [FakeMultifdSource.BlockSize], offsets, out packet, out int block, out error, out _), error);
+        Assert.Equal((0, 2, 0, 0), (packet.NormalPages, packet.ZeroPages, packet.NextPacketSize, block));
+        Assert.Equal([0x5000L, 0x1000L], offsets[..2]);
+    }
+
+    [Theory(Timeout = 30_000)]
+    [InlineData(CompressMethod.None)]
+    [InlineData(CompressMethod.Zlib)]
+    [InlineData(CompressMethod.Zstd)]
+    public async Task ZeroPagesInPacketsLandByteExact(CompressMethod method)
+    {
+        // QEMU 9.0+ (zero-page-detection=multifd) with SYNC before each EOS: section 1 writes data to pages 1, 2 and 3 and
+        // names 7 and 5 zero (never written); section 2 writes page 4 and names 3 and 1 zero after it (unsorted, over data),
+        // then a packet of zero pages only names 2. Every SYNC is 9.2's.
+        using var source = new FakeMultifdSource(new MultifdParameters { Channels = 1, Compression = method });
+        var channel = source.Connect(FakeMultifdSource.Hello(0));
+        using PacketCompressor? compressor = PacketCompressor.Create(method, 1);
+        byte[] Page(int seed) => Enumerable.Range(0, PageSizes.PageSize).Select(i => (byte)((i * seed) + 1)).ToArray();
+
+        channel.Write(FakeMultifdSource.Sync92());
+        source.Writer.EndRamSection();
+        source.Writer.WriteSectionHeader(SectionType.Part, 2);
+        source.Writer.Flush();
+        channel.Write(DataPacket(method, compressor, [Page(1), Page(2), Page(3)], [0x1000, 0x2000, 0x3000, 0x7000, 0x5000], zeroPages: 2));
+        channel.Write(FakeMultifdSource.Sync92());
+        source.Writer.EndRamSection();
+        source.Writer.WriteSectionHeader(SectionType.Part, 2);
+        source.Writer.Flush();
+        channel.Write(DataPacket(method, compressor, [Page(4)], [0x4000, 0x3000, 0x1000], zeroPages: 2));
+        channel.Write(FakeMultifdSource.Header(method, [0x2000], 0, zeroPages: 1));
+        channel.Write(FakeMultifdSource.Sync92());
+        source.Writer.EndRamSection();
+        source.Writer.WriteSectionHeader(SectionType.End, 2);
+        channel.Write(FakeMultifdSource.Sync92());
+        source.Writer.EndRamSection();
+        source.Writer.WriteEof();
+        source.Writer.Flush();
+        source.Main.Socket.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+        channel.Socket.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+
+        DestinationResult result = await source.Incoming;
+        using (result.Memory)
+        {
+            Engine.Memory.RamBlock block = result.Memory.Blocks[0];
+            byte[] expected = new byte[FakeMultifdSource.BlockSize];
+            Page(4).CopyTo(expected, 0x4000);
+            Assert.True(block.GetSpan(0, (int)FakeMultifdSource.BlockSize).SequenceEqual(expected), "guest memory differs: the zero pages over data must be cleared, page 4 written");
+            Assert.Equal(5, result.ZeroPages);
+            Assert.Equal(4, method == CompressMethod.None ? result.RawPages : result.CompressedPages);
+        }
     }
 
     [Fact(Timeout = 30_000)]
@@ -84,6 +184,24 @@ public sealed class MultifdWireTests
         }
 
         Assert.StartsWith(MigrationReply.ReceivedLine, source.ReadReply());
+    }
+
+    /// <summary>A packet header and its payload: <paramref name="pages"/> at the first offsets, then <paramref name="zeroPages"/> zero pages.</summary>
+    private static unsafe byte[] DataPacket(CompressMethod method, PacketCompressor? compressor, byte[][] pages, long[] offsets, int zeroPages)
+    {
+        byte[] data = pages.SelectMany(p => p).ToArray();
+        byte[] payload = data;
+        if (compressor is not null)
+        {
+            byte[] output = new byte[PacketCompressor.OutputBound];
+            fixed (byte* input = data)
+            fixed (byte* o = output)
+            {
+                payload = output.AsSpan(0, compressor.CompressPacket(input, pages.Length, o)).ToArray();
+            }
+        }
+
+        return [.. FakeMultifdSource.Header(method, offsets, payload.Length, zeroPages: zeroPages), .. payload];
     }
 
     private static unsafe byte[] Compress(byte[] pages, int count)

@@ -96,7 +96,9 @@ public class FuzzSmokeTests(ITestOutputHelper output)
             .Be64(0x200)
             .PageHeader(0x1000, RamSaveFlags.Xbzrle | RamSaveFlags.Continue, null).U8(1).Be16(8).Bytes(new byte[] { 3, 2, 0x41, 0x42, 0xC8, 0x01, 1, 0xEE })
             .PageHeader(0x1000, RamSaveFlags.Page, "vga.vram").Bytes(StreamBuilder.TextPage(9))
-            .Finish()
+            .Eos().Footer()
+            .U8(0x08).Be16(11).Be16(0) // QEMU 10.0's SWITCHOVER_START, between the last PART and END
+            .Section(0x03).Eos().Footer().U8(0x00)
             .U8(0x06).Be32((uint)json.Length).Bytes(json)
             .ToArray();
         return new[] { StreamBuilder.SmallStream(), everything, RawStream.UpToFirstPart().RawPage(0).Finish().ToArray() };

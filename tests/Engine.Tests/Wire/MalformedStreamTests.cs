@@ -430,13 +430,45 @@ public class MalformedStreamTests
 
     [Theory]
     [InlineData(0)]
-    [InlineData(11)]
+    [InlineData(12)]
+    [InlineData(0xFFFF)]
     [InlineData(7)]
     public void Bad_or_unsupported_command(ushort command)
     {
         var s = new RawStream().Header().Configuration();
         int at = s.Offset;
         StreamAssert.Fails(s.U8(0x08).Be16(command).Be16(4).Be32(0).ToArray(), at + 1, $"{command}");
+    }
+
+    [Theory]
+    [InlineData(12)]
+    [InlineData(0xFFFF)]
+    public void Command_above_switchover_start_names_the_known_range(ushort command)
+    {
+        var s = RawStream.UpToFirstPart().RawPage(0).Eos().Footer();
+        int at = s.Offset;
+        StreamAssert.Fails(s.U8(0x08).Be16(command).Be16(0).ToArray(), at + 1, "expected a command id 1 to 11", "SWITCHOVER_START", $"found {command}");
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(4)]
+    public void Switchover_start_with_a_body_is_refused_at_its_length(ushort length)
+    {
+        // QEMU 10.0 sends it bare; the length field is what is wrong.
+        var s = RawStream.UpToFirstPart().RawPage(0).Eos().Footer();
+        int at = s.Offset;
+        StreamAssert.Fails(s.U8(0x08).Be16(11).Be16(length).Bytes(new byte[length]).Finish().ToArray(), at + 3, "command 11 (SWITCHOVER_START)", $"length of {length}");
+    }
+
+    [Fact]
+    public void Virtio_mem_early_setup_section_is_refused_by_name()
+    {
+        // QEMU 8.0+ with a virtio-mem device saves its early vmsd as a FULL section before RAM's START.
+        var s = new RawStream().Header().Configuration();
+        int at = s.Offset;
+        byte[] stream = s.U8(0x04).Be32(1).Counted("0000:00:03.0/virtio-mem-device-early").Be32(0).Be32(1).Bytes(new byte[40]).ToArray();
+        StreamAssert.Fails(stream, at, "virtio-mem", "x-early-migration=off", "only the RAM section can be parsed");
     }
 
     [Fact]

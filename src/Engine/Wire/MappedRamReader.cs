@@ -1,0 +1,187 @@
+using System.Runtime.ExceptionServices;
+using Engine.Codecs;
+using Engine.Memory;
+using Microsoft.Win32.SafeHandles;
+
+namespace Engine.Wire;
+
+/// <summary>
+/// Loads the pages of a QEMU mapped-ram file into memory: for each block, the pages whose bitmap bit is set are read from
+/// their fixed offsets (<c>pages_offset + i * 4096</c>) straight into the destination, the rest are zero. The blocks are
+/// cut into ranges that several workers read at once with positional reads; the file is never read in order as a whole.
+/// </summary>
+/// <remarks>
+/// The block descriptions come from <see cref="MigrationStreamReader.MappedRamBlocks"/>, which has checked them against
+/// the stream; the pages regions are checked again against this file's length before anything is read, so a file shorter
+/// than its headers say is refused rather than read past its end.
+/// </remarks>
+public static class MappedRamReader
+{
+    /// <summary>Pages per work item: 16 MiB, a multiple of 64 so that no two items share a bitmap word.</summary>
+    internal const int ChunkPages = 4096;
+
+    /// <summary>The default number of workers: one per core, at most 8 (the reads are copies from the page cache or the disk).</summary>
+    public static int DefaultThreads => Math.Clamp(Environment.ProcessorCount, 1, 8);
+
+    /// <summary>
+    /// Reads every block's present pages from <paramref name="file"/> into <paramref name="destinations"/> (one per block,
+    /// each exactly the block's length). Returns the number of pages read.
+    /// </summary>
+    /// <param name="file">The mapped-ram file, opened for reading; the offsets are absolute in it.</param>
+    /// <param name="blocks">The blocks, as <see cref="MigrationStreamReader.MappedRamBlocks"/> gives them.</param>
+    /// <param name="destinations">Where each block's image goes: guest memory, a mapped image file, or any memory.</param>
+    /// <param name="threads">Workers reading at once, 1 to 255.</param>
+    /// <param name="destinationIsZero">
+    /// True when the destinations hold only zeros already (fresh guest memory, a new sparse image): pages whose bit is clear
+    /// are then left untouched, so an image stays sparse. When false they are zeroed.
+    /// </param>
+    /// <param name="cancellationToken">Stops the load between reads.</param>
+    /// <exception cref="MigrationStreamException">A pages region lies outside the file, or the file cannot be read.</exception>
+    public static long Load(
+        SafeFileHandle file,
+        IReadOnlyList<MappedRamBlock> blocks,
+        IReadOnlyList<RamBlock> destinations,
+        int threads,
+        bool destinationIsZero,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        ArgumentNullException.ThrowIfNull(blocks);
+        ArgumentNullException.ThrowIfNull(destinations);
+        if (destinations.Count != blocks.Count)
+        {
+            throw new ArgumentException($"expected one destination per block ({blocks.Count}), found {destinations.Count}", nameof(destinations));
+        }
+
+        if (threads is < 1 or > 255)
+        {
+            throw new ArgumentOutOfRangeException(nameof(threads), threads, "threads must be 1 to 255");
+        }
+
+        long fileLength = RandomAccess.GetLength(file);
+        var work = new List<(int Block, long FirstPage, long EndPage)>();
+        for (int i = 0; i < blocks.Count; i++)
+        {
+            MappedRamBlock block = blocks[i];
+            if (destinations[i].Size != block.Length)
+            {
+                throw new ArgumentException($"expected destination {i} to have block '{block.Name}''s {block.Length} bytes, found {destinations[i].Size}", nameof(destinations));
+            }
+
+            if (block.Bitmap.Length * 64L < block.PageCount)
+            {
+                throw new ArgumentException($"block '{block.Name}''s bitmap has {block.Bitmap.Length} words for {block.PageCount} pages", nameof(blocks));
+            }
+
+            if (block.PagesOffset < 0 || block.PagesOffset > fileLength - block.Length)
+            {
+                throw new MigrationStreamException(
+                    block.HeaderOffset + 20,
+                    $"expected block '{block.Name}''s pages ({block.Length} bytes at file offset {block.PagesOffset}) to lie inside the file, which is {fileLength} bytes long");
+            }
+
+            for (long page = 0; page < block.PageCount; page += ChunkPages)
+            {
+                work.Add((i, page, Math.Min(page + ChunkPages, block.PageCount)));
+            }
+        }
+
+        // Design: the work items are disjoint page ranges of the destinations, the bitmaps are only read, and a positional
+        // read on one file handle is safe from several threads; the only shared write is the page count, added atomically.
+        long pagesRead = 0;
+        try
+        {
+            Parallel.ForEach(
+                work,
+                new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = cancellationToken },
+                item =>
+                {
+                    long read = LoadRange(file, blocks[item.Block], destinations[item.Block], item.FirstPage, item.EndPage, destinationIsZero);
+                    Interlocked.Add(ref pagesRead, read);
+                });
+        }
+        catch (AggregateException e)
+        {
+            Exception first = e.InnerExceptions.FirstOrDefault(x => x is MigrationStreamException) ?? e.InnerExceptions[0];
+            ExceptionDispatchInfo.Throw(first);
+        }
+
+        return pagesRead;
+    }
+
+    /// <summary>
+    /// Loads the pages of the mapped-ram stream <paramref name="reader"/> has read from <paramref name="input"/> (which
+    /// must be the file itself) into <paramref name="destinations"/>; for callers that have read the stream to RAM's END.
+    /// </summary>
+    /// <exception cref="MigrationStreamException">The input is not a file, or a pages region cannot be read.</exception>
+    public static long Load(Stream input, MigrationStreamReader reader, IReadOnlyList<RamBlock> destinations, int threads, bool destinationIsZero, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(reader);
+        if (input is not FileStream file)
+        {
+            throw new MigrationStreamException(reader.Position, "a mapped-ram file keeps its pages at fixed file offsets: it must be read from the file itself, not from a pipe or another stream");
+        }
+
+        return Load(file.SafeFileHandle, reader.MappedRamBlocks, destinations, threads, destinationIsZero, cancellationToken);
+    }
+
+    private static long LoadRange(SafeFileHandle file, MappedRamBlock block, RamBlock destination, long firstPage, long endPage, bool destinationIsZero)
+    {
+        long read = 0;
+        long page = firstPage;
+        while (page < endPage)
+        {
+            bool present = block.IsPresent(page);
+            long runEnd = page + 1;
+            while (runEnd < endPage && block.IsPresent(runEnd) == present)
+            {
+                runEnd++;
+            }
+
+            // A run lies inside one chunk, so its length fits an int: ChunkPages * 4096 bytes.
+            Span<byte> target = destination.GetSpan(page * PageSizes.PageSize, (int)((runEnd - page) * PageSizes.PageSize));
+            if (present)
+            {
+                ReadExactly(file, target, block.PagesOffset + (page * PageSizes.PageSize), block.Name, page);
+                read += runEnd - page;
+            }
+            else if (!destinationIsZero)
+            {
+                // A clear bit is a zero page, even where stale bytes of an earlier write remain in the file.
+                target.Clear();
+            }
+
+            page = runEnd;
+        }
+
+        return read;
+    }
+
+    private static void ReadExactly(SafeFileHandle file, Span<byte> target, long fileOffset, string blockName, long firstPage)
+    {
+        int done = 0;
+        while (done < target.Length)
+        {
+            int n;
+            try
+            {
+                n = RandomAccess.Read(file, target[done..], fileOffset + done);
+            }
+            catch (IOException e)
+            {
+                throw new MigrationStreamException(fileOffset + done, $"reading block '{blockName}''s pages at file offset {fileOffset + done} failed: {e.Message}", e);
+            }
+
+            if (n == 0)
+            {
+                long page = firstPage + (done / PageSizes.PageSize);
+                throw new MigrationStreamException(
+                    fileOffset + done,
+                    $"expected page {page} of block '{blockName}' at file offset {fileOffset + done}, found the end of the file");
+            }
+
+            done += n;
+        }
+    }
+}
