@@ -4,7 +4,8 @@ namespace Engine.Tests.Qemu;
 
 /// <summary>
 /// The runs of tests/interop/qemu10-peer.sh behind <see cref="Qemu10PeerTests"/>: one script per machine type (one guest
-/// boot each), all started on the first test's request, two at a time, and bounded together.
+/// boot each), and tests/interop/mapped-ram-check.sh once, all started on the first test's request, two at a time, and
+/// bounded together.
 /// </summary>
 /// <remarks>
 /// Design: shared by the test cases of <see cref="Qemu10PeerTests"/>, which xunit runs one after another on its own
@@ -34,6 +35,18 @@ public sealed class Qemu10PeerRuns : IDisposable
         ("pc-i440fx-7.2", ["plain", "multifd:zstd:2"]),
     ];
 
+    /// <summary>
+    /// The checks of tests/interop/mapped-ram-check.sh (mapped-ram files from QEMU 10 through inspect, extract with and
+    /// without --offset, incoming --from file:, and a restore into QEMU 10), run once, on <see cref="MappedRamCheckMachine"/>.
+    /// </summary>
+    public static readonly IReadOnlyList<string> MappedRamChecks = ["mapped-ram", "mapped-ram+multifd", "mapped-ram-offset", "single-stream", "incoming", "restore"];
+
+    /// <summary>The machine type mapped-ram-check.sh runs on: QEMU 10.0's current q35 type.</summary>
+    public const string MappedRamCheckMachine = "pc-q35-10.0";
+
+    /// <summary>The key of mapped-ram-check.sh's run in <see cref="For"/>.</summary>
+    internal const string MappedRamCheckJob = "mapped-ram-check.sh";
+
     /// <summary>How long one test case waits for its machine type's script: the batch bound and a margin.</summary>
     public static readonly TimeSpan WaitBound = TimeSpan.FromMinutes(9);
 
@@ -47,8 +60,8 @@ public sealed class Qemu10PeerRuns : IDisposable
     private Dictionary<string, Task<ScriptResult>>? _runs;
 
     /// <summary>
-    /// The script run of <paramref name="machine"/>; the first call starts the whole plan (after unpacking QEMU 10.0 with
-    /// tests/interop/qemu10.sh when it is missing and this user can).
+    /// The script run of <paramref name="machine"/> (or of <see cref="MappedRamCheckJob"/>); the first call starts the whole
+    /// plan (after unpacking QEMU 10.0 with tests/interop/qemu10.sh when it is missing and this user can).
     /// </summary>
     internal Task<ScriptResult> For(QemuInterop qemu, string machine)
     {
@@ -81,14 +94,15 @@ public sealed class Qemu10PeerRuns : IDisposable
     {
         string root = qemu.Root!;
         string interop = Path.Combine(root, "tests", "interop");
-        string engine = Path.Combine(AppContext.BaseDirectory, "engine.dll");
+        string engine = $"dotnet {Path.Combine(AppContext.BaseDirectory, "engine.dll")}";
+        string qemu10 = Path.Combine(interop, "work", "qemu10", "qemu-system-x86_64");
 
         // The unpacking below counts against the plan's bound: the first case waits for both.
         DateTime deadline = DateTime.UtcNow + s_batchBound;
 
         // tests/install-deps.sh normally did this already. Without root/apt the scripts still start, and report every
         // check SKIPPED, with the reason.
-        if (!File.Exists(Path.Combine(interop, "work", "qemu10", "qemu-system-x86_64")) && Environment.IsPrivilegedProcess)
+        if (!File.Exists(qemu10) && Environment.IsPrivilegedProcess)
         {
             InteropScript.Run(
                 Path.Combine(interop, "qemu10.sh"),
@@ -97,11 +111,31 @@ public sealed class Qemu10PeerRuns : IDisposable
                 root,
                 s_installBound);
         }
-        var runs = new Dictionary<string, Task<ScriptResult>>();
+
+        // Longest first: the two 10.0 types, then mapped-ram-check.sh (a boot of the full guest of its own), then the rest.
+        var jobs = new List<(string Key, string Script, string[] Arguments, Dictionary<string, string> Environment, string LimitVariable)>();
         foreach ((string machine, string[] checks) in Plan)
         {
-            runs[machine] = Task.Factory.StartNew(
-                () => RunOne(qemu, interop, engine, machine, checks, deadline),
+            var environment = new Dictionary<string, string> { ["ENGINE"] = engine, ["INTEROP_WORK"] = qemu.Work };
+            jobs.Add((machine, "qemu10-peer.sh", [machine, .. checks], environment, "Q10_TIME_LIMIT"));
+            if (jobs.Count == 2)
+            {
+                jobs.Add((MappedRamCheckJob, "mapped-ram-check.sh", [], new Dictionary<string, string>
+                {
+                    ["ENGINE"] = engine,
+                    ["INTEROP_WORK"] = qemu.Work,
+                    ["QEMU10"] = qemu10,
+                    ["MACHINE"] = MappedRamCheckMachine,
+                    ["INTEROP_MEM_MIB"] = "256",
+                }, "INTEROP_TIME_LIMIT"));
+            }
+        }
+
+        var runs = new Dictionary<string, Task<ScriptResult>>();
+        foreach (var job in jobs)
+        {
+            runs[job.Key] = Task.Factory.StartNew(
+                () => RunOne(Path.Combine(interop, job.Script), job.Arguments, job.Environment, job.LimitVariable, root, deadline),
                 CancellationToken.None,
                 TaskCreationOptions.LongRunning,
                 TaskScheduler.Default);
@@ -110,31 +144,22 @@ public sealed class Qemu10PeerRuns : IDisposable
         return runs;
     }
 
-    private ScriptResult RunOne(QemuInterop qemu, string interop, string engine, string machine, string[] checks, DateTime deadline)
+    private ScriptResult RunOne(string script, string[] arguments, Dictionary<string, string> environment, string limitVariable, string root, DateTime deadline)
     {
         _lanes.Wait();
         try
         {
             TimeSpan left = deadline - DateTime.UtcNow;
             TimeSpan bound = left < s_scriptBound ? left : s_scriptBound;
+            string name = $"{Path.GetFileName(script)} {string.Join(' ', arguments.Take(1))}".Trim();
             if (bound < TimeSpan.FromSeconds(60))
             {
-                return new ScriptResult(-1, true, $"qemu10-peer.sh {machine} was not started: only {left.TotalSeconds:F0} s were left of the plan's {s_batchBound.TotalMinutes} minutes", [], TimeSpan.Zero);
+                return new ScriptResult(-1, true, $"{name} was not started: only {left.TotalSeconds:F0} s were left of the plan's {s_batchBound.TotalMinutes} minutes", [], TimeSpan.Zero);
             }
 
             // The script's own limit ends it first, with a report of the runs reached.
-            int scriptLimit = (int)(bound.TotalSeconds - 15);
-            return InteropScript.Run(
-                Path.Combine(interop, "qemu10-peer.sh"),
-                [machine, .. checks],
-                new Dictionary<string, string>
-                {
-                    ["ENGINE"] = $"dotnet {engine}",
-                    ["INTEROP_WORK"] = qemu.Work,
-                    ["Q10_TIME_LIMIT"] = scriptLimit.ToString(CultureInfo.InvariantCulture),
-                },
-                qemu.Root!,
-                bound);
+            environment[limitVariable] = ((int)(bound.TotalSeconds - 15)).ToString(CultureInfo.InvariantCulture);
+            return InteropScript.Run(script, arguments, environment, root, bound);
         }
         finally
         {

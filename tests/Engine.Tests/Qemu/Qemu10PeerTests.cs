@@ -54,6 +54,48 @@ public sealed partial class Qemu10PeerTests(QemuInterop qemu, Qemu10PeerRuns run
         Assert.True(status == "PASS", $"QEMU 10.0 -machine {machine}, {check}: {status} {detail}");
     }
 
+    /// <summary>Every check of tests/interop/mapped-ram-check.sh.</summary>
+    public static TheoryData<string> MappedRamChecks()
+    {
+        var data = new TheoryData<string>();
+        foreach (string check in Qemu10PeerRuns.MappedRamChecks)
+        {
+            data.Add(check);
+        }
+
+        return data;
+    }
+
+    /// <summary>
+    /// tests/interop/mapped-ram-check.sh on QEMU 10.0's q35 type: its mapped-ram files (plain, multifd, at an offset as
+    /// libvirt writes them) read by <c>engine inspect</c> and <c>extract</c>, loaded by <c>incoming --from file:</c>, and
+    /// that checkpoint restored into QEMU 10.0, which runs the guest on.
+    /// </summary>
+    [SkippableTheory]
+    [MemberData(nameof(MappedRamChecks))]
+    public void Qemu10_mapped_ram_files_read_load_and_restore(string check)
+    {
+        qemu.RequireStreams();
+        Task<ScriptResult> run = runs.For(qemu, Qemu10PeerRuns.MappedRamCheckJob);
+        Assert.True(run.Wait(Qemu10PeerRuns.WaitBound), $"mapped-ram-check.sh did not end within {Qemu10PeerRuns.WaitBound.TotalMinutes} minutes");
+        ScriptResult script = run.Result;
+        output.WriteLine($"mapped-ram-check.sh ({Qemu10PeerRuns.MappedRamCheckMachine}): exit {script.ExitCode}, {script.Elapsed.TotalSeconds:F0} s");
+        output.WriteLine(script.Log);
+        Assert.True(script.Leftovers.Count == 0, "processes mapped-ram-check.sh started were still running after it (now killed):\n" + string.Join('\n', script.Leftovers));
+        Match? line = MappedRamLine().Matches(script.Log).LastOrDefault(m => m.Groups["check"].Value == check);
+        Assert.True(line is not null, $"mapped-ram-check.sh printed no line for {check}{(script.TimedOut ? " (killed at its bound)" : "")}; log ends:\n{script.Tail()}");
+        string status = line.Groups["status"].Value;
+        string detail = line.Groups["detail"].Value.Trim();
+
+        // Skipped only where QEMU 10 or python3 cannot be had; its other SKIPPED lines (a guest that did not boot, a
+        // check not reached) are failures here.
+        Skip.If(status == "SKIPPED" && (detail.StartsWith("(no QEMU 10", StringComparison.Ordinal) || detail.StartsWith("(python3", StringComparison.Ordinal)), detail);
+        Assert.True(status == "PASS", $"mapped-ram-check.sh on {Qemu10PeerRuns.MappedRamCheckMachine}, {check}: {status} {detail}");
+    }
+
+    [GeneratedRegex(@"^(?<check>[\w+-]+): (?<status>PASS|FAIL|SKIPPED)\b(?<detail>.*)$", RegexOptions.Multiline)]
+    private static partial Regex MappedRamLine();
+
     [GeneratedRegex(@"^q10 check (?<machine>\S+) (?<check>\S+): (?<status>PASS|FAIL|SKIPPED)\b(?<detail>.*)$", RegexOptions.Multiline)]
     private static partial Regex CheckLine();
 }
