@@ -8,9 +8,16 @@ QMP="python3 $HERE/qmp.py"
 MEM_MIB=${INTEROP_MEM_MIB:-512}
 STARTED_PIDS=()
 
+# qemu_base_for BINARY MACHINE: the command line of a test guest under that QEMU binary and -machine type (and
+# $QEMU_EXTRA, more arguments split on spaces, for every QEMU started).
+qemu_base_for() {
+    echo "$1 -accel tcg -machine $2 -smp 1 -m $MEM_MIB -display none -nic none" \
+         "-no-reboot -monitor none -kernel $GUEST/vmlinuz -initrd $GUEST/initramfs.cpio.gz ${QEMU_EXTRA:-}"
+}
+
+# qemu_base: the system's QEMU 7.2 on pc-i440fx-7.2, unless QEMU_BIN / QEMU_MACHINE name another (qemu10-peer.sh).
 qemu_base() {
-    echo "qemu-system-x86_64 -accel tcg -machine pc-i440fx-7.2 -smp 1 -m $MEM_MIB -display none -nic none" \
-         "-no-reboot -monitor none -kernel $GUEST/vmlinuz -initrd $GUEST/initramfs.cpio.gz"
+    qemu_base_for "${QEMU_BIN:-qemu-system-x86_64}" "${QEMU_MACHINE:-pc-i440fx-7.2}"
 }
 
 # start_qemu NAME EXTRA-ARGS...: starts QEMU in the background with a QMP socket $WORK/NAME.qmp and the serial
@@ -19,7 +26,7 @@ start_qemu() {
     local name=$1; shift
     rm -f "$WORK/$name.qmp" "$WORK/$name.console"
     # shellcheck disable=SC2046
-    $(qemu_base) -append 'console=ttyS0 panic=-1' -serial "file:$WORK/$name.console" \
+    $(qemu_base) -append "${QEMU_APPEND:-console=ttyS0 panic=-1}" -serial "file:$WORK/$name.console" \
         -qmp "unix:$WORK/$name.qmp,server=on,wait=off" "$@" > "$WORK/$name.log" 2>&1 &
     LAST_PID=$!
     STARTED_PIDS+=("$LAST_PID")

@@ -1,0 +1,307 @@
+#!/usr/bin/env bash
+# qemu10-peer.sh MACHINE [RUN...]: Engine as a peer of QEMU 10.0 on one machine type (issue 16).
+#
+# Boots the test guest ONCE under QEMU 10.0 (tests/interop/qemu10.sh unpacks it into work/qemu10) with `-machine MACHINE`,
+# stops it, and migrates the stopped guest once per RUN. A stopped source sends the same RAM in every stream, so each run
+# is judged against an independent reference, the source's pmemsave taken right after that run's migration completed
+# (compared outside 0xa0000-0x100000, where pmemsave reads the VGA window and ROM). Between runs the source goes from
+# postmigrate back to paused (cont, then stop: a few milliseconds of guest time).
+#
+# RUNs (default: all of them):
+#   plain              QEMU -> `engine incoming --listen tcp:... --save-images DIR`: pc.ram equals pmemsave
+#   multifd:METHOD:N   the same with the multifd capability, multifd-channels N and multifd-compression METHOD on both
+#                      ends (`engine incoming --multifd-channels N --multifd-compression METHOD`); QEMU 10's other
+#                      parameters stay at their defaults (zero-page-detection=multifd on 9.0+ machine types, a multifd
+#                      sync per round on 8.1+)
+#   relay              QEMU -> `engine relay` A (zstd-1) -> relay B (none) -> a fresh QEMU 10.0 on MACHINE (-S, -incoming
+#                      defer): the destination's pmemsave equals the source's, and after `cont` its guest ticks on
+#   store              QEMU -> `engine incoming --save-stream F --compress-method zstd`; `engine relay --from file:F` into
+#                      a fresh QEMU 10.0 on MACHINE: RAM equal to the source's, and the guest ticks on
+#   mapped-ram         `migrate file:F` with the mapped-ram capability (libvirt's `virsh save` format); `engine extract F`
+#                      equals pmemsave
+#   mapped-ram:N       the same with multifd on N channels (libvirt's `virsh save --parallel-channels N`)
+# QEMU 10 has no compress capability (removed in 9.1); multifd needs a socket, so it is tested over TCP only.
+# Not seen here: each page crosses once into zeroed memory, so a reader that dropped a multifd packet's zero pages
+# (9.0+) would still end equal; the packet reader's unit and mutation tests cover that.
+#
+# Prints "q10 check MACHINE RUN: PASS|FAIL|SKIPPED (detail)" per run, after "== q10 MACHINE: ..." timing lines; exits 1
+# if a run failed. SKIPPED (every run, with the reason) when QEMU 10.0 is not unpacked or QEMU / python3 are missing.
+# Env: ENGINE (default: dotnet run --project src/Engine.Cli -c Release --), INTEROP_WORK, INTEROP_MEM_MIB (default 256),
+#      QEMU10_DIR (default tests/interop/work/qemu10), Q10_TIME_LIMIT (default 300 s for the whole script),
+#      GUEST_BOOT_TIMEOUT (default 180 s), QEMU10_EXTRA (more arguments for every QEMU 10 started, source and
+#      destinations, e.g. "-global migration.send-switchover-start=off" to try a QEMU-side workaround).
+# Every wait is bounded; only processes this script started are stopped, by their PIDs.
+set -uo pipefail
+if [ -z "${_Q10_PEER_TIMED:-}" ]; then
+    exec timeout -k 10 "${Q10_TIME_LIMIT:-300}" env _Q10_PEER_TIMED=1 "$0" "$@"
+fi
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+INTEROP_MEM_MIB=${INTEROP_MEM_MIB:-256}
+source "$HERE/lib.sh"
+trap stop_all_started EXIT
+ENGINE=${ENGINE:-"dotnet run --project $ROOT/src/Engine.Cli -c Release --"}
+
+MACHINE=${1:?usage: qemu10-peer.sh MACHINE [plain | multifd:METHOD:N | relay | store | mapped-ram | mapped-ram:N ...]}
+shift
+RUNS=("$@")
+[ ${#RUNS[@]} -gt 0 ] || RUNS=(plain multifd:zstd:2 multifd:none:2 relay store mapped-ram mapped-ram:2)
+QEMU10_DIR=${QEMU10_DIR:-$HERE/work/qemu10}
+# lib.sh's start_qemu runs $(qemu_base), which takes these two.
+QEMU_BIN=$QEMU10_DIR/qemu-system-x86_64
+QEMU_MACHINE=$MACHINE
+# A quick guest (see guest-init.sh) and a quiet kernel: the boot is most of this script's time under TCG.
+QEMU_APPEND="console=ttyS0 panic=-1 quiet guest.quick"
+QEMU_EXTRA=${QEMU10_EXTRA:-}
+# QEMU's files (QMP socket, console, log) go to $WORK/$P.*; everything else to $OUT.
+P=q10.$MACHINE
+OUT=$WORK/q10/$MACHINE
+rm -rf "$OUT"; mkdir -p "$OUT"
+declare -A RESULT
+
+report() {
+    local status=0 run
+    echo "== q10 $MACHINE: ${BOOT_S:-?} s to boot, $SECONDS s in all"
+    for run in "${RUNS[@]}"; do
+        echo "q10 check $MACHINE $run: ${RESULT[$run]:-FAIL (not finished before the time limit)}"
+        case "${RESULT[$run]:-}" in FAIL*) status=1 ;; esac
+    done
+    exit $status
+}
+
+# At the time limit (timeout sends TERM) the runs reached so far are still reported.
+trap 'echo "q10 $MACHINE: the time limit was reached at $SECONDS s"; report' TERM
+
+all() { local run; for run in "${RUNS[@]}"; do RESULT[$run]=$1; done; report; }
+have_qemu || all "SKIPPED (qemu-system-x86_64 or python3 is not installed)"
+[ -x "$QEMU_BIN" ] || all "SKIPPED (QEMU 10.0 is not unpacked at $QEMU10_DIR: tests/install-deps.sh does it with tests/interop/qemu10.sh, which needs root, apt-get and Debian's archive)"
+"$QEMU_BIN" -machine help 2>/dev/null | grep -q "^$MACHINE " || all "FAIL ($("$QEMU_BIN" --version | head -1) offers no machine type $MACHINE)"
+if [ ! -s "$GUEST/vmlinuz" ] || [ ! -s "$GUEST/initramfs.cpio.gz" ]; then
+    "$HERE/make-guest.sh" "$WORK" >/dev/null || all "FAIL (make-guest.sh failed)"
+fi
+
+# Why an engine run failed: its last "error" line, else its log's last line.
+engine_said() {
+    { grep 'error' "$OUT/$1.log" 2>/dev/null || tail -1 "$OUT/$1.log" 2>/dev/null; } | tail -1 | cut -c1-400
+}
+qemu_said() { tail -2 "$WORK/$1.log" 2>/dev/null | tr '\n' ' ' | cut -c1-300; }
+
+# ram_equal A B: A and B are the same size and equal outside 0xa0000-0x100000; prints the verdict either way.
+ram_equal() {
+    local a=$1 b=$2
+    if [ ! -s "$a" ] || [ ! -s "$b" ]; then
+        echo "no image to compare: $(basename "$a") $( [ -s "$a" ] && echo present || echo missing), $(basename "$b") $( [ -s "$b" ] && echo present || echo missing)"
+        return 1
+    fi
+    if [ "$(stat -c %s "$a")" = "$(stat -c %s "$b")" ] && cmp -s -n $((0xa0000)) "$a" "$b" && cmp -s -i $((0x100000)) "$a" "$b"; then
+        echo "$MEM_MIB MiB equal outside 0xa0000-0x100000"
+        return 0
+    fi
+    echo "DIFFERENT:$(compare_ram "$a" "$b")"
+    return 1
+}
+
+Q="timeout 60 $QMP $WORK/$P.src.qmp"
+pmem() { $Q pmemsave "{\"val\":0,\"size\":$((MEM_MIB << 20)),\"filename\":\"$1\"}" >/dev/null; }
+
+# caps MULTIFD MAPPED_RAM: the source's two capabilities that differ between runs (true/false).
+caps() {
+    $Q migrate-set-capabilities "{\"capabilities\":[{\"capability\":\"multifd\",\"state\":$1},{\"capability\":\"mapped-ram\",\"state\":$2}]}" >/dev/null 2>"$OUT/caps.err"
+}
+
+# source_migrate URI: migrates the stopped source; ST is QEMU's final status, QERR its error description, if any.
+source_migrate() {
+    QERR=""
+    if ! $Q migrate "{\"uri\":\"$1\"}" >/dev/null 2>"$OUT/migrate.err"; then
+        ST="refused"; QERR=$(tail -1 "$OUT/migrate.err"); return 1
+    fi
+    ST=$(timeout 300 $QMP "$WORK/$P.src.qmp" wait-migrate 290 2>/dev/null) || true
+    [ -n "$ST" ] || ST="no answer"
+    if [ "$ST" != completed ]; then
+        QERR=$($Q query-migrate 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin).get("error-desc",""))' 2>/dev/null)
+        return 1
+    fi
+}
+
+# After a migration the source sits in postmigrate and refuses another; a moment of guest time brings it back to paused.
+source_reset() {
+    $Q cont >/dev/null 2>&1 || true
+    $Q stop >/dev/null 2>&1 || true
+}
+
+# start_dest NAME: a fresh QEMU 10.0 on MACHINE, paused (-S), listening with -incoming defer + migrate-incoming on a free
+# port; sets DPID and DPORT. False if it did not come up.
+start_dest10() {
+    local name=$1
+    start_qemu "$name" -S -incoming defer
+    DPID=$LAST_PID
+    DPORT=$(free_port)
+    timeout 60 $QMP "$WORK/$name.qmp" migrate-incoming "{\"uri\":\"tcp:127.0.0.1:$DPORT\"}" >/dev/null 2>&1
+}
+
+# dest_judged RUN NAME SRC_PMEM TICK: the destination QEMU NAME completed loading, its RAM equals SRC_PMEM, and after cont
+# its guest ticks on (>= TICK); sets RESULT[RUN] to the FAIL, or returns 0 with DETAIL set.
+dest_judged() {
+    local run=$1 name=$2 src=$3 tick=$4 same
+    if ! wait_incoming_completed "$WORK/$name.qmp" 120; then
+        RESULT[$run]="FAIL (the destination QEMU did not complete loading: $(qemu_said "$name"))"; return 1
+    fi
+    timeout 60 $QMP "$WORK/$name.qmp" pmemsave "{\"val\":0,\"size\":$((MEM_MIB << 20)),\"filename\":\"$OUT/$name.pmem\"}" >/dev/null
+    same=$(ram_equal "$OUT/$name.pmem" "$src")
+    local ok=$?
+    rm -f "$OUT/$name.pmem"
+    if [ $ok != 0 ]; then
+        RESULT[$run]="FAIL (the destination's RAM vs the source's: $same)"; return 1
+    fi
+    if ! dest_runs "$name" "$tick" > "$OUT/$name.runs" 2>&1; then
+        RESULT[$run]="FAIL (RAM equal, but the destination guest did not run on: $(tail -1 "$OUT/$name.runs"); console: $(tail -1 "$WORK/$name.console"))"; return 1
+    fi
+    DETAIL="destination RAM: $same; guest ticking on (tick $(last_tick "$WORK/$name.console"), the source stopped at $tick)"
+}
+
+# run_incoming RUN MULTIFD ENGINE-ARGS...: the source into engine incoming (--save-images), compared with pmemsave.
+run_incoming() {
+    local run=$1 multifd=$2; shift 2
+    local name=${run//:/-} port verdict ok
+    caps "$multifd" false || { RESULT[$run]="FAIL (migrate-set-capabilities: $(tail -1 "$OUT/caps.err"))"; return; }
+    port=$(free_port)
+    start_engine "$name" incoming --listen "tcp:127.0.0.1:$port" --timeout 60 --save-images "$OUT/$name" "$@"
+    local epid=$LAST_PID
+    wait_listening "$OUT/$name.log" 60 || { RESULT[$run]="FAIL (engine incoming did not listen: $(engine_said "$name"))"; stop_qemu "$epid"; return; }
+    source_migrate "tcp:127.0.0.1:$port"
+    EXIT_CODE=; wait_exit "$epid" 60 || stop_qemu "$epid"
+    if [ "$ST" != completed ] || [ "${EXIT_CODE:-timeout}" != 0 ]; then
+        RESULT[$run]="FAIL (QEMU: $ST${QERR:+ ($QERR)}; engine incoming exit ${EXIT_CODE:-timeout}: $(engine_said "$name"))"; return
+    fi
+    pmem "$OUT/$name.pmem"
+    verdict=$(ram_equal "$OUT/$name/pc.ram.raw" "$OUT/$name.pmem"); ok=$?
+    rm -rf "$OUT/$name" "$OUT/$name.pmem"
+    if [ $ok = 0 ]; then
+        RESULT[$run]="PASS (RAM Engine received: $verdict; Engine $(grep -o 'received [0-9]* kbytes' "$OUT/$name.log" | head -1))"
+    else
+        RESULT[$run]="FAIL (RAM Engine received vs the source's pmemsave: $verdict)"
+    fi
+}
+
+run_multifd() {
+    local run=$1 method channels
+    IFS=: read -r _ method channels <<< "$run"
+    if [ -z "$method" ] || ! [[ "$channels" =~ ^[0-9]+$ ]]; then RESULT[$run]="FAIL (not multifd:METHOD:CHANNELS)"; return; fi
+    $Q migrate-set-parameters "{\"multifd-channels\":$channels,\"multifd-compression\":\"$method\"}" >/dev/null 2>"$OUT/params.err" \
+        || { RESULT[$run]="FAIL (migrate-set-parameters: $(tail -1 "$OUT/params.err"))"; return; }
+    run_incoming "$run" true --multifd-channels "$channels" --multifd-compression "$method"
+}
+
+run_relay() {
+    local run=$1 name=$P.relay a b tick
+    caps false false || { RESULT[$run]="FAIL (migrate-set-capabilities: $(tail -1 "$OUT/caps.err"))"; return; }
+    tick=$(last_tick "$WORK/$P.src.console")
+    start_dest10 "$name" || { RESULT[$run]="FAIL (the destination QEMU did not start: $(qemu_said "$name"))"; stop_qemu "$DPID"; return; }
+    local bport aport; bport=$(free_port); aport=$(free_port)
+    start_engine relayB relay --listen "tcp:127.0.0.1:$bport" --to "tcp:127.0.0.1:$DPORT" --compress-method none --decompress-threads 2
+    local bpid=$LAST_PID
+    start_engine relayA relay --listen "tcp:127.0.0.1:$aport" --to "tcp:127.0.0.1:$bport" --compress-method zstd --compress-level 1 --compress-threads 2
+    local apid=$LAST_PID
+    if ! wait_listening "$OUT/relayB.log" 60 || ! wait_listening "$OUT/relayA.log" 60; then
+        RESULT[$run]="FAIL (the relays did not listen: $(engine_said relayA) / $(engine_said relayB))"
+    else
+        source_migrate "tcp:127.0.0.1:$aport"
+        EXIT_CODE=; wait_exit "$apid" 60; a=${EXIT_CODE:-timeout}
+        EXIT_CODE=; wait_exit "$bpid" 60; b=${EXIT_CODE:-timeout}
+        if [ "$ST" != completed ] || [ "$a" != 0 ] || [ "$b" != 0 ]; then
+            RESULT[$run]="FAIL (QEMU: $ST${QERR:+ ($QERR)}; relay A exit $a: $(engine_said relayA); relay B exit $b: $(engine_said relayB); destination: $(qemu_said "$name"))"
+        else
+            pmem "$OUT/relay.src.pmem"
+            dest_judged "$run" "$name" "$OUT/relay.src.pmem" "$tick" \
+                && RESULT[$run]="PASS ($DETAIL; relay A: $(grep -o 'relayed.\{0,80\}' "$OUT/relayA.log" | head -1))"
+            rm -f "$OUT/relay.src.pmem"
+        fi
+    fi
+    stop_qemu "$apid"; stop_qemu "$bpid"; stop_qemu "$DPID"
+}
+
+run_store() {
+    local run=$1 name=$P.store port tick
+    caps false false || { RESULT[$run]="FAIL (migrate-set-capabilities: $(tail -1 "$OUT/caps.err"))"; return; }
+    tick=$(last_tick "$WORK/$P.src.console")
+    port=$(free_port)
+    start_engine store-in incoming --listen "tcp:127.0.0.1:$port" --timeout 60 --save-stream "$OUT/store.bin" \
+        --compress-method zstd --compress-level 1 --compress-threads 2
+    local epid=$LAST_PID
+    wait_listening "$OUT/store-in.log" 60 || { RESULT[$run]="FAIL (engine incoming did not listen: $(engine_said store-in))"; stop_qemu "$epid"; return; }
+    source_migrate "tcp:127.0.0.1:$port"
+    EXIT_CODE=; wait_exit "$epid" 60 || stop_qemu "$epid"
+    if [ "$ST" != completed ] || [ "${EXIT_CODE:-timeout}" != 0 ] || [ ! -s "$OUT/store.bin" ]; then
+        RESULT[$run]="FAIL (storing: QEMU: $ST${QERR:+ ($QERR)}; engine incoming --save-stream exit ${EXIT_CODE:-timeout}: $(engine_said store-in))"; return
+    fi
+    pmem "$OUT/store.src.pmem"
+    local size; size=$(stat -c %s "$OUT/store.bin")
+    start_dest10 "$name" || { RESULT[$run]="FAIL (the destination QEMU did not start: $(qemu_said "$name"))"; stop_qemu "$DPID"; return; }
+    start_engine store-out relay --from "file:$OUT/store.bin" --to "tcp:127.0.0.1:$DPORT" --compress-method none --decompress-threads 2
+    local rpid=$LAST_PID
+    EXIT_CODE=; wait_exit "$rpid" 120 || stop_qemu "$rpid"
+    if [ "${EXIT_CODE:-timeout}" != 0 ]; then
+        RESULT[$run]="FAIL (restoring: engine relay --from file: exit ${EXIT_CODE:-timeout}: $(engine_said store-out); destination: $(qemu_said "$name"))"
+    elif dest_judged "$run" "$name" "$OUT/store.src.pmem" "$tick"; then
+        RESULT[$run]="PASS (checkpoint of $size bytes (zstd-1) for $MEM_MIB MiB; restored: $DETAIL)"
+    fi
+    rm -f "$OUT/store.bin" "$OUT/store.src.pmem"
+    stop_qemu "$DPID"
+}
+
+# run_mapped_ram RUN: "mapped-ram", or "mapped-ram:N" with multifd on N channels (libvirt's parallel save: the channels
+# write their pages at the same fixed offsets; no packets, no compression).
+run_mapped_ram() {
+    local run=$1 file=$OUT/mapped-ram.bin verdict ok multifd=false channels=${1#mapped-ram:}
+    if [ "$channels" != "$run" ]; then
+        [[ "$channels" =~ ^[0-9]+$ ]] || { RESULT[$run]="FAIL (not mapped-ram:CHANNELS)"; return; }
+        $Q migrate-set-parameters "{\"multifd-channels\":$channels,\"multifd-compression\":\"none\"}" >/dev/null 2>"$OUT/params.err" \
+            || { RESULT[$run]="FAIL (migrate-set-parameters: $(tail -1 "$OUT/params.err"))"; return; }
+        multifd=true
+    fi
+    caps "$multifd" true || { RESULT[$run]="FAIL (migrate-set-capabilities: $(tail -1 "$OUT/caps.err"))"; return; }
+    source_migrate "file:$file"
+    caps false false || true
+    if [ "$ST" != completed ]; then RESULT[$run]="FAIL (QEMU: $ST${QERR:+ ($QERR)})"; rm -f "$file"; return; fi
+    pmem "$OUT/mapped-ram.pmem"
+    echo "+ engine extract $file --out $OUT/mapped-ram" > "$OUT/extract.log"
+    # shellcheck disable=SC2086
+    if timeout 120 $ENGINE extract "$file" --out "$OUT/mapped-ram" >> "$OUT/extract.log" 2>&1; then
+        verdict=$(ram_equal "$OUT/mapped-ram/pc.ram.raw" "$OUT/mapped-ram.pmem"); ok=$?
+        if [ $ok = 0 ]; then
+            RESULT[$run]="PASS (engine extract of the $(stat -c %s "$file")-byte mapped-ram file: $verdict)"
+        else
+            RESULT[$run]="FAIL (engine extract of the mapped-ram file vs the source's pmemsave: $verdict)"
+        fi
+    else
+        RESULT[$run]="FAIL (engine extract of QEMU's mapped-ram file failed: $(engine_said extract))"
+    fi
+    rm -rf "$file" "$OUT/mapped-ram" "$OUT/mapped-ram.pmem"
+}
+
+echo "q10 $MACHINE: booting the guest under $("$QEMU_BIN" --version | head -1) (TCG, $MEM_MIB MiB)${QEMU_EXTRA:+ with $QEMU_EXTRA}"
+start_qemu "$P.src"
+SRC=$LAST_PID
+wait_console "$WORK/$P.src.console" '^tick [0-9]+' "${GUEST_BOOT_TIMEOUT:-180}" \
+    || all "FAIL (the guest did not boot: $(qemu_said "$P.src"); console: $(tail -1 "$WORK/$P.src.console" 2>/dev/null))"
+# QEMU 10's default max-bandwidth is 128 MiB/s; loopback takes more.
+$Q migrate-set-parameters '{"max-bandwidth":10737418240}' >/dev/null && $Q stop >/dev/null \
+    || all "FAIL (the source QEMU did not take QMP commands: $(qemu_said "$P.src"))"
+BOOT_S=$SECONDS
+echo "== q10 $MACHINE: guest ready and stopped at $SECONDS s"
+
+for run in "${RUNS[@]}"; do
+    t=$SECONDS
+    case "$run" in
+        plain) run_incoming "$run" false ;;
+        multifd:*) run_multifd "$run" ;;
+        relay) run_relay "$run" ;;
+        store) run_store "$run" ;;
+        mapped-ram|mapped-ram:*) run_mapped_ram "$run" ;;
+        *) RESULT[$run]="FAIL (unknown run; known: plain, multifd:METHOD:N, relay, store, mapped-ram, mapped-ram:N)" ;;
+    esac
+    source_reset
+    echo "== q10 $MACHINE $run: $((SECONDS - t)) s, ${RESULT[$run]%% *}"
+done
+stop_qemu "$SRC"
+report
