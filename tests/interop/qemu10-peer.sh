@@ -42,7 +42,7 @@ source "$HERE/lib.sh"
 trap stop_all_started EXIT
 ENGINE=${ENGINE:-"dotnet run --project $ROOT/src/Engine.Cli -c Release --"}
 
-MACHINE=${1:?usage: qemu10-peer.sh MACHINE [plain | multifd:METHOD:N | relay | store | mapped-ram | mapped-ram:N ...]}
+MACHINE=${1:?usage: qemu10-peer.sh MACHINE [plain | multifd:METHOD:N | relay | store | mapped-ram | mapped-ram:N | to-qemu:METHOD:N ...]}
 shift
 RUNS=("$@")
 [ ${#RUNS[@]} -gt 0 ] || RUNS=(plain multifd:zstd:2 multifd:none:2 relay store mapped-ram mapped-ram:2)
@@ -249,6 +249,41 @@ run_store() {
     stop_qemu "$DPID"
 }
 
+# run_to_qemu RUN: "to-qemu:METHOD:N": `engine migrate --no-reply --machine-type MACHINE` sends the stopped source's RAM
+# (its pmemsave, as one pc.ram image) with multifd into a fresh QEMU 10.0 destination of the same machine type, whose
+# pmemsave must equal it: Engine writes the framing that machine type expects (the 0x200 record from 8.1 on).
+run_to_qemu() {
+    local run=$1 method channels name=$P.toq verdict ok
+    IFS=: read -r _ method channels <<< "$run"
+    if [ -z "$method" ] || ! [[ "$channels" =~ ^[0-9]+$ ]]; then RESULT[$run]="FAIL (not to-qemu:METHOD:CHANNELS)"; return; fi
+    pmem "$OUT/toq.src.pmem"
+    start_qemu "$name" -S -incoming defer
+    DPID=$LAST_PID
+    DPORT=$(free_port)
+    local D="timeout 60 $QMP $WORK/$name.qmp"
+    if ! $D migrate-set-capabilities '{"capabilities":[{"capability":"multifd","state":true}]}' >/dev/null 2>&1 \
+        || ! $D migrate-set-parameters "{\"multifd-channels\":$channels,\"multifd-compression\":\"$method\"}" >/dev/null 2>&1 \
+        || ! $D migrate-incoming "{\"uri\":\"tcp:127.0.0.1:$DPORT\"}" >/dev/null 2>&1; then
+        RESULT[$run]="FAIL (the destination QEMU did not take its setup: $(qemu_said "$name"))"; stop_qemu "$DPID"; rm -f "$OUT/toq.src.pmem"; return
+    fi
+    if ! timeout 180 $ENGINE migrate --to "tcp:127.0.0.1:$DPORT" --image "$OUT/toq.src.pmem" --multifd-channels "$channels" \
+        --multifd-compression "$method" --max-bandwidth 0 --machine-type "$MACHINE" --no-reply --timeout 60 > "$OUT/toq.log" 2>&1; then
+        RESULT[$run]="FAIL (engine migrate: $(engine_said toq); destination: $(qemu_said "$name"))"
+    elif ! wait_incoming_completed "$WORK/$name.qmp" 120; then
+        RESULT[$run]="FAIL (the destination QEMU did not complete loading: $(qemu_said "$name"))"
+    else
+        $D pmemsave "{\"val\":0,\"size\":$((MEM_MIB << 20)),\"filename\":\"$OUT/toq.dst.pmem\"}" >/dev/null
+        verdict=$(ram_equal "$OUT/toq.dst.pmem" "$OUT/toq.src.pmem"); ok=$?
+        if [ $ok = 0 ]; then
+            RESULT[$run]="PASS (QEMU 10.0 loaded Engine's multifd $method x$channels: $verdict)"
+        else
+            RESULT[$run]="FAIL (the destination's RAM vs what Engine sent: $verdict)"
+        fi
+    fi
+    rm -f "$OUT/toq.src.pmem" "$OUT/toq.dst.pmem"
+    stop_qemu "$DPID"
+}
+
 # run_mapped_ram RUN: "mapped-ram", or "mapped-ram:N" with multifd on N channels (libvirt's parallel save: the channels
 # write their pages at the same fixed offsets; no packets, no compression).
 run_mapped_ram() {
@@ -298,7 +333,8 @@ for run in "${RUNS[@]}"; do
         relay) run_relay "$run" ;;
         store) run_store "$run" ;;
         mapped-ram|mapped-ram:*) run_mapped_ram "$run" ;;
-        *) RESULT[$run]="FAIL (unknown run; known: plain, multifd:METHOD:N, relay, store, mapped-ram, mapped-ram:N)" ;;
+        to-qemu:*) run_to_qemu "$run" ;;
+        *) RESULT[$run]="FAIL (unknown run; known: plain, multifd:METHOD:N, relay, store, mapped-ram, mapped-ram:N, to-qemu:METHOD:N)" ;;
     esac
     source_reset
     echo "== q10 $MACHINE $run: $((SECONDS - t)) s, ${RESULT[$run]%% *}"

@@ -23,16 +23,17 @@ public sealed class Qemu10PeerRuns : IDisposable
     /// Machine types and the runs on each: every mode on QEMU 10.0's own types (mapped-ram:2 is libvirt's parallel save,
     /// mapped-ram with multifd on 2 channels); plain and multifd on the 9.2 and 8.2 types
     /// (per-round multifd sync from 8.1, zero pages in packets from 9.0); plain and multifd zstd on 8.0 and 7.2, which turn
-    /// QEMU 10's wire changes off. The longest first, so that the two lanes end close together.
+    /// QEMU 10's wire changes off; and `engine migrate --machine-type` into a QEMU 10.0 destination (to-qemu) on a per-round
+    /// type (10.0, 8.2) and a per-section one (7.2). The longest first, so that the two lanes end close together.
     /// </summary>
     public static readonly IReadOnlyList<(string Machine, string[] Runs)> Plan =
     [
-        ("pc-i440fx-10.0", ["plain", "multifd:zstd:2", "multifd:none:2", "relay", "store", "mapped-ram", "mapped-ram:2"]),
+        ("pc-i440fx-10.0", ["plain", "multifd:zstd:2", "multifd:none:2", "relay", "store", "mapped-ram", "mapped-ram:2", "to-qemu:zstd:2"]),
         ("pc-q35-10.0", ["plain", "multifd:zstd:2", "multifd:none:2", "relay", "store", "mapped-ram", "mapped-ram:2"]),
         ("pc-i440fx-9.2", ["plain", "multifd:zstd:2", "multifd:none:2"]),
-        ("pc-i440fx-8.2", ["plain", "multifd:zstd:2", "multifd:none:2"]),
+        ("pc-i440fx-8.2", ["plain", "multifd:zstd:2", "multifd:none:2", "to-qemu:zlib:2"]),
         ("pc-i440fx-8.0", ["plain", "multifd:zstd:2"]),
-        ("pc-i440fx-7.2", ["plain", "multifd:zstd:2"]),
+        ("pc-i440fx-7.2", ["plain", "multifd:zstd:2", "to-qemu:zstd:2"]),
     ];
 
     /// <summary>
