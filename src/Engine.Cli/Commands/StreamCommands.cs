@@ -90,12 +90,18 @@ internal static class StreamCommands
         var level = new Option<int>("--compress-level") { Description = "compress-level (zlib 0-9, zstd 1-22 or -1 to -100).", DefaultValueFactory = _ => 1 };
         var threads = new Option<int>("--compress-threads") { Description = "compress-threads, 1-255.", DefaultValueFactory = _ => ThreadCounts.DefaultCompress };
         Option<string> format = FormatOption("OUT");
+        var offset = new Option<long>("--offset")
+        {
+            Description = "Where the QEMU stream starts in IN, in bytes (QEMU's file:PATH,offset=N; e.g. after libvirt's save-image header): "
+                + "OUT gets IN's first N bytes and its stream at N too, so it loads with the same file:OUT,offset=N.",
+            DefaultValueFactory = _ => 0,
+        };
         var command = new Command(
             "transcode",
             "Re-encode a migration file's RAM pages with another method and level; everything else is copied byte for byte, so QEMU loads the result. "
             + "IN may be a mapped-ram file; --format mapped-ram writes one.")
         {
-            input, output, method, level, threads, format,
+            input, output, method, level, threads, format, offset,
         };
         command.SetAction(parse => CliErrors.Run(() =>
         {
@@ -109,9 +115,11 @@ internal static class StreamCommands
                 throw new EngineParameterException("OUT", $"OUT is the same file as IN ({source.FullName}); transcode writes a new file");
             }
 
-            // A mapped-ram file on either side is not a sequence of page records: it goes through memory.
-            TranscodeResult result = mappedRam || Engine.Migration.MemoryTranscode.IsMappedRamFile(source.FullName)
-                ? Engine.Migration.MemoryTranscode.Run(source.FullName, target.FullName, settings, compressThreads, mappedRam)
+            // A mapped-ram file on either side is not a sequence of page records, and a stream at an offset keeps the bytes
+            // before it: these go through memory.
+            long at = parse.GetValue(offset);
+            TranscodeResult result = mappedRam || at != 0 || Engine.Migration.MemoryTranscode.IsMappedRamFile(source.FullName)
+                ? Engine.Migration.MemoryTranscode.Run(source.FullName, target.FullName, settings, compressThreads, mappedRam, at)
                 : ByteProgress.Run("transcoding", source.Length, progress => Transcoder.Transcode(
                     source.FullName,
                     target.FullName,

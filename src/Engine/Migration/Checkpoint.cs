@@ -69,10 +69,6 @@ public static class Checkpoint
     /// file is written under a temporary name and renamed when complete.
     /// </summary>
     public static long SaveMappedRam(string path, DestinationResult received, int threads, CancellationToken cancellationToken = default)
-        => SaveMappedRam(path, received, threads, out _, cancellationToken);
-
-    /// <summary>As <see cref="SaveMappedRam(string, DestinationResult, int, CancellationToken)"/>; <paramref name="pagesWritten"/> counts the non-zero pages written.</summary>
-    internal static long SaveMappedRam(string path, DestinationResult received, int threads, out long pagesWritten, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(received);
@@ -101,7 +97,7 @@ public static class Checkpoint
                     received.Memory.Blocks,
                     received.Tail,
                     threads,
-                    out pagesWritten,
+                    out _,
                     cancellationToken);
                 file.Flush(flushToDisk: true);
             }

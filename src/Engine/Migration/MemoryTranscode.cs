@@ -35,9 +35,11 @@ internal static class MemoryTranscode
     /// <summary>
     /// Transcodes <paramref name="inputPath"/> into <paramref name="outputPath"/>: a mapped-ram file when
     /// <paramref name="mappedRam"/> (pages plain; <paramref name="settings"/> must be none), else a single stream with
-    /// <paramref name="settings"/>. The output is written under a temporary name and renamed when complete.
+    /// <paramref name="settings"/>. With <paramref name="offset"/> N the input's stream starts at byte N (QEMU's
+    /// <c>file:PATH,offset=N</c>, e.g. after libvirt's save-image header), the output's first N bytes are the input's, and
+    /// the output's stream starts at N too. The output is written under a temporary name and renamed when complete.
     /// </summary>
-    public static TranscodeResult Run(string inputPath, string outputPath, CompressionSettings settings, int threads, bool mappedRam, CancellationToken cancellationToken = default)
+    public static TranscodeResult Run(string inputPath, string outputPath, CompressionSettings settings, int threads, bool mappedRam, long offset = 0, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(inputPath);
         ArgumentException.ThrowIfNullOrEmpty(outputPath);
@@ -52,8 +54,16 @@ internal static class MemoryTranscode
         ThreadCounts.Check("compress-threads", threads);
         var destination = new DestinationMigration(new DestinationOptions { DecompressThreads = threads });
         DestinationResult received;
+        byte[] before;
         using (FileStream input = new(inputPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20))
         {
+            if (offset < 0 || offset > input.Length)
+            {
+                throw new EngineParameterException("offset", $"--offset {offset} is outside {inputPath} ({input.Length} bytes)");
+            }
+
+            before = new byte[offset];
+            input.ReadExactly(before);
             received = destination.Run(input, cancellationToken);
         }
 
@@ -61,18 +71,54 @@ internal static class MemoryTranscode
         {
             var result = new TranscodeResult
             {
-                BytesRead = new FileInfo(inputPath).Length,
+                BytesRead = new FileInfo(inputPath).Length - offset,
                 BytesCopiedAfterRam = received.Tail.Length,
             };
-            if (mappedRam)
+            string temporary = outputPath + ".tmp";
+            try
             {
-                result.BytesWritten = Checkpoint.SaveMappedRam(outputPath, received, threads, out long pages, cancellationToken);
-                result.RawPages = pages;
-                result.ZeroPages = received.Memory.Blocks.Sum(b => b.PageCount) - pages;
+                using (FileStream output = new(temporary, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 1))
+                {
+                    output.Write(before);
+                    if (mappedRam)
+                    {
+                        long end = MappedRamWriter.Write(
+                            output.SafeFileHandle,
+                            offset,
+                            received.StreamPrefix,
+                            received.RamSectionId,
+                            received.RamBlockList,
+                            received.Memory.Blocks,
+                            received.Tail,
+                            threads,
+                            out long pages,
+                            cancellationToken);
+                        result.BytesWritten = end - offset;
+                        result.RawPages = pages;
+                        result.ZeroPages = received.Memory.Blocks.Sum(b => b.PageCount) - pages;
+                    }
+                    else
+                    {
+                        result.BytesWritten = Checkpoint.Write(output, received, settings, threads);
+                    }
+
+                    output.Flush(flushToDisk: true);
+                }
+
+                File.Move(temporary, outputPath, overwrite: true);
             }
-            else
+            catch
             {
-                result.BytesWritten = Checkpoint.Save(outputPath, received, settings, threads);
+                try
+                {
+                    File.Delete(temporary);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    // Cleaning up must not hide the error that made the transcode fail.
+                }
+
+                throw;
             }
 
             return result;

@@ -267,6 +267,35 @@ public sealed class MappedRamWriterTests : IDisposable
         Assert.Equal(Expected(VgaPages, VgaPage), File.ReadAllBytes(result.Blocks[1].Path));
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void A_file_at_an_offset_transcodes_keeping_the_bytes_before_it_and_its_stream_at_the_same_offset(bool mappedRamOut)
+    {
+        const int Offset = 65536;
+        string plain = WriteSource();
+        string input = this["prefixed.bin"];
+        byte[] header = Enumerable.Range(0, Offset).Select(i => (byte)(i * 7)).ToArray();
+        File.WriteAllBytes(input, [.. header, .. File.ReadAllBytes(plain)]);
+
+        // A stream at the offset to mapped-ram at the offset, and that (a mapped-ram file whose offsets count from the file's start) on again.
+        string first = this["first.ram"];
+        MemoryTranscode.Run(input, first, CompressionSettings.Create(CompressMethod.None, 0), 2, mappedRam: true, offset: Offset);
+        string output = this["out.bin"];
+        MemoryTranscode.Run(first, output, CompressionSettings.Create(mappedRamOut ? CompressMethod.None : CompressMethod.Zlib, 1), 2, mappedRam: mappedRamOut, offset: Offset);
+
+        byte[] bytes = File.ReadAllBytes(output);
+        Assert.Equal(header, bytes.AsSpan(0, Offset).ToArray());
+        using FileStream read = File.OpenRead(output);
+        read.Position = Offset;
+        StreamSummary summary = StreamInspector.Inspect(read);
+        Assert.Equal(mappedRamOut, summary.MappedRam);
+        read.Position = Offset;
+        RamExtractResult result = RamExtractor.Extract(read, this["images"]);
+        Assert.True(Expected(MainPages, MainPage).AsSpan().SequenceEqual(File.ReadAllBytes(result.Blocks[0].Path)));
+        Assert.Equal(Expected(VgaPages, VgaPage), File.ReadAllBytes(result.Blocks[1].Path));
+    }
+
     [Fact]
     public void The_capabilities_subsection_is_added_where_QEMU_puts_it()
     {
