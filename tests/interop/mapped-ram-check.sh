@@ -12,9 +12,10 @@
 # restores each, once more with multifd on (2 channels: QEMU's parallel load of the same file); its RAM must equal the
 # source's pmemsave and the guest must tick on after cont.
 # Observed (main+mapwrite, 2026-12-07, QEMU 10.0.2, pc-q35-10.0, 512 MiB guest, 2 shared cores): every check PASS;
-# engine incoming --save-stream --format mapped-ram of the 241 MB single stream: 6.5 s wall (load + write, .NET start
-# included), 562 MB file with 240 MB allocated (zero pages are holes); QEMU 10's migrate-incoming of Engine's file 1.2 s,
-# with multifd 3.4 s, Engine's transcode of QEMU's mapped-ram file 2.3 s; file:PATH,offset=65536 restores as well.
+# engine incoming --save-stream --format mapped-ram of the 241 MB single stream: 1.8 s wall alone, 6.5 s beside other
+# builds (load + write, .NET start included), 562 MB file with 240 MB allocated (zero pages are holes); QEMU 10's
+# migrate-incoming of Engine's file 1.2-2.0 s, with multifd 3.2-3.4 s; of Engine's transcode of QEMU's mapped-ram file
+# 1.4-2.3 s; Engine's file at file:PATH,offset=65536 (transcode --offset 65536) restores too, in 1.3 s.
 # Prints PASS / FAIL / SKIPPED (reason) per check; exits 1 if any check failed, else 0.
 #
 # Env: QEMU10      QEMU 10's wrapper (default /work/qemu10/qemu-system-x86_64; ../shared/qemu/qemu10.sh DIR makes one)
