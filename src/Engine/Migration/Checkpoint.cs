@@ -68,7 +68,7 @@ public static class Checkpoint
     /// Pages are uncompressed (mapped-ram has no compressed form); zero pages are holes. Returns the file's length; the
     /// file is written under a temporary name and renamed when complete.
     /// </summary>
-    public static long SaveMappedRam(string path, DestinationResult received, int threads, CancellationToken cancellationToken = default)
+    internal static long SaveMappedRam(string path, DestinationResult received, int threads, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(received);
