@@ -28,12 +28,13 @@ internal static class IncomingCommand
             Description = "Write what was received as a QEMU migration file (RAM re-encoded with --compress-method/--compress-level on "
                 + "--compress-threads; device state verbatim) that QEMU loads with -incoming \"exec:cat FILE\" (compress on for zlib).",
         };
+        Option<string> format = StreamCommands.FormatOption("--save-stream");
         var parameters = new MigrationOptions();
         var multifd = new MultifdOptions();
         var tlsOptions = new TlsCliOptions();
         var command = new Command("incoming", "Receive a live migration over TCP (engine migrate --to tcp:...) or restore a saved stream, and verify its checksums.")
         {
-            listen, from, strict, timeout, saveImage, json, progress, maxRam, saveStream,
+            listen, from, strict, timeout, saveImage, json, progress, maxRam, saveStream, format,
         };
         parameters.AddTo(command, source: false);
         command.Options.Add(parameters.CompressThreads);
@@ -64,8 +65,18 @@ internal static class IncomingCommand
                 MaxRamBytes = ParseMaxRam(parse.GetValue(maxRam)),
             };
 
+            bool mappedRam = StreamCommands.IsMappedRamFormat(parse.GetValue(format)!);
+            if (mappedRam && parse.GetValue(saveStream) is null)
+            {
+                throw new EngineParameterException("format", "--format mapped-ram is the format of --save-stream FILE: give --save-stream too");
+            }
+
             var save = parse.GetValue(saveStream) is { } file
-                ? new SaveStream(file.FullName, CompressionSettings.Parse(parse.GetValue(parameters.Method)!, parse.GetValue(parameters.Level)), ThreadCounts.Check("compress-threads", parse.GetValue(parameters.CompressThreads)))
+                ? new SaveStream(
+                    file.FullName,
+                    StreamCommands.MappedRamSettings(mappedRam, parse.GetResult(parameters.Method) is { Implicit: false }, parse.GetValue(parameters.Method)!, parse.GetValue(parameters.Level)),
+                    ThreadCounts.Check("compress-threads", parse.GetValue(parameters.CompressThreads)),
+                    mappedRam)
                 : null;
 
             // Credentials are read and checked now: a bad directory fails before the listener opens.
@@ -122,7 +133,7 @@ internal static class IncomingCommand
         return bytes;
     }
 
-    private sealed record SaveStream(string Path, CompressionSettings Settings, int Threads);
+    private sealed record SaveStream(string Path, CompressionSettings Settings, int Threads, bool MappedRam);
 
     private static int Execute(DestinationMigration destination, MigrationEndpoint endpoint, TimeSpan io, DirectoryInfo? saveImage, bool json, bool jsonProgress, CancellationToken cancellationToken, SaveStream? save = null, TlsOptions? tls = null, Engine.Multifd.MultifdDestination? multifd = null)
     {
@@ -202,8 +213,10 @@ internal static class IncomingCommand
             long savedBytes = 0;
             if (save is not null)
             {
-                savedBytes = Checkpoint.Save(save.Path, result, save.Settings, save.Threads);
-                Console.Error.WriteLine($"engine incoming: saved {savedBytes} bytes ({save.Settings}) to {save.Path}");
+                savedBytes = save.MappedRam
+                    ? Checkpoint.SaveMappedRam(save.Path, result, save.Threads, cancellationToken)
+                    : Checkpoint.Save(save.Path, result, save.Settings, save.Threads);
+                Console.Error.WriteLine($"engine incoming: saved {savedBytes} bytes ({(save.MappedRam ? "mapped-ram" : save.Settings.ToString())}) to {save.Path}");
             }
 
             bool? verified = endpoint.IsTcp ? null : expected is null ? null : expected.SequenceEqual(result.Checksums);

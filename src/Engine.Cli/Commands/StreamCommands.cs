@@ -89,15 +89,24 @@ internal static class StreamCommands
         var method = new Option<string>("--compress-method") { Description = "compress-method: none, zlib or zstd.", DefaultValueFactory = _ => "zlib" };
         var level = new Option<int>("--compress-level") { Description = "compress-level (zlib 0-9, zstd 1-22 or -1 to -100).", DefaultValueFactory = _ => 1 };
         var threads = new Option<int>("--compress-threads") { Description = "compress-threads, 1-255.", DefaultValueFactory = _ => ThreadCounts.DefaultCompress };
+        Option<string> format = FormatOption("OUT");
+        var offset = new Option<long>("--offset")
+        {
+            Description = "Where the QEMU stream starts in IN, in bytes (QEMU's file:PATH,offset=N; e.g. after libvirt's save-image header): "
+                + "OUT gets IN's first N bytes and its stream at N too, so it loads with the same file:OUT,offset=N.",
+            DefaultValueFactory = _ => 0,
+        };
         var command = new Command(
             "transcode",
-            "Re-encode a migration file's RAM pages with another method and level; everything else is copied byte for byte, so QEMU loads the result.")
+            "Re-encode a migration file's RAM pages with another method and level; everything else is copied byte for byte, so QEMU loads the result. "
+            + "IN may be a mapped-ram file; --format mapped-ram writes one.")
         {
-            input, output, method, level, threads,
+            input, output, method, level, threads, format, offset,
         };
         command.SetAction(parse => CliErrors.Run(() =>
         {
-            CompressionSettings settings = CompressionSettings.Parse(parse.GetValue(method)!, parse.GetValue(level));
+            bool mappedRam = IsMappedRamFormat(parse.GetValue(format)!);
+            CompressionSettings settings = MappedRamSettings(mappedRam, parse.GetResult(method) is { Implicit: false }, parse.GetValue(method)!, parse.GetValue(level));
             int compressThreads = CheckThreads("compress-threads", parse.GetValue(threads));
             FileInfo source = Existing(parse.GetValue(input)!);
             FileInfo target = parse.GetValue(output)!;
@@ -106,15 +115,58 @@ internal static class StreamCommands
                 throw new EngineParameterException("OUT", $"OUT is the same file as IN ({source.FullName}); transcode writes a new file");
             }
 
-            TranscodeResult result = ByteProgress.Run("transcoding", source.Length, progress => Transcoder.Transcode(
-                source.FullName,
-                target.FullName,
-                new TranscodeOptions { Settings = settings, CompressThreads = compressThreads, Progress = progress }));
+            // A mapped-ram file on either side is not a sequence of page records, and a stream at an offset keeps the bytes
+            // before it: these go through memory.
+            long at = parse.GetValue(offset);
+            TranscodeResult result = mappedRam || at != 0 || Engine.Migration.MemoryTranscode.IsMappedRamFile(source.FullName)
+                ? Engine.Migration.MemoryTranscode.Run(source.FullName, target.FullName, settings, compressThreads, mappedRam, at)
+                : ByteProgress.Run("transcoding", source.Length, progress => Transcoder.Transcode(
+                    source.FullName,
+                    target.FullName,
+                    new TranscodeOptions { Settings = settings, CompressThreads = compressThreads, Progress = progress }));
             Console.WriteLine(FormattableString.Invariant(
-                $"{source.Name}: {result.BytesRead} bytes -> {target.Name}: {result.BytesWritten} bytes ({settings}); pages: {result.CompressedPages} compressed, {result.RawPages} raw, {result.ZeroPages} zero, {result.XbzrlePages} xbzrle; {result.BytesCopiedAfterRam} bytes after RAM copied verbatim"));
+                $"{source.Name}: {result.BytesRead} bytes -> {target.Name}: {result.BytesWritten} bytes ({(mappedRam ? "mapped-ram, " : string.Empty)}{settings}); pages: {result.CompressedPages} compressed, {result.RawPages} raw, {result.ZeroPages} zero, {result.XbzrlePages} xbzrle; {result.BytesCopiedAfterRam} bytes after RAM copied verbatim"));
             return 0;
         }));
         return command;
+    }
+
+    /// <summary><c>--format stream|mapped-ram</c>: what a command writes to <paramref name="what"/>.</summary>
+    internal static Option<string> FormatOption(string what)
+    {
+        var option = new Option<string>("--format")
+        {
+            Description = $"The format of {what}: stream (one QEMU migration stream, loaded with -incoming \"exec:cat FILE\") or mapped-ram "
+                + "(QEMU 9.0+'s mapped-ram file, as virsh save writes it: restored with the mapped-ram capability on and migrate-incoming file:FILE; pages uncompressed, zero pages left as holes).",
+            DefaultValueFactory = _ => "stream",
+        };
+        option.AcceptOnlyFromAmong("stream", "mapped-ram");
+        return option;
+    }
+
+    /// <summary>True for <c>--format mapped-ram</c>.</summary>
+    internal static bool IsMappedRamFormat(string format) => format == "mapped-ram";
+
+    /// <summary>
+    /// The compression settings for the chosen format: with mapped-ram, none (an explicit zlib or zstd is refused by name:
+    /// mapped-ram has no compressed form); otherwise what <c>--compress-method</c>/<c>--compress-level</c> say.
+    /// </summary>
+    internal static CompressionSettings MappedRamSettings(bool mappedRam, bool methodGiven, string method, int level)
+    {
+        if (!mappedRam)
+        {
+            return CompressionSettings.Parse(method, level);
+        }
+
+        if (methodGiven && CompressionSettings.ParseMethod(method) != CompressMethod.None)
+        {
+            throw new EngineParameterException(
+                "compress-method",
+                $"--compress-method {method} cannot be used with --format mapped-ram: a mapped-ram file keeps every page uncompressed at its "
+                + "fixed offset (QEMU has no compressed mapped-ram); leave --compress-method out or give none");
+        }
+
+        return CompressionSettings.Parse("none", 0);
     }
 
     private static Option<long> OffsetOption() => new("--offset")

@@ -65,6 +65,64 @@ public static class Checkpoint
         }
     }
 
+    /// <summary>
+    /// Writes <paramref name="received"/> to <paramref name="path"/> as a QEMU mapped-ram file (<see cref="MappedRamWriter"/>),
+    /// which QEMU 9.0+ restores with <c>migrate-incoming file:PATH</c> and the mapped-ram capability on (multifd on or off).
+    /// Pages are uncompressed (mapped-ram has no compressed form); zero pages are holes. Returns the file's length; the
+    /// file is written under a temporary name and renamed when complete.
+    /// </summary>
+    internal static long SaveMappedRam(string path, DestinationResult received, int threads, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(received);
+        if (threads is < 1 or > MigrationParameters.MaxThreads)
+        {
+            throw new EngineParameterException("compress-threads", $"compress-threads {threads} is out of range: accepted 1 to 255");
+        }
+
+        if (received.RamBlockList.Length == 0 || received.StreamPrefix.Length == 0)
+        {
+            throw new InvalidOperationException("the received stream's header and RAM block list were not kept");
+        }
+
+        string temporary = path + ".tmp";
+        try
+        {
+            long written;
+            using (FileStream file = new(temporary, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 1))
+            {
+                written = MappedRamWriter.Write(
+                    file.SafeFileHandle,
+                    0,
+                    received.StreamPrefix,
+                    received.RamSectionId,
+                    received.RamBlockList,
+                    received.Memory.Blocks,
+                    received.Tail,
+                    threads,
+                    out _,
+                    cancellationToken);
+                file.Flush(flushToDisk: true);
+            }
+
+            File.Move(temporary, path, overwrite: true);
+            return written;
+        }
+        catch
+        {
+            try
+            {
+                File.Delete(temporary);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Cleaning up must not hide the error that made the save fail.
+            }
+
+            throw;
+        }
+    }
+
     /// <summary>Writes the checkpoint stream to <paramref name="output"/> (not disposed); returns the bytes written.</summary>
     public static long Write(Stream output, DestinationResult received, CompressionSettings settings, int threads)
     {

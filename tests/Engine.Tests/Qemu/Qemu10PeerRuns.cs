@@ -40,7 +40,7 @@ public sealed class Qemu10PeerRuns : IDisposable
     /// The checks of tests/interop/mapped-ram-check.sh (mapped-ram files from QEMU 10 through inspect, extract with and
     /// without --offset, incoming --from file:, and a restore into QEMU 10), run once, on <see cref="MappedRamCheckMachine"/>.
     /// </summary>
-    public static readonly IReadOnlyList<string> MappedRamChecks = ["mapped-ram", "mapped-ram+multifd", "mapped-ram-offset", "single-stream", "incoming", "restore"];
+    public static readonly IReadOnlyList<string> MappedRamChecks = ["mapped-ram", "mapped-ram+multifd", "mapped-ram-offset", "single-stream", "incoming", "restore", "engine-mapped-ram", "engine-mapped-ram+multifd", "transcode-mapped-ram", "engine-mapped-ram-offset"];
 
     /// <summary>The machine type mapped-ram-check.sh runs on: QEMU 10.0's current q35 type.</summary>
     public const string MappedRamCheckMachine = "pc-q35-10.0";
