@@ -14,6 +14,7 @@ internal static partial class Interop
         public const int MAP_ANONYMOUS = 0x20;
         public const int MAP_NORESERVE = 0x4000;
         public const int MADV_HUGEPAGE = 14;
+        public const int MADV_NOHUGEPAGE = 15;
         public const int MADV_POPULATE_READ = 22;
 
         /// <summary>mmap's failure value, <c>(void*)-1</c>.</summary>

@@ -31,6 +31,13 @@ public sealed class GuestMemory : IDisposable
         return AddBlock(new RamBlock(name, size));
     }
 
+    /// <summary>A new zeroed block for a destination, which writes only the pages that arrive: in 4 KiB pages (see <see cref="PageMemoryHandle.AllocateZeroed"/>).</summary>
+    internal RamBlock AddReceivingBlock(string name, long size)
+    {
+        ThrowIfNameTaken(name);
+        return AddBlock(new RamBlock(name, size, hugePages: false));
+    }
+
     /// <summary>
     /// Adds <paramref name="block"/> (for example one <see cref="RamBlock.Wrap"/>ped over the host's own memory); the guest
     /// memory disposes it with the others.

@@ -27,10 +27,16 @@ public sealed unsafe class RamBlock : IDisposable
     /// <param name="name">1 to 255 printable ASCII characters (QEMU's <c>idstr</c>, for example <c>pc.ram</c>).</param>
     /// <param name="size">A positive multiple of 4096.</param>
     public RamBlock(string name, long size)
+        : this(name, size, hugePages: true)
+    {
+    }
+
+    /// <summary>As <see cref="RamBlock(string, long)"/>; <paramref name="hugePages"/> false for a destination's memory (see <see cref="PageMemoryHandle.AllocateZeroed"/>).</summary>
+    internal RamBlock(string name, long size, bool hugePages)
     {
         ValidateName(name);
         ValidateSize(size);
-        _memory = PageMemoryHandle.AllocateZeroed((nuint)size);
+        _memory = PageMemoryHandle.AllocateZeroed((nuint)size, hugePages);
         _base = _memory.Pointer;
         Name = name;
         Size = size;

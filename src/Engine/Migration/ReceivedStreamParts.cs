@@ -31,7 +31,7 @@ internal sealed class ReceivedStreamParts
         var memory = new GuestMemory();
         foreach (RamBlockInfo info in reader.Blocks)
         {
-            memory.AddBlock(info.Name, info.Length);
+            memory.AddReceivingBlock(info.Name, info.Length);
         }
 
         return memory;

@@ -83,7 +83,7 @@ internal sealed class MultifdChannelSet : IChannelPages, IDisposable
         _ownedMemory = new GuestMemory();
         foreach (RamBlockInfo info in blocks)
         {
-            _ownedMemory.AddBlock(info.Name, info.Length);
+            _ownedMemory.AddReceivingBlock(info.Name, info.Length);
         }
 
         Publish(_ownedMemory);
