@@ -22,47 +22,8 @@ public static class Checkpoint
     /// <summary>Writes <paramref name="received"/> to <paramref name="path"/>; returns the bytes written.</summary>
     public static long Save(string path, DestinationResult received, CompressionSettings settings, int threads)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        ArgumentNullException.ThrowIfNull(received);
-        if (threads is < 1 or > MigrationParameters.MaxThreads)
-        {
-            throw new EngineParameterException("compress-threads", $"compress-threads {threads} is out of range: accepted 1 to 255");
-        }
-
-        if (received.RamBlockList.Length == 0 || received.StreamPrefix.Length == 0)
-        {
-            // A result the host put together itself, not one a destination returned: an argument error, before any file is made.
-            throw new ArgumentException(
-                "the received stream's header and RAM block list were not kept: pass the DestinationResult a DestinationMigration or MultifdDestination returned",
-                nameof(received));
-        }
-
-        string temporary = path + ".tmp";
-        try
-        {
-            long written;
-            using (FileStream file = new(temporary, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 1))
-            {
-                written = Write(file, received, settings, threads);
-                file.Flush(flushToDisk: true);
-            }
-
-            File.Move(temporary, path, overwrite: true);
-            return written;
-        }
-        catch
-        {
-            try
-            {
-                File.Delete(temporary);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // Cleaning up must not hide the error that made the save fail.
-            }
-
-            throw;
-        }
+        CheckSave(path, received, threads);
+        return WriteThenRename(path, file => Write(file, received, settings, threads));
     }
 
     /// <summary>
@@ -73,35 +34,48 @@ public static class Checkpoint
     /// </summary>
     internal static long SaveMappedRam(string path, DestinationResult received, int threads, CancellationToken cancellationToken = default)
     {
+        CheckSave(path, received, threads);
+        return WriteThenRename(path, file => MappedRamWriter.Write(
+            file.SafeFileHandle,
+            0,
+            received.StreamPrefix,
+            received.RamSectionId,
+            received.RamBlockList,
+            received.Memory.Blocks,
+            received.Tail,
+            threads,
+            out _,
+            cancellationToken));
+    }
+
+    /// <summary>The checks both saves make before any file is made.</summary>
+    private static void CheckSave(string path, DestinationResult received, int threads)
+    {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(received);
-        if (threads is < 1 or > MigrationParameters.MaxThreads)
-        {
-            throw new EngineParameterException("compress-threads", $"compress-threads {threads} is out of range: accepted 1 to 255");
-        }
-
+        ThreadCounts.Check("compress-threads", threads);
         if (received.RamBlockList.Length == 0 || received.StreamPrefix.Length == 0)
         {
-            throw new InvalidOperationException("the received stream's header and RAM block list were not kept");
+            // A result the host put together itself, not one a destination returned: an argument error, before any file is made.
+            throw new ArgumentException(
+                "the received stream's header and RAM block list were not kept: pass the DestinationResult a DestinationMigration or MultifdDestination returned",
+                nameof(received));
         }
+    }
 
+    /// <summary>
+    /// Writes <paramref name="path"/> through <paramref name="write"/> under a temporary name, flushed to disk, and renames it
+    /// only when complete: a failure leaves no partial checkpoint. Returns what <paramref name="write"/> returned.
+    /// </summary>
+    private static long WriteThenRename(string path, Func<FileStream, long> write)
+    {
         string temporary = path + ".tmp";
         try
         {
             long written;
             using (FileStream file = new(temporary, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 1))
             {
-                written = MappedRamWriter.Write(
-                    file.SafeFileHandle,
-                    0,
-                    received.StreamPrefix,
-                    received.RamSectionId,
-                    received.RamBlockList,
-                    received.Memory.Blocks,
-                    received.Tail,
-                    threads,
-                    out _,
-                    cancellationToken);
+                written = write(file);
                 file.Flush(flushToDisk: true);
             }
 
