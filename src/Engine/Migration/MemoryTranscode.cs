@@ -74,10 +74,9 @@ internal static class MemoryTranscode
                 BytesRead = new FileInfo(inputPath).Length - offset,
                 BytesCopiedAfterRam = received.Tail.Length,
             };
-            string temporary = outputPath + ".tmp";
-            try
-            {
-                using (FileStream output = new(temporary, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 1))
+            OutputFile.WriteThenRename(
+                outputPath,
+                output =>
                 {
                     output.Write(before);
                     if (mappedRam)
@@ -102,25 +101,9 @@ internal static class MemoryTranscode
                         result.BytesWritten = Checkpoint.Write(output, received, settings, threads);
                     }
 
-                    output.Flush(flushToDisk: true);
-                }
-
-                File.Move(temporary, outputPath, overwrite: true);
-            }
-            catch
-            {
-                try
-                {
-                    File.Delete(temporary);
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    // Cleaning up must not hide the error that made the transcode fail.
-                }
-
-                throw;
-            }
-
+                    return result;
+                },
+                flushToDisk: true);
             return result;
         }
     }

@@ -3,17 +3,16 @@ using Engine.Receive;
 
 namespace Engine.Wire;
 
-/// <summary>The re-encoder as the receive loop's target: pages into the batch, every other item re-framed or copied.</summary>
+/// <summary>The re-encoder as the receive loop's target: pages into the encoder, every other item re-framed or copied.</summary>
 internal sealed partial class Transcoder
 {
     /// <summary>
-    /// One transcode's target: pages (the stream's and, at each barrier, a multifd source's channels') go into the batch,
-    /// decoded and re-encoded a batch at a time; everything else goes to the writer byte for byte or re-framed.
+    /// One transcode's target: pages (the stream's and, at each barrier, a multifd source's channels') go into the
+    /// encoder, which writes them in this order; everything else goes to the writer byte for byte or re-framed, after the
+    /// encoder has written every page before it where the order matters (XBZRLE, EOS, MULTIFD_FLUSH).
     /// </summary>
-    private sealed class ReencodeTarget(Transcoder transcoder, MigrationStreamWriter writer, TranscodeResult result, Action<IReadOnlyList<RamBlockInfo>>? onBlockList) : IPageTarget
+    private sealed class ReencodeTarget(Transcoder transcoder, StreamPageEncoder encoder, MigrationStreamWriter writer, TranscodeResult result, Action<IReadOnlyList<RamBlockInfo>>? onBlockList) : IPageTarget
     {
-        private readonly PageBatch _batch = transcoder._batch;
-
         public bool TakesChannelPages => true;
 
         public void OnStreamItem(MigrationStreamReader reader)
@@ -62,24 +61,24 @@ internal sealed partial class Transcoder
             onBlockList?.Invoke(reader.Blocks);
         }
 
-        public void OnZeroPage(int block, long offset) => Add(MigrationItemKind.ZeroPage, block, offset, [], CompressMethod.None, -1);
+        public void OnZeroPage(int block, long offset) => encoder.AddZero(block, offset);
 
-        public void OnRawPage(int block, long offset, ReadOnlySpan<byte> page) => Add(MigrationItemKind.RawPage, block, offset, page, CompressMethod.None, -1);
+        public void OnRawPage(int block, long offset, ReadOnlySpan<byte> page) => encoder.AddPage(block, offset, page);
 
         public void OnCompressedPage(int block, long offset, CompressMethod method, ReadOnlySpan<byte> payload, long streamOffset)
-            => Add(MigrationItemKind.CompressedPage, block, offset, payload, method, streamOffset);
+            => transcoder.AddCompressedPage(encoder, writer, result, block, offset, method, payload, streamOffset);
 
         public void OnXbzrlePage(int block, long offset, ReadOnlySpan<byte> encoded, long streamOffset)
         {
             // Passed through: re-encoding is lossless, so the page it applies to is the same at the destination.
-            transcoder.FlushBatch(writer, result);
+            encoder.Flush();
             writer.WriteXbzrlePage(block, offset, encoded);
             result.XbzrlePages++;
         }
 
         public void Settle()
         {
-            // Batches are written in order when they are flushed: nothing runs behind the loop's back.
+            // The encoder writes pages in order, before any record the loop writes after a flush: nothing to wait for.
         }
 
         public void OnChannelPages(IChannelPages channels, long streamOffset)
@@ -90,29 +89,20 @@ internal sealed partial class Transcoder
             for (int i = 0; i < count; i++)
             {
                 ReadOnlySpan<byte> page = channels.Page(i, out int block, out long offset);
-                Add(MigrationItemKind.RawPage, block, offset, page, CompressMethod.None, streamOffset);
+                encoder.AddPage(block, offset, page);
             }
         }
 
         public void OnMultifdFlush(long streamOffset)
         {
-            transcoder.FlushBatch(writer, result);
+            encoder.Flush();
             writer.WriteMultifdFlush();
         }
 
         public void OnEndOfSection(long streamOffset)
         {
-            transcoder.FlushBatch(writer, result);
+            encoder.Flush();
             writer.WriteEndOfSection();
-        }
-
-        private void Add(MigrationItemKind kind, int block, long offset, ReadOnlySpan<byte> payload, CompressMethod method, long streamOffset)
-        {
-            _batch.Add(kind, block, offset, payload, method, streamOffset);
-            if (_batch.IsFull)
-            {
-                transcoder.FlushBatch(writer, result);
-            }
         }
     }
 }

@@ -10,8 +10,9 @@ namespace Engine.Wire;
 /// device sections, EOF, VM description), so the output loads wherever the input did.
 /// </summary>
 /// <remarks>
-/// Pages are decoded and re-encoded on <see cref="TranscodeOptions.CompressThreads"/> workers in batches and written in
-/// the input's order by the calling thread. Zero pages stay zero pages; a page that does not shrink goes out raw.
+/// Pages are decoded by the calling thread and re-encoded by a <see cref="StreamPageEncoder"/> (the
+/// <see cref="Pipeline.CompressionEngine"/> on <see cref="TranscodeOptions.CompressThreads"/> workers), which writes them in
+/// the input's order. Zero pages stay zero pages; a page that does not shrink goes out raw.
 /// XBZRLE deltas are passed through: re-encoding is lossless, so the page they apply to is the same at the destination.
 /// Record headers are the writer's, so CONTINUE is decided afresh.
 /// </remarks>
@@ -21,39 +22,19 @@ internal sealed partial class Transcoder : IDisposable
     private const long MaxCheckedTail = 64L << 20;
 
     private readonly TranscodeOptions _options;
-    private readonly PageBatch _batch;
-    private readonly CodecPool _decompressors;
-    private readonly IPageCompressor?[] _compressors;
-    private readonly byte[][] _pages;
-    private readonly Action<int, int> _processSlot;
+    private readonly IPageDecompressor?[] _decompressors = new IPageDecompressor?[3];
+    private readonly byte[] _page = new byte[PageSizes.PageSize];
+    private StreamPageEncoder? _encoder;
 
-    /// <summary>Creates a transcoder; its workers' codecs are created once and reused for every stream.</summary>
+    /// <summary>Creates a transcoder and starts its encoder's workers; they are reused for every stream.</summary>
     public Transcoder(TranscodeOptions? options = null)
     {
         _options = options ?? new TranscodeOptions();
-        int threads = _options.CompressThreads;
-        ThreadCounts.Check("compress-threads", threads);
-
-        _batch = new PageBatch(PageBatch.DefaultCapacity, threads);
-        _decompressors = new CodecPool(threads, _options.DecompressorFactory);
-        _compressors = new IPageCompressor?[threads];
-        if (_options.Settings.Method != CompressMethod.None)
-        {
-            Func<CompressionSettings, IPageCompressor> factory = _options.CompressorFactory ?? (s => PageCodecs.CreateCompressor(s));
-            for (int i = 0; i < threads; i++)
-            {
-                _compressors[i] = factory(_options.Settings);
-            }
-        }
-
-        _pages = new byte[threads][];
-        for (int i = 0; i < threads; i++)
-        {
-            _pages[i] = new byte[PageSizes.PageSize];
-        }
-
-        _processSlot = ProcessSlot;
+        _encoder = CreateEncoder();
     }
+
+    /// <summary>The encoder the next stream goes through (a new one after a failure stopped the last). For tests.</summary>
+    internal StreamPageEncoder Encoder => _encoder ??= CreateEncoder();
 
     /// <summary>Transcodes the file <paramref name="inputPath"/> into <paramref name="outputPath"/>.</summary>
     /// <remarks>
@@ -66,31 +47,7 @@ internal sealed partial class Transcoder : IDisposable
         ArgumentException.ThrowIfNullOrEmpty(outputPath);
         using var transcoder = new Transcoder(options);
         using FileStream input = new(inputPath, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
-        string temporary = outputPath + ".tmp";
-        try
-        {
-            TranscodeResult result;
-            using (FileStream output = new(temporary, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 1))
-            {
-                result = transcoder.Transcode(input, output);
-            }
-
-            File.Move(temporary, outputPath, overwrite: true);
-            return result;
-        }
-        catch
-        {
-            try
-            {
-                File.Delete(temporary);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // Cleaning up must not hide the error that made the transcode fail.
-            }
-
-            throw;
-        }
+        return OutputFile.WriteThenRename(outputPath, output => transcoder.Transcode(input, output), flushToDisk: false);
     }
 
     /// <summary>Transcodes <paramref name="input"/> into <paramref name="output"/>; neither stream is disposed.</summary>
@@ -123,10 +80,26 @@ internal sealed partial class Transcoder : IDisposable
         var result = new TranscodeResult();
         using var reader = new MigrationStreamReader(input, readerOptions, leaveOpen: true);
         using var writer = new MigrationStreamWriter(output, leaveOpen: true);
-        _batch.Clear();
-        var target = new ReencodeTarget(this, writer, result, onBlockList);
-        var loop = new ReceiveLoop(reader, target, channels) { Progress = _options.Progress };
-        loop.Run();
+        StreamPageEncoder encoder = Encoder;
+        try
+        {
+            encoder.Start(writer);
+            var target = new ReencodeTarget(this, encoder, writer, result, onBlockList);
+            var loop = new ReceiveLoop(reader, target, channels) { Progress = _options.Progress };
+            loop.Run();
+            encoder.Flush();
+        }
+        catch
+        {
+            // The engine may hold pages of this stream, or have stopped on a failure: the next stream gets a new one.
+            _encoder = null;
+            encoder.Dispose();
+            throw;
+        }
+
+        result.ZeroPages = encoder.ZeroPages;
+        result.RawPages = encoder.RawPages;
+        result.CompressedPages = encoder.CompressedPages;
         if (!reader.IsRamComplete)
         {
             throw new MigrationStreamException(reader.Position, "expected the RAM section's END, found the end of the stream");
@@ -158,125 +131,33 @@ internal sealed partial class Transcoder : IDisposable
         return result;
     }
 
-    /// <summary>Disposes the workers' codecs.</summary>
+    /// <summary>Stops the encoder's workers and disposes the codecs.</summary>
     public void Dispose()
     {
-        foreach (IPageCompressor? compressor in _compressors)
+        _encoder?.Dispose();
+        _encoder = null;
+        foreach (IPageDecompressor? decompressor in _decompressors)
         {
-            compressor?.Dispose();
+            decompressor?.Dispose();
         }
-
-        _decompressors.Dispose();
     }
 
-    private void FlushBatch(MigrationStreamWriter writer, TranscodeResult result)
+    private StreamPageEncoder CreateEncoder() => new(_options.Settings, _options.CompressThreads, _options.CompressorFactory);
+
+    /// <summary>Decodes a compressed page on the calling thread and adds it to <paramref name="encoder"/>.</summary>
+    private void AddCompressedPage(StreamPageEncoder encoder, MigrationStreamWriter writer, TranscodeResult result, int block, long offset, CompressMethod method, ReadOnlySpan<byte> payload, long streamOffset)
     {
-        if (_batch.Count == 0)
+        IPageDecompressor decompressor = _decompressors[(int)method] ??= (_options.DecompressorFactory ?? (m => PageCodecs.CreateDecompressor(m)))(method);
+        DecompressStatus status = decompressor.Decompress(payload, _page);
+        result.DecompressedPages++;
+        if (status != DecompressStatus.Ok)
         {
-            return;
+            throw new MigrationStreamException(
+                streamOffset,
+                $"expected a {CompressionSettings.NameOf(method)} payload that decompresses to exactly one 4096-byte page "
+                + $"(block '{writer.Blocks[block].Name}', offset 0x{offset:X}), found: {status}");
         }
 
-        _decompressors.Prepare(_batch);
-        _batch.Run(_processSlot);
-        for (int slot = 0; slot < _batch.Count; slot++)
-        {
-            int block = _batch.Blocks[slot];
-            long offset = _batch.Offsets[slot];
-            if (_batch.Kinds[slot] == MigrationItemKind.CompressedPage)
-            {
-                result.DecompressedPages++;
-                DecompressStatus status = _batch.Statuses[slot];
-                if (status != DecompressStatus.Ok)
-                {
-                    long at = _batch.StreamOffsets[slot];
-                    CompressMethod method = _batch.Methods[slot];
-                    _batch.Clear();
-                    throw new MigrationStreamException(
-                        at,
-                        $"expected a {CompressionSettings.NameOf(method)} payload that decompresses to exactly one 4096-byte page "
-                        + $"(block '{writer.Blocks[block].Name}', offset 0x{offset:X}), found: {status}");
-                }
-            }
-
-            switch (_batch.OutputKinds[slot])
-            {
-                case MigrationItemKind.ZeroPage:
-                    writer.WriteZeroPage(block, offset);
-                    result.ZeroPages++;
-                    break;
-                case MigrationItemKind.RawPage:
-                    writer.WriteRawPage(block, offset, _batch.Result(slot));
-                    result.RawPages++;
-                    break;
-                default:
-                    writer.WriteCompressedPage(block, offset, _batch.Result(slot));
-                    result.CompressedPages++;
-                    break;
-            }
-        }
-
-        _batch.Clear();
-    }
-
-    private void ProcessSlot(int worker, int slot)
-    {
-        ReadOnlySpan<byte> page;
-        bool pageIsInput;
-        switch (_batch.Kinds[slot])
-        {
-            case MigrationItemKind.ZeroPage:
-                _batch.OutputKinds[slot] = MigrationItemKind.ZeroPage;
-                return;
-            case MigrationItemKind.RawPage:
-                page = _batch.Input(slot);
-                pageIsInput = true;
-                break;
-            default:
-                IPageDecompressor decompressor = _decompressors.Get(worker, _batch.Methods[slot]);
-                DecompressStatus status = decompressor.Decompress(_batch.Input(slot), _pages[worker]);
-                _batch.Statuses[slot] = status;
-                if (status != DecompressStatus.Ok)
-                {
-                    return;
-                }
-
-                page = _pages[worker];
-                pageIsInput = false;
-                break;
-        }
-
-        if (ZeroPage.IsZero(page))
-        {
-            _batch.OutputKinds[slot] = MigrationItemKind.ZeroPage;
-            return;
-        }
-
-        IPageCompressor? compressor = _compressors[worker];
-        if (compressor is not null)
-        {
-            CompressResult compressed = compressor.Compress(page, _batch.OutputArea(slot), out int written);
-            if (compressed == CompressResult.Compressed)
-            {
-                _batch.OutputKinds[slot] = MigrationItemKind.CompressedPage;
-                _batch.OutputLengths[slot] = written;
-                return;
-            }
-
-            if (compressed == CompressResult.DestinationTooSmall)
-            {
-                throw new InvalidOperationException("the compressor's bound exceeds Engine's largest compressed page");
-            }
-        }
-
-        _batch.OutputKinds[slot] = MigrationItemKind.RawPage;
-        if (pageIsInput)
-        {
-            _batch.OutputFromInput[slot] = true;
-        }
-        else
-        {
-            page.CopyTo(_batch.OutputArea(slot));
-            _batch.OutputLengths[slot] = PageSizes.PageSize;
-        }
+        encoder.AddPage(block, offset, _page);
     }
 }
