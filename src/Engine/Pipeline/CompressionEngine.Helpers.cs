@@ -68,9 +68,9 @@ public sealed partial class CompressionEngine
     private void HandOver(in PageResult result, PageResultHandler handler)
     {
         // Inside the gate, a Dispose on another thread waits for the handler before it frees the bytes it reads.
-        if (!_gate.TryEnter(_stop))
+        if (!_lifetime.Gate.TryEnter(_stop))
         {
-            HandleStop();
+            _lifetime.HandleStop();
         }
 
         try
@@ -79,7 +79,7 @@ public sealed partial class CompressionEngine
         }
         finally
         {
-            _gate.Exit();
+            _lifetime.Gate.Exit();
             Release(in result);
         }
     }

@@ -43,7 +43,7 @@ public sealed unsafe partial class CompressionEngine
 
     private bool TryReceiveOldest(out PageResultBatch batch, bool single)
     {
-        ThrowIfStopped();
+        _lifetime.ThrowIfStopped();
         if (_received == _submitted)
         {
             batch = default;
@@ -68,7 +68,7 @@ public sealed unsafe partial class CompressionEngine
 
     private PageResultBatch ReceiveOldest(bool single)
     {
-        ThrowIfStopped();
+        _lifetime.ThrowIfStopped();
         if (_received == _submitted)
         {
             ThrowNothingInFlight();
@@ -127,8 +127,8 @@ public sealed unsafe partial class CompressionEngine
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void ThrowIfNotLive(long sequence)
     {
-        // Acquire: pairs with the release store in Shutdown.
-        if (Volatile.Read(ref _freed) != 0 || sequence < _released || sequence >= _received)
+        // Acquire (IsFreed): pairs with the release store in EngineLifetime.Shutdown.
+        if (_lifetime.IsFreed || sequence < _released || sequence >= _received)
         {
             ThrowNotLive(sequence);
         }
@@ -137,7 +137,7 @@ public sealed unsafe partial class CompressionEngine
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void ThrowNotLive(long sequence)
     {
-        if (Volatile.Read(ref _freed) != 0)
+        if (_lifetime.IsFreed)
         {
             if (_stop.Fault is Exception fault)
             {
@@ -208,7 +208,7 @@ public sealed unsafe partial class CompressionEngine
     {
         var condition = new ResultOrStop(worker.Results, _stop);
         worker.ResultParker.Wait(ref condition);
-        ThrowIfStopped();
+        _lifetime.ThrowIfStopped();
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -28,7 +28,7 @@ public sealed unsafe partial class CompressionEngine
     public bool TrySubmit(RamBlock block, ReadOnlySpan<long> offsets)
     {
         ArgumentNullException.ThrowIfNull(block);
-        ThrowIfStopped();
+        _lifetime.ThrowIfStopped();
         if (offsets.Length < 1 || offsets.Length > _batch)
         {
             ThrowBatchSize(offsets.Length);
@@ -123,9 +123,9 @@ public sealed unsafe partial class CompressionEngine
     {
         // The busy pool is the only native memory the caller writes; the gate keeps a concurrent Dispose from freeing it
         // under the copy.
-        if (!_gate.TryEnter(_stop))
+        if (!_lifetime.Gate.TryEnter(_stop))
         {
-            HandleStop();
+            _lifetime.HandleStop();
         }
 
         try
@@ -152,7 +152,7 @@ public sealed unsafe partial class CompressionEngine
         }
         finally
         {
-            _gate.Exit();
+            _lifetime.Gate.Exit();
         }
     }
 

@@ -43,9 +43,9 @@ public sealed unsafe partial class CompressionEngine : IDisposable
     private readonly CompressWorker[] _workers;
     private readonly StopSignal _stop = new();
     private readonly CompressionCounters _counters = new();
-    private readonly Lock _shutdownLock = new();
+    private readonly EngineLifetime<CompressWorker> _lifetime;
 
-    // Everything below is the caller's alone (one thread), apart from _gate and _freed.
+    // Everything below is the caller's alone (one thread).
     private readonly int _credit;
     private readonly int[] _outstanding;
     private readonly PendingPage[] _order;
@@ -61,8 +61,6 @@ public sealed unsafe partial class CompressionEngine : IDisposable
     private long _busySubmitted;
     private long _busyReleased;
     private int _nextWorker;
-    private CallerGate _gate;
-    private int _freed;
 
     /// <summary>Validates <paramref name="options"/>, creates one compressor per worker and starts the workers.</summary>
     /// <param name="options">The parameters; null for QEMU's defaults.</param>
@@ -86,6 +84,7 @@ public sealed unsafe partial class CompressionEngine : IDisposable
         _order = new PendingPage[orderCapacity];
         _orderMask = orderCapacity - 1;
         _workers = new CompressWorker[threads];
+        _lifetime = new EngineLifetime<CompressWorker>(nameof(CompressionEngine), "the compression engine", _workers, _stop, () => _busyPool?.Dispose());
 
         CompressionSettings settings = options.Compression;
         Func<IPageCompressor>? factory = settings.Method == CompressMethod.None
@@ -125,16 +124,16 @@ public sealed unsafe partial class CompressionEngine : IDisposable
         }
         catch
         {
-            _stop.Stop();
-            foreach (CompressWorker? worker in _workers.AsSpan(0, created))
-            {
-                worker.Join();
-            }
-
-            FreeBuffers(created);
-            _freed = 1;
+            _lifetime.Abandon(created);
             throw;
         }
+    }
+
+    /// <summary>Stops the workers (pages in flight are dropped), joins them and frees every buffer. Idempotent; any thread.</summary>
+    public void Dispose()
+    {
+        _lifetime.Dispose();
+        EngineMetrics.Untrack(this);
     }
 
     /// <summary>The parameters the engine runs with.</summary>

@@ -57,7 +57,7 @@ public sealed unsafe partial class DecompressionEngine
     /// </summary>
     public void WaitForDone()
     {
-        ThrowIfStopped();
+        _lifetime.ThrowIfStopped();
         foreach (DecompressWorker worker in _workers)
         {
             SpscRing<DecompressWorkItem> work = worker.Work;
@@ -70,7 +70,7 @@ public sealed unsafe partial class DecompressionEngine
 
     private void Submit(RamBlock block, long offset, PageResultKind kind, ReadOnlySpan<byte> payload, long streamOffset)
     {
-        ThrowIfStopped();
+        _lifetime.ThrowIfStopped();
         byte* destination = block.GetPagePointer(offset);
         DecompressWorker worker = _workers[WorkerOf(offset)];
         SpscRing<DecompressWorkItem> work = worker.Work;
@@ -89,9 +89,9 @@ public sealed unsafe partial class DecompressionEngine
         }
 
         // The slot is the worker's native memory: the gate keeps a concurrent Dispose from freeing it under the copy.
-        if (!_gate.TryEnter(_stop))
+        if (!_lifetime.Gate.TryEnter(_stop))
         {
-            HandleStop();
+            _lifetime.HandleStop();
         }
 
         try
@@ -110,7 +110,7 @@ public sealed unsafe partial class DecompressionEngine
         }
         finally
         {
-            _gate.Exit();
+            _lifetime.Gate.Exit();
         }
     }
 
@@ -152,7 +152,7 @@ public sealed unsafe partial class DecompressionEngine
         var condition = new AtMostOrStop(work, level, _stop);
         _callerParker.Wait(ref condition);
         work.WakeProducerAt(long.MaxValue);
-        ThrowIfStopped();
+        _lifetime.ThrowIfStopped();
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -163,7 +163,7 @@ public sealed unsafe partial class DecompressionEngine
         var condition = new DrainedOrStop(work, _stop);
         _callerParker.Wait(ref condition);
         work.WakeProducerAt(long.MaxValue);
-        ThrowIfStopped();
+        _lifetime.ThrowIfStopped();
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

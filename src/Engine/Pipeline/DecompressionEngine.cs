@@ -33,11 +33,9 @@ public sealed unsafe partial class DecompressionEngine : IDisposable
     private readonly DecompressWorker[] _workers;
     private readonly ThreadParker _callerParker = new();
     private readonly StopSignal _stop = new();
-    private readonly Lock _shutdownLock = new();
+    private readonly EngineLifetime<DecompressWorker> _lifetime;
     private readonly int _refillLevel;
-    private CallerGate _gate;
     private long _directPages;
-    private int _freed;
 
     /// <summary>Validates <paramref name="options"/>, creates one decompressor per worker and starts the workers.</summary>
     /// <param name="options">The parameters; null for QEMU's defaults.</param>
@@ -52,6 +50,7 @@ public sealed unsafe partial class DecompressionEngine : IDisposable
         _options = options;
         int threads = options.DecompressThreads;
         _workers = new DecompressWorker[threads];
+        _lifetime = new EngineLifetime<DecompressWorker>(nameof(DecompressionEngine), "the decompression engine", _workers, _stop);
         _refillLevel = options.RingCapacity / 2;
         _stop.Register(_callerParker);
 
@@ -83,16 +82,15 @@ public sealed unsafe partial class DecompressionEngine : IDisposable
         }
         catch
         {
-            _stop.Stop();
-            foreach (DecompressWorker worker in _workers.AsSpan(0, created))
-            {
-                worker.Join();
-            }
-
-            FreeBuffers(created);
-            _freed = 1;
+            _lifetime.Abandon(created);
             throw;
         }
+    }
+
+    /// <summary>Stops the workers (queued pages are dropped), joins them and frees every buffer. Idempotent; any thread.</summary>
+    public void Dispose()
+    {
+        _lifetime.Dispose();
     }
 
     /// <summary>The parameters the engine runs with.</summary>

@@ -8,13 +8,13 @@ internal sealed class TranscodeOptions
     /// <summary>The output's method and level; <see cref="CompressMethod.None"/> writes plain pages. Default zlib level 1.</summary>
     public CompressionSettings Settings { get; init; } = CompressionSettings.Default;
 
-    /// <summary>Compress workers (QEMU's <c>compress-threads</c>), 1 to 255; they also decompress the input's pages. Default 8.</summary>
+    /// <summary>Compress workers (QEMU's <c>compress-threads</c>), 1 to 255; the input's pages are decompressed by the reading thread. Default 8.</summary>
     public int CompressThreads { get; init; } = 8;
 
     /// <summary>Creates one compressor per worker for <see cref="Settings"/>; default <see cref="PageCodecs.CreateCompressor"/>.</summary>
     public Func<CompressionSettings, IPageCompressor>? CompressorFactory { get; init; }
 
-    /// <summary>Creates one decompressor per worker and input method; default <see cref="PageCodecs.CreateDecompressor"/>.</summary>
+    /// <summary>Creates one decompressor per input method (used by the reading thread); default <see cref="PageCodecs.CreateDecompressor"/>.</summary>
     public Func<CompressMethod, IPageDecompressor>? DecompressorFactory { get; init; }
 
     /// <summary>Reader limits (timeouts, caps); <see cref="MigrationStreamReaderOptions.StopAfterRamEnd"/> is always on.</summary>
