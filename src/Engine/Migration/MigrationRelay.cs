@@ -15,8 +15,8 @@ namespace Engine.Migration;
 /// </summary>
 /// <remarks>
 /// <para>
-/// A streaming <see cref="Transcoder"/> between two connections: pages are decoded and encoded a batch at a time on
-/// <see cref="RelayOptions.Threads"/> workers, every section is flushed as soon as its footer is written, and the outgoing
+/// A streaming <see cref="Transcoder"/> between two connections: pages are decoded on the relay's thread and encoded by
+/// the <see cref="Pipeline.CompressionEngine"/> on <see cref="RelayOptions.Threads"/> workers, every section is flushed as soon as its footer is written, and the outgoing
 /// link is held to <see cref="RelayOptions.MaxBandwidth"/> (<see cref="RateLimitedStream"/>). The source is read only as
 /// fast as the destination link takes the bytes, so a QEMU source's bandwidth estimate and downtime reflect the real link.
 /// </para>
