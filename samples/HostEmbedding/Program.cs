@@ -62,7 +62,7 @@ static unsafe int Run(CompressMethod method, bool overTcp)
             Task<DestinationResult> destination = Task.Run(() =>
             {
                 using TcpClient client = listener.AcceptTcpClient();
-                return new DestinationMigration(new DestinationOptions { Method = method }).Run(client.GetStream());
+                return new DestinationMigration(new DestinationOptions { Parameters = parameters }).Run(client.GetStream());
             });
             using var connection = new TcpClient();
             connection.Connect(IPAddress.Loopback, port);
@@ -80,7 +80,7 @@ static unsafe int Run(CompressMethod method, bool overTcp)
                 }
 
                 using FileStream input = File.OpenRead(path);
-                restored = new DestinationMigration(new DestinationOptions { Method = method }).Run(input).Memory;
+                restored = new DestinationMigration(new DestinationOptions { Parameters = parameters }).Run(input).Memory;
             }
             finally
             {

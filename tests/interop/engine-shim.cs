@@ -4,6 +4,7 @@
 // Same arguments as the CLI: extract FILE --out DIR; transcode IN OUT --compress-method M --compress-level L
 // --compress-threads N; inspect FILE.
 using Engine.Codecs;
+using Engine.Migration;
 using Engine.Wire;
 
 string Option(string name, string fallback)
@@ -19,7 +20,7 @@ try
         case "extract":
             RamExtractResult extracted = RamExtractor.Extract(args[1], Option("--out", "."), new RamExtractOptions
             {
-                DecompressThreads = int.Parse(Option("--decompress-threads", "2")),
+                Parameters = new MigrationParameters { DecompressThreads = int.Parse(Option("--decompress-threads", "2")) },
             });
             foreach (ExtractedBlock block in extracted.Blocks)
             {
@@ -30,8 +31,11 @@ try
         case "transcode":
             TranscodeResult result = Transcoder.Transcode(args[1], args[2], new TranscodeOptions
             {
-                Settings = CompressionSettings.Parse(Option("--compress-method", "zlib"), int.Parse(Option("--compress-level", "1"))),
-                CompressThreads = int.Parse(Option("--compress-threads", "2")),
+                Parameters = new MigrationParameters
+                {
+                    Compression = CompressionSettings.Parse(Option("--compress-method", "zlib"), int.Parse(Option("--compress-level", "1"))),
+                    CompressThreads = int.Parse(Option("--compress-threads", "2")),
+                },
             });
             Console.WriteLine($"{result.BytesRead} -> {result.BytesWritten} bytes; compressed {result.CompressedPages}, raw {result.RawPages}, zero {result.ZeroPages}");
             return 0;

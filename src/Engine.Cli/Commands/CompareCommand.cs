@@ -80,7 +80,7 @@ internal static class CompareCommand
         string methodList, string levelList, string zlibChoice, FileInfo? file, int pageCount, string content, int threads, int decompressThreads, bool json)
     {
         List<CodecCandidate> candidates = ParseCandidates(methodList, levelList, zlibChoice);
-        if (threads is < 0 or > 255)
+        if (threads is < 0 or > ThreadCounts.Max)
         {
             throw new EngineParameterException("compress-threads", $"--threads {threads} is out of range: accepted 0 (no engine) or 1 to 255");
         }

@@ -24,10 +24,8 @@ internal static class DemoCommand
         var writerThreads = new Option<int>("--writer-threads") { Description = "Guest writer threads (busy vCPUs).", DefaultValueFactory = _ => 1 };
         var methods = new Option<string>("--methods") { Description = "Comma-separated compress-methods to run, in order: none, zlib, zstd.", DefaultValueFactory = _ => "zlib,zstd" };
         var levels = new Option<string>("--levels") { Description = "compress-level per method (one value for all, or one per method).", DefaultValueFactory = _ => "1" };
-        var compressThreads = new Option<int>("--compress-threads") { Description = "compress-threads, 1-255.", DefaultValueFactory = _ => ThreadCounts.DefaultCompress };
-        var decompressThreads = new Option<int>("--decompress-threads") { Description = "decompress-threads, 1-255.", DefaultValueFactory = _ => ThreadCounts.DefaultDecompress };
-        var bandwidth = new Option<string>("--max-bandwidth") { Description = "max-bandwidth (bytes/s, 100M, 1G, 100Mbit; 0 = unlimited). The default, QEMU's 128M, leaves compression CPU as the constraint (the series' regime); 4M shows a link-bound migration.", DefaultValueFactory = _ => "128M" };
-        var downtime = new Option<long>("--downtime-limit") { Description = "downtime-limit in ms.", DefaultValueFactory = _ => 300 };
+        var parameters = new MigrationOptions();
+        parameters.Bandwidth.Description = "max-bandwidth (bytes/s, 100M, 1G, 100Mbit; 0 = unlimited). The default, QEMU's 128M, leaves compression CPU as the constraint (the series' regime); 4M shows a link-bound migration.";
         var noAutoConverge = new Option<bool>("--no-auto-converge") { Description = "Turn auto-converge off (on by default in the demo)." };
         var json = new Option<bool>("--json") { Description = "Print the results as JSON (query-migrate per method)." };
         var benchmark = new Option<bool>("--benchmark")
@@ -37,7 +35,7 @@ internal static class DemoCommand
         var benchmarkThreads = new Option<string>("--benchmark-threads") { Description = "compress-threads values for --benchmark, comma-separated.", DefaultValueFactory = _ => "1,2,8" };
         var command = new Command("demo", "Migrate a synthetic guest under writes over loopback TCP with zlib, then zstd, and print the series' table side by side.")
         {
-            size, image, dirtyRate, writerThreads, methods, levels, compressThreads, decompressThreads, bandwidth, downtime, noAutoConverge, json, benchmark, benchmarkThreads,
+            size, image, dirtyRate, writerThreads, methods, levels, parameters.CompressThreads, parameters.DecompressThreads, parameters.Bandwidth, parameters.DowntimeLimit, noAutoConverge, json, benchmark, benchmarkThreads,
         };
         // On a pool thread so that Ctrl-C cancels the token instead of killing the process (see MigrateCommand).
         command.SetAction((parse, cancellationToken) => Task.Run(() => CliErrors.Run(() =>
@@ -52,6 +50,8 @@ internal static class DemoCommand
                 throw new EngineParameterException("compress-level", "--methods must name at least one method and --levels give one level, or one per method");
             }
 
+            MigrationParameters common = parameters.Build(parse);
+            common.AutoConverge = !parse.GetValue(noAutoConverge);
             var runs = new List<MigrationParameters>();
             for (int i = 0; i < methodNames.Length; i++)
             {
@@ -62,22 +62,16 @@ internal static class DemoCommand
                 }
 
                 CompressMethod method = CompressionSettings.ParseMethod(methodNames[i]);
-                runs.Add(new MigrationParameters
-                {
-                    Compression = CompressionSettings.Create(method, method == CompressMethod.None ? 0 : level),
-                    CompressThreads = parse.GetValue(compressThreads),
-                    DecompressThreads = parse.GetValue(decompressThreads),
-                    MaxBandwidth = MigrationParameters.ParseBandwidth(parse.GetValue(bandwidth)!),
-                    DowntimeLimit = parse.GetValue(downtime),
-                    AutoConverge = !parse.GetValue(noAutoConverge),
-                });
+                MigrationParameters run = common.Clone();
+                run.Compression = CompressionSettings.Create(method, method == CompressMethod.None ? 0 : level);
+                runs.Add(run);
             }
 
             RamBlockInfo[] guestBlocks = MigrationOptions.ParseBlocks(parse.GetValue(size)!, "size");
             if (bench)
             {
                 int[] threadCounts = ParseThreadCounts(parse.GetValue(benchmarkThreads)!);
-                return MigrationBenchmark.Run(guestBlocks, parse.GetValue(image), runs.Select(r => r.Compression).ToArray(), threadCounts, parse.GetValue(decompressThreads), parse.GetValue(json), cancellationToken);
+                return MigrationBenchmark.Run(guestBlocks, parse.GetValue(image), runs.Select(r => r.Compression).ToArray(), threadCounts, common.DecompressThreads, parse.GetValue(json), cancellationToken);
             }
 
             var writers = new GuestWriterOptions { PagesPerSecond = parse.GetValue(dirtyRate), Threads = parse.GetValue(writerThreads) };
@@ -173,7 +167,7 @@ internal static class DemoCommand
         using (sourceEnd)
         using (destinationEnd)
         {
-            var destination = new DestinationMigration(new DestinationOptions { DecompressThreads = parameters.DecompressThreads, Method = parameters.Compression.Method, ReadTimeout = io });
+            var destination = new DestinationMigration(new DestinationOptions { Parameters = parameters, ReadTimeout = io });
             Task<DestinationResult> incoming = Task.Factory.StartNew(() => destination.Run(destinationEnd, cancellationToken), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
             guest.StartWriters();
             long lastProgress = 0;

@@ -56,10 +56,11 @@ internal static class IncomingCommand
                 throw new EngineParameterException(listenUri is null ? "from" : "listen", listenUri is null ? "--from takes file:PATH" : "--listen takes tcp:HOST:PORT");
             }
 
+            MigrationParameters p = parameters.Build(parse, multifd, tlsOptions);
             var options = new DestinationOptions
             {
-                DecompressThreads = parse.GetValue(parameters.DecompressThreads),
-                Method = CompressionSettings.Parse(parse.GetValue(parameters.Method)!, parse.GetValue(parameters.Level)).Method,
+                Parameters = p,
+                Uuid = multifd.ParseUuid(parse),
                 Strict = parse.GetValue(strict),
                 ReadTimeout = TimeSpan.FromSeconds(Math.Clamp(parse.GetValue(timeout), 1, 3600)),
                 MaxRamBytes = ParseMaxRam(parse.GetValue(maxRam)),
@@ -75,19 +76,19 @@ internal static class IncomingCommand
                 ? new SaveStream(
                     file.FullName,
                     StreamCommands.MappedRamSettings(mappedRam, parse.GetResult(parameters.Method) is { Implicit: false }, parse.GetValue(parameters.Method)!, parse.GetValue(parameters.Level)),
-                    ThreadCounts.Check("compress-threads", parse.GetValue(parameters.CompressThreads)),
+                    p.CompressThreads,
                     mappedRam)
                 : null;
 
             // Credentials are read and checked now: a bad directory fails before the listener opens.
-            TlsOptions? tls = tlsOptions.BuildServer(parse, options.ReadTimeout);
+            TlsOptions? tls = tlsOptions.BuildServer(parse, p, options.ReadTimeout);
             if (tls is not null && !endpoint.IsTcp)
             {
                 throw new EngineParameterException("tls-creds", "--tls-creds needs --listen tcp:HOST:PORT (a file has no peer)");
             }
 
-            Engine.Multifd.MultifdParameters? multifdParameters = multifd.Build(parse, source: false);
-            if (multifdParameters is not null && !endpoint.IsTcp)
+            bool useMultifd = multifd.IsRequested(parse, source: false);
+            if (useMultifd && !endpoint.IsTcp)
             {
                 tls?.Credentials.Dispose();
                 throw new EngineParameterException("multifd", "multifd needs --listen tcp:HOST:PORT (as QEMU, socket URIs only)");
@@ -95,7 +96,7 @@ internal static class IncomingCommand
 
             try
             {
-                return Execute(new DestinationMigration(options), endpoint, options.ReadTimeout, parse.GetValue(saveImage), parse.GetValue(json), ProgressOption.IsJson(parse, progress), cancellationToken, save, tls, multifdParameters is null ? null : new Engine.Multifd.MultifdDestination(multifdParameters, options) { Tls = tls });
+                return Execute(new DestinationMigration(options), endpoint, options.ReadTimeout, parse.GetValue(saveImage), parse.GetValue(json), ProgressOption.IsJson(parse, progress), cancellationToken, save, tls, useMultifd ? new Engine.Multifd.MultifdDestination(options) { Tls = tls } : null);
             }
             finally
             {

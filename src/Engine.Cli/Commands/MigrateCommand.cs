@@ -40,7 +40,7 @@ internal static class MigrateCommand
         // Ctrl-C handler, which cancels the token (a synchronous body would be killed by SIGINT with no clean-up).
         command.SetAction((parse, cancellationToken) => Task.Run(() => CliErrors.Run(() =>
         {
-            MigrationParameters p = parameters.Build(parse);
+            MigrationParameters p = parameters.Build(parse, multifd, tlsOptions);
             MigrationEndpoint endpoint = MigrationEndpoint.Parse(parse.GetValue(to)!, "to");
             var writers = new GuestWriterOptions { PagesPerSecond = parse.GetValue(dirtyRate) };
             writers.Validate();
@@ -60,14 +60,15 @@ internal static class MigrateCommand
             TimeSpan io = TimeSpan.FromSeconds(Math.Clamp(parse.GetValue(timeout), 1, 3600));
 
             // Credentials are read and checked now: a bad directory fails before the guest is built or anything is sent.
-            TlsOptions? tls = tlsOptions.BuildClient(parse, io);
+            TlsOptions? tls = tlsOptions.BuildClient(parse, p, io);
             if (tls is not null && !endpoint.IsTcp)
             {
                 throw new EngineParameterException("tls-creds", "--tls-creds needs --to tcp:HOST:PORT (a file has no peer)");
             }
 
-            Engine.Multifd.MultifdParameters? multifdParameters = multifd.Build(parse, source: true);
-            if (multifdParameters is not null && !endpoint.IsTcp)
+            bool useMultifd = multifd.IsRequested(parse, source: true);
+            Guid uuid = multifd.ParseUuid(parse);
+            if (useMultifd && !endpoint.IsTcp)
             {
                 tls?.Credentials.Dispose();
                 throw new EngineParameterException("multifd", "multifd needs --to tcp:HOST:PORT (as QEMU, socket URIs only)");
@@ -75,7 +76,7 @@ internal static class MigrateCommand
 
             try
             {
-                return Execute(p, endpoint, imageFile, blocks, writers, io, parse.GetValue(json), ProgressOption.IsJson(parse, progress), cancellationToken, tls, multifdParameters, parse.GetValue(machineType)!, !parse.GetValue(multifd.NoReply));
+                return Execute(p, endpoint, imageFile, blocks, writers, io, parse.GetValue(json), ProgressOption.IsJson(parse, progress), cancellationToken, tls, useMultifd, new SourceMigrationOptions { ReplyTimeout = io, MachineType = parse.GetValue(machineType)!, Uuid = uuid }, !parse.GetValue(multifd.NoReply));
             }
             finally
             {
@@ -85,13 +86,12 @@ internal static class MigrateCommand
         return command;
     }
 
-    private static int Execute(MigrationParameters parameters, MigrationEndpoint endpoint, FileInfo? image, RamBlockInfo[] blocks, GuestWriterOptions writers, TimeSpan io, bool json, bool jsonProgress, CancellationToken cancellationToken, TlsOptions? tls = null, Engine.Multifd.MultifdParameters? multifd = null, string machineType = "pc-q35-7.2", bool expectReply = true)
+    private static int Execute(MigrationParameters parameters, MigrationEndpoint endpoint, FileInfo? image, RamBlockInfo[] blocks, GuestWriterOptions writers, TimeSpan io, bool json, bool jsonProgress, CancellationToken cancellationToken, TlsOptions? tls, bool multifd, SourceMigrationOptions options, bool expectReply)
     {
         using MigrationGuest guest = image is null ? MigrationGuest.CreateSynthetic(blocks, writers) : SyntheticGuest.FromImage(image.FullName, writers);
         guest.StartWriters();
-        var options = new SourceMigrationOptions { ReplyTimeout = io, MachineType = machineType };
-        SourceMigration? source = multifd is null ? new SourceMigration(guest, parameters, options) : null;
-        Engine.Multifd.MultifdSource? multifdSource = multifd is null ? null : new Engine.Multifd.MultifdSource(guest, parameters, multifd, options) { ExpectReply = expectReply };
+        SourceMigration? source = multifd ? null : new SourceMigration(guest, parameters, options);
+        Engine.Multifd.MultifdSource? multifdSource = multifd ? new Engine.Multifd.MultifdSource(guest, parameters, options) { ExpectReply = expectReply } : null;
 
         // The progress lines follow the migration that runs, in either wire mode.
         using JsonProgress? lines = JsonProgress.StartIf(jsonProgress, () => source is not null

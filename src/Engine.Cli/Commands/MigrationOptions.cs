@@ -6,7 +6,11 @@ using Engine.Wire;
 
 namespace Engine.Cli.Commands;
 
-/// <summary>The migration parameters as command-line options (QEMU's names), shared by migrate, incoming and demo.</summary>
+/// <summary>
+/// The migration parameters as command-line options (QEMU's names), shared by every command that takes them, and the one
+/// place that maps them to <see cref="MigrationParameters"/> (<see cref="Build"/>); the multifd and TLS options are declared
+/// beside their commands' other options (<see cref="MultifdOptions"/>, <see cref="TlsCliOptions"/>) and mapped here too.
+/// </summary>
 internal sealed class MigrationOptions
 {
     public Option<string> Method { get; } = new("--compress-method") { Description = "compress-method: none, zlib or zstd.", DefaultValueFactory = _ => "zlib" };
@@ -40,19 +44,52 @@ internal sealed class MigrationOptions
         }
     }
 
-    public MigrationParameters Build(ParseResult parse)
+    /// <summary>
+    /// The parameters the command line gives: each option the command has (given or by its default) sets its parameter, the
+    /// others keep QEMU's default; with <paramref name="multifd"/> the multifd-* options, with <paramref name="tls"/> the
+    /// tls-* ones (of one side, for a command with two). Each setter validates: a bad value stops here, before anything starts.
+    /// </summary>
+    public MigrationParameters Build(ParseResult parse, MultifdOptions? multifd = null, TlsCliOptions? tls = null)
     {
-        // Each setter validates; a bad value stops here, before anything starts.
-        return new MigrationParameters
+        var p = new MigrationParameters();
+        if (Has(parse, Method) || Has(parse, Level))
         {
-            Compression = CompressionSettings.Parse(parse.GetValue(Method)!, parse.GetValue(Level)),
-            DecompressThreads = parse.GetValue(DecompressThreads),
-            CompressThreads = parse.GetValue(CompressThreads),
-            CompressWaitThread = !parse.GetValue(NoWaitThread),
-            MaxBandwidth = MigrationParameters.ParseBandwidth(parse.GetValue(Bandwidth)!),
-            DowntimeLimit = parse.GetValue(DowntimeLimit),
-            AutoConverge = parse.GetValue(AutoConverge),
-        };
+            p.Compression = CompressionSettings.Parse(parse.GetValue(Method)!, parse.GetValue(Level));
+        }
+
+        Apply(parse, CompressThreads, v => p.CompressThreads = v);
+        Apply(parse, DecompressThreads, v => p.DecompressThreads = v);
+        Apply(parse, NoWaitThread, v => p.CompressWaitThread = !v);
+        Apply(parse, Bandwidth, v => p.MaxBandwidth = MigrationParameters.ParseBandwidth(v!));
+        Apply(parse, DowntimeLimit, v => p.DowntimeLimit = v);
+        Apply(parse, AutoConverge, v => p.AutoConverge = v);
+        if (multifd is not null)
+        {
+            Apply(parse, multifd.Channels, v => p.MultifdChannels = v);
+            Apply(parse, multifd.Compression, v => p.MultifdCompression = MigrationParameters.ParseMultifdCompression(v!));
+            Apply(parse, multifd.ZlibLevel, v => p.MultifdZlibLevel = v);
+            Apply(parse, multifd.ZstdLevel, v => p.MultifdZstdLevel = v);
+        }
+
+        if (tls is not null)
+        {
+            Apply(parse, tls.Creds, v => p.TlsCreds = v);
+            Apply(parse, tls.Hostname, v => p.TlsHostname = v);
+            Apply(parse, tls.Authz, v => p.TlsAuthz = v);
+        }
+
+        return p;
+    }
+
+    /// <summary>True when the command has <paramref name="option"/> (given, or by its default).</summary>
+    private static bool Has(ParseResult parse, Option option) => parse.GetResult(option) is not null;
+
+    private static void Apply<T>(ParseResult parse, Option<T> option, Action<T?> set)
+    {
+        if (Has(parse, option))
+        {
+            set(parse.GetValue(option));
+        }
     }
 
     /// <summary>Parses a guest size such as <c>512M</c>, <c>1G</c>, <c>65536</c> (bytes), into a whole number of pages.</summary>

@@ -3,12 +3,15 @@ using Engine.Multifd;
 
 namespace Engine.Cli.Commands;
 
-/// <summary>multifd's parameters as command-line options (QEMU's names), for migrate and incoming.</summary>
+/// <summary>
+/// multifd's parameters as command-line options (QEMU's names), for migrate, incoming and relay; they map to
+/// <see cref="Engine.Migration.MigrationParameters"/> in <see cref="MigrationOptions.Build"/>.
+/// </summary>
 internal sealed class MultifdOptions
 {
     public Option<bool> Enabled { get; } = new("--multifd") { Description = "The multifd capability: a main connection plus --multifd-channels connections in QEMU 7.2's multifd format (implied by the options below)." };
 
-    public Option<int> Channels { get; } = new("--multifd-channels") { Description = "multifd-channels, 1-255.", DefaultValueFactory = _ => MultifdParameters.DefaultChannels };
+    public Option<int> Channels { get; } = new("--multifd-channels") { Description = "multifd-channels, 1-255.", DefaultValueFactory = _ => ThreadCounts.DefaultMultifdChannels };
 
     public Option<string> Compression { get; } = new("--multifd-compression") { Description = "multifd-compression: none, zlib or zstd.", DefaultValueFactory = _ => "none" };
 
@@ -35,34 +38,14 @@ internal sealed class MultifdOptions
         command.Options.Add(Uuid);
     }
 
-    /// <summary>The parameters when multifd is asked for (<c>--multifd</c> or any multifd option given), else null. Validates.</summary>
-    public MultifdParameters? Build(ParseResult parse, bool source)
-    {
-        bool given = parse.GetValue(Enabled)
+    /// <summary>True when multifd is asked for: <c>--multifd</c>, or any multifd option given.</summary>
+    public bool IsRequested(ParseResult parse, bool source)
+        => parse.GetValue(Enabled)
             || parse.GetResult(Channels) is { Implicit: false }
             || parse.GetResult(Compression) is { Implicit: false }
             || (source && (parse.GetResult(ZlibLevel) is { Implicit: false } || parse.GetResult(ZstdLevel) is { Implicit: false }));
-        if (!given)
-        {
-            return null;
-        }
 
-        var p = new MultifdParameters
-        {
-            Channels = parse.GetValue(Channels),
-            Compression = MultifdParameters.ParseCompression(parse.GetValue(Compression)!),
-        };
-        if (source)
-        {
-            p.ZlibLevel = parse.GetValue(ZlibLevel);
-            p.ZstdLevel = parse.GetValue(ZstdLevel);
-        }
-
-        if (parse.GetValue(Uuid) is string uuid)
-        {
-            p.SetUuid(MultifdFormat.ParseUuid(uuid));
-        }
-
-        return p;
-    }
+    /// <summary><c>--uuid</c> (QEMU's <c>-uuid</c>, in its byte order), or all zero.</summary>
+    public Guid ParseUuid(ParseResult parse)
+        => parse.GetValue(Uuid) is string uuid ? new Guid(MultifdFormat.ParseUuid(uuid), bigEndian: true) : Guid.Empty;
 }

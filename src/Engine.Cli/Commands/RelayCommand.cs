@@ -32,8 +32,9 @@ internal static class RelayCommand
         command.Options.Add(parameters.Level);
         command.Options.Add(parameters.CompressThreads);
         command.Options.Add(parameters.DecompressThreads);
-        var bandwidth = new Option<string>("--max-bandwidth") { Description = "max-bandwidth of the outgoing link: bytes/s, or 100M, 1G (1024-based bytes), 100Mbit (bits), 0 = unlimited (default).", DefaultValueFactory = _ => "0" };
-        command.Options.Add(bandwidth);
+        parameters.Bandwidth.Description = "max-bandwidth of the outgoing link: bytes/s, or 100M, 1G (1024-based bytes), 100Mbit (bits), 0 = unlimited (default).";
+        parameters.Bandwidth.DefaultValueFactory = _ => "0";
+        command.Options.Add(parameters.Bandwidth);
 
         // A multifd source (QEMU 7.2's format) on the listen side: its channels are accepted beside the main connection and
         // the destination gets one single-stream migration.
@@ -70,30 +71,27 @@ internal static class RelayCommand
                 throw new EngineParameterException("to", "--to takes tcp:HOST:PORT (to re-encode into a file, use engine transcode)");
             }
 
-            CompressionSettings settings = CompressionSettings.Parse(parse.GetValue(parameters.Method)!, parse.GetValue(parameters.Level));
-            int compressThreads = Threads("compress-threads", parse.GetValue(parameters.CompressThreads));
-            int decompressThreads = Threads("decompress-threads", parse.GetValue(parameters.DecompressThreads));
-            long maxBandwidth = MigrationParameters.ParseBandwidth(parse.GetValue(bandwidth)!);
+            // Two sides, two sets of parameters: the outgoing one's (what the relay writes, --tls-creds) and the accepting
+            // one's (multifd, --listen-tls-creds).
+            MigrationParameters outgoing = parameters.Build(parse, tls: tlsOutOptions);
+            MigrationParameters accepting = parameters.Build(parse, multifd, tlsInOptions);
+            CompressionSettings settings = outgoing.Compression;
             TimeSpan io = TimeSpan.FromSeconds(Math.Clamp(parse.GetValue(timeout), 1, 3600));
             var options = new RelayOptions
             {
-                Settings = settings,
-
-                // The workers decode and encode; encoding is the heavy part when the relay compresses, decoding when it does not.
-                Threads = settings.Method == CompressMethod.None ? decompressThreads : compressThreads,
-                MaxBandwidth = maxBandwidth,
+                Parameters = outgoing,
                 IoTimeout = io,
                 SourceName = input.IsTcp ? $"the source (connection accepted on {input})" : $"the saved stream {input.Path}",
                 DestinationName = $"the destination {output}",
             };
-            Engine.Multifd.MultifdParameters? multifdParameters = multifd.Build(parse, source: false);
-            if (multifdParameters is not null && !input.IsTcp)
+            bool useMultifd = multifd.IsRequested(parse, source: false);
+            if (useMultifd && !input.IsTcp)
             {
                 throw new EngineParameterException("multifd", "multifd needs --listen tcp:HOST:PORT (a saved stream is one stream)");
             }
 
             // Credentials are read and checked now, before anything is listened on or connected to.
-            TlsOptions? tlsIn = tlsInOptions.BuildServer(parse, io);
+            TlsOptions? tlsIn = tlsInOptions.BuildServer(parse, accepting, io);
             TlsOptions? tlsOut = null;
             try
             {
@@ -102,9 +100,10 @@ internal static class RelayCommand
                     throw new EngineParameterException("listen-tls-creds", "--listen-tls-creds needs --listen tcp:HOST:PORT (a file has no peer)");
                 }
 
-                tlsOut = tlsOutOptions.BuildClient(parse, io);
-                Engine.Multifd.MultifdDestination? channels = multifdParameters is null ? null
-                    : new Engine.Multifd.MultifdDestination(multifdParameters, new DestinationOptions { ReadTimeout = io }) { Tls = tlsIn };
+                tlsOut = tlsOutOptions.BuildClient(parse, outgoing, io);
+                Engine.Multifd.MultifdDestination? channels = useMultifd
+                    ? new Engine.Multifd.MultifdDestination(new DestinationOptions { Parameters = accepting, Uuid = multifd.ParseUuid(parse), ReadTimeout = io }) { Tls = tlsIn }
+                    : null;
                 return Execute(new MigrationRelay(options), input, output, io, parse.GetValue(json), settings, tlsIn, tlsOut, cancellationToken, channels);
             }
             finally
@@ -174,15 +173,5 @@ internal static class RelayCommand
             TlsTransport.Close(destination); // over TLS: close_notify, so the destination sees a clean end
             return result;
         }
-    }
-
-    private static int Threads(string parameter, int value)
-    {
-        if (value is < 1 or > 255)
-        {
-            throw new EngineParameterException(parameter, string.Create(CultureInfo.InvariantCulture, $"{parameter} {value} is out of range: accepted 1 to 255"));
-        }
-
-        return value;
     }
 }

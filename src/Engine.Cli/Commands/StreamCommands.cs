@@ -48,27 +48,23 @@ internal static class StreamCommands
             Description = "Directory for the RAM images (one BLOCK.raw per RAM block); created if missing.",
             Required = true,
         };
-        var threads = new Option<int>("--decompress-threads")
-        {
-            Description = "decompress-threads, 1-255.",
-            DefaultValueFactory = _ => ThreadCounts.DefaultDecompress,
-        };
+        var parameters = new MigrationOptions();
         Option<long> offset = OffsetOption();
         var command = new Command("extract", "Write the guest RAM of a migration file as one raw image per RAM block (stops after RAM's END section; "
             + "a mapped-ram file's pages are read at their offsets, in parallel).")
         {
-            file, output, threads, offset,
+            file, output, parameters.DecompressThreads, offset,
         };
         command.SetAction(parse => CliErrors.Run(() =>
         {
-            int decompressThreads = CheckThreads("decompress-threads", parse.GetValue(threads));
+            Engine.Migration.MigrationParameters p = parameters.Build(parse);
             FileInfo input = Existing(parse.GetValue(file)!);
             DirectoryInfo outDir = parse.GetValue(output)!;
             using FileStream stream = OpenAt(input, parse.GetValue(offset));
             RamExtractResult result = ByteProgress.Run("extracting", input.Length, progress => RamExtractor.Extract(
                 stream,
                 outDir.FullName,
-                new RamExtractOptions { DecompressThreads = decompressThreads, Progress = progress }));
+                new RamExtractOptions { Parameters = p, Progress = progress }));
             foreach (ExtractedBlock block in result.Blocks)
             {
                 Console.WriteLine($"{block.Name}\t{block.Length.ToString(CultureInfo.InvariantCulture)} bytes\t{block.Path}");
@@ -86,9 +82,7 @@ internal static class StreamCommands
     {
         var input = new Argument<FileInfo>("IN") { Description = "A QEMU migration stream." };
         var output = new Argument<FileInfo>("OUT") { Description = "The re-encoded stream (overwritten)." };
-        var method = new Option<string>("--compress-method") { Description = "compress-method: none, zlib or zstd.", DefaultValueFactory = _ => "zlib" };
-        var level = new Option<int>("--compress-level") { Description = "compress-level (zlib 0-9, zstd 1-22 or -1 to -100).", DefaultValueFactory = _ => 1 };
-        var threads = new Option<int>("--compress-threads") { Description = "compress-threads, 1-255.", DefaultValueFactory = _ => ThreadCounts.DefaultCompress };
+        var parameters = new MigrationOptions();
         Option<string> format = FormatOption("OUT");
         var offset = new Option<long>("--offset")
         {
@@ -101,13 +95,14 @@ internal static class StreamCommands
             "Re-encode a migration file's RAM pages with another method and level; everything else is copied byte for byte, so QEMU loads the result. "
             + "IN may be a mapped-ram file; --format mapped-ram writes one.")
         {
-            input, output, method, level, threads, format, offset,
+            input, output, parameters.Method, parameters.Level, parameters.CompressThreads, format, offset,
         };
         command.SetAction(parse => CliErrors.Run(() =>
         {
             bool mappedRam = IsMappedRamFormat(parse.GetValue(format)!);
-            CompressionSettings settings = MappedRamSettings(mappedRam, parse.GetResult(method) is { Implicit: false }, parse.GetValue(method)!, parse.GetValue(level));
-            int compressThreads = CheckThreads("compress-threads", parse.GetValue(threads));
+            Engine.Migration.MigrationParameters p = parameters.Build(parse);
+            p.Compression = MappedRamSettings(mappedRam, parse.GetResult(parameters.Method) is { Implicit: false }, parse.GetValue(parameters.Method)!, parse.GetValue(parameters.Level));
+            CompressionSettings settings = p.Compression;
             FileInfo source = Existing(parse.GetValue(input)!);
             FileInfo target = parse.GetValue(output)!;
             if (string.Equals(source.FullName, target.FullName, StringComparison.Ordinal))
@@ -119,11 +114,11 @@ internal static class StreamCommands
             // before it: these go through memory.
             long at = parse.GetValue(offset);
             TranscodeResult result = mappedRam || at != 0 || Engine.Migration.MemoryTranscode.IsMappedRamFile(source.FullName)
-                ? Engine.Migration.MemoryTranscode.Run(source.FullName, target.FullName, settings, compressThreads, mappedRam, at)
+                ? Engine.Migration.MemoryTranscode.Run(source.FullName, target.FullName, settings, p.CompressThreads, mappedRam, at)
                 : ByteProgress.Run("transcoding", source.Length, progress => Transcoder.Transcode(
                     source.FullName,
                     target.FullName,
-                    new TranscodeOptions { Settings = settings, CompressThreads = compressThreads, Progress = progress }));
+                    new TranscodeOptions { Parameters = p, Progress = progress }));
             Console.WriteLine(FormattableString.Invariant(
                 $"{source.Name}: {result.BytesRead} bytes -> {target.Name}: {result.BytesWritten} bytes ({(mappedRam ? "mapped-ram, " : string.Empty)}{settings}); pages: {result.CompressedPages} compressed, {result.RawPages} raw, {result.ZeroPages} zero, {result.XbzrlePages} xbzrle; {result.BytesCopiedAfterRam} bytes after RAM copied verbatim"));
             return 0;
@@ -197,12 +192,5 @@ internal static class StreamCommands
         }
 
         return file;
-    }
-
-    private static int CheckThreads(string parameter, int value)
-    {
-        ThreadCounts.Check(parameter, value);
-
-        return value;
     }
 }

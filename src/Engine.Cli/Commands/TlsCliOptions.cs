@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Net;
+using Engine.Migration;
 using Engine.Transport;
 
 namespace Engine.Cli.Commands;
@@ -51,41 +52,32 @@ internal sealed class TlsCliOptions
         }
     }
 
-    /// <summary>The connecting end's TLS, or null without <c>--tls-creds</c>. Loads and checks the files now.</summary>
-    public TlsOptions? BuildClient(ParseResult parse, TimeSpan handshakeTimeout)
+    /// <summary>
+    /// The connecting end's TLS from <paramref name="parameters"/> (built by <see cref="MigrationOptions.Build"/> with these
+    /// options), or null without <c>--tls-creds</c>. Loads and checks the files now.
+    /// </summary>
+    public TlsOptions? BuildClient(ParseResult parse, MigrationParameters parameters, TimeSpan handshakeTimeout)
     {
-        string? dir = parse.GetValue(Creds);
-        if (dir is null)
+        if (parameters.TlsCreds is null)
         {
             Refuse(parse, Hostname);
-            return null;
         }
 
-        return new TlsOptions
-        {
-            Credentials = TlsCredentials.Load(dir, TlsRole.Client),
-            Hostname = parse.GetValue(Hostname),
-            HandshakeTimeout = handshakeTimeout,
-        };
+        return TlsOptions.ForClient(parameters, handshakeTimeout);
     }
 
-    /// <summary>The listening end's TLS, or null without <c>--tls-creds</c>. Loads and checks the files now.</summary>
-    public TlsOptions? BuildServer(ParseResult parse, TimeSpan handshakeTimeout)
+    /// <summary>
+    /// The listening end's TLS from <paramref name="parameters"/> (built by <see cref="MigrationOptions.Build"/> with these
+    /// options), or null without <c>--tls-creds</c>. Loads and checks the files now.
+    /// </summary>
+    public TlsOptions? BuildServer(ParseResult parse, MigrationParameters parameters, TimeSpan handshakeTimeout)
     {
-        string? dir = parse.GetValue(Creds);
-        string? authz = parse.GetValue(Authz);
-        if (dir is null)
+        if (parameters.TlsCreds is null)
         {
             Refuse(parse, Authz);
-            return null;
         }
 
-        return new TlsOptions
-        {
-            Credentials = TlsCredentials.Load(dir, TlsRole.Server),
-            AuthorizedSubjects = authz is null ? null : TlsOptions.ParseAuthorizedSubjects(authz),
-            HandshakeTimeout = handshakeTimeout,
-        };
+        return TlsOptions.ForServer(parameters, handshakeTimeout);
     }
 
     /// <summary>True when <paramref name="host"/> is a loopback address or name (listening there exposes nothing to the network).</summary>
@@ -130,7 +122,7 @@ internal sealed class TlsCliOptions
 
     private void Refuse(ParseResult parse, Option<string?> option)
     {
-        if (parse.GetValue(option) is not null)
+        if (parse.GetResult(option) is not null && parse.GetValue(option) is not null)
         {
             throw new EngineParameterException(option.Name.TrimStart('-'), $"{option.Name} needs {Creds.Name} DIR");
         }

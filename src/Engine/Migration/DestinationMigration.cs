@@ -25,8 +25,7 @@ public sealed class DestinationMigration
     /// <summary>Creates a destination with <paramref name="options"/>.</summary>
     public DestinationMigration(DestinationOptions? options = null)
     {
-        _options = options ?? new DestinationOptions();
-        ThreadCounts.Check("decompress-threads", _options.DecompressThreads);
+        _options = DestinationOptions.Snapshot(options);
     }
 
     /// <summary>
@@ -68,18 +67,13 @@ public sealed class DestinationMigration
                 ReadTimeout = network is null ? _options.ReadTimeout : Timeout.InfiniteTimeSpan,
                 CancellationToken = network is null ? cancellationToken : CancellationToken.None,
                 MaxTotalRamBytes = _options.MaxRamBytes,
-                ExpectedCompressMethod = _options.Strict ? _options.Method : null,
+                ExpectedCompressMethod = _options.ExpectedMethod,
                 AcceptMappedRam = input is FileStream, // its pages are read at their offsets in the file, below
             };
             guard = connection is not null ? new ProgressGuardStream(connection, _options.ReadTimeout, Math.Max(0, _options.MinimumProgressBytes)) : null;
             Stream source = guard ?? input;
             using var reader = new MigrationStreamReader(source, readerOptions, leaveOpen: true);
-            using var engine = new DecompressionEngine(new DecompressionEngineOptions
-            {
-                DecompressThreads = _options.DecompressThreads,
-                Method = _options.Method == CompressMethod.None ? CompressMethod.Zlib : _options.Method,
-                Strict = _options.Strict,
-            });
+            using var engine = new DecompressionEngine(_options.EngineOptions());
             var kept = new ReceivedStreamParts();
             var target = new GuestMemoryTarget(engine, r => memory = kept.ObserveBlockList(r), kept.Observe);
 

@@ -1,18 +1,26 @@
 using Engine.Codecs;
+using Engine.Pipeline;
 
 namespace Engine.Migration;
 
-/// <summary>How a <see cref="DestinationMigration"/> loads a stream.</summary>
+/// <summary>
+/// How a <see cref="DestinationMigration"/> or a <see cref="Multifd.MultifdDestination"/> loads a stream: QEMU's parameters
+/// (<see cref="Parameters"/>) and what a destination needs beyond them.
+/// </summary>
 public sealed record DestinationOptions
 {
-    /// <summary><c>decompress-threads</c>: 1 to 255, default 2.</summary>
-    public int DecompressThreads { get; init; } = 2;
+    /// <summary>
+    /// The destination's parameters; it reads <c>decompress-threads</c>, <c>compress-method</c> (payloads of either method
+    /// are told apart by their first bytes unless <see cref="Strict"/>), and with multifd <c>multifd-channels</c> and
+    /// <c>multifd-compression</c>. A destination copies them when it is created.
+    /// </summary>
+    public MigrationParameters Parameters { get; init; } = new();
 
-    /// <summary>The destination's <c>compress-method</c>; payloads of either method are told apart by their first bytes.</summary>
-    public CompressMethod Method { get; init; } = CompressMethod.Zlib;
-
-    /// <summary>Reject a compressed page of another method than <see cref="Method"/>.</summary>
+    /// <summary>Reject a compressed page of another method than <see cref="Parameters"/>' <c>compress-method</c>.</summary>
     public bool Strict { get; init; }
+
+    /// <summary>The UUID a multifd source's channels must carry (QEMU's <c>-uuid</c>); all zero by default, as QEMU without <c>-uuid</c>.</summary>
+    public Guid Uuid { get; init; }
 
     /// <summary>How long one read may wait for the source before the destination gives up (a silent peer).</summary>
     public TimeSpan ReadTimeout { get; init; } = TimeSpan.FromSeconds(30);
@@ -28,4 +36,23 @@ public sealed record DestinationOptions
 
     /// <summary>The most bytes kept after RAM's END (a QEMU source's device state, EOF and VM description): 256 MiB.</summary>
     public long MaxDeviceStateBytes { get; init; } = 256L << 20;
+
+    /// <summary>The method a strict destination accepts, else null (any, told by the payload).</summary>
+    internal CompressMethod? ExpectedMethod => Strict ? Parameters.Compression.Method : null;
+
+    /// <summary>The decompression engine of a destination with these options (<c>decompress-threads</c>, the method, strict).</summary>
+    internal DecompressionEngineOptions EngineOptions() => new()
+    {
+        DecompressThreads = Parameters.DecompressThreads,
+        Method = Parameters.Compression.Method == CompressMethod.None ? CompressMethod.Zlib : Parameters.Compression.Method,
+        Strict = Strict,
+    };
+
+    /// <summary>A copy whose <see cref="Parameters"/> are a copy too, so a caller's later changes do not reach a destination.</summary>
+    internal static DestinationOptions Snapshot(DestinationOptions? options)
+    {
+        options ??= new DestinationOptions();
+        ArgumentNullException.ThrowIfNull(options.Parameters, nameof(options) + "." + nameof(Parameters));
+        return options with { Parameters = options.Parameters.Clone() };
+    }
 }

@@ -51,8 +51,7 @@ internal static class MemoryTranscode
                 + "uncompressed at its fixed offset (QEMU refuses multifd compression with mapped-ram); use --compress-method none");
         }
 
-        ThreadCounts.Check("compress-threads", threads);
-        var destination = new DestinationMigration(new DestinationOptions { DecompressThreads = threads });
+        var destination = new DestinationMigration(new DestinationOptions { Parameters = new MigrationParameters { DecompressThreads = threads } });
         DestinationResult received;
         byte[] before;
         using (FileStream input = new(inputPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20))

@@ -1,5 +1,7 @@
 using System.Globalization;
 using Engine.Codecs;
+using Engine.Multifd;
+using Engine.Transport;
 
 namespace Engine.Migration;
 
@@ -38,6 +40,13 @@ public sealed class MigrationParameters
     private int _cpuThrottleIncrement = 10;
     private int _maxCpuThrottle = 99;
     private int _throttleTriggerThreshold = 50;
+    private int _multifdChannels = ThreadCounts.DefaultMultifdChannels;
+    private CompressMethod _multifdCompression = CompressMethod.None;
+    private int _multifdZlibLevel = 1;
+    private int _multifdZstdLevel = 1;
+    private string? _tlsCreds;
+    private string? _tlsHostname;
+    private string? _tlsAuthz;
 
     /// <summary><c>compress-method</c> and <c>compress-level</c>, validated together. Default zlib, level 1.</summary>
     public CompressionSettings Compression
@@ -122,12 +131,107 @@ public sealed class MigrationParameters
         set => _throttleTriggerThreshold = CheckRange("throttle-trigger-threshold", value, 1, 100);
     }
 
+    /// <summary>
+    /// <c>multifd-channels</c>: the connections (and threads on each end) of a multifd migration
+    /// (<see cref="MultifdSource"/>, <see cref="MultifdDestination"/>); 1 to 255, default 2.
+    /// </summary>
+    public int MultifdChannels
+    {
+        get => _multifdChannels;
+        set => _multifdChannels = ThreadCounts.Check("multifd-channels", value);
+    }
+
+    /// <summary><c>multifd-compression</c>: none (default), zlib or zstd; the method of a multifd migration's packets.</summary>
+    public CompressMethod MultifdCompression
+    {
+        get => _multifdCompression;
+        set => _multifdCompression = value is CompressMethod.None or CompressMethod.Zlib or CompressMethod.Zstd ? value
+            : throw new EngineParameterException("multifd-compression", string.Create(CultureInfo.InvariantCulture, $"multifd-compression {(int)value} is not accepted: none, zlib or zstd"));
+    }
+
+    /// <summary><c>multifd-zlib-level</c>: 0 to 9, default 1.</summary>
+    public int MultifdZlibLevel
+    {
+        get => _multifdZlibLevel;
+        set => _multifdZlibLevel = CheckRange("multifd-zlib-level", value, 0, MaxMultifdZlibLevel);
+    }
+
+    /// <summary><c>multifd-zstd-level</c>: 0 to 20 (0 = libzstd's default, 3), default 1.</summary>
+    public int MultifdZstdLevel
+    {
+        get => _multifdZstdLevel;
+        set => _multifdZstdLevel = CheckRange("multifd-zstd-level", value, 0, MaxMultifdZstdLevel);
+    }
+
+    /// <summary>
+    /// <c>tls-creds</c>: the directory of this end's X.509 files (<c>ca-cert.pem</c>, and <c>server-cert.pem</c>/<c>server-key.pem</c>
+    /// or <c>client-cert.pem</c>/<c>client-key.pem</c>), as QEMU's <c>tls-creds-x509</c> object; null or empty (the default):
+    /// no TLS. The files are read by <see cref="TlsOptions.ForClient"/>/<see cref="TlsOptions.ForServer"/>, not here.
+    /// </summary>
+    public string? TlsCreds
+    {
+        get => _tlsCreds;
+        set => _tlsCreds = string.IsNullOrEmpty(value) ? null
+            : !string.IsNullOrWhiteSpace(value) && value.IndexOf('\0', StringComparison.Ordinal) < 0 ? value
+            : throw new EngineParameterException("tls-creds", $"tls-creds '{value}' is not a directory name");
+    }
+
+    /// <summary>
+    /// <c>tls-hostname</c>: the name the destination's certificate must carry (a DNS name or an IP address); null or empty
+    /// (the default): the host connected to. Only a connecting end uses it.
+    /// </summary>
+    public string? TlsHostname
+    {
+        get => _tlsHostname;
+        set => _tlsHostname = string.IsNullOrEmpty(value) ? null
+            : Uri.CheckHostName(value) != UriHostNameType.Unknown ? value
+            : throw new EngineParameterException("tls-hostname", $"tls-hostname '{value}' is not a DNS name or an IP address");
+    }
+
+    /// <summary>
+    /// <c>tls-authz</c>: the client certificate subjects a listening end accepts, distinguished names separated by <c>;</c>
+    /// (<c>CN=client,O=Example;CN=other</c>); null or empty (the default): any certificate the CA signed.
+    /// </summary>
+    public string? TlsAuthz
+    {
+        get => _tlsAuthz;
+        set
+        {
+            if (!string.IsNullOrEmpty(value))
+            {
+                TlsOptions.ParseAuthorizedSubjects(value); // throws naming tls-authz and the bad subject
+            }
+
+            _tlsAuthz = string.IsNullOrEmpty(value) ? null : value;
+        }
+    }
+
+    /// <summary>The highest <c>multifd-zlib-level</c>: 9.</summary>
+    public const int MaxMultifdZlibLevel = 9;
+
+    /// <summary>The highest <c>multifd-zstd-level</c> QEMU accepts: 20.</summary>
+    public const int MaxMultifdZstdLevel = 20;
+
+    /// <summary>The level of <see cref="MultifdCompression"/> (0 for none).</summary>
+    internal int MultifdLevel => _multifdCompression switch
+    {
+        CompressMethod.Zlib => _multifdZlibLevel,
+        CompressMethod.Zstd => _multifdZstdLevel,
+        _ => 0,
+    };
+
+    /// <summary>"zstd-1 x2" and the like: the multifd method, level and channels, for logs and reports.</summary>
+    internal string MultifdDescription => _multifdCompression == CompressMethod.None
+        ? string.Create(CultureInfo.InvariantCulture, $"none x{_multifdChannels}")
+        : string.Create(CultureInfo.InvariantCulture, $"{MultifdPacketHeader.MethodName(_multifdCompression)}-{MultifdLevel} x{_multifdChannels}");
+
     /// <summary>The QEMU names this class knows, in <c>info migrate_parameters</c> order.</summary>
     public static IReadOnlyList<string> Names { get; } =
     [
         "compress-method", "compress-level", "compress-threads", "decompress-threads", "compress-wait-thread",
         "max-bandwidth", "downtime-limit", "auto-converge", "cpu-throttle-initial", "cpu-throttle-increment",
-        "max-cpu-throttle", "throttle-trigger-threshold",
+        "max-cpu-throttle", "throttle-trigger-threshold", "multifd-channels", "multifd-compression", "multifd-zlib-level",
+        "multifd-zstd-level", "tls-creds", "tls-hostname", "tls-authz",
     ];
 
     /// <summary>A copy that can be changed without changing this one.</summary>
@@ -180,6 +284,27 @@ public sealed class MigrationParameters
             case "throttle-trigger-threshold":
                 ThrottleTriggerThreshold = ParseInt(name, value);
                 break;
+            case "multifd-channels":
+                MultifdChannels = ParseInt(name, value);
+                break;
+            case "multifd-compression":
+                MultifdCompression = ParseMultifdCompression(value);
+                break;
+            case "multifd-zlib-level":
+                MultifdZlibLevel = ParseInt(name, value);
+                break;
+            case "multifd-zstd-level":
+                MultifdZstdLevel = ParseInt(name, value);
+                break;
+            case "tls-creds":
+                TlsCreds = value;
+                break;
+            case "tls-hostname":
+                TlsHostname = value.Trim();
+                break;
+            case "tls-authz":
+                TlsAuthz = value.Trim();
+                break;
             default:
                 throw new EngineParameterException(name, $"parameter '{name}' is unknown; known parameters are: {string.Join(", ", Names)}");
         }
@@ -200,7 +325,27 @@ public sealed class MigrationParameters
         new("cpu-throttle-increment", CpuThrottleIncrement.ToString(CultureInfo.InvariantCulture)),
         new("max-cpu-throttle", MaxCpuThrottle.ToString(CultureInfo.InvariantCulture)),
         new("throttle-trigger-threshold", ThrottleTriggerThreshold.ToString(CultureInfo.InvariantCulture)),
+        new("multifd-channels", MultifdChannels.ToString(CultureInfo.InvariantCulture)),
+        new("multifd-compression", CompressionSettings.NameOf(MultifdCompression)),
+        new("multifd-zlib-level", MultifdZlibLevel.ToString(CultureInfo.InvariantCulture)),
+        new("multifd-zstd-level", MultifdZstdLevel.ToString(CultureInfo.InvariantCulture)),
+        new("tls-creds", TlsCreds ?? string.Empty),
+        new("tls-hostname", TlsHostname ?? string.Empty),
+        new("tls-authz", TlsAuthz ?? string.Empty),
     ];
+
+    /// <summary>Parses <c>multifd-compression</c>'s value: none, zlib or zstd.</summary>
+    public static CompressMethod ParseMultifdCompression(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return text.Trim().ToLowerInvariant() switch
+        {
+            "none" => CompressMethod.None,
+            "zlib" => CompressMethod.Zlib,
+            "zstd" => CompressMethod.Zstd,
+            _ => throw new EngineParameterException("multifd-compression", $"multifd-compression '{text}' is not accepted: none, zlib or zstd"),
+        };
+    }
 
     /// <summary>
     /// Parses a bandwidth in bytes per second: <c>0</c>/<c>unlimited</c>, a plain number of bytes, <c>K</c>/<c>M</c>/<c>G</c>/<c>T</c>

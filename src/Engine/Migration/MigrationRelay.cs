@@ -17,7 +17,7 @@ namespace Engine.Migration;
 /// <para>
 /// A streaming <see cref="Transcoder"/> between two connections: pages are decoded on the relay's thread and encoded by
 /// the <see cref="Pipeline.CompressionEngine"/> on <see cref="RelayOptions.Threads"/> workers, every section is flushed as soon as its footer is written, and the outgoing
-/// link is held to <see cref="RelayOptions.MaxBandwidth"/> (<see cref="RateLimitedStream"/>). The source is read only as
+/// link is held to <c>max-bandwidth</c> (<see cref="RelayOptions.Parameters"/>) (<see cref="RateLimitedStream"/>). The source is read only as
 /// fast as the destination link takes the bytes, so a QEMU source's bandwidth estimate and downtime reflect the real link.
 /// </para>
 /// <para>
@@ -48,16 +48,8 @@ internal sealed class MigrationRelay
     /// <summary>Creates a relay; the options are checked here.</summary>
     public MigrationRelay(RelayOptions? options = null)
     {
-        _options = options ?? new RelayOptions();
-        if (_options.Threads is < 1 or > MigrationParameters.MaxThreads)
-        {
-            throw new EngineParameterException("compress-threads", $"compress-threads {_options.Threads} is out of range: accepted 1 to 255");
-        }
-
-        if (_options.MaxBandwidth < 0)
-        {
-            throw new EngineParameterException("max-bandwidth", $"max-bandwidth {_options.MaxBandwidth} is negative");
-        }
+        // The parameters validated themselves when they were set; the relay keeps its own copy.
+        _options = RelayOptions.Snapshot(options);
     }
 
     /// <summary>
@@ -92,7 +84,7 @@ internal sealed class MigrationRelay
         var input = new PeerStream(source, _options.SourceName);
         var output = new PeerStream(destination, _options.DestinationName);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var limited = new RateLimitedStream(output, _options.MaxBandwidth, stop.Token);
+        var limited = new RateLimitedStream(output, _options.Parameters.MaxBandwidth, stop.Token);
 
         // The link is kept busy while the next batch is decoded and encoded: a sender thread writes, a few chunks ahead.
         using var sending = new BackgroundWriteStream(limited, cancellationToken: stop.Token);
@@ -122,8 +114,7 @@ internal sealed class MigrationRelay
             MigrationStreamReaderOptions baseOptions = _options.ReaderOptions ?? new MigrationStreamReaderOptions();
             using var transcoder = new Transcoder(new TranscodeOptions
             {
-                Settings = _options.Settings,
-                CompressThreads = _options.Threads,
+                Parameters = TranscodeParameters(),
                 Live = true,
                 Progress = _options.Progress,
                 ReaderOptions = baseOptions,
@@ -162,6 +153,14 @@ internal sealed class MigrationRelay
             watch.Finish();
             thread.Join();
         }
+    }
+
+    /// <summary>The transcoder's parameters: the relay's, with its workers (<see cref="RelayOptions.Threads"/>) as compress-threads.</summary>
+    private MigrationParameters TranscodeParameters()
+    {
+        MigrationParameters parameters = _options.Parameters.Clone();
+        parameters.CompressThreads = _options.Threads;
+        return parameters;
     }
 
     private MigrationException Explain(Exception e, PeerStream input, string? watchReason)

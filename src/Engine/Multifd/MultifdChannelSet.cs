@@ -39,11 +39,11 @@ internal sealed class MultifdChannelSet : IChannelPages, IDisposable
     public MultifdChannelSet(MultifdDestination destination, TimeSpan readTimeout, bool trackPages, Action onFailure, CancellationToken cancellationToken)
     {
         _destination = destination;
-        _channels = new MultifdReceiveChannel?[destination.Parameters.Channels];
+        _channels = new MultifdReceiveChannel?[destination.Parameters.MultifdChannels];
         _state = new MultifdReceiveState { TrackPages = trackPages, OnFailure = onFailure };
         _readTimeout = readTimeout;
         _cancellationToken = cancellationToken;
-        Compressed = destination.Parameters.Compression != Codecs.CompressMethod.None;
+        Compressed = destination.Parameters.MultifdCompression != Codecs.CompressMethod.None;
     }
 
     /// <summary>The first failure of a channel (it names the channel and the byte offset).</summary>

@@ -39,27 +39,31 @@ namespace Engine.Multifd;
 /// </remarks>
 public sealed class MultifdDestination
 {
-    private readonly MultifdParameters _multifd;
+    private readonly MigrationParameters _multifd;
     private readonly DestinationOptions _options;
+    private readonly byte[] _uuid;
 
-    /// <summary>Creates a destination expecting <paramref name="multifd"/>'s channels, compression and UUID.</summary>
-    public MultifdDestination(MultifdParameters multifd, DestinationOptions? options = null)
+    /// <summary>
+    /// Creates a destination expecting <paramref name="options"/>' <c>multifd-channels</c> and <c>multifd-compression</c>
+    /// (<see cref="DestinationOptions.Parameters"/>, copied now) and its <see cref="DestinationOptions.Uuid"/>.
+    /// </summary>
+    public MultifdDestination(DestinationOptions? options = null)
     {
-        ArgumentNullException.ThrowIfNull(multifd);
-        _multifd = multifd.Clone();
-        _options = options ?? new DestinationOptions();
-        ThreadCounts.Check("decompress-threads", _options.DecompressThreads);
-        if (_options.Strict && _multifd.Compression != CompressMethod.None && _multifd.Compression != _options.Method)
+        _options = DestinationOptions.Snapshot(options);
+        _multifd = _options.Parameters;
+        _uuid = _options.Uuid.ToByteArray(bigEndian: true);
+        CompressMethod method = _multifd.Compression.Method;
+        if (_options.Strict && _multifd.MultifdCompression != CompressMethod.None && _multifd.MultifdCompression != method)
         {
             // Strict: every compressed page must be of the destination's method, the channels' packets too.
             throw new EngineParameterException(
                 "compress-method",
-                $"strict compress-method {CompressionSettings.NameOf(_options.Method)} refuses the channels' multifd-compression {CompressionSettings.NameOf(_multifd.Compression)}");
+                $"strict compress-method {CompressionSettings.NameOf(method)} refuses the channels' multifd-compression {CompressionSettings.NameOf(_multifd.MultifdCompression)}");
         }
     }
 
-    /// <summary>The channels, compression and UUID expected.</summary>
-    internal MultifdParameters Parameters => _multifd;
+    /// <summary>The parameters (this destination's copy): the channels and compression expected.</summary>
+    internal MigrationParameters Parameters => _multifd;
 
     /// <summary>How long one read, a barrier or the drain at RAM's end may wait for the source.</summary>
     internal TimeSpan ReadTimeout => _options.ReadTimeout;
@@ -102,17 +106,12 @@ public sealed class MultifdDestination
             {
                 StopAfterRamEnd = true,
                 MaxTotalRamBytes = _options.MaxRamBytes,
-                ExpectedCompressMethod = _options.Strict ? _options.Method : null,
+                ExpectedCompressMethod = _options.ExpectedMethod,
             };
             using var reader = new MigrationStreamReader(main, readerOptions, leaveOpen: true);
 
             // The main channel's pages go through the same engine as a single stream's (zero pages not faulted in).
-            using var engine = new DecompressionEngine(new DecompressionEngineOptions
-            {
-                DecompressThreads = _options.DecompressThreads,
-                Method = _options.Method == CompressMethod.None ? CompressMethod.Zlib : _options.Method,
-                Strict = _options.Strict,
-            });
+            using var engine = new DecompressionEngine(_options.EngineOptions());
             var kept = new ReceivedStreamParts();
             var target = new GuestMemoryTarget(
                 engine,
@@ -220,7 +219,7 @@ public sealed class MultifdDestination
                     got += n;
                 }
 
-                id = MultifdFormat.ParseHello(hello, _multifd.Uuid, channels.Length, out string? error, out int errorOffset);
+                id = MultifdFormat.ParseHello(hello, _uuid, channels.Length, out string? error, out int errorOffset);
                 if (id < 0)
                 {
                     throw new MultifdChannelException(hello[24] < channels.Length && errorOffset != 24 ? hello[24] : -1, errorOffset, $"connection {accepted + 1} of {channels.Length}: {error}");
@@ -237,7 +236,7 @@ public sealed class MultifdDestination
                 throw;
             }
 
-            var channel = new MultifdReceiveChannel(id, stream, _multifd.Compression, state);
+            var channel = new MultifdReceiveChannel(id, stream, _multifd.MultifdCompression, state);
             channels[id] = channel;
             channel.Start();
         }

@@ -23,7 +23,8 @@ namespace Engine.Multifd;
 /// </remarks>
 internal sealed class MultifdPageSender : PageSender
 {
-    private readonly MultifdParameters _multifd;
+    private readonly MigrationParameters _multifd;
+    private readonly byte[] _uuid;
     private readonly Func<int, CancellationToken, Stream> _connectChannel;
     private readonly MigrationStatistics _statistics;
     private readonly RamBlock[] _blocks;
@@ -42,14 +43,15 @@ internal sealed class MultifdPageSender : PageSender
     private long _packets;
     private long _channelBytes;
 
-    public MultifdPageSender(PrecopyDriver driver, MultifdParameters multifd, byte[][] blockNames, Func<int, CancellationToken, Stream> connectChannel)
+    public MultifdPageSender(PrecopyDriver driver, byte[] uuid, byte[][] blockNames, Func<int, CancellationToken, Stream> connectChannel)
     {
-        _multifd = multifd;
+        _multifd = driver.Parameters;
+        _uuid = uuid;
         _connectChannel = connectChannel;
         _statistics = driver.Statistics;
         _blocks = driver.Blocks;
         _blockNames = blockNames;
-        _opened = new List<MultifdSendChannel>(multifd.Channels);
+        _opened = new List<MultifdSendChannel>(_multifd.MultifdChannels);
 
         // A QEMU 8.1+ destination on its own machine type syncs at the MULTIFD_FLUSH record, not at EOS.
         _flushRecord = QemuMachineType.SyncsMultifdPerRound(driver.MachineType);
@@ -168,12 +170,12 @@ internal sealed class MultifdPageSender : PageSender
     private void ConnectChannels(CancellationToken cancellationToken)
     {
         var packetCounter = new StrongBox<long>();
-        for (int i = 0; i < _multifd.Channels; i++)
+        for (int i = 0; i < _multifd.MultifdChannels; i++)
         {
             Stream stream = ConnectChannel(i, cancellationToken);
             var channel = new MultifdSendChannel(i, stream, _multifd, _progress, packetCounter);
             _opened.Add(channel);
-            channel.Start(_multifd.Uuid);
+            channel.Start(_uuid);
         }
 
         _channels = _opened.ToArray();
@@ -276,7 +278,7 @@ internal sealed class MultifdPageSender : PageSender
         {
             // The packet's bytes are counted with its first page; the payload is spread over its pages.
             long bytes = i == 0 ? batch.WireBytes : 0;
-            if (_multifd.Compression == CompressMethod.None)
+            if (_multifd.MultifdCompression == CompressMethod.None)
             {
                 _statistics.AddNormalPage(bytes);
             }

@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Engine.Codecs;
 using Engine.Memory;
+using Engine.Migration;
 using Engine.Transport;
 
 namespace Engine.Multifd;
@@ -47,12 +48,12 @@ internal sealed unsafe class MultifdSendChannel : IDisposable
     private Exception? _failure;
     private long _bytesSent;
 
-    public MultifdSendChannel(int id, Stream stream, MultifdParameters parameters, SemaphoreSlim progress, StrongBox<long> packetCounter)
+    public MultifdSendChannel(int id, Stream stream, MigrationParameters parameters, SemaphoreSlim progress, StrongBox<long> packetCounter)
     {
         _id = id;
         _stream = stream;
         _socket = TlsTransport.GetNetworkStream(stream)?.Socket;
-        _method = parameters.Compression;
+        _method = parameters.MultifdCompression;
         _progress = progress;
         _packetCounter = packetCounter;
         _slots = new MultifdBatch[SlotCount];
@@ -67,7 +68,7 @@ internal sealed unsafe class MultifdSendChannel : IDisposable
         _pages = _method == CompressMethod.None ? _packet + MultifdFormat.PacketHeaderLength : (byte*)NativeMemory.AlignedAlloc(MultifdFormat.PacketDataSize, 64);
         try
         {
-            _compressor = PacketCompressor.Create(_method, parameters.Level);
+            _compressor = PacketCompressor.Create(_method, parameters.MultifdLevel);
         }
         catch
         {

@@ -27,18 +27,21 @@ namespace Engine.Multifd;
 public sealed class MultifdSource
 {
     private readonly PrecopyDriver _driver;
-    private readonly MultifdParameters _multifd;
+    private readonly byte[] _uuid;
     private readonly byte[][] _blockNames;
     private MultifdPageSender? _sender;
 
-    /// <summary>Prepares a migration of <paramref name="guest"/>; both parameter sets are copied.</summary>
-    public MultifdSource(MigrationGuest guest, MigrationParameters parameters, MultifdParameters multifd, SourceMigrationOptions? options = null)
+    /// <summary>
+    /// Prepares a migration of <paramref name="guest"/> with <paramref name="parameters"/>' <c>multifd-channels</c>,
+    /// <c>multifd-compression</c> and its level (and the other parameters as <see cref="SourceMigration"/>); the parameters
+    /// are copied, so later changes do not apply. The channels carry <see cref="SourceMigrationOptions.Uuid"/>.
+    /// </summary>
+    public MultifdSource(MigrationGuest guest, MigrationParameters parameters, SourceMigrationOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(guest);
         ArgumentNullException.ThrowIfNull(parameters);
-        ArgumentNullException.ThrowIfNull(multifd);
-        _multifd = multifd.Clone();
         _driver = new PrecopyDriver(guest, parameters, options);
+        _uuid = (options?.Uuid ?? Guid.Empty).ToByteArray(bigEndian: true);
 
         // Checked here, before anything starts: a name a packet cannot carry is rejected with the block's name.
         _blockNames = _driver.Blocks.Select(b => MultifdFormat.EncodeBlockName(b.Name)).ToArray();
@@ -74,7 +77,7 @@ public sealed class MultifdSource
     {
         ArgumentNullException.ThrowIfNull(main);
         ArgumentNullException.ThrowIfNull(connectChannel);
-        _sender = new MultifdPageSender(_driver, _multifd, _blockNames, connectChannel);
+        _sender = new MultifdPageSender(_driver, _uuid, _blockNames, connectChannel);
         return _driver.Run(main, _sender, ExpectReply, cancellationToken);
     }
 }

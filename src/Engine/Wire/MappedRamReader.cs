@@ -53,7 +53,7 @@ internal static class MappedRamReader
             throw new ArgumentException($"expected one destination per block ({blocks.Count}), found {destinations.Count}", nameof(destinations));
         }
 
-        if (threads is < 1 or > 255)
+        if (threads is < ThreadCounts.Min or > ThreadCounts.Max)
         {
             throw new ArgumentOutOfRangeException(nameof(threads), threads, "threads must be 1 to 255");
         }

@@ -62,7 +62,7 @@ internal static class MappedRamWriter
         ArgumentNullException.ThrowIfNull(file);
         ArgumentNullException.ThrowIfNull(blocks);
         ArgumentOutOfRangeException.ThrowIfNegative(baseOffset);
-        if (threads is < 1 or > 255)
+        if (threads is < ThreadCounts.Min or > ThreadCounts.Max)
         {
             throw new ArgumentOutOfRangeException(nameof(threads), threads, "threads must be 1 to 255");
         }

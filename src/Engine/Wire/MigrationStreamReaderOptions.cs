@@ -2,11 +2,9 @@ using Engine.Codecs;
 
 namespace Engine.Wire;
 
-/// <summary>Limits and behaviour of a <see cref="MigrationStreamReader"/>.</summary>
-internal sealed class MigrationStreamReaderOptions
+/// <summary>Limits and behaviour of a <see cref="MigrationStreamReader"/>; a caller that changes some takes a copy with <c>with</c>.</summary>
+internal sealed record MigrationStreamReaderOptions
 {
-    private bool _acceptMappedRam;
-
     /// <summary>Default for <see cref="MaxTotalRamBytes"/>: 1 TiB.</summary>
     public const long DefaultMaxTotalRamBytes = 1L << 40;
 
@@ -54,15 +52,7 @@ internal sealed class MigrationStreamReaderOptions
     /// extract, <see cref="MappedRamReader"/>) may set this; by default such a stream is refused at its capability, so a
     /// consumer that only takes page records never loads a mapped-ram file as all-zero memory.
     /// </summary>
-    public bool AcceptMappedRam { get => _acceptMappedRam; init => _acceptMappedRam = value; }
-
-    /// <summary>A copy of these options with <see cref="AcceptMappedRam"/> on.</summary>
-    internal MigrationStreamReaderOptions WithMappedRam()
-    {
-        var copy = (MigrationStreamReaderOptions)MemberwiseClone();
-        copy._acceptMappedRam = true;
-        return copy;
-    }
+    public bool AcceptMappedRam { get; init; }
 
     /// <summary>Size of the reader's one input buffer; at least <see cref="MinBufferSize"/>.</summary>
     public int BufferSize { get; init; } = MinBufferSize;

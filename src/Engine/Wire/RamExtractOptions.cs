@@ -1,12 +1,13 @@
 using Engine.Codecs;
+using Engine.Migration;
 
 namespace Engine.Wire;
 
-/// <summary>Options of <see cref="RamExtractor"/>.</summary>
-internal sealed class RamExtractOptions
+/// <summary>Options of <see cref="RamExtractor"/>: QEMU's parameters it reads and the extractor's own.</summary>
+internal sealed record RamExtractOptions
 {
-    /// <summary>Decompress workers (QEMU's <c>decompress-threads</c>), 1 to 255; default 2.</summary>
-    public int DecompressThreads { get; init; } = 2;
+    /// <summary>The parameters; the extractor reads <c>decompress-threads</c>, its workers (default 2).</summary>
+    public MigrationParameters Parameters { get; init; } = new();
 
     /// <summary>Creates one decompressor per worker and method; default <see cref="PageCodecs.CreateDecompressor"/>.</summary>
     public Func<CompressMethod, IPageDecompressor>? DecompressorFactory { get; init; }
@@ -19,4 +20,7 @@ internal sealed class RamExtractOptions
 
     /// <summary>Receives the number of stream bytes read, at every RAM section end.</summary>
     public IProgress<long>? Progress { get; init; }
+
+    /// <summary>The decompress workers (<see cref="Parameters"/>' <c>decompress-threads</c>).</summary>
+    internal int DecompressThreads => Parameters.DecompressThreads;
 }

@@ -63,7 +63,7 @@ internal static class RamExtractor
     private static (IReadOnlyList<ExtractedBlock> Blocks, RamLoadCounts Counts) ExtractInto(Stream input, string directory, RamExtractOptions options)
     {
         MigrationStreamReaderOptions readerOptions = options.ReaderOptions ?? new MigrationStreamReaderOptions();
-        using var reader = new MigrationStreamReader(input, readerOptions.WithMappedRam(), leaveOpen: true);
+        using var reader = new MigrationStreamReader(input, readerOptions with { AcceptMappedRam = true }, leaveOpen: true);
 
         // Disposed (image files closed) before the caller moves the images into place.
         using var sink = new RamImageSink(directory, options.DecompressThreads, options.DecompressorFactory);

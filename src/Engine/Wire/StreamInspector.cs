@@ -14,16 +14,7 @@ internal static class StreamInspector
     {
         ArgumentNullException.ThrowIfNull(input);
         MigrationStreamReaderOptions o = options ?? new MigrationStreamReaderOptions();
-        var readerOptions = new MigrationStreamReaderOptions
-        {
-            StopAfterRamEnd = true,
-            MaxTotalRamBytes = o.MaxTotalRamBytes,
-            ExpectedCompressMethod = o.ExpectedCompressMethod,
-            ReadTimeout = o.ReadTimeout,
-            CancellationToken = o.CancellationToken,
-            BufferSize = o.BufferSize,
-            AcceptMappedRam = true,
-        };
+        MigrationStreamReaderOptions readerOptions = o with { StopAfterRamEnd = true, AcceptMappedRam = true };
 
         var summary = new StreamSummary();
         using var reader = new MigrationStreamReader(input, readerOptions, leaveOpen: true);

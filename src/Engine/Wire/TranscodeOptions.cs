@@ -1,15 +1,17 @@
 using Engine.Codecs;
+using Engine.Migration;
 
 namespace Engine.Wire;
 
-/// <summary>Options of <see cref="Transcoder"/>.</summary>
-internal sealed class TranscodeOptions
+/// <summary>Options of <see cref="Transcoder"/>: QEMU's parameters of the output and the transcoder's own.</summary>
+internal sealed record TranscodeOptions
 {
-    /// <summary>The output's method and level; <see cref="CompressMethod.None"/> writes plain pages. Default zlib level 1.</summary>
-    public CompressionSettings Settings { get; init; } = CompressionSettings.Default;
-
-    /// <summary>Compress workers (QEMU's <c>compress-threads</c>), 1 to 255; the input's pages are decompressed by the reading thread. Default 8.</summary>
-    public int CompressThreads { get; init; } = 8;
+    /// <summary>
+    /// The output's parameters: <c>compress-method</c>/<c>compress-level</c> (<see cref="CompressMethod.None"/> writes plain
+    /// pages; default zlib level 1) and <c>compress-threads</c>, the compress workers (the input's pages are decompressed by the reading thread;
+    /// default 8).
+    /// </summary>
+    public MigrationParameters Parameters { get; init; } = new();
 
     /// <summary>Creates one compressor per worker for <see cref="Settings"/>; default <see cref="PageCodecs.CreateCompressor"/>.</summary>
     public Func<CompressionSettings, IPageCompressor>? CompressorFactory { get; init; }
@@ -29,4 +31,10 @@ internal sealed class TranscodeOptions
 
     /// <summary>Receives the number of input bytes read, at every RAM section end.</summary>
     public IProgress<long>? Progress { get; init; }
+
+    /// <summary>The output's method and level (<see cref="Parameters"/>' compression).</summary>
+    internal CompressionSettings Settings => Parameters.Compression;
+
+    /// <summary>The workers (<see cref="Parameters"/>' <c>compress-threads</c>).</summary>
+    internal int CompressThreads => Parameters.CompressThreads;
 }

@@ -66,16 +66,7 @@ internal sealed partial class Transcoder : IDisposable
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(output);
         MigrationStreamReaderOptions baseOptions = _options.ReaderOptions ?? new MigrationStreamReaderOptions();
-        var readerOptions = new MigrationStreamReaderOptions
-        {
-            StopAfterRamEnd = true,
-            MaxTotalRamBytes = baseOptions.MaxTotalRamBytes,
-            MaxVmDescriptionLength = baseOptions.MaxVmDescriptionLength,
-            ExpectedCompressMethod = baseOptions.ExpectedCompressMethod,
-            ReadTimeout = baseOptions.ReadTimeout,
-            CancellationToken = baseOptions.CancellationToken,
-            BufferSize = baseOptions.BufferSize,
-        };
+        MigrationStreamReaderOptions readerOptions = baseOptions with { StopAfterRamEnd = true, AcceptMappedRam = false };
 
         var result = new TranscodeResult();
         using var reader = new MigrationStreamReader(input, readerOptions, leaveOpen: true);

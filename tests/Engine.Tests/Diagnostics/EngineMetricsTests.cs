@@ -42,7 +42,7 @@ public sealed class EngineMetricsTests : EngineTestBase
             using (sourceEnd)
             using (destinationEnd)
             {
-                var destination = new DestinationMigration(new DestinationOptions { DecompressThreads = 2, Method = CompressMethod.Zstd, ReadTimeout = TimeSpan.FromSeconds(10) });
+                var destination = new DestinationMigration(new DestinationOptions { Parameters = new MigrationParameters { DecompressThreads = 2, Compression = CompressionSettings.Create(CompressMethod.Zstd, 1) }, ReadTimeout = TimeSpan.FromSeconds(10) });
                 Task<DestinationResult> incoming = Task.Factory.StartNew(() => destination.Run(destinationEnd), TaskCreationOptions.LongRunning);
                 guest.StartWriters();
                 var source = new SourceMigration(guest, parameters, new SourceMigrationOptions { RatePeriod = TimeSpan.FromMilliseconds(200) });
@@ -126,7 +126,7 @@ public sealed class EngineMetricsTests : EngineTestBase
             recorder.Collect();
             Dictionary<string, long> before = recorder.Latest();
             DestinationResult received;
-            using (var source = new FakeMultifdSource(new MultifdParameters { Channels = 2, Compression = CompressMethod.Zstd }))
+            using (var source = new FakeMultifdSource(new MigrationParameters { MultifdChannels = 2, MultifdCompression = CompressMethod.Zstd }))
             {
                 QemuShapedMultifd.Send(source, 2, CompressMethod.Zstd);
                 received = source.Incoming.GetAwaiter().GetResult();

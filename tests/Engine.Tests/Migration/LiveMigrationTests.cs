@@ -147,7 +147,7 @@ public sealed class LiveMigrationTests
         using (sourceEnd)
         using (destinationEnd)
         {
-            var destination = new DestinationMigration(new DestinationOptions { DecompressThreads = parameters.DecompressThreads, Method = parameters.Compression.Method, ReadTimeout = IoTimeout });
+            var destination = new DestinationMigration(new DestinationOptions { Parameters = parameters, ReadTimeout = IoTimeout });
             Task<DestinationResult> incoming = Task.Factory.StartNew(() => destination.Run(destinationEnd), TaskCreationOptions.LongRunning);
             guest.StartWriters();
             var source = new SourceMigration(guest, parameters, new SourceMigrationOptions { RatePeriod = ratePeriod ?? TimeSpan.FromMilliseconds(200) });

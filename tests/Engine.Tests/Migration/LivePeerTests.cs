@@ -74,7 +74,7 @@ public sealed class LivePeerTests : IDisposable
     public void A_qemu_source_is_received_with_its_device_state_kept_verbatim_and_no_reply()
     {
         byte[] stream = QemuShapedStream();
-        DestinationResult result = new DestinationMigration(new DestinationOptions { DecompressThreads = 2 }).Run(new MemoryStream(stream));
+        DestinationResult result = new DestinationMigration(new DestinationOptions { Parameters = new MigrationParameters { DecompressThreads = 2 } }).Run(new MemoryStream(stream));
         using (result.Memory)
         {
             Assert.True(result.FromQemu);
@@ -147,7 +147,7 @@ public sealed class LivePeerTests : IDisposable
         using (destination)
         {
             Task<byte[]> receiving = Task.Run(() => ReadToEnd(destination));
-            var relay = new MigrationRelay(new RelayOptions { Settings = CompressionSettings.Parse("zstd", 1), Threads = 2 });
+            var relay = new MigrationRelay(new RelayOptions { Parameters = new MigrationParameters { Compression = CompressionSettings.Parse("zstd", 1), CompressThreads = 2, MaxBandwidth = 0 } });
             RelayResult result = await Task.Run(() => relay.Run(new MemoryStream(stream), relayOut));
             relayOut.Socket.Shutdown(SocketShutdown.Send);
             byte[] received = await receiving;
@@ -184,9 +184,14 @@ public sealed class LivePeerTests : IDisposable
             sourceEnd.Write(stream.AsSpan(0, stream.Length / 2));
             var relay = new MigrationRelay(new RelayOptions
             {
-                Threads = 2,
+                Parameters = new MigrationParameters
+                {
+                    Compression = writesNone ? CompressionSettings.Create(CompressMethod.None, 1) : CompressionSettings.Default,
+                    CompressThreads = 2,
+                    DecompressThreads = 2,
+                    MaxBandwidth = 0,
+                },
                 DestinationName = "the destination under test",
-                Settings = writesNone ? CompressionSettings.Create(CompressMethod.None, 1) : CompressionSettings.Default,
             });
             Task<RelayResult> relaying = Task.Factory.StartNew(() => relay.Run(relayIn, relayOut), TaskCreationOptions.LongRunning);
             ReadAtLeast(destination, 16);
@@ -222,7 +227,7 @@ public sealed class LivePeerTests : IDisposable
         using (destination)
         {
             sourceEnd.Write(stream.AsSpan(0, stream.Length / 2));
-            var relay = new MigrationRelay(new RelayOptions { Threads = 2, SourceName = "the source under test" });
+            var relay = new MigrationRelay(new RelayOptions { Parameters = new MigrationParameters { CompressThreads = 2, MaxBandwidth = 0 }, SourceName = "the source under test" });
             Task<RelayResult> relaying = Task.Factory.StartNew(() => relay.Run(relayIn, relayOut), TaskCreationOptions.LongRunning);
             Task<byte[]> receiving = Task.Run(() => ReadToEnd(destination));
             long gone = Stopwatch.GetTimestamp();
@@ -249,7 +254,7 @@ public sealed class LivePeerTests : IDisposable
         using (destination)
         {
             Task<byte[]> receiving = Task.Run(() => ReadToEnd(destination));
-            var relay = new MigrationRelay(new RelayOptions { Threads = 2 });
+            var relay = new MigrationRelay(new RelayOptions { Parameters = new MigrationParameters { CompressThreads = 2, MaxBandwidth = 0 } });
             MigrationException e = await Assert.ThrowsAsync<MigrationException>(() => Task.Run(() => relay.Run(new MemoryStream(stream), relayOut)));
             Assert.Contains("postcopy", e.Message, StringComparison.Ordinal);
             byte[] received = await receiving;

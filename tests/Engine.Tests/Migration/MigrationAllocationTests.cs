@@ -117,7 +117,7 @@ public sealed class MigrationAllocationTests(ITestOutputHelper output) : EngineT
         using (sourceEnd)
         using (destinationEnd)
         {
-            var destination = new DestinationMigration(new DestinationOptions { DecompressThreads = parameters.DecompressThreads, Method = parameters.Compression.Method, ReadTimeout = io });
+            var destination = new DestinationMigration(new DestinationOptions { Parameters = parameters, ReadTimeout = io });
             Task<DestinationResult> incoming = Task.Factory.StartNew(() => destination.Run(destinationEnd), TaskCreationOptions.LongRunning);
             MigrationResult result = new SourceMigration(guest, parameters, new SourceMigrationOptions { Progress = progress }).Run(sourceEnd);
             incoming.GetAwaiter().GetResult().Memory.Dispose();

@@ -252,7 +252,7 @@ public sealed class MigrationFaultTests
     [Fact]
     public void BadParametersAreRejectedBeforeAnythingStarts()
     {
-        Assert.Throws<EngineParameterException>(() => new DestinationMigration(new DestinationOptions { DecompressThreads = 0 }));
+        Assert.Throws<EngineParameterException>(() => new DestinationMigration(new DestinationOptions { Parameters = new MigrationParameters { DecompressThreads = 0 } }));
         Assert.Throws<EngineParameterException>(() => MigrationGuest.CreateSynthetic(1000));
         Assert.Throws<EngineParameterException>(() => MigrationEndpoint.Parse("udp:host:1"));
         Assert.Equal(new MigrationEndpoint { IsTcp = true, Host = "10.0.0.1", Port = 4444 }, MigrationEndpoint.Parse("tcp:10.0.0.1:4444"));

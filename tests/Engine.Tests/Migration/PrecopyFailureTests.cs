@@ -1,3 +1,4 @@
+using Engine.Tests.Multifd;
 using System.Diagnostics;
 using System.Net.Sockets;
 using Engine.Codecs;
@@ -124,7 +125,7 @@ public sealed class PrecopyFailureTests
             return (() => single.Run(main, cancellationToken), () => single.Statistics);
         }
 
-        var source = new MultifdSource(guest, parameters, new MultifdParameters { Channels = 2 }, options);
+        var source = new MultifdSource(guest, MultifdLoopback.Combine(parameters, new MigrationParameters { MultifdChannels = 2 }), options);
         return (() => source.Run(main, (_, _) =>
         {
             (NetworkStream channel, NetworkStream far) = TcpTransport.CreateLoopbackPair(IoTimeout);

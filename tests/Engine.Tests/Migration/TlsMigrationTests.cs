@@ -59,7 +59,7 @@ public sealed class TlsMigrationTests
             using Stream connection = listener.Accept();
             Assert.IsType<MigrationTlsStream>(connection);
             listener.RefuseOthers("busy");
-            DestinationResult result = new DestinationMigration(new DestinationOptions { DecompressThreads = 2, Method = CompressMethod.Zstd, ReadTimeout = Io }).Run(connection);
+            DestinationResult result = new DestinationMigration(new DestinationOptions { Parameters = new MigrationParameters { DecompressThreads = 2, Compression = CompressionSettings.Create(CompressMethod.Zstd, 1) }, ReadTimeout = Io }).Run(connection);
             TlsTransport.Close(connection);
             return result;
         }, TaskCreationOptions.LongRunning);

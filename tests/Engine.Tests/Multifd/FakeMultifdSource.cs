@@ -24,11 +24,11 @@ internal sealed class FakeMultifdSource : IDisposable
     /// Starts the receiving side on a loopback listener: a <see cref="MultifdDestination"/> for <paramref name="multifd"/>,
     /// or <paramref name="receive"/> (given the listener, it accepts the connections itself), then connects the main channel.
     /// </summary>
-    public FakeMultifdSource(MultifdParameters multifd, TimeSpan? connectTimeout = null, Func<TcpListener, DestinationResult>? receive = null)
+    public FakeMultifdSource(MigrationParameters multifd, TimeSpan? connectTimeout = null, Func<TcpListener, DestinationResult>? receive = null)
     {
         _listener = TcpTransport.Listen("127.0.0.1", 0, backlog: 256);
         _port = ((IPEndPoint)_listener.LocalEndpoint).Port;
-        var destination = new MultifdDestination(multifd, new DestinationOptions { ReadTimeout = TimeSpan.FromSeconds(10) })
+        var destination = new MultifdDestination(new DestinationOptions { Parameters = multifd, ReadTimeout = TimeSpan.FromSeconds(10) })
         {
             ChannelConnectTimeout = connectTimeout ?? TimeSpan.FromSeconds(10),
         };

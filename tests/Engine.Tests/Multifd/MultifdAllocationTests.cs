@@ -26,7 +26,7 @@ public sealed class MultifdAllocationTests(ITestOutputHelper output) : EngineTes
         {
             // Rate-limited, so the iteration count does not depend on this machine's speed.
             var parameters = new MigrationParameters { MaxBandwidth = method == CompressMethod.None ? 24L << 20 : 8L << 20 };
-            var multifd = new MultifdParameters { Channels = 2, Compression = method };
+            var multifd = new MigrationParameters { MultifdChannels = 2, MultifdCompression = method };
             using (MigrationGuest warm = MigrationGuest.CreateSynthetic(8L << 20))
             {
                 Migrate(warm, parameters, multifd, null);
@@ -65,7 +65,7 @@ public sealed class MultifdAllocationTests(ITestOutputHelper output) : EngineTes
         });
     }
 
-    private static void Migrate(MigrationGuest guest, MigrationParameters parameters, MultifdParameters multifd, Action<MigrationInfo>? progress)
+    private static void Migrate(MigrationGuest guest, MigrationParameters parameters, MigrationParameters multifd, Action<MigrationInfo>? progress)
     {
         (MigrationResult source, DestinationResult destination, _) = MultifdLoopback.Migrate(guest, parameters, multifd, new SourceMigrationOptions { Progress = progress, ReplyTimeout = MultifdLoopback.IoTimeout })
             .GetAwaiter().GetResult();

@@ -1,3 +1,4 @@
+using Engine.Migration;
 using System.Buffers.Binary;
 using Engine.Codecs;
 using Engine.Multifd;
@@ -21,7 +22,7 @@ public sealed class MultifdBadInputTests
     [InlineData("id", 24)]
     public async Task BadHelloIsRefusedAtItsField(string field, int offset)
     {
-        var multifd = new MultifdParameters { Channels = 2, Compression = CompressMethod.Zstd };
+        var multifd = new MigrationParameters { MultifdChannels = 2, MultifdCompression = CompressMethod.Zstd };
         using var source = new FakeMultifdSource(multifd);
         byte[] hello = FakeMultifdSource.Hello(0);
         switch (field)
@@ -42,7 +43,7 @@ public sealed class MultifdBadInputTests
     [Fact(Timeout = 30_000)]
     public async Task RepeatedChannelIdIsRefused()
     {
-        using var source = new FakeMultifdSource(new MultifdParameters { Channels = 3 });
+        using var source = new FakeMultifdSource(new MigrationParameters { MultifdChannels = 3 });
         source.Connect(FakeMultifdSource.Hello(1));
         source.Connect(FakeMultifdSource.Hello(1));
         MultifdChannelException e = await source.ExpectChannelError();
@@ -54,7 +55,7 @@ public sealed class MultifdBadInputTests
     [Fact(Timeout = 30_000)]
     public async Task ChannelThatNeverConnectsIsNamed()
     {
-        using var source = new FakeMultifdSource(new MultifdParameters { Channels = 2 }, connectTimeout: TimeSpan.FromMilliseconds(500));
+        using var source = new FakeMultifdSource(new MigrationParameters { MultifdChannels = 2 }, connectTimeout: TimeSpan.FromMilliseconds(500));
         source.Connect(FakeMultifdSource.Hello(0));
         MultifdChannelException e = await source.ExpectChannelError();
         Assert.Equal(1, e.Channel);
@@ -83,7 +84,7 @@ public sealed class MultifdBadInputTests
     [InlineData("zero-only block", 64, "unknown RAM block 'pc.rom'")]
     public async Task BadPacketHeaderIsRefusedAtItsField(string field, int offset, string message)
     {
-        var multifd = new MultifdParameters { Channels = 2, Compression = CompressMethod.Zstd };
+        var multifd = new MigrationParameters { MultifdChannels = 2, MultifdCompression = CompressMethod.Zstd };
         using var source = new FakeMultifdSource(multifd);
         source.Connect(FakeMultifdSource.Hello(0));
         var channel = source.Connect(FakeMultifdSource.Hello(1));
@@ -140,7 +141,7 @@ public sealed class MultifdBadInputTests
     {
         // QEMU 10.0's MultiFDPacketDeviceState_t is 276 bytes, then its data: the refusal must not wait for 1,344 bytes
         // (the connection stays open, so a reader that did would hang until its timeout).
-        using var source = new FakeMultifdSource(new MultifdParameters { Channels = 1, Compression = CompressMethod.None });
+        using var source = new FakeMultifdSource(new MigrationParameters { MultifdChannels = 1, MultifdCompression = CompressMethod.None });
         var channel = source.Connect(FakeMultifdSource.Hello(0));
         byte[] packet = new byte[276 + 16];
         BinaryPrimitives.WriteUInt32BigEndian(packet, MultifdFormat.Magic);
@@ -160,7 +161,7 @@ public sealed class MultifdBadInputTests
     [Fact(Timeout = 30_000)]
     public async Task ConnectionEndingInsideTheCommonHeaderIsNamed()
     {
-        using var source = new FakeMultifdSource(new MultifdParameters { Channels = 1, Compression = CompressMethod.None });
+        using var source = new FakeMultifdSource(new MigrationParameters { MultifdChannels = 1, MultifdCompression = CompressMethod.None });
         var channel = source.Connect(FakeMultifdSource.Hello(0));
         channel.Write(FakeMultifdSource.Sync92().AsSpan(0, 7));
         channel.Socket.Shutdown(System.Net.Sockets.SocketShutdown.Send);
@@ -172,7 +173,7 @@ public sealed class MultifdBadInputTests
     [Fact(Timeout = 30_000)]
     public async Task CorruptZstdPacketIsRefusedInsideItsPayload()
     {
-        using var source = new FakeMultifdSource(new MultifdParameters { Channels = 1, Compression = CompressMethod.Zstd });
+        using var source = new FakeMultifdSource(new MigrationParameters { MultifdChannels = 1, MultifdCompression = CompressMethod.Zstd });
         var channel = source.Connect(FakeMultifdSource.Hello(0));
         channel.Write(FakeMultifdSource.Header(CompressMethod.Zstd, [8192], 64));
         channel.Write(Enumerable.Range(0, 64).Select(i => (byte)(i * 37)).ToArray());
@@ -186,7 +187,7 @@ public sealed class MultifdBadInputTests
     [Fact(Timeout = 30_000)]
     public async Task TruncatedCompressedPacketIsRefusedWhereTheConnectionEnded()
     {
-        using var source = new FakeMultifdSource(new MultifdParameters { Channels = 1, Compression = CompressMethod.Zlib });
+        using var source = new FakeMultifdSource(new MigrationParameters { MultifdChannels = 1, MultifdCompression = CompressMethod.Zlib });
         var channel = source.Connect(FakeMultifdSource.Hello(0));
         channel.Write(FakeMultifdSource.Header(CompressMethod.Zlib, [0], 1000));
         channel.Write(new byte[10]);
@@ -203,7 +204,7 @@ public sealed class MultifdBadInputTests
     {
         // A valid stream holding one page, in a packet that claims two.
         byte[] payload = CompressOnePage(method);
-        using var source = new FakeMultifdSource(new MultifdParameters { Channels = 1, Compression = method });
+        using var source = new FakeMultifdSource(new MigrationParameters { MultifdChannels = 1, MultifdCompression = method });
         var channel = source.Connect(FakeMultifdSource.Hello(0));
         channel.Write(FakeMultifdSource.Header(method, [0, 4096], payload.Length));
         channel.Write(payload);
@@ -219,7 +220,7 @@ public sealed class MultifdBadInputTests
     {
         // Two pages of data in a packet that claims one: never more than the packet's pages is written.
         byte[] payload = CompressPages(method, 2);
-        using var source = new FakeMultifdSource(new MultifdParameters { Channels = 1, Compression = method });
+        using var source = new FakeMultifdSource(new MigrationParameters { MultifdChannels = 1, MultifdCompression = method });
         var channel = source.Connect(FakeMultifdSource.Hello(0));
         channel.Write(FakeMultifdSource.Header(method, [0], payload.Length));
         channel.Write(payload);
@@ -230,7 +231,7 @@ public sealed class MultifdBadInputTests
     [Fact(Timeout = 30_000)]
     public async Task ChannelClosingBeforeItsSyncFailsTheEos()
     {
-        using var source = new FakeMultifdSource(new MultifdParameters { Channels = 2 });
+        using var source = new FakeMultifdSource(new MigrationParameters { MultifdChannels = 2 });
         source.Connect(FakeMultifdSource.Hello(0)).Write(FakeMultifdSource.Header(CompressMethod.None, [], 0, sync: true));
         source.Connect(FakeMultifdSource.Hello(1)).Socket.Shutdown(System.Net.Sockets.SocketShutdown.Send);
         source.Main.Write([0, 0, 0, 0, 0, 0, 0, 0x10]); // EOS: the destination waits for both SYNCs

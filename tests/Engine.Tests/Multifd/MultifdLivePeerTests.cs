@@ -29,7 +29,7 @@ public sealed class MultifdLivePeerTests : IDisposable
     public async Task A_qemu_multifd_source_keeps_its_device_state_and_the_checkpoint_loads_as_one_stream(CompressMethod method, int channels, string checkpointMethod, bool qemu10)
     {
         // qemu10: zero pages in the packets (9.0+), 9.2's SYNC packets, command 11 before RAM's END (10.0).
-        using var source = new FakeMultifdSource(new MultifdParameters { Channels = channels, Compression = method });
+        using var source = new FakeMultifdSource(new MigrationParameters { MultifdChannels = channels, MultifdCompression = method });
         byte[] expected = QemuShapedMultifd.Send(source, channels, method, qemu10);
         DestinationResult received = await source.Incoming;
         using (received.Memory)
@@ -61,7 +61,7 @@ public sealed class MultifdLivePeerTests : IDisposable
     [Fact(Timeout = 60_000)]
     public async Task A_multifd_source_cut_off_in_the_device_state_is_reported()
     {
-        using var source = new FakeMultifdSource(new MultifdParameters { Channels = 1, Compression = CompressMethod.None });
+        using var source = new FakeMultifdSource(new MigrationParameters { MultifdChannels = 1, MultifdCompression = CompressMethod.None });
         var channel = source.Connect(FakeMultifdSource.Hello(0));
         channel.Write(FakeMultifdSource.Header(CompressMethod.None, [], 0, sync: true));
         source.Writer.EndRamSection();

@@ -11,8 +11,19 @@ internal static class MultifdLoopback
 {
     public static readonly TimeSpan IoTimeout = TimeSpan.FromSeconds(10);
 
+    /// <summary>A copy of <paramref name="parameters"/> with <paramref name="multifd"/>'s multifd-* parameters.</summary>
+    public static MigrationParameters Combine(MigrationParameters parameters, MigrationParameters multifd)
+    {
+        MigrationParameters combined = parameters.Clone();
+        combined.MultifdChannels = multifd.MultifdChannels;
+        combined.MultifdCompression = multifd.MultifdCompression;
+        combined.MultifdZlibLevel = multifd.MultifdZlibLevel;
+        combined.MultifdZstdLevel = multifd.MultifdZstdLevel;
+        return combined;
+    }
+
     public static Task<(MigrationResult Source, DestinationResult Destination, MultifdSource Migration)> Migrate(
-        MigrationGuest guest, MigrationParameters parameters, MultifdParameters multifd, SourceMigrationOptions? options = null)
+        MigrationGuest guest, MigrationParameters parameters, MigrationParameters multifd, SourceMigrationOptions? options = null)
         => Migrate(guest, parameters, multifd, serverTls: null, clientTls: null, options);
 
     /// <summary>
@@ -21,12 +32,12 @@ internal static class MultifdLoopback
     /// <paramref name="clientTls"/>), or plain TCP when <paramref name="plainChannels"/>.
     /// </summary>
     public static async Task<(MigrationResult Source, DestinationResult Destination, MultifdSource Migration)> Migrate(
-        MigrationGuest guest, MigrationParameters parameters, MultifdParameters multifd, TlsOptions? serverTls, TlsOptions? clientTls,
+        MigrationGuest guest, MigrationParameters parameters, MigrationParameters multifd, TlsOptions? serverTls, TlsOptions? clientTls,
         SourceMigrationOptions? options = null, TlsOptions? channelTls = null, bool plainChannels = false)
     {
         using TcpListener listener = TcpTransport.Listen("127.0.0.1", 0, backlog: 256);
         int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        var destination = new MultifdDestination(multifd, new DestinationOptions { ReadTimeout = IoTimeout }) { Tls = serverTls };
+        var destination = new MultifdDestination(new DestinationOptions { Parameters = multifd, ReadTimeout = IoTimeout }) { Tls = serverTls };
         Task<DestinationResult> incoming = Task.Run(() =>
         {
             NetworkStream connection = TcpTransport.Accept(listener, IoTimeout);
@@ -35,7 +46,7 @@ internal static class MultifdLoopback
             TlsTransport.Close(main);
             return received;
         });
-        var source = new MultifdSource(guest, parameters, multifd, options ?? new SourceMigrationOptions { ReplyTimeout = IoTimeout, RatePeriod = TimeSpan.FromMilliseconds(200) });
+        var source = new MultifdSource(guest, MultifdLoopback.Combine(parameters, multifd), options ?? new SourceMigrationOptions { ReplyTimeout = IoTimeout, RatePeriod = TimeSpan.FromMilliseconds(200) });
         TlsOptions? channels = plainChannels ? null : channelTls ?? clientTls;
         MigrationResult result;
         try

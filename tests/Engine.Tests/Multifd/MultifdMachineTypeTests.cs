@@ -35,10 +35,10 @@ public sealed class MultifdMachineTypeTests
     public async Task TheMainStreamCarriesTheFlushRecordBeforeEveryEosExactlyForPerRoundMachineTypes(string machineType, bool perRound)
     {
         using MigrationGuest guest = MigrationGuest.CreateSynthetic([new("pc.ram", 8L << 20)], seed: 7);
-        var multifd = new MultifdParameters { Channels = 2, Compression = CompressMethod.Zstd };
+        var multifd = new MigrationParameters { MultifdChannels = 2, MultifdCompression = CompressMethod.Zstd };
         using TcpListener listener = TcpTransport.Listen("127.0.0.1", 0, backlog: 16);
         int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        var destination = new MultifdDestination(multifd, new DestinationOptions { ReadTimeout = IoTimeout });
+        var destination = new MultifdDestination(new DestinationOptions { Parameters = multifd, ReadTimeout = IoTimeout });
         Task<DestinationResult> incoming = Task.Run(() =>
         {
             using NetworkStream main = TcpTransport.Accept(listener, IoTimeout);
@@ -47,7 +47,7 @@ public sealed class MultifdMachineTypeTests
 
         // As into a QEMU destination: no reply; the main connection's bytes are kept to check the framing.
         var sent = new MemoryStream();
-        var source = new MultifdSource(guest, new MigrationParameters { MaxBandwidth = 0 }, multifd, new SourceMigrationOptions { ReplyTimeout = IoTimeout, MachineType = machineType }) { ExpectReply = false };
+        var source = new MultifdSource(guest, MultifdLoopback.Combine(new MigrationParameters { MaxBandwidth = 0 }, multifd), new SourceMigrationOptions { ReplyTimeout = IoTimeout, MachineType = machineType }) { ExpectReply = false };
         await Task.Run(() =>
         {
             using NetworkStream connection = TcpTransport.Connect("127.0.0.1", port, IoTimeout, IoTimeout);

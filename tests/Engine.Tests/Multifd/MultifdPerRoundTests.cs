@@ -26,7 +26,7 @@ public sealed class MultifdPerRoundTests
     [InlineData(QemuSync.PerRound100, CompressMethod.None, 1)]
     public async Task A_per_round_qemu_source_arrives_byte_exact(QemuSync sync, CompressMethod method, int channels)
     {
-        using var source = new FakeMultifdSource(new MultifdParameters { Channels = channels, Compression = method });
+        using var source = new FakeMultifdSource(new MigrationParameters { MultifdChannels = channels, MultifdCompression = method });
         byte[] expected = QemuShapedMultifd.Send(source, channels, method, sync);
         DestinationResult received = await source.Incoming;
         using (received.Memory)
@@ -46,7 +46,7 @@ public sealed class MultifdPerRoundTests
     {
         // All of QEMU 10.0's defaults at once: per-round barriers, zero pages inside the packets (zero-page-detection=multifd),
         // 9.2's SYNC packets and SWITCHOVER_START before RAM's END.
-        using var source = new FakeMultifdSource(new MultifdParameters { Channels = channels, Compression = method });
+        using var source = new FakeMultifdSource(new MigrationParameters { MultifdChannels = channels, MultifdCompression = method });
         byte[] expected = QemuShapedMultifd.Send(source, channels, method, sync, qemu10: true);
         DestinationResult received = await source.Incoming;
         using (received.Memory)
@@ -62,7 +62,7 @@ public sealed class MultifdPerRoundTests
     [InlineData(CompressMethod.None, 3)]
     public async Task A_per_section_qemu_source_still_arrives_byte_exact(CompressMethod method, int channels)
     {
-        using var source = new FakeMultifdSource(new MultifdParameters { Channels = channels, Compression = method });
+        using var source = new FakeMultifdSource(new MigrationParameters { MultifdChannels = channels, MultifdCompression = method });
         byte[] expected = QemuShapedMultifd.Send(source, channels, method, QemuSync.PerSection);
         DestinationResult received = await source.Incoming;
         using (received.Memory)
@@ -76,7 +76,7 @@ public sealed class MultifdPerRoundTests
     {
         // QEMU 10.0's complete: no SYNC, so pages after the last barrier may still be on their way when the main stream has
         // ended. A destination that stopped the channels there (as it may per section) would lose them.
-        using var source = new FakeMultifdSource(new MultifdParameters { Channels = 1, Compression = CompressMethod.None });
+        using var source = new FakeMultifdSource(new MigrationParameters { MultifdChannels = 1, MultifdCompression = CompressMethod.None });
         NetworkStream channel = source.Connect(FakeMultifdSource.Hello(0));
         channel.Write(FakeMultifdSource.Header(CompressMethod.None, [], 0, sync: true));
         source.Writer.WriteMultifdFlush();
@@ -107,7 +107,7 @@ public sealed class MultifdPerRoundTests
     public async Task A_flush_record_after_a_per_section_sync_is_refused_naming_it()
     {
         // The setup section synced at its EOS (per section); a 0x200 later cannot be matched by the channels' SYNCs.
-        using var source = new FakeMultifdSource(new MultifdParameters { Channels = 1, Compression = CompressMethod.None });
+        using var source = new FakeMultifdSource(new MigrationParameters { MultifdChannels = 1, MultifdCompression = CompressMethod.None });
         NetworkStream channel = source.Connect(FakeMultifdSource.Hello(0));
         channel.Write(FakeMultifdSource.Header(CompressMethod.None, [], 0, sync: true));
         source.Writer.EndRamSection();
@@ -124,15 +124,14 @@ public sealed class MultifdPerRoundTests
     [Fact]
     public void The_destination_options_are_checked_for_multifd_too()
     {
-        // Before: MultifdDestination ignored DecompressThreads, Strict and Method.
-        var multifd = new MultifdParameters { Channels = 2, Compression = CompressMethod.Zstd };
-        EngineParameterException threads = Assert.Throws<EngineParameterException>(() => new MultifdDestination(multifd, new DestinationOptions { DecompressThreads = 0 }));
-        Assert.Contains("decompress-threads", threads.Message, StringComparison.Ordinal);
-        EngineParameterException strict = Assert.Throws<EngineParameterException>(() => new MultifdDestination(multifd, new DestinationOptions { Strict = true, Method = CompressMethod.Zlib }));
+        // Before: MultifdDestination ignored Strict and the method. (decompress-threads is refused by its setter now.)
+        var multifd = new MigrationParameters { MultifdChannels = 2, MultifdCompression = CompressMethod.Zstd };
+        EngineParameterException strict = Assert.Throws<EngineParameterException>(() => new MultifdDestination(new DestinationOptions { Parameters = multifd, Strict = true }));
         Assert.Contains("zstd", strict.Message, StringComparison.Ordinal);
 
         // Strict with the channels' own method, or with uncompressed channels, is fine.
-        _ = new MultifdDestination(multifd, new DestinationOptions { Strict = true, Method = CompressMethod.Zstd });
-        _ = new MultifdDestination(new MultifdParameters { Channels = 2, Compression = CompressMethod.None }, new DestinationOptions { Strict = true, Method = CompressMethod.Zlib });
+        var zstd = new MigrationParameters { MultifdChannels = 2, MultifdCompression = CompressMethod.Zstd, Compression = CompressionSettings.Create(CompressMethod.Zstd, 1) };
+        _ = new MultifdDestination(new DestinationOptions { Parameters = zstd, Strict = true });
+        _ = new MultifdDestination(new DestinationOptions { Parameters = new MigrationParameters { MultifdChannels = 2, MultifdCompression = CompressMethod.None }, Strict = true });
     }
 }

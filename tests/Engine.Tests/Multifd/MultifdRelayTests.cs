@@ -29,7 +29,7 @@ public sealed class MultifdRelayTests
     public async Task A_qemu_shaped_multifd_source_comes_out_as_one_stream_with_the_device_state_verbatim(CompressMethod method, int channels, string relayMethod, bool qemu10)
     {
         // qemu10: the packets' zero pages (9.0+) go on as ZERO records, command 11 (10.0) byte for byte before RAM's END.
-        var multifd = new MultifdParameters { Channels = channels, Compression = method };
+        var multifd = new MigrationParameters { MultifdChannels = channels, MultifdCompression = method };
         var relayed = new RelayOutput();
         using var source = new FakeMultifdSource(multifd, receive: listener => relayed.Run(listener, multifd, relayMethod));
         byte[] expected = QemuShapedMultifd.Send(source, channels, method, qemu10);
@@ -68,7 +68,7 @@ public sealed class MultifdRelayTests
     {
         // QEMU 8.1+ machine types: the 0x200 record is the barrier, EOS is not; the last pages come after the last barrier
         // and are written before RAM's last EOS once every channel has ended.
-        var multifd = new MultifdParameters { Channels = channels, Compression = method };
+        var multifd = new MigrationParameters { MultifdChannels = channels, MultifdCompression = method };
         var relayed = new RelayOutput();
         using var source = new FakeMultifdSource(multifd, receive: listener => relayed.Run(listener, multifd, relayMethod));
         byte[] expected = QemuShapedMultifd.Send(source, channels, method, sync);
@@ -94,12 +94,12 @@ public sealed class MultifdRelayTests
         // by the relay's one stream, makes the destination end with every page's last version.
         using MigrationGuest guest = MigrationGuest.CreateSynthetic([new("pc.ram", 8L << 20), new("vga.vram", 2L << 20)], new GuestWriterOptions { Threads = 1, PagesPerSecond = 5_000 });
         guest.StartWriters();
-        var multifd = new MultifdParameters { Channels = channels, Compression = method };
+        var multifd = new MigrationParameters { MultifdChannels = channels, MultifdCompression = method };
         using TcpListener listener = TcpTransport.Listen("127.0.0.1", 0, backlog: 256);
         int port = ((IPEndPoint)listener.LocalEndpoint).Port;
         var relayed = new RelayOutput();
         Task<DestinationResult> incoming = Task.Run(() => relayed.Run(listener, multifd, relayMethod));
-        var migration = new MultifdSource(guest, new MigrationParameters { MaxBandwidth = 32L << 20 }, multifd, new SourceMigrationOptions { ReplyTimeout = IoTimeout, RatePeriod = TimeSpan.FromMilliseconds(200) })
+        var migration = new MultifdSource(guest, MultifdLoopback.Combine(new MigrationParameters { MaxBandwidth = 32L << 20 }, multifd), new SourceMigrationOptions { ReplyTimeout = IoTimeout, RatePeriod = TimeSpan.FromMilliseconds(200) })
         {
             ExpectReply = false, // the relay sends no reply
         };
@@ -132,14 +132,14 @@ public sealed class MultifdRelayTests
         // (the channels through MultifdDestination.Tls, on the same accept path as engine incoming's).
         using MigrationGuest guest = MigrationGuest.CreateSynthetic([new("pc.ram", 8L << 20), new("vga.vram", 2L << 20)], new GuestWriterOptions { Threads = 1, PagesPerSecond = 5_000 });
         guest.StartWriters();
-        var multifd = new MultifdParameters { Channels = 2, Compression = CompressMethod.Zstd };
+        var multifd = new MigrationParameters { MultifdChannels = 2, MultifdCompression = CompressMethod.Zstd };
         var server = new TlsOptions { Credentials = Transport.TestCertificates.Shared.Server };
         var client = new TlsOptions { Credentials = Transport.TestCertificates.Shared.Client };
         using TcpListener listener = TcpTransport.Listen("127.0.0.1", 0, backlog: 256);
         int port = ((IPEndPoint)listener.LocalEndpoint).Port;
         var relayed = new RelayOutput();
         Task<DestinationResult> incoming = Task.Run(() => relayed.Run(listener, multifd, "zstd", server));
-        var migration = new MultifdSource(guest, new MigrationParameters { MaxBandwidth = 32L << 20 }, multifd, new SourceMigrationOptions { ReplyTimeout = IoTimeout, RatePeriod = TimeSpan.FromMilliseconds(200) })
+        var migration = new MultifdSource(guest, MultifdLoopback.Combine(new MigrationParameters { MaxBandwidth = 32L << 20 }, multifd), new SourceMigrationOptions { ReplyTimeout = IoTimeout, RatePeriod = TimeSpan.FromMilliseconds(200) })
         {
             ExpectReply = false, // the relay sends no reply
         };
@@ -172,7 +172,7 @@ public sealed class MultifdRelayTests
     [Fact(Timeout = 60_000)]
     public async Task A_bad_packet_on_a_channel_stops_the_relay_naming_the_channel_and_offset()
     {
-        var multifd = new MultifdParameters { Channels = 2, Compression = CompressMethod.None };
+        var multifd = new MigrationParameters { MultifdChannels = 2, MultifdCompression = CompressMethod.None };
         var relayed = new RelayOutput();
         using var source = new FakeMultifdSource(multifd, receive: listener => relayed.Run(listener, multifd, "none"));
         NetworkStream first = source.Connect(FakeMultifdSource.Hello(0));
@@ -194,7 +194,7 @@ public sealed class MultifdRelayTests
     [Fact(Timeout = 60_000)]
     public async Task A_multifd_source_that_goes_away_stops_the_relay_naming_it_and_nothing_reaches_the_destination_it_would_start_from()
     {
-        var multifd = new MultifdParameters { Channels = 2, Compression = CompressMethod.Zstd };
+        var multifd = new MigrationParameters { MultifdChannels = 2, MultifdCompression = CompressMethod.Zstd };
         var relayed = new RelayOutput();
         using var source = new FakeMultifdSource(multifd, receive: listener => relayed.Run(listener, multifd, "none"));
         NetworkStream[] channels = [source.Connect(FakeMultifdSource.Hello(0)), source.Connect(FakeMultifdSource.Hello(1))];
@@ -226,15 +226,15 @@ public sealed class MultifdRelayTests
     [Fact(Timeout = 60_000)]
     public async Task A_destination_that_goes_away_stops_a_multifd_relay_naming_it_and_closes_every_source_connection()
     {
-        var multifd = new MultifdParameters { Channels = 2, Compression = CompressMethod.None };
+        var multifd = new MigrationParameters { MultifdChannels = 2, MultifdCompression = CompressMethod.None };
         (NetworkStream relayOut, NetworkStream destination) = TcpTransport.CreateLoopbackPair(IoTimeout);
         using (relayOut)
         {
             using var source = new FakeMultifdSource(multifd, receive: listener =>
             {
                 using NetworkStream main = TcpTransport.Accept(listener, IoTimeout);
-                var relay = new MigrationRelay(new RelayOptions { Settings = CompressionSettings.Parse("none", 0), Threads = 2, IoTimeout = IoTimeout, DestinationName = "the destination under test" });
-                relay.Run(main, listener, new MultifdDestination(multifd, new DestinationOptions { ReadTimeout = IoTimeout }), relayOut);
+                var relay = new MigrationRelay(new RelayOptions { Parameters = new MigrationParameters { Compression = CompressionSettings.Parse("none", 0), DecompressThreads = 2, MaxBandwidth = 0 }, IoTimeout = IoTimeout, DestinationName = "the destination under test" });
+                relay.Run(main, listener, new MultifdDestination(new DestinationOptions { Parameters = multifd, ReadTimeout = IoTimeout }), relayOut);
                 return null!; // not reached: the relay fails
             });
             NetworkStream[] channels = [source.Connect(FakeMultifdSource.Hello(0)), source.Connect(FakeMultifdSource.Hello(1))];
@@ -266,7 +266,7 @@ public sealed class MultifdRelayTests
 
         public byte[] Bytes { get; private set; } = [];
 
-        public DestinationResult Run(TcpListener listener, MultifdParameters multifd, string method, TlsOptions? tls = null)
+        public DestinationResult Run(TcpListener listener, MigrationParameters multifd, string method, TlsOptions? tls = null)
         {
             (NetworkStream relayOut, NetworkStream destination) = TcpTransport.CreateLoopbackPair(IoTimeout);
             using (relayOut)
@@ -277,8 +277,8 @@ public sealed class MultifdRelayTests
                 {
                     NetworkStream connection = TcpTransport.Accept(listener, IoTimeout);
                     using Stream main = tls is null ? connection : TlsTransport.AuthenticateAsServer(connection, tls);
-                    var relay = new MigrationRelay(new RelayOptions { Settings = CompressionSettings.Parse(method, method == "none" ? 0 : 1), Threads = 2, IoTimeout = IoTimeout });
-                    Result = relay.Run(main, listener, new MultifdDestination(multifd, new DestinationOptions { ReadTimeout = IoTimeout }) { Tls = tls }, relayOut);
+                    var relay = new MigrationRelay(new RelayOptions { Parameters = new MigrationParameters { Compression = CompressionSettings.Parse(method, method == "none" ? 0 : 1), CompressThreads = 2, DecompressThreads = 2, MaxBandwidth = 0 }, IoTimeout = IoTimeout });
+                    Result = relay.Run(main, listener, new MultifdDestination(new DestinationOptions { Parameters = multifd, ReadTimeout = IoTimeout }) { Tls = tls }, relayOut);
                     TlsTransport.Close(main);
                 }
                 finally

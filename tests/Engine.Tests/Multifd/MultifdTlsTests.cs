@@ -29,7 +29,7 @@ public sealed class MultifdTlsTests
         using MigrationGuest guest = MigrationGuest.CreateSynthetic([new("pc.ram", 12L << 20), new("vga.vram", 4L << 20)], new GuestWriterOptions { Threads = 1, PagesPerSecond = 5_000 });
         guest.StartWriters();
         var parameters = new MigrationParameters { MaxBandwidth = 64L << 20 };
-        var multifd = new MultifdParameters { Channels = channels, Compression = method, ZstdLevel = 1 };
+        var multifd = new MigrationParameters { MultifdChannels = channels, MultifdCompression = method, MultifdZstdLevel = 1 };
         (MigrationResult source, DestinationResult destination, MultifdSource migration) = await MultifdLoopback.Migrate(guest, parameters, multifd, Server, Client);
         using (destination.Memory)
         {
@@ -91,14 +91,14 @@ public sealed class MultifdTlsTests
         using MigrationGuest guest = MigrationGuest.CreateSynthetic(8L << 20);
         using TcpListener listener = TcpTransport.Listen("127.0.0.1", 0, backlog: 256);
         int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        var multifd = new MultifdParameters { Channels = 2, Compression = CompressMethod.Zstd };
-        var destination = new MultifdDestination(multifd, new DestinationOptions { ReadTimeout = MultifdLoopback.IoTimeout }) { Tls = Server };
+        var multifd = new MigrationParameters { MultifdChannels = 2, MultifdCompression = CompressMethod.Zstd };
+        var destination = new MultifdDestination(new DestinationOptions { Parameters = multifd, ReadTimeout = MultifdLoopback.IoTimeout }) { Tls = Server };
         Task<Exception> incoming = Task.Run(() =>
         {
             using Stream main = TlsTransport.AuthenticateAsServer(TcpTransport.Accept(listener, MultifdLoopback.IoTimeout), Server);
             return Record(() => destination.Run(main, listener).Memory.Dispose());
         });
-        var source = new MultifdSource(guest, new MigrationParameters { MaxBandwidth = 0 }, multifd, new SourceMigrationOptions { ReplyTimeout = MultifdLoopback.IoTimeout });
+        var source = new MultifdSource(guest, MultifdLoopback.Combine(new MigrationParameters { MaxBandwidth = 0 }, multifd), new SourceMigrationOptions { ReplyTimeout = MultifdLoopback.IoTimeout });
         Exception sent = await Task.Run(() =>
         {
             using Stream main = TlsTransport.Connect("127.0.0.1", port, clientTls, MultifdLoopback.IoTimeout, MultifdLoopback.IoTimeout);

@@ -101,7 +101,7 @@ public sealed class MultifdWireTests
         // QEMU 9.0+ (zero-page-detection=multifd) with SYNC before each EOS: section 1 writes data to pages 1, 2 and 3 and
         // names 7 and 5 zero (never written); section 2 writes page 4 and names 3 and 1 zero after it (unsorted, over data),
         // then a packet of zero pages only names 2. Every SYNC is 9.2's.
-        using var source = new FakeMultifdSource(new MultifdParameters { Channels = 1, Compression = method });
+        using var source = new FakeMultifdSource(new MigrationParameters { MultifdChannels = 1, MultifdCompression = method });
         var channel = source.Connect(FakeMultifdSource.Hello(0));
         using PacketCompressor? compressor = PacketCompressor.Create(method, 1);
         byte[] Page(int seed) => Enumerable.Range(0, PageSizes.PageSize).Select(i => (byte)((i * seed) + 1)).ToArray();
@@ -145,7 +145,7 @@ public sealed class MultifdWireTests
         // By hand, as QEMU 7.2 could send it: a setup SYNC, then in a PART section a ZERO record on the main channel and a
         // zstd packet whose SYNC flag rides on its pages, then at END a SYNC packet without pages that still carries the
         // previous packet's next_packet_size and block name and no compression bits (QEMU sets those only with pages).
-        using var source = new FakeMultifdSource(new MultifdParameters { Channels = 1, Compression = CompressMethod.Zstd });
+        using var source = new FakeMultifdSource(new MigrationParameters { MultifdChannels = 1, MultifdCompression = CompressMethod.Zstd });
         var channel = source.Connect(FakeMultifdSource.Hello(0));
         byte[] pages = new byte[2 * PageSizes.PageSize];
         pages.AsSpan(0, PageSizes.PageSize).Fill(0x11);

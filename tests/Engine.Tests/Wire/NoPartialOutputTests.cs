@@ -1,4 +1,5 @@
 using Engine.Codecs;
+using Engine.Migration;
 using Engine.Tests.Wire.Support;
 using Engine.Wire;
 using Xunit;
@@ -25,7 +26,7 @@ public sealed class NoPartialOutputTests : IDisposable
         string output = Path.Combine(_root, "images");
 
         MigrationStreamException error = Assert.Throws<MigrationStreamException>(
-            () => RamExtractor.Extract(new MemoryStream(stream), output, new RamExtractOptions { DecompressThreads = 2 }));
+            () => RamExtractor.Extract(new MemoryStream(stream), output, new RamExtractOptions { Parameters = new MigrationParameters { DecompressThreads = 2 } }));
 
         Assert.Equal(corruptAt, error.Offset);
         Assert.False(Directory.Exists(output));
@@ -104,7 +105,7 @@ public sealed class NoPartialOutputTests : IDisposable
         Assert.False(File.Exists(output + ".tmp"));
     }
 
-    private static TranscodeOptions Options() => new() { Settings = CompressionSettings.Create(CompressMethod.Zstd, 1), CompressThreads = 2 };
+    private static TranscodeOptions Options() => new() { Parameters = new MigrationParameters { Compression = CompressionSettings.Create(CompressMethod.Zstd, 1), CompressThreads = 2 } };
 
     /// <summary>Two good pages (so images exist by the time it fails), then a zlib page whose Adler-32 is broken.</summary>
     private static (byte[] Stream, int CorruptAt) GoodPagesThenACorruptOne()

@@ -1,3 +1,4 @@
+using Engine.Migration;
 using System.Security.Cryptography;
 using Engine.Codecs;
 using Engine.Tests.Qemu;
@@ -74,8 +75,7 @@ public class QemuStreamTests(QemuInterop qemu, ITestOutputHelper output)
             string zstd = Path.Combine(root, "zstd.bin");
             TranscodeResult result = Transcoder.Transcode(plain, zstd, new TranscodeOptions
             {
-                Settings = CompressionSettings.Create(CompressMethod.Zstd, 3),
-                CompressThreads = 2,
+                Parameters = new MigrationParameters { Compression = CompressionSettings.Create(CompressMethod.Zstd, 3), CompressThreads = 2 },
             });
             output.WriteLine($"plain -> zstd-3: {result.BytesRead} -> {result.BytesWritten} bytes, compressed {result.CompressedPages}, raw {result.RawPages}, zero {result.ZeroPages}");
             Assert.True(result.CompressedPages > 1000);
@@ -85,8 +85,7 @@ public class QemuStreamTests(QemuInterop qemu, ITestOutputHelper output)
             string zlib = Path.Combine(root, "zlib.bin");
             result = Transcoder.Transcode(zstd, zlib, new TranscodeOptions
             {
-                Settings = CompressionSettings.Create(CompressMethod.Zlib, 1),
-                CompressThreads = 2,
+                Parameters = new MigrationParameters { Compression = CompressionSettings.Create(CompressMethod.Zlib, 1), CompressThreads = 2 },
             });
             output.WriteLine($"zstd-3 -> zlib-1: {result.BytesRead} -> {result.BytesWritten} bytes, compressed {result.CompressedPages}, raw {result.RawPages}, zero {result.ZeroPages}");
             Assert.Equal(result.DecompressedPages, StreamInspector.Inspect(zstd).Zstd.Count);
@@ -112,7 +111,7 @@ public class QemuStreamTests(QemuInterop qemu, ITestOutputHelper output)
     {
         RamExtractResult result = RamExtractor.Extract(stream, directory, new RamExtractOptions
         {
-            DecompressThreads = 2,
+            Parameters = new MigrationParameters { DecompressThreads = 2 },
         });
         var hashes = new Dictionary<string, string>();
         foreach (ExtractedBlock block in result.Blocks)

@@ -70,7 +70,7 @@ public sealed class SwitchoverStartTests
     public void A_destination_takes_command_11_and_loads_the_ram_around_it()
     {
         byte[] stream = Qemu10Stream(out _);
-        DestinationResult result = new DestinationMigration(new DestinationOptions { DecompressThreads = 2 }).Run(new MemoryStream(stream));
+        DestinationResult result = new DestinationMigration(new DestinationOptions { Parameters = new MigrationParameters { DecompressThreads = 2 } }).Run(new MemoryStream(stream));
         using (result.Memory)
         {
             Assert.True(result.FromQemu);
@@ -94,8 +94,7 @@ public sealed class SwitchoverStartTests
         var output = new MemoryStream();
         using (var transcoder = new Transcoder(new TranscodeOptions
         {
-            Settings = CompressionSettings.Create(CompressMethod.Zstd, 1),
-            CompressThreads = 2,
+            Parameters = new MigrationParameters { Compression = CompressionSettings.Create(CompressMethod.Zstd, 1), CompressThreads = 2 },
             CompressorFactory = TestCodecs.Compressor,
             DecompressorFactory = TestCodecs.Decompressor,
             Live = live,

@@ -1,4 +1,5 @@
 using Engine.Codecs;
+using Engine.Migration;
 using Engine.Tests.Wire.Support;
 using Engine.Wire;
 using Xunit;
@@ -66,7 +67,7 @@ public class TranscodeExtractTests
             byte[] stream = StreamBuilder.SmallStream();
             RamExtractResult result = RamExtractor.Extract(new MemoryStream(stream), directory, new RamExtractOptions
             {
-                DecompressThreads = 3,
+                Parameters = new MigrationParameters { DecompressThreads = 3 },
                 DecompressorFactory = TestCodecs.Decompressor,
             });
             MemoryRamSink expected = StreamBuilder.Load(stream);
@@ -116,7 +117,7 @@ public class TranscodeExtractTests
         {
             RamExtractResult result = RamExtractor.Extract(new MemoryStream(output.ToArray()), directory, new RamExtractOptions
             {
-                DecompressThreads = 4,
+                Parameters = new MigrationParameters { DecompressThreads = 4 },
                 DecompressorFactory = TestCodecs.Decompressor,
             });
             byte[] image = File.ReadAllBytes(result.Blocks[0].Path);
@@ -152,8 +153,7 @@ public class TranscodeExtractTests
 
     private static TranscodeOptions Options(CompressMethod method, int level, int threads) => new()
     {
-        Settings = CompressionSettings.Create(method, level),
-        CompressThreads = threads,
+        Parameters = new MigrationParameters { Compression = CompressionSettings.Create(method, level), CompressThreads = threads },
         CompressorFactory = TestCodecs.Compressor,
         DecompressorFactory = TestCodecs.Decompressor,
     };
