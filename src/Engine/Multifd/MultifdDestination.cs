@@ -83,18 +83,18 @@ public sealed class MultifdDestination
     {
         ArgumentNullException.ThrowIfNull(main);
         ArgumentNullException.ThrowIfNull(listener);
-        Socket mainSocket = TlsTransport.GetNetworkStream(main)?.Socket
+        MigrationConnection connection = MigrationConnection.Of(main)
             ?? throw new ArgumentException("the main channel must be a connection (a NetworkStream, or TLS over one from TlsTransport)", nameof(main));
         var clock = Stopwatch.StartNew();
         GuestMemory? memory = null;
 
         // Live metrics (EngineMetrics), published by the receive loop as for a single stream, channels included.
         using DestinationTracker metrics = EngineMetrics.TrackDestination();
-        using CancellationTokenRegistration abort = cancellationToken.UnsafeRegister(static s => ShutDown((Socket)s!, SocketShutdown.Receive), mainSocket);
-        mainSocket.ReceiveTimeout = (int)Math.Clamp(_options.ReadTimeout.TotalMilliseconds, 1, int.MaxValue);
+        using CancellationTokenRegistration abort = connection.ShutdownWhenCancelled(cancellationToken, SocketShutdown.Receive);
+        connection.SetReceiveTimeout(_options.ReadTimeout);
 
         // A channel that fails wakes the main thread, which may be blocked reading the main connection.
-        var channels = new MultifdChannelSet(this, _options.ReadTimeout, trackPages: false, () => ShutDown(mainSocket, SocketShutdown.Receive), cancellationToken);
+        var channels = new MultifdChannelSet(this, _options.ReadTimeout, trackPages: false, () => connection.Shutdown(SocketShutdown.Receive), cancellationToken);
         try
         {
             channels.Accept(listener);
@@ -263,7 +263,7 @@ public sealed class MultifdDestination
         }
 
         socket.NoDelay = true;
-        socket.ReceiveTimeout = (int)Math.Clamp(ioTimeout.TotalMilliseconds, 1, int.MaxValue);
+        socket.ReceiveTimeout = MigrationConnection.SocketTimeout(ioTimeout);
         socket.SendTimeout = socket.ReceiveTimeout;
         socket.ReceiveBufferSize = 1 << 20;
         var network = new NetworkStream(socket, ownsSocket: true);
@@ -284,18 +284,6 @@ public sealed class MultifdDestination
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             throw new MultifdChannelException(-1, 0, $"connection {accepted + 1} of {channels.Length}: its TLS handshake did not finish within the {limit.TotalSeconds:0.#} s the channels have to connect");
-        }
-    }
-
-    private static void ShutDown(Socket socket, SocketShutdown how)
-    {
-        try
-        {
-            socket.Shutdown(how);
-        }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
-        {
-            // Closed already.
         }
     }
 }
