@@ -137,7 +137,7 @@ public sealed class DestinationMigration
         {
             // Whatever went wrong, the source is told why (it stops at once: see PrecopyDriver.Destination.cs) and the memory is freed.
             string reason = e is MigrationStreamException ? e.Message : $"{e.GetType().Name}: {e.Message}";
-            if (guard is { BytesRead: 0 } && input is MigrationTlsStream)
+            if (guard is { BytesRead: 0 } && network is { IsTls: true })
             {
                 // TLS 1.3: the source judges this destination's certificate after its handshake ended, and leaves.
                 reason = "the source closed the TLS connection right after the handshake without sending anything: a TLS source does this when it refuses this destination's certificate (not from its CA, expired, or not for the name it expected; the source's error says which)";

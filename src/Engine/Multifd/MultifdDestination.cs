@@ -251,10 +251,10 @@ public sealed class MultifdDestination
     /// </summary>
     internal static Stream AcceptChannel(TcpListener listener, TlsOptions? tls, TimeSpan ioTimeout, int accepted, MultifdReceiveChannel?[] channels, TimeSpan limit, CancellationToken limitToken, CancellationToken cancellationToken)
     {
-        Socket socket;
+        NetworkStream network;
         try
         {
-            socket = listener.AcceptSocketAsync(limitToken).AsTask().GetAwaiter().GetResult();
+            network = TcpTransport.Accept(listener, ioTimeout, limitToken);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -262,11 +262,6 @@ public sealed class MultifdDestination
             throw new MultifdChannelException(missing, 0, $"never connected: {accepted} of {channels.Length} channels connected within {limit.TotalSeconds:0.#} s");
         }
 
-        socket.NoDelay = true;
-        socket.ReceiveTimeout = MigrationConnection.SocketTimeout(ioTimeout);
-        socket.SendTimeout = socket.ReceiveTimeout;
-        socket.ReceiveBufferSize = 1 << 20;
-        var network = new NetworkStream(socket, ownsSocket: true);
         if (tls is null)
         {
             return network;

@@ -150,6 +150,17 @@ public static class TlsTransport
     }
 
     /// <summary>
+    /// Accepts the next migration connection from <paramref name="listener"/> as QEMU's listener does: TCP, then with
+    /// <paramref name="tls"/> (server credentials) the handshake at once. A peer refused by TLS throws
+    /// <see cref="EngineException"/> (<see cref="EngineErrorKind.Security"/>); the listener stays usable.
+    /// </summary>
+    internal static Stream Accept(TcpListener listener, TlsOptions? tls, TimeSpan ioTimeout, CancellationToken cancellationToken = default)
+    {
+        NetworkStream tcp = TcpTransport.Accept(listener, ioTimeout, cancellationToken);
+        return tls is null ? tcp : AuthenticateAsServer(tcp, tls, cancellationToken);
+    }
+
+    /// <summary>
     /// Ends the sending side: on TLS a close_notify, then the TCP FIN (a plain connection only gets the FIN). The peer's
     /// answer can still be read. Throws <see cref="IOException"/> if the connection is gone.
     /// </summary>
