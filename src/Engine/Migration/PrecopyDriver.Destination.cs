@@ -1,3 +1,4 @@
+using System.Net.Sockets;
 using System.Text;
 using Engine.Transport;
 
@@ -108,7 +109,7 @@ internal sealed partial class PrecopyDriver
         PeerSignal signal = destination.ReadPeer();
         if (signal.Failure is Exception failure)
         {
-            return destination.IsTls || failure is not System.Net.Sockets.SocketException socket
+            return destination.IsTls || failure is not SocketException socket
                 ? new MigrationException($"connection failed: {TlsTransport.DescribeFailure(failure)}", failure)
                 : new MigrationException($"connection failed: the destination dropped the connection: {socket.Message} ({socket.SocketErrorCode})", socket);
         }
