@@ -148,11 +148,7 @@ internal static class IncomingCommand
             // --tls-creds each one runs its TLS handshake right after the accept (the channels' inside MultifdDestination).
             using TcpListener channels = TcpTransport.Listen(endpoint.Host, endpoint.Port, backlog: 256);
             TlsCliOptions.Announce("incoming", channels.LocalEndpoint, endpoint.Host, tls);
-            Stream main = TlsCliOptions.AcceptReportingRefusals("incoming", () =>
-            {
-                NetworkStream connection = TcpTransport.Accept(channels, io, cancellationToken);
-                return tls is null ? connection : TlsTransport.AuthenticateAsServer(connection, tls, cancellationToken);
-            });
+            Stream main = TlsCliOptions.AcceptReportingRefusals("incoming", () => TlsTransport.Accept(channels, tls, io, cancellationToken));
             using (main)
             {
                 result = multifd.Run(main, channels, cancellationToken);

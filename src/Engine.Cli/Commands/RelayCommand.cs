@@ -125,11 +125,7 @@ internal static class RelayCommand
 
             // The first connection is the main channel (with multifd, as QEMU 7.2: the channels are accepted after it, each
             // with TLS when the main one has it: MultifdDestination.AcceptChannel).
-            using Stream source = TlsCliOptions.AcceptReportingRefusals("relay", () =>
-            {
-                NetworkStream connection = TcpTransport.Accept(listener, io, cancellationToken);
-                return tlsIn is null ? connection : TlsTransport.AuthenticateAsServer(connection, tlsIn, cancellationToken);
-            });
+            using Stream source = TlsCliOptions.AcceptReportingRefusals("relay", () => TlsTransport.Accept(listener, tlsIn, io, cancellationToken));
             result = Relay(output, io, tlsOut, cancellationToken, destination => multifd is null
                 ? relay.Run(source, destination, cancellationToken)
                 : relay.Run(source, listener, multifd, destination, cancellationToken));

@@ -37,8 +37,8 @@ public sealed class DestinationMigration
     public DestinationResult Run(Stream input, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(input);
-        NetworkStream? network = TlsTransport.GetNetworkStream(input);
-        Stream? connection = network is null ? null : input; // replies go inside TLS when the connection has it
+        MigrationConnection? network = MigrationConnection.Of(input);
+        Stream? connection = network?.Stream; // replies go inside TLS when the connection has it
         GuestMemory? memory = null;
         var clock = Stopwatch.StartNew();
 
@@ -49,13 +49,9 @@ public sealed class DestinationMigration
         // cancellation shuts the socket down, which ends a blocked read at once. (The reader's own timeout and token path
         // waits on a task per read that has to wait, which costs an allocation per read in steady state.) Other streams
         // (files) use the reader's token and timeout.
-        using CancellationTokenRegistration abort = network is null
-            ? default
-            : cancellationToken.UnsafeRegister(static s => ShutDown((NetworkStream)s!), network);
-        if (network is not null)
-        {
-            network.ReadTimeout = (int)Math.Clamp(_options.ReadTimeout.TotalMilliseconds, 1, int.MaxValue);
-        }
+        // The receive side only: the error line telling the source why can still go out.
+        using CancellationTokenRegistration abort = network?.ShutdownWhenCancelled(cancellationToken, SocketShutdown.Receive) ?? default;
+        network?.SetReceiveTimeout(_options.ReadTimeout);
 
         try
         {
@@ -133,9 +129,9 @@ public sealed class DestinationMigration
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            // Whatever went wrong, the source is told why (it stops at once: see DestinationWatch) and the memory is freed.
+            // Whatever went wrong, the source is told why (it stops at once: see PrecopyDriver.Destination.cs) and the memory is freed.
             string reason = e is MigrationStreamException ? e.Message : $"{e.GetType().Name}: {e.Message}";
-            if (guard is { BytesRead: 0 } && input is MigrationTlsStream)
+            if (guard is { BytesRead: 0 } && network is { IsTls: true })
             {
                 // TLS 1.3: the source judges this destination's certificate after its handshake ended, and leaves.
                 reason = "the source closed the TLS connection right after the handshake without sending anything: a TLS source does this when it refuses this destination's certificate (not from its CA, expired, or not for the name it expected; the source's error says which)";
@@ -151,19 +147,6 @@ public sealed class DestinationMigration
         finally
         {
             memory?.Dispose();
-        }
-    }
-
-    private static void ShutDown(NetworkStream network)
-    {
-        try
-        {
-            // Receive side only: the error line telling the source why can still go out.
-            network.Socket.Shutdown(SocketShutdown.Receive);
-        }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
-        {
-            // Closed already: nothing is blocked on it.
         }
     }
 }

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net.Security;
 using System.Net.Sockets;
 using System.Text;
 using Engine.Multifd;
@@ -21,7 +20,7 @@ namespace Engine.Migration;
 /// fast as the destination link takes the bytes, so a QEMU source's bandwidth estimate and downtime reflect the real link.
 /// </para>
 /// <para>
-/// Faults: a destination never speaks in precopy, so a watch thread polls the destination's socket every 20 ms; a close,
+/// Faults: a destination never speaks in precopy, so a watch thread asks the destination's connection every 20 ms; a close,
 /// reset or any bytes from it end the relay at once, naming the destination. A source that dies shows up as the end of the
 /// input before the stream is complete (also in the device state after RAM's END). Either way both connections are shut
 /// down, so the peer on the other side learns within moments too, and a <see cref="MigrationException"/> names the peer.
@@ -36,8 +35,8 @@ namespace Engine.Migration;
 /// barrier's record, and in per-round mode the last ones before RAM's last EOS once every channel has ended, so the
 /// destination gets one single-stream migration. TLS (issue 12: <c>engine relay --tls-creds</c> for the outgoing side,
 /// <c>--listen-tls-creds</c> for the accepted ones, the channels through <see cref="MultifdDestination.Tls"/>) wraps the
-/// connections before they are handed here; over TLS the watch keeps a read of the destination's TLS stream pending
-/// instead of polling its socket.
+/// connections before they are handed here; the watch is the connection's own (<see cref="MigrationConnection"/>), which over
+/// TLS keeps a read of the destination's TLS stream pending instead of polling its socket.
 /// </para>
 /// </remarks>
 internal sealed class MigrationRelay
@@ -88,15 +87,8 @@ internal sealed class MigrationRelay
 
         // The link is kept busy while the next batch is decoded and encoded: a sender thread writes, a few chunks ahead.
         using var sending = new BackgroundWriteStream(limited, cancellationToken: stop.Token);
-        if (input.Socket is { } inSocket)
-        {
-            inSocket.ReceiveTimeout = (int)Math.Clamp(_options.IoTimeout.TotalMilliseconds, 1, int.MaxValue);
-        }
-
-        if (output.Socket is { } outSocket)
-        {
-            outSocket.SendTimeout = (int)Math.Clamp(_options.IoTimeout.TotalMilliseconds, 1, int.MaxValue);
-        }
+        input.Connection?.SetReceiveTimeout(_options.IoTimeout);
+        output.Connection?.SetSendTimeout(_options.IoTimeout);
 
         var watch = new Watch(output, input, _options.DestinationName, stop);
         using CancellationTokenRegistration abort = cancellationToken.UnsafeRegister(static s => ((Watch)s!).AbortBoth(), watch);
@@ -197,16 +189,19 @@ internal sealed class MigrationRelay
     }
 
     /// <summary>
-    /// The destination's watch: polls its socket; the destination of a precopy stream never sends, so any readable event is a
-    /// close, a reset or an error message, and ends the relay.
+    /// The destination's watch (<see cref="MigrationConnection.WaitForPeer"/>, every 20 ms): the destination of a precopy
+    /// stream never sends, so anything it does (a close, a reset, an alert, an error message) ends the relay.
     /// </summary>
     /// <remarks>
-    /// Design: <see cref="Run"/> runs on its own thread until <see cref="Finish"/>; it publishes <see cref="Reason"/> (a
-    /// volatile write, before it shuts the sockets down) and the relay thread reads it after its blocked call has been woken
-    /// by that shutdown.
+    /// Design: <see cref="Run"/> runs on its own thread until <see cref="Finish"/>, the only user of the destination
+    /// connection's watch (the relay's thread only writes); it publishes <see cref="Reason"/> (a volatile write, before it
+    /// shuts the sockets down) and the relay thread reads it after its blocked call has been woken by that shutdown.
     /// </remarks>
     private sealed class Watch(PeerStream destination, PeerStream source, string name, CancellationTokenSource stop)
     {
+        /// <summary>The most of the destination's bytes quoted in the reason.</summary>
+        private const int QuotedBytes = 512;
+
         private int _finished;
         private string? _reason;
 
@@ -222,110 +217,42 @@ internal sealed class MigrationRelay
 
         public void Run()
         {
-            Socket? socket = destination.Socket;
-            if (socket is null)
+            if (destination.Connection is not { } connection)
             {
                 return;
             }
 
-            if (destination.Tls is { } tls)
-            {
-                RunTls(tls);
-                return;
-            }
-
-            var buffer = new byte[512];
-            int micro = (int)(s_watchInterval.TotalMilliseconds * 1000);
             while (Volatile.Read(ref _finished) == 0)
             {
-                string? reason;
-                try
-                {
-                    if (!socket.Poll(micro, SelectMode.SelectRead))
-                    {
-                        continue;
-                    }
-
-                    if (Volatile.Read(ref _finished) != 0)
-                    {
-                        return;
-                    }
-
-                    int available = socket.Available;
-                    if (available == 0)
-                    {
-                        reason = $"{name} closed the connection (it died, or refused the stream)";
-                    }
-                    else
-                    {
-                        int read = socket.Receive(buffer, Math.Min(available, buffer.Length), SocketFlags.None);
-                        string text = MigrationStreamReader.Printable(buffer.AsSpan(0, read)).Trim();
-                        if (text.StartsWith(MigrationReply.ReceivedLine, StringComparison.Ordinal))
-                        {
-                            // An Engine destination's end-of-stream line: the stream is complete, nothing more to watch.
-                            return;
-                        }
-
-                        reason = $"{name} sent data in the middle of a precopy stream (it failed, or speaks another protocol): {text}";
-                    }
-                }
-                catch (Exception e) when (e is SocketException or ObjectDisposedException)
-                {
-                    if (Volatile.Read(ref _finished) != 0)
-                    {
-                        return;
-                    }
-
-                    reason = $"{name}'s connection failed: {e.Message}";
-                }
-
-                Stop(reason);
-                return;
-            }
-        }
-
-        /// <summary>
-        /// Over TLS the socket carries records the destination's TLS sends on its own (a TLS 1.3 server's session tickets), so
-        /// the watch keeps one read of the TLS stream pending instead: the destination's bytes, its close, its alert or a reset
-        /// complete it. (An SslStream allows one read beside the relay thread's writes.)
-        /// </summary>
-        private void RunTls(SslStream tls)
-        {
-            var buffer = new byte[512];
-            Task<int> read;
-            try
-            {
-                read = tls.ReadAsync(buffer).AsTask();
-            }
-            catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException or NotSupportedException)
-            {
-                read = Task.FromException<int>(e);
-            }
-
-            // Observed here: the read may fail after the watch stopped looking (the connection closed at the end).
-            _ = read.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-            while (Volatile.Read(ref _finished) == 0)
-            {
-                if (!((IAsyncResult)read).AsyncWaitHandle.WaitOne(s_watchInterval) || Volatile.Read(ref _finished) != 0)
+                if (!connection.WaitForPeer(s_watchInterval) || Volatile.Read(ref _finished) != 0)
                 {
                     continue;
                 }
 
-                string reason;
-                if (!read.IsCompletedSuccessfully)
+                PeerSignal signal = connection.ReadPeer();
+                if (Volatile.Read(ref _finished) != 0)
                 {
-                    Exception failure = read.Exception?.InnerException ?? (Exception?)read.Exception ?? new IOException("the read was cancelled");
+                    return;
+                }
+
+                string reason;
+                if (signal.Failure is Exception failure)
+                {
                     reason = $"{name}'s connection failed: {TlsTransport.DescribeFailure(failure)}";
                 }
-                else if (read.Result == 0)
+                else if (signal.Ended)
                 {
-                    reason = $"{name} closed the TLS connection (it died, refused the stream, or refused this relay's certificate)";
+                    reason = connection.IsTls
+                        ? $"{name} closed the TLS connection (it died, refused the stream, or refused this relay's certificate)"
+                        : $"{name} closed the connection (it died, or refused the stream)";
                 }
                 else
                 {
-                    string text = MigrationStreamReader.Printable(buffer.AsSpan(0, read.Result)).Trim();
+                    ReadOnlySpan<byte> bytes = signal.Bytes.Span;
+                    string text = MigrationStreamReader.Printable(bytes[..Math.Min(bytes.Length, QuotedBytes)]).Trim();
                     if (text.StartsWith(MigrationReply.ReceivedLine, StringComparison.Ordinal))
                     {
+                        // An Engine destination's end-of-stream line: the stream is complete, nothing more to watch.
                         return;
                     }
 

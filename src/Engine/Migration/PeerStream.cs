@@ -1,4 +1,3 @@
-using System.Net.Security;
 using System.Net.Sockets;
 using Engine.Transport;
 
@@ -18,13 +17,11 @@ internal sealed class PeerStream : Stream
     {
         _inner = inner;
         _name = name;
+        Connection = MigrationConnection.Of(inner);
     }
 
-    /// <summary>The socket under a plain or TLS connection; null for a file.</summary>
-    public Socket? Socket => TlsTransport.GetNetworkStream(_inner)?.Socket;
-
-    /// <summary>The TLS stream when the peer is reached over TLS (its socket then carries records, not the peer's bytes).</summary>
-    public SslStream? Tls => _inner as SslStream;
+    /// <summary>The plain or TLS connection the peer is reached on; null for a file.</summary>
+    public MigrationConnection? Connection { get; }
 
     /// <summary>True once a read returned the end of the stream.</summary>
     public bool Ended { get; private set; }
@@ -98,17 +95,7 @@ internal sealed class PeerStream : Stream
     public override void SetLength(long value) => throw new NotSupportedException();
 
     /// <summary>Shuts the connection down both ways (wakes any blocked read or write on it); nothing for a file.</summary>
-    public void Abort()
-    {
-        try
-        {
-            Socket?.Shutdown(SocketShutdown.Both);
-        }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
-        {
-            // Already closed.
-        }
-    }
+    public void Abort() => Connection?.Shutdown();
 
     private static string Describe(Exception e)
     {

@@ -38,7 +38,7 @@ namespace Engine.Migration;
 /// only ever read: a failed or cancelled migration leaves it untouched, and a paused guest is resumed.
 /// </para>
 /// </remarks>
-internal sealed class PrecopyDriver
+internal sealed partial class PrecopyDriver
 {
     /// <summary>QEMU's <c>MAX_WAIT</c>: an iteration sends for at most 50 ms before it ends its section.</summary>
     public const int MaxIterationMs = 50;
@@ -99,7 +99,10 @@ internal sealed class PrecopyDriver
             ArgumentNullException.ThrowIfNull(main);
             var autoConverge = new AutoConverge(_parameters);
             var limiter = new RateLimiter(_parameters.MaxBandwidth, _options.Time);
-            using var watch = new DestinationWatch(main, _options.Time, cancellationToken);
+            MigrationConnection? destination = MigrationConnection.Of(main);
+
+            // Blocking socket calls do not observe a token: shutting the socket down is what wakes them.
+            using CancellationTokenRegistration abort = destination?.ShutdownWhenCancelled(cancellationToken) ?? default;
 
             // Live metrics (EngineMetrics): the listener reads _statistics on its own thread; ending records duration and downtime.
             using IDisposable metrics = EngineMetrics.TrackSource(_statistics, () => NowMs);
@@ -137,7 +140,7 @@ internal sealed class PrecopyDriver
                 {
                     cancellationToken.ThrowIfCancellationRequested();
                     ThrowIfGuestFailed();
-                    watch.ThrowIfDestinationSpoke();
+                    ThrowIfDestinationSpoke(destination);
                     _statistics.UpdateCounters(NowMs);
                     long pending = DirtyBytes;
                     if (pending < _statistics.ThresholdBytes || pending == 0)
@@ -152,7 +155,7 @@ internal sealed class PrecopyDriver
                     }
 
                     BeginSection(SectionType.Part, writer, limiter);
-                    SendDirtyPages(sender, limiter, watch, limited: true, cancellationToken);
+                    SendDirtyPages(sender, limiter, destination, limited: true, cancellationToken);
                     EndSection(sender, writer, limiter, eof: false);
                     _statistics.SetRemaining(DirtyBytes);
                     _options.Progress?.Invoke(_statistics.Snapshot(NowMs));
@@ -163,7 +166,7 @@ internal sealed class PrecopyDriver
                         // here in whole windows; sending one page per window meanwhile would cost a section, a flush and a
                         // progress report per page, and windows that measure one page make the bandwidth (and so the
                         // convergence threshold) look near zero.
-                        watch.Sleep(limiter.TimeUntilWindowEnd, cancellationToken);
+                        SleepWatching(destination, limiter.TimeUntilWindowEnd, cancellationToken);
                     }
                 }
 
@@ -174,10 +177,10 @@ internal sealed class PrecopyDriver
                 Sync(autoConverge);
                 limiter.SetBandwidth(0);
                 BeginSection(SectionType.End, writer, limiter);
-                SendDirtyPages(sender, limiter, watch, limited: false, cancellationToken);
+                SendDirtyPages(sender, limiter, destination, limited: false, cancellationToken);
                 EndSection(sender, writer, limiter, eof: true);
                 long streamBytes = writer.Position + sender.Finish();
-                IReadOnlyList<BlockChecksum>? destination = EndStream(main, watch, expectReply);
+                IReadOnlyList<BlockChecksum>? destinationChecksums = EndStream(main, destination, expectReply);
 
                 // The guest is still paused: its memory is exactly what was sent.
                 IReadOnlyList<BlockChecksum> source = MemoryChecksum.Of(_guest.Memory);
@@ -185,13 +188,13 @@ internal sealed class PrecopyDriver
                 {
                     Info = _statistics.Snapshot(NowMs),
                     SourceChecksums = source,
-                    DestinationChecksums = destination,
+                    DestinationChecksums = destinationChecksums,
                     StreamBytes = streamBytes,
                 };
             }
             catch (Exception e) when (cancellationToken.IsCancellationRequested)
             {
-                // Cancellation shuts the connection down (DestinationWatch), so a blocked send or read ends in an I/O
+                // Cancellation shuts the connection down (ShutdownWhenCancelled), so a blocked send or read ends in an I/O
                 // error: that is the cancellation, not a failure of its own.
                 _statistics.Fail(NowMs, "cancelled", cancelled: true);
                 ResumeIfPaused(paused);
@@ -206,7 +209,7 @@ internal sealed class PrecopyDriver
                 // A multifd channel's failed send (a MigrationException around the channel's IOException) is explained the
                 // same way; a refusal of this source's own, such as a channel's TLS check of the destination, is its own reason.
                 bool ownReason = e is MigrationException { InnerException: not IOException } or EngineException { Kind: EngineErrorKind.Security };
-                string? explained = ownReason ? null : watch.ExplainFailure(TimeSpan.FromSeconds(1));
+                string? explained = ownReason ? null : ExplainFailure(destination, TimeSpan.FromSeconds(1));
                 string reason = explained ?? Describe(e);
                 _statistics.Fail(NowMs, reason);
                 ResumeIfPaused(paused);
@@ -280,24 +283,24 @@ internal sealed class PrecopyDriver
     /// After EOF: on a connection, ends the sending side (over TLS: close_notify, then FIN) and, when a reply is expected
     /// (an Engine destination; QEMU sends none), waits for "received" and the checksums. Downtime ends here.
     /// </summary>
-    private IReadOnlyList<BlockChecksum>? EndStream(Stream main, DestinationWatch watch, bool expectReply)
+    private IReadOnlyList<BlockChecksum>? EndStream(Stream main, MigrationConnection? destination, bool expectReply)
     {
-        if (TlsTransport.GetNetworkStream(main) is not NetworkStream network)
+        if (destination is null)
         {
             main.Flush();
             _statistics.Complete(NowMs);
             return null;
         }
 
-        TlsTransport.ShutdownSend(main, _options.ReplyTimeout);
+        destination.ShutdownSend(_options.ReplyTimeout);
         if (!expectReply)
         {
             _statistics.Complete(NowMs);
             return null;
         }
 
-        network.ReadTimeout = (int)Math.Clamp(_options.ReplyTimeout.TotalMilliseconds, 1, int.MaxValue);
-        Stream reply = watch.ReplyStream(main, _options.ReplyTimeout);
+        destination.SetReceiveTimeout(_options.ReplyTimeout);
+        Stream reply = ReplyStream(destination, _options.ReplyTimeout);
         MigrationReply.ExpectReceived(MigrationReply.ReadLine(reply, "the destination's confirmation"));
         _statistics.Complete(NowMs);
         return MigrationReply.ParseChecksums(MigrationReply.ReadLine(reply, "the destination's checksums"));
@@ -344,7 +347,7 @@ internal sealed class PrecopyDriver
     /// bitmaps are empty, or (when <paramref name="limited"/>) the rate limit's window is used up or the iteration has run
     /// 50 ms. The section's end (<see cref="EndSection"/>) then writes what the sender still holds.
     /// </summary>
-    private void SendDirtyPages(PageSender sender, RateLimiter limiter, DestinationWatch watch, bool limited, CancellationToken cancellationToken)
+    private void SendDirtyPages(PageSender sender, RateLimiter limiter, MigrationConnection? destination, bool limited, CancellationToken cancellationToken)
     {
         long started = NowMs;
         int sinceCheck = 0;
@@ -369,7 +372,7 @@ internal sealed class PrecopyDriver
             {
                 sinceCheck = 0;
                 cancellationToken.ThrowIfCancellationRequested();
-                watch.ThrowIfDestinationSpoke();
+                ThrowIfDestinationSpoke(destination);
                 sender.ThrowIfFailed();
                 if (limited && NowMs - started >= MaxIterationMs)
                 {

@@ -87,18 +87,18 @@ public sealed class MultifdDestination
     {
         ArgumentNullException.ThrowIfNull(main);
         ArgumentNullException.ThrowIfNull(listener);
-        Socket mainSocket = TlsTransport.GetNetworkStream(main)?.Socket
+        MigrationConnection connection = MigrationConnection.Of(main)
             ?? throw new ArgumentException("the main channel must be a connection (a NetworkStream, or TLS over one from TlsTransport)", nameof(main));
         var clock = Stopwatch.StartNew();
         GuestMemory? memory = null;
 
         // Live metrics (EngineMetrics), published by the receive loop as for a single stream, channels included.
         using DestinationTracker metrics = EngineMetrics.TrackDestination();
-        using CancellationTokenRegistration abort = cancellationToken.UnsafeRegister(static s => ShutDown((Socket)s!, SocketShutdown.Receive), mainSocket);
-        mainSocket.ReceiveTimeout = (int)Math.Clamp(_options.ReadTimeout.TotalMilliseconds, 1, int.MaxValue);
+        using CancellationTokenRegistration abort = connection.ShutdownWhenCancelled(cancellationToken, SocketShutdown.Receive);
+        connection.SetReceiveTimeout(_options.ReadTimeout);
 
         // A channel that fails wakes the main thread, which may be blocked reading the main connection.
-        var channels = new MultifdChannelSet(this, _options.ReadTimeout, trackPages: false, () => ShutDown(mainSocket, SocketShutdown.Receive), cancellationToken);
+        var channels = new MultifdChannelSet(this, _options.ReadTimeout, trackPages: false, () => connection.Shutdown(SocketShutdown.Receive), cancellationToken);
         try
         {
             channels.Accept(listener);
@@ -250,10 +250,10 @@ public sealed class MultifdDestination
     /// </summary>
     internal static Stream AcceptChannel(TcpListener listener, TlsOptions? tls, TimeSpan ioTimeout, int accepted, MultifdReceiveChannel?[] channels, TimeSpan limit, CancellationToken limitToken, CancellationToken cancellationToken)
     {
-        Socket socket;
+        NetworkStream network;
         try
         {
-            socket = listener.AcceptSocketAsync(limitToken).AsTask().GetAwaiter().GetResult();
+            network = TcpTransport.Accept(listener, ioTimeout, limitToken);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -261,11 +261,6 @@ public sealed class MultifdDestination
             throw new MultifdChannelException(missing, 0, $"never connected: {accepted} of {channels.Length} channels connected within {limit.TotalSeconds:0.#} s");
         }
 
-        socket.NoDelay = true;
-        socket.ReceiveTimeout = (int)Math.Clamp(ioTimeout.TotalMilliseconds, 1, int.MaxValue);
-        socket.SendTimeout = socket.ReceiveTimeout;
-        socket.ReceiveBufferSize = 1 << 20;
-        var network = new NetworkStream(socket, ownsSocket: true);
         if (tls is null)
         {
             return network;
@@ -283,18 +278,6 @@ public sealed class MultifdDestination
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             throw new MultifdChannelException(-1, 0, $"connection {accepted + 1} of {channels.Length}: its TLS handshake did not finish within the {limit.TotalSeconds:0.#} s the channels have to connect");
-        }
-    }
-
-    private static void ShutDown(Socket socket, SocketShutdown how)
-    {
-        try
-        {
-            socket.Shutdown(how);
-        }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
-        {
-            // Closed already.
         }
     }
 }

@@ -30,7 +30,7 @@ internal sealed unsafe class MultifdReceiveChannel : IDisposable
 
     private readonly int _id;
     private readonly Stream _stream; // a NetworkStream, or TLS over one (TlsTransport)
-    private readonly Socket? _socket;
+    private readonly MigrationConnection? _connection;
     private readonly CompressMethod _method;
     private readonly MultifdReceiveState _state;
     private readonly PacketDecompressor? _decompressor;
@@ -55,7 +55,7 @@ internal sealed unsafe class MultifdReceiveChannel : IDisposable
     {
         _id = id;
         _stream = stream;
-        _socket = TlsTransport.GetNetworkStream(stream)?.Socket;
+        _connection = MigrationConnection.Of(stream);
         _method = method;
         _state = state;
         _header = (byte*)NativeMemory.AlignedAlloc(MultifdFormat.PacketHeaderLength, 64);
@@ -169,25 +169,10 @@ internal sealed unsafe class MultifdReceiveChannel : IDisposable
         if (graceful && _ended)
         {
             _thread?.Join(); // it has returned or is returning: the stream is free to write on
-            try
-            {
-                TlsTransport.ShutdownSend(_stream, CloseTimeout);
-            }
-            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException)
-            {
-                // The source has gone already: nothing to tell it.
-            }
+            _connection?.TryShutdownSend(CloseTimeout); // a source that has gone already needs nothing more
         }
 
-        try
-        {
-            _socket?.Shutdown(SocketShutdown.Both);
-        }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
-        {
-            // Closed already.
-        }
-
+        _connection?.Shutdown();
         _thread?.Join();
     }
 

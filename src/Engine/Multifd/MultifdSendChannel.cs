@@ -30,7 +30,7 @@ internal sealed unsafe class MultifdSendChannel : IDisposable
 
     private readonly int _id;
     private readonly Stream _stream; // a NetworkStream, or TLS over one (TlsTransport)
-    private readonly Socket? _socket;
+    private readonly MigrationConnection? _connection;
     private readonly CompressMethod _method;
     private readonly PacketCompressor? _compressor;
     private readonly SemaphoreSlim _work = new(0);
@@ -52,7 +52,7 @@ internal sealed unsafe class MultifdSendChannel : IDisposable
     {
         _id = id;
         _stream = stream;
-        _socket = TlsTransport.GetNetworkStream(stream)?.Socket;
+        _connection = MigrationConnection.Of(stream);
         _method = parameters.MultifdCompression;
         _progress = progress;
         _packetCounter = packetCounter;
@@ -121,21 +121,15 @@ internal sealed unsafe class MultifdSendChannel : IDisposable
         _work.Release();
         if (!graceful)
         {
-            ShutDown(SocketShutdown.Both);
+            _connection?.Shutdown();
         }
 
         _thread?.Join();
         if (graceful)
         {
-            // Over TLS a close_notify before the FIN: QEMU 10 destinations treat a channel's unclean end as an error.
-            try
-            {
-                TlsTransport.ShutdownSend(_stream);
-            }
-            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException)
-            {
-                // The connection is gone: the destination's reply on the main channel says what it received.
-            }
+            // Over TLS a close_notify before the FIN: QEMU 10 destinations treat a channel's unclean end as an error. A
+            // connection that is gone is no error here: the destination's reply on the main channel says what it received.
+            _connection?.TryShutdownSend();
         }
     }
 
@@ -156,18 +150,6 @@ internal sealed unsafe class MultifdSendChannel : IDisposable
         }
 
         NativeMemory.AlignedFree(_packet);
-    }
-
-    private void ShutDown(SocketShutdown how)
-    {
-        try
-        {
-            _socket?.Shutdown(how);
-        }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
-        {
-            // Closed already.
-        }
     }
 
     private void Loop()

@@ -74,8 +74,7 @@ internal sealed class MigrationListener : IDisposable
             throw new InvalidOperationException("the listener refuses connections now (RefuseOthers was called)");
         }
 
-        NetworkStream connection = TcpTransport.Accept(_listener, _ioTimeout, cancellationToken);
-        return _tls is null ? connection : TlsTransport.AuthenticateAsServer(connection, _tls, cancellationToken);
+        return TlsTransport.Accept(_listener, _tls, _ioTimeout, cancellationToken);
     }
 
     /// <summary>From now on, answers every connection with <paramref name="reason"/> and closes it (until disposed).</summary>
@@ -126,11 +125,11 @@ internal sealed class MigrationListener : IDisposable
 
             // Published for Dispose: it aborts the refusal in progress. (Full fence: either Dispose sees it, or we see _stop.)
             Interlocked.Exchange(ref _current, socket);
-            string peer = Describe(socket);
+            string peer = MigrationConnection.EndPointName(socket) ?? "(unknown peer)";
             string told = reason;
             try
             {
-                socket.SendTimeout = socket.ReceiveTimeout = (int)RefusalTimeout.TotalMilliseconds;
+                socket.SendTimeout = socket.ReceiveTimeout = MigrationConnection.SocketTimeout(RefusalTimeout);
                 var connection = new NetworkStream(socket, ownsSocket: true);
                 Stream channel = connection;
                 if (tls is not null)
@@ -180,18 +179,6 @@ internal sealed class MigrationListener : IDisposable
         long deadline = Environment.TickCount64 + (long)RefusalTimeout.TotalMilliseconds;
         while (Environment.TickCount64 < deadline && channel.Read(sink) > 0)
         {
-        }
-    }
-
-    private static string Describe(Socket socket)
-    {
-        try
-        {
-            return socket.RemoteEndPoint?.ToString() ?? "(unknown peer)";
-        }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
-        {
-            return "(unknown peer)";
         }
     }
 }

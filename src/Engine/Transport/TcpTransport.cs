@@ -86,7 +86,7 @@ internal static class TcpTransport
 
     private static NetworkStream Configure(Socket socket, TimeSpan ioTimeout)
     {
-        int ms = (int)Math.Clamp(ioTimeout.TotalMilliseconds, 1, int.MaxValue);
+        int ms = MigrationConnection.SocketTimeout(ioTimeout);
         socket.NoDelay = true;
         socket.SendTimeout = ms;
         socket.ReceiveTimeout = ms;

@@ -29,8 +29,8 @@ namespace Engine.Transport;
 /// // destination / server, per accepted connection (or use MigrationListener, which does this and refuses the rest)
 /// SslStream s = TlsTransport.AuthenticateAsServer(acceptedTcp, serverTls, ct);
 ///
-/// // code that needs the socket under a plain or TLS connection (timeouts, poll, shutdown)
-/// NetworkStream? under = TlsTransport.GetNetworkStream(stream);
+/// // code that needs more of a plain or TLS connection than its stream (timeouts, shutdown, the peer's name, its watch)
+/// MigrationConnection? connection = MigrationConnection.Of(stream);
 /// </code>
 /// <para>
 /// Every refusal throws <see cref="EngineException"/> with <see cref="EngineErrorKind.Security"/> and a message that says
@@ -150,22 +150,31 @@ public static class TlsTransport
     }
 
     /// <summary>
+    /// Accepts the next migration connection from <paramref name="listener"/> as QEMU's listener does: TCP, then with
+    /// <paramref name="tls"/> (server credentials) the handshake at once. A peer refused by TLS throws
+    /// <see cref="EngineException"/> (<see cref="EngineErrorKind.Security"/>); the listener stays usable.
+    /// </summary>
+    internal static Stream Accept(TcpListener listener, TlsOptions? tls, TimeSpan ioTimeout, CancellationToken cancellationToken = default)
+    {
+        NetworkStream tcp = TcpTransport.Accept(listener, ioTimeout, cancellationToken);
+        return tls is null ? tcp : AuthenticateAsServer(tcp, tls, cancellationToken);
+    }
+
+    /// <summary>
     /// Ends the sending side: on TLS a close_notify, then the TCP FIN (a plain connection only gets the FIN). The peer's
     /// answer can still be read. Throws <see cref="IOException"/> if the connection is gone.
     /// </summary>
     public static void ShutdownSend(Stream connection, TimeSpan? timeout = null)
     {
         ArgumentNullException.ThrowIfNull(connection);
-        if (connection is SslStream ssl)
+        if (MigrationConnection.Of(connection) is { } known)
         {
-            Task shutdown = ssl.ShutdownAsync();
-            if (!shutdown.Wait(timeout ?? TcpTransport.DefaultIoTimeout))
-            {
-                throw new IOException("the TLS close_notify could not be sent in time");
-            }
+            known.ShutdownSend(timeout);
         }
-
-        GetNetworkStream(connection)?.Socket.Shutdown(SocketShutdown.Send);
+        else if (connection is SslStream ssl)
+        {
+            MigrationConnection.SendCloseNotify(ssl, timeout ?? TcpTransport.DefaultIoTimeout);
+        }
     }
 
     /// <summary>Closes <paramref name="connection"/>: a TLS close_notify first when it is TLS and can still send (best effort), then dispose.</summary>
@@ -176,7 +185,7 @@ public static class TlsTransport
         {
             try
             {
-                ssl.ShutdownAsync().Wait(timeout ?? TimeSpan.FromSeconds(5));
+                MigrationConnection.SendCloseNotify(ssl, timeout ?? TimeSpan.FromSeconds(5));
             }
             catch (Exception e) when (e is AggregateException or IOException or InvalidOperationException or ObjectDisposedException or NotSupportedException)
             {
@@ -186,15 +195,6 @@ public static class TlsTransport
 
         connection.Dispose();
     }
-
-    /// <summary>The socket's stream under a plain (<see cref="NetworkStream"/>) or TLS connection made here; null for other streams.</summary>
-    public static NetworkStream? GetNetworkStream(Stream stream) => stream switch
-    {
-        NetworkStream network => network,
-        MigrationTlsStream tls => GetNetworkStream(tls.Transport),
-        HandshakeRecorder recorder => GetNetworkStream(recorder.Inner),
-        _ => null,
-    };
 
     /// <summary>
     /// A sentence for a failure on a TLS connection after its handshake (the peer's alert, a reset), for the error the
@@ -352,17 +352,9 @@ public static class TlsTransport
 
     private static string Peer(Stream connection, string? name)
     {
-        EndPoint? remote = null;
-        try
-        {
-            remote = GetNetworkStream(connection)?.Socket.RemoteEndPoint;
-        }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
-        {
-            // Unknown: named by the host only.
-        }
-
-        return remote is null ? name ?? "(unknown peer)" : name is null ? remote.ToString()! : $"{name} ({remote})";
+        // Unknown (closed): named by the host only.
+        string? remote = MigrationConnection.Of(connection) is { } known ? MigrationConnection.EndPointName(known.Socket) : null;
+        return remote is null ? name ?? "(unknown peer)" : name is null ? remote : $"{name} ({remote})";
     }
 
     /// <summary>The peer certificate check of one handshake, and why it refused (read after a failed handshake).</summary>

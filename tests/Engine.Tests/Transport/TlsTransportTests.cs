@@ -89,8 +89,8 @@ public sealed class TlsTransportTests
         Assert.Equal(SslProtocols.Tls13, c.SslProtocol);
         Assert.Equal("CN=server", c.RemoteCertificate!.Subject);
         Assert.Equal("CN=client, O=Engine", s.RemoteCertificate!.Subject);
-        Assert.NotNull(TlsTransport.GetNetworkStream(c));
-        Assert.NotNull(TlsTransport.GetNetworkStream(s));
+        Assert.True(MigrationConnection.Of(c)!.IsTls);
+        Assert.True(MigrationConnection.Of(s)!.IsTls);
         c.Write("QEVM"u8);
         c.Flush();
         byte[] got = new byte[4];
@@ -119,7 +119,7 @@ public sealed class TlsTransportTests
         using var s = Assert.IsType<MigrationTlsStream>(server);
         Assert.Equal(SslProtocols.Tls13, s.SslProtocol);
         await Task.Delay(300);
-        Assert.Equal(0, TlsTransport.GetNetworkStream(c)!.Socket.Available);
+        Assert.Equal(0, MigrationConnection.Of(c)!.Socket.Available);
     }
 
     [Fact(Timeout = 60_000)]
