@@ -27,8 +27,6 @@
 #                      `engine incoming --tls-creds DIR --tls-authz CN=client`)
 #   tls-multifd:METHOD:N  multifd over TLS, on the main connection and on every channel
 #   xbzrle             plain with the xbzrle capability on (the source is paused: QEMU sends no XBZRLE record; see run_xbzrle)
-#   xbzrle-live        the guest running, xbzrle on, held in passes: QEMU's XBZRLE records, through `engine extract` (see
-#                      run_xbzrle_live)
 #   store-multifd:METHOD:N  the store run with a multifd source (`incoming --multifd-channels N --save-stream F`)
 # QEMU 10 has no compress capability (removed in 9.1); multifd needs a socket, so it is tested over TCP only.
 # Not seen here: each page crosses once into zeroed memory, so a reader that dropped a multifd packet's zero pages
@@ -419,65 +417,6 @@ run_mapped_ram_out() {
     rm -f "$file" "$OUT/mrout.src.pmem"
     stop_qemu "$DPID"
 }
-# run_xbzrle_live RUN: "xbzrle-live": XBZRLE records from QEMU 10, as xbzrle-diff.sh gets them from 7.2: the guest runs,
-# xbzrle on, max-bandwidth 50 MB/s and downtime-limit 1 ms hold the migration in passes over RAM while the guest dirties
-# pages again (those go as XBZRLE deltas), then the limits are lifted and it completes. The stream goes to a file
-# (exec:cat), which `engine extract` reads; its pc.ram must equal the stopped source's pmemsave, or, where a running
-# guest's last pass carried an older copy of a page than the pmemsave shows (seen with QEMU 7.2), equal what a fresh QEMU
-# 10.0 loads from the same file. The line gives QEMU's count of xbzrle pages and Engine's of XBZRLE records.
-run_xbzrle_live() {
-    local run=$1 file=$OUT/xbzrle-live.bin verdict ok sent records n
-    caps false false || { RESULT[$run]="FAIL (migrate-set-capabilities: $(tail -1 "$OUT/caps.err"))"; return; }
-    $Q migrate-set-capabilities '{"capabilities":[{"capability":"xbzrle","state":true}]}' >/dev/null 2>"$OUT/caps.err" \
-        && $Q migrate-set-parameters '{"max-bandwidth":52428800,"downtime-limit":1}' >/dev/null 2>>"$OUT/caps.err" \
-        || { RESULT[$run]="FAIL (xbzrle or the limits refused: $(tail -1 "$OUT/caps.err"))"; return; }
-    $Q cont >/dev/null
-    if ! $Q migrate "{\"uri\":\"exec:cat > $file\"}" >/dev/null 2>"$OUT/migrate.err"; then
-        RESULT[$run]="FAIL (migrate refused: $(tail -1 "$OUT/migrate.err"))"
-    else
-        for _ in $(seq 1 300); do
-            n=$($Q query-migrate 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin).get("ram",{}).get("dirty-sync-count",0))' 2>/dev/null || echo 0)
-            [ "${n:-0}" -ge 2 ] && break; sleep 0.2
-        done
-        sleep 4
-        $Q migrate-set-parameters '{"downtime-limit":300,"max-bandwidth":10737418240}' >/dev/null
-        ST=$(timeout 300 $QMP "$WORK/$P.src.qmp" wait-migrate 290 2>/dev/null) || true
-        sent=$($Q query-migrate 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin).get("xbzrle-cache",{}).get("pages","?"))' 2>/dev/null)
-    fi
-    $Q migrate-set-capabilities '{"capabilities":[{"capability":"xbzrle","state":false}]}' >/dev/null 2>&1 || true
-    $Q stop >/dev/null 2>&1 || true
-    if [ -n "${RESULT[$run]:-}" ]; then rm -f "$file"; return; fi
-    if [ "${ST:-}" != completed ]; then RESULT[$run]="FAIL (QEMU: ${ST:-no answer})"; rm -f "$file"; return; fi
-    pmem "$OUT/xbzrle-live.pmem"
-    echo "+ engine extract $file --out $OUT/xbzrle-live" > "$OUT/xbzrle-extract.log"
-    # shellcheck disable=SC2086
-    if ! timeout 120 $ENGINE extract "$file" --out "$OUT/xbzrle-live" >> "$OUT/xbzrle-extract.log" 2>&1; then
-        RESULT[$run]="FAIL (engine extract of QEMU's xbzrle stream failed: $(engine_said xbzrle-extract))"
-    else
-        records=$(grep -Eo '[0-9]+ xbzrle' "$OUT/xbzrle-extract.log" | tail -1)
-        if [ "${records:-0 xbzrle}" = "0 xbzrle" ] || [ -z "$records" ]; then
-            RESULT[$run]="FAIL (the stream carried no XBZRLE record (QEMU counted ${sent:-?} xbzrle pages): nothing was tested)"
-        elif verdict=$(ram_equal "$OUT/xbzrle-live/pc.ram.raw" "$OUT/xbzrle-live.pmem"); then
-            RESULT[$run]="PASS (QEMU sent ${sent:-?} xbzrle pages, Engine decoded $records records: $verdict)"
-        else
-            # Judged by the stream: a fresh QEMU 10.0 loads the same bytes.
-            start_qemu "$P.xbz" -S -incoming "exec:cat $file"
-            local qpid=$LAST_PID
-            if wait_incoming_completed "$WORK/$P.xbz.qmp" 120; then
-                timeout 60 $QMP "$WORK/$P.xbz.qmp" pmemsave "{\"val\":0,\"size\":$((MEM_MIB << 20)),\"filename\":\"$OUT/xbzrle-live.qemu\"}" >/dev/null
-                if same=$(ram_equal "$OUT/xbzrle-live/pc.ram.raw" "$OUT/xbzrle-live.qemu"); then
-                    RESULT[$run]="PASS (QEMU sent ${sent:-?} xbzrle pages, Engine decoded $records records; vs the source's pmemsave: $verdict; equal to a QEMU 10.0 destination of the same stream: $same)"
-                else
-                    RESULT[$run]="FAIL (Engine's RAM vs the source's pmemsave: $verdict; vs a QEMU 10.0 destination of the same stream: $same)"
-                fi
-            else
-                RESULT[$run]="FAIL (Engine's RAM vs the source's pmemsave: $verdict; a QEMU 10.0 destination could not load the stream to judge)"
-            fi
-            stop_qemu "$qpid"
-        fi
-    fi
-    rm -rf "$file" "$OUT/xbzrle-live" "$OUT/xbzrle-live.pmem" "$OUT/xbzrle-live.qemu"
-}
 # ---- end of q10tests' block ----
 
 echo "q10 $MACHINE: booting the guest under $("$QEMU_BIN" --version | head -1) (TCG, $MEM_MIB MiB)${QEMU_EXTRA:+ with $QEMU_EXTRA}"
@@ -502,10 +441,9 @@ for run in "${RUNS[@]}"; do
         to-qemu:*) run_to_qemu "$run" ;;
         tls|tls-multifd:*) run_tls "$run" ;;
         xbzrle) run_xbzrle "$run" ;;
-        xbzrle-live) run_xbzrle_live "$run" ;;
         store-multifd:*) run_store_multifd "$run" ;;
         mapped-ram-out) run_mapped_ram_out "$run" ;;
-        *) RESULT[$run]="FAIL (unknown run; known: plain, multifd:METHOD:N, relay, store, mapped-ram, mapped-ram:N, to-qemu:METHOD:N, tls, tls-multifd:METHOD:N, xbzrle, xbzrle-live, store-multifd:METHOD:N, mapped-ram-out)" ;;
+        *) RESULT[$run]="FAIL (unknown run; known: plain, multifd:METHOD:N, relay, store, mapped-ram, mapped-ram:N, to-qemu:METHOD:N, tls, tls-multifd:METHOD:N, xbzrle, store-multifd:METHOD:N, mapped-ram-out)" ;;
     esac
     source_reset
     echo "== q10 $MACHINE $run: $((SECONDS - t)) s, ${RESULT[$run]%% *}"
