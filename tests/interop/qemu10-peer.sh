@@ -20,6 +20,14 @@
 #   mapped-ram         `migrate file:F` with the mapped-ram capability (libvirt's `virsh save` format); `engine extract F`
 #                      equals pmemsave
 #   mapped-ram:N       the same with multifd on N channels (libvirt's `virsh save --parallel-channels N`)
+#   mapped-ram-out     QEMU -> `engine incoming --save-stream F --format mapped-ram`; a fresh QEMU 10.0 on MACHINE restores
+#                      F (mapped-ram on, migrate-incoming file:F): RAM equal to the source's, and the guest ticks on
+#   to-qemu:METHOD:N   `engine migrate --machine-type MACHINE` multifd into a fresh QEMU 10.0 (below)
+#   tls                plain, over TLS (mk-certs.sh certificates, tls-creds-x509 endpoint=client on the source,
+#                      `engine incoming --tls-creds DIR --tls-authz CN=client`)
+#   tls-multifd:METHOD:N  multifd over TLS, on the main connection and on every channel
+#   xbzrle             plain with the xbzrle capability on (the source is paused: QEMU sends no XBZRLE record; see run_xbzrle)
+#   store-multifd:METHOD:N  the store run with a multifd source (`incoming --multifd-channels N --save-stream F`)
 # QEMU 10 has no compress capability (removed in 9.1); multifd needs a socket, so it is tested over TCP only.
 # Not seen here: each page crosses once into zeroed memory, so a reader that dropped a multifd packet's zero pages
 # (9.0+) would still end equal; the packet reader's unit and mutation tests cover that.
@@ -221,12 +229,13 @@ run_relay() {
 }
 
 run_store() {
-    local run=$1 name=$P.store port tick
-    caps false false || { RESULT[$run]="FAIL (migrate-set-capabilities: $(tail -1 "$OUT/caps.err"))"; return; }
+    local run=$1 multifd=${2:-false} name=$P.store port tick
+    shift; [ $# -gt 0 ] && shift
+    caps "$multifd" false || { RESULT[$run]="FAIL (migrate-set-capabilities: $(tail -1 "$OUT/caps.err"))"; return; }
     tick=$(last_tick "$WORK/$P.src.console")
     port=$(free_port)
     start_engine store-in incoming --listen "tcp:127.0.0.1:$port" --timeout 60 --save-stream "$OUT/store.bin" \
-        --compress-method zstd --compress-level 1 --compress-threads 2
+        --compress-method zstd --compress-level 1 --compress-threads 2 "$@"
     local epid=$LAST_PID
     wait_listening "$OUT/store-in.log" 60 || { RESULT[$run]="FAIL (engine incoming did not listen: $(engine_said store-in))"; stop_qemu "$epid"; return; }
     source_migrate "tcp:127.0.0.1:$port"
@@ -294,6 +303,8 @@ run_mapped_ram() {
             || { RESULT[$run]="FAIL (migrate-set-parameters: $(tail -1 "$OUT/params.err"))"; return; }
         multifd=true
     fi
+    # QEMU refuses mapped-ram beside a multifd-compression other than none, even with multifd off (left by a multifd run).
+    $Q migrate-set-parameters '{"multifd-compression":"none"}' >/dev/null 2>&1 || true
     caps "$multifd" true || { RESULT[$run]="FAIL (migrate-set-capabilities: $(tail -1 "$OUT/caps.err"))"; return; }
     source_migrate "file:$file"
     caps false false || true
@@ -314,8 +325,102 @@ run_mapped_ram() {
     rm -rf "$file" "$OUT/mapped-ram" "$OUT/mapped-ram.pmem"
 }
 
+# ---- q10tests: TLS, xbzrle, a multifd-source store and Engine-written mapped-ram on MACHINE (issue 16) ----
+# TLS runs need certificates (mk-certs.sh, into $OUT/creds, made before the boot) and a tls-creds-x509 object on the
+# source (endpoint=client, verify-peer on by default), which the source uses only during those runs.
+SRC_EXTRA=()
+CREDS=$OUT/creds
+for run in "${RUNS[@]}"; do
+    case "$run" in
+        tls|tls-multifd:*)
+            if [ ${#SRC_EXTRA[@]} = 0 ]; then
+                "$HERE/mk-certs.sh" "$CREDS" >/dev/null 2>&1 || all "FAIL (mk-certs.sh could not make the TLS certificates)"
+                SRC_EXTRA=(-object "tls-creds-x509,id=tls0,dir=$CREDS,endpoint=client")
+            fi ;;
+    esac
+done
+
+# run_tls RUN: "tls" (precopy) or "tls-multifd:METHOD:N": the source with tls-creds and tls-hostname into `engine incoming
+# --tls-creds DIR --tls-authz CN=client` (multifd: TLS on the main connection and on every channel); pc.ram equals the
+# source's pmemsave. Engine checks QEMU's client certificate (CN=client) and QEMU checks Engine's (127.0.0.1).
+run_tls() {
+    local run=$1 method channels multifd=false extra=()
+    if [ "$run" != tls ]; then
+        IFS=: read -r _ method channels <<< "$run"
+        if [ -z "$method" ] || ! [[ "$channels" =~ ^[0-9]+$ ]]; then RESULT[$run]="FAIL (not tls-multifd:METHOD:CHANNELS)"; return; fi
+        $Q migrate-set-parameters "{\"multifd-channels\":$channels,\"multifd-compression\":\"$method\"}" >/dev/null 2>"$OUT/params.err" \
+            || { RESULT[$run]="FAIL (migrate-set-parameters: $(tail -1 "$OUT/params.err"))"; return; }
+        multifd=true
+        extra=(--multifd-channels "$channels" --multifd-compression "$method")
+    fi
+    $Q migrate-set-parameters '{"tls-creds":"tls0","tls-hostname":"127.0.0.1"}' >/dev/null 2>"$OUT/params.err" \
+        || { RESULT[$run]="FAIL (QEMU refused the TLS parameters: $(tail -1 "$OUT/params.err"))"; return; }
+    run_incoming "$run" "$multifd" --tls-creds "$CREDS" --tls-authz CN=client "${extra[@]}"
+    $Q migrate-set-parameters '{"tls-creds":"","tls-hostname":""}' >/dev/null 2>&1 || true
+    case "${RESULT[$run]}" in PASS*) RESULT[$run]="PASS (over TLS, mutual X.509: ${RESULT[$run]#PASS (}" ;; esac
+}
+
+# run_xbzrle RUN: "xbzrle": the xbzrle capability on (QEMU's default 64 MiB cache) into `engine incoming`. The source is
+# paused, so QEMU sends each page once, in full: XBZRLE records only appear for pages dirtied again after a round, which
+# a stopped guest never does. What this checks is that QEMU 10 migrates with xbzrle on (its configuration and framing)
+# and Engine takes it; the XBZRLE record decoder is tested against QEMU 7.2's live streams (xbzrle-diff.sh, run-live.sh).
+# The line says how many pages QEMU counted as xbzrle (query-migrate's xbzrle-cache.pages).
+run_xbzrle() {
+    local run=$1 sent
+    # multifd off first: QEMU refuses xbzrle beside it.
+    $Q migrate-set-capabilities '{"capabilities":[{"capability":"multifd","state":false},{"capability":"mapped-ram","state":false},{"capability":"xbzrle","state":true}]}' >/dev/null 2>"$OUT/caps.err" \
+        || { RESULT[$run]="FAIL (migrate-set-capabilities xbzrle: $(tail -1 "$OUT/caps.err"))"; return; }
+    run_incoming "$run" false
+    sent=$($Q query-migrate 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin).get("xbzrle-cache",{}).get("pages","?"))' 2>/dev/null)
+    $Q migrate-set-capabilities '{"capabilities":[{"capability":"xbzrle","state":false}]}' >/dev/null 2>&1 || true
+    case "${RESULT[$run]}" in PASS*) RESULT[$run]="PASS (xbzrle on, ${sent:-?} xbzrle pages from the paused source: ${RESULT[$run]#PASS (}" ;; esac
+}
+
+# run_store_multifd RUN: "store-multifd:METHOD:N": the store run with a multifd source: QEMU multifd (N channels, METHOD)
+# -> `engine incoming --multifd-channels N --multifd-compression METHOD --save-stream F --compress-method zstd`, then
+# `engine relay --from file:F` into a fresh QEMU 10.0 on MACHINE (one stream): RAM equal, the guest ticks on.
+run_store_multifd() {
+    local run=$1 method channels
+    IFS=: read -r _ method channels <<< "$run"
+    if [ -z "$method" ] || ! [[ "$channels" =~ ^[0-9]+$ ]]; then RESULT[$run]="FAIL (not store-multifd:METHOD:CHANNELS)"; return; fi
+    $Q migrate-set-parameters "{\"multifd-channels\":$channels,\"multifd-compression\":\"$method\"}" >/dev/null 2>"$OUT/params.err" \
+        || { RESULT[$run]="FAIL (migrate-set-parameters: $(tail -1 "$OUT/params.err"))"; return; }
+    run_store "$run" true --multifd-channels "$channels" --multifd-compression "$method"
+}
+
+# run_mapped_ram_out RUN: "mapped-ram-out": Engine writes mapped-ram: the source (plain precopy) into `engine incoming
+# --save-stream F --format mapped-ram`, and a fresh QEMU 10.0 on MACHINE (-S -incoming defer, mapped-ram on) restores F
+# with migrate-incoming file:F: RAM equal to the source's, and the guest ticks on.
+run_mapped_ram_out() {
+    local run=$1 name=$P.mrout port tick file=$OUT/engine-mapped-ram.bin
+    caps false false || { RESULT[$run]="FAIL (migrate-set-capabilities: $(tail -1 "$OUT/caps.err"))"; return; }
+    tick=$(last_tick "$WORK/$P.src.console")
+    port=$(free_port)
+    start_engine mrout-in incoming --listen "tcp:127.0.0.1:$port" --timeout 60 --save-stream "$file" --format mapped-ram
+    local epid=$LAST_PID
+    wait_listening "$OUT/mrout-in.log" 60 || { RESULT[$run]="FAIL (engine incoming did not listen: $(engine_said mrout-in))"; stop_qemu "$epid"; return; }
+    source_migrate "tcp:127.0.0.1:$port"
+    EXIT_CODE=; wait_exit "$epid" 60 || stop_qemu "$epid"
+    if [ "$ST" != completed ] || [ "${EXIT_CODE:-timeout}" != 0 ] || [ ! -s "$file" ]; then
+        RESULT[$run]="FAIL (writing: QEMU: $ST${QERR:+ ($QERR)}; engine incoming --save-stream --format mapped-ram exit ${EXIT_CODE:-timeout}: $(engine_said mrout-in))"; rm -f "$file"; return
+    fi
+    pmem "$OUT/mrout.src.pmem"
+    start_qemu "$name" -S -incoming defer
+    DPID=$LAST_PID
+    local D="timeout 60 $QMP $WORK/$name.qmp"
+    if ! $D migrate-set-capabilities '{"capabilities":[{"capability":"mapped-ram","state":true}]}' >/dev/null 2>&1 \
+        || ! $D migrate-incoming "{\"uri\":\"file:$file\"}" >/dev/null 2>&1; then
+        RESULT[$run]="FAIL (the destination QEMU did not take mapped-ram and migrate-incoming file: $(qemu_said "$name"))"
+    elif dest_judged "$run" "$name" "$OUT/mrout.src.pmem" "$tick"; then
+        RESULT[$run]="PASS (QEMU restored Engine's $(stat -c %s "$file")-byte mapped-ram file: $DETAIL)"
+    fi
+    rm -f "$file" "$OUT/mrout.src.pmem"
+    stop_qemu "$DPID"
+}
+# ---- end of q10tests' block ----
+
 echo "q10 $MACHINE: booting the guest under $("$QEMU_BIN" --version | head -1) (TCG, $MEM_MIB MiB)${QEMU_EXTRA:+ with $QEMU_EXTRA}"
-start_qemu "$P.src"
+start_qemu "$P.src" "${SRC_EXTRA[@]}"
 SRC=$LAST_PID
 wait_console "$WORK/$P.src.console" '^tick [0-9]+' "${GUEST_BOOT_TIMEOUT:-180}" \
     || all "FAIL (the guest did not boot: $(qemu_said "$P.src"); console: $(tail -1 "$WORK/$P.src.console" 2>/dev/null))"
@@ -334,7 +439,11 @@ for run in "${RUNS[@]}"; do
         store) run_store "$run" ;;
         mapped-ram|mapped-ram:*) run_mapped_ram "$run" ;;
         to-qemu:*) run_to_qemu "$run" ;;
-        *) RESULT[$run]="FAIL (unknown run; known: plain, multifd:METHOD:N, relay, store, mapped-ram, mapped-ram:N, to-qemu:METHOD:N)" ;;
+        tls|tls-multifd:*) run_tls "$run" ;;
+        xbzrle) run_xbzrle "$run" ;;
+        store-multifd:*) run_store_multifd "$run" ;;
+        mapped-ram-out) run_mapped_ram_out "$run" ;;
+        *) RESULT[$run]="FAIL (unknown run; known: plain, multifd:METHOD:N, relay, store, mapped-ram, mapped-ram:N, to-qemu:METHOD:N, tls, tls-multifd:METHOD:N, xbzrle, store-multifd:METHOD:N, mapped-ram-out)" ;;
     esac
     source_reset
     echo "== q10 $MACHINE $run: $((SECONDS - t)) s, ${RESULT[$run]%% *}"

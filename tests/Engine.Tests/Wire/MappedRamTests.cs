@@ -252,6 +252,8 @@ public sealed class MappedRamTests : IDisposable
         { "pages outside the file", 20, "inside the file" },
         { "pages offset overflows", 20, "leave room" },
         { "second block's pages over the first's", 20, "overlap" },
+        { "second block's pages over the first's last page", 20, "overlap" },
+        { "second block's pages over its own header", 20, "overlap" },
     };
 
     [Theory]
@@ -268,6 +270,9 @@ public sealed class MappedRamTests : IDisposable
             "pages over the bitmap" => s => s.PagesOffset = _ => 0,
             "pages outside the file" => s => s.PagesOffset = p => p + (1UL << 40),
             "pages offset overflows" => s => s.PagesOffset = _ => ulong.MaxValue & ~4095UL,
+            // The second block's own pages region starts one page after the first's ends (its header and bitmap in between).
+            "second block's pages over the first's last page" => s => s.PagesOffset = p => p - (2 * Page),
+            "second block's pages over its own header" => s => s.PagesOffset = p => p - Page,
             _ => s => s.PagesOffset = _ => 4096, // the first block's pages region starts at 4096
         };
         MappedRamFileBuilder builder = second ? TwoBlocks(tweakSecond: tweak) : TwoBlocks(tweakFirst: tweak);
@@ -287,6 +292,106 @@ public sealed class MappedRamTests : IDisposable
 
         var extractError = Assert.Throws<MigrationStreamException>(() => RamExtractor.Extract(Write(file), Path.Combine(_dir.FullName, "out")));
         Assert.Equal(expected, extractError.Offset);
+    }
+
+    [Fact]
+    public void A_bitmap_that_runs_past_the_end_of_the_file_is_refused_at_its_header_before_it_is_read()
+    {
+        MappedRamFileBuilder builder = TwoBlocks();
+        byte[] whole = builder.Build();
+        long header = builder.HeaderOffsets[1];
+
+        // Cut 4 bytes into the second block's 8-byte bitmap: a file knows its length and refuses at bitmap_offset (the
+        // header's field at +12) before reading; a pipe finds its end at the bitmap's first byte.
+        byte[] file = whole[..(int)(header + 28 + 4)];
+        var error = Assert.Throws<MigrationStreamException>(() => Inspect(file, seekable: true));
+        Assert.Equal(header + 12, error.Offset);
+        Assert.Contains("bitmap", error.Message, StringComparison.Ordinal);
+        Assert.Contains("inside the file", error.Message, StringComparison.Ordinal);
+
+        var pipeError = Assert.Throws<MigrationStreamException>(() => Inspect(file, seekable: false));
+        Assert.Equal(header + 28, pipeError.Offset);
+        Assert.Contains("bitmap", pipeError.Message, StringComparison.Ordinal);
+
+        string outDir = Path.Combine(_dir.FullName, "out");
+        var extractError = Assert.Throws<MigrationStreamException>(() => RamExtractor.Extract(Write(file), outDir));
+        Assert.Equal(header + 12, extractError.Offset);
+        Assert.False(Directory.Exists(outDir));
+    }
+
+    public static TheoryData<string> PagesRegionsOutsideTheFile => new()
+    {
+        "past the end",
+        "negative",
+        "offset plus length overflows",
+        "longer than the file",
+    };
+
+    /// <summary>
+    /// The loader checks each pages region against the file again (the file may have shrunk since it was parsed, or the
+    /// blocks may come from elsewhere): it refuses at the block's pages_offset field before any read, and writes nothing.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(PagesRegionsOutsideTheFile))]
+    public void MappedRamReader_refuses_a_pages_region_outside_the_file_before_reading_or_writing(string what)
+    {
+        string path = Write(new byte[4 * Page]);
+        const long HeaderOffset = 300;
+        long length = what == "longer than the file" ? 8 * Page : 2 * Page;
+        long pagesOffset = what switch
+        {
+            "past the end" => 3 * Page,
+            "negative" => -Page,
+            "offset plus length overflows" => long.MaxValue - Page + 1,
+            _ => 0,
+        };
+        var block = new MappedRamBlock("pc.ram", length, HeaderOffset, 1, 0, 8, pagesOffset, [ulong.MaxValue >> (64 - (int)(length / Page))], length / Page);
+        using var ram = new RamBlock("pc.ram", length);
+        ram.GetSpan(0, (int)ram.Size).Fill(0xEE);
+        using Microsoft.Win32.SafeHandles.SafeFileHandle handle = File.OpenHandle(path);
+
+        var error = Assert.Throws<MigrationStreamException>(() => MappedRamReader.Load(handle, [block], [ram], threads: 2, destinationIsZero: false));
+
+        Assert.Equal(HeaderOffset + 20, error.Offset);
+        Assert.Contains("inside the file", error.Message, StringComparison.Ordinal);
+        Assert.Contains($"{4 * Page} bytes long", error.Message, StringComparison.Ordinal);
+        Assert.True(ram.GetSpan(0, (int)ram.Size).IndexOfAnyExcept((byte)0xEE) < 0, "the destination was written before the refusal");
+    }
+
+    [Fact]
+    public void MappedRamReader_refuses_a_file_that_shrank_after_it_was_parsed()
+    {
+        MappedRamFileBuilder builder = TwoBlocks();
+        byte[] whole = builder.Build();
+        string path = Write(whole);
+        using var reader = new MigrationStreamReader(File.OpenRead(path), new MigrationStreamReaderOptions { AcceptMappedRam = true });
+        while (reader.Read())
+        {
+        }
+
+        // Cut inside the first block's pages: its region no longer fits, and neither does the second's.
+        File.WriteAllBytes(path, whole[..(int)(reader.MappedRamBlocks[0].PagesOffset + (10 * Page))]);
+        using var ram = new RamBlock("pc.ram", 70 * Page);
+        using var rom = new RamBlock("/rom@etc/acpi/tables", 2 * Page);
+        using Microsoft.Win32.SafeHandles.SafeFileHandle handle = File.OpenHandle(path);
+
+        var error = Assert.Throws<MigrationStreamException>(() => MappedRamReader.Load(handle, reader.MappedRamBlocks, [ram, rom], threads: 2, destinationIsZero: true));
+
+        Assert.Equal(builder.HeaderOffsets[0] + 20, error.Offset);
+        Assert.Contains("'pc.ram'", error.Message, StringComparison.Ordinal);
+        Assert.True(ram.GetSpan(0, (int)ram.Size).IndexOfAnyExcept((byte)0) < 0, "the destination was written before the refusal");
+    }
+
+    [Fact]
+    public void MappedRamReader_refuses_a_bitmap_shorter_than_its_block()
+    {
+        string path = Write(new byte[4 * Page]);
+        var block = new MappedRamBlock("pc.ram", 65 * Page, 300, 1, 0, 8, 0, [ulong.MaxValue], 64);
+        using var ram = new RamBlock("pc.ram", 65 * Page);
+        using Microsoft.Win32.SafeHandles.SafeFileHandle handle = File.OpenHandle(path);
+
+        var error = Assert.Throws<ArgumentException>(() => MappedRamReader.Load(handle, [block], [ram], threads: 1, destinationIsZero: true));
+        Assert.Contains("bitmap has 1 words for 65 pages", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
