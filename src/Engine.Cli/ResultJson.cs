@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Engine.Codecs;
+using Engine.Memory;
 using Engine.Migration;
 
 namespace Engine.Cli;

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
+using Engine.Memory;
 
 namespace Engine.Synthetic;
 
@@ -58,10 +59,10 @@ public static class PageMix
     public static byte[] CreateMix(int pages, ulong seed)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(pages);
-        byte[] memory = new byte[checked(pages * Codecs.PageSizes.PageSize)];
+        byte[] memory = new byte[checked(pages * PageSizes.PageSize)];
         for (int i = 0; i < pages; i++)
         {
-            Span<byte> page = memory.AsSpan(i * Codecs.PageSizes.PageSize, Codecs.PageSizes.PageSize);
+            Span<byte> page = memory.AsSpan(i * PageSizes.PageSize, PageSizes.PageSize);
             Fill(KindAt(i), page, Mix(seed + (ulong)i));
         }
 
@@ -71,9 +72,9 @@ public static class PageMix
     /// <summary>Fills one page (exactly 4096 bytes) with content of <paramref name="kind"/>, deterministically from <paramref name="seed"/>.</summary>
     public static void Fill(PageKind kind, Span<byte> page, ulong seed)
     {
-        if (page.Length != Codecs.PageSizes.PageSize)
+        if (page.Length != PageSizes.PageSize)
         {
-            throw new ArgumentException($"A page is exactly {Codecs.PageSizes.PageSize} bytes; this one is {page.Length} bytes.", nameof(page));
+            throw new ArgumentException($"A page is exactly {PageSizes.PageSize} bytes; this one is {page.Length} bytes.", nameof(page));
         }
 
         var random = new Random64(seed);

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using Engine.Codecs;
+using Engine.Memory;
 
 namespace Engine.Synthetic;
 

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Net.Sockets;
 using System.Text.Json;
 using Engine.Codecs;
+using Engine.Memory;
 using Engine.Migration;
 using Engine.Transport;
 
@@ -125,7 +126,7 @@ internal static class IncomingCommand
             bytes = 0;
         }
 
-        if (bytes < Engine.Codecs.PageSizes.PageSize)
+        if (bytes < PageSizes.PageSize)
         {
             throw new EngineParameterException("max-ram", $"max-ram '{text}' is not accepted: a size of at least 4K, with K, M, G or T (1024-based), e.g. 16G");
         }

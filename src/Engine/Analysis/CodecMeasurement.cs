@@ -1,3 +1,5 @@
+using Engine.Memory;
+
 namespace Engine.Analysis;
 
 /// <summary>What one <see cref="CodecCandidate"/> did with a set of pages.</summary>
@@ -42,8 +44,8 @@ internal sealed record CodecMeasurement
         get
         {
             long nonZero = CompressedPages + RawPages;
-            long sent = PayloadBytes + (RawPages * Codecs.PageSizes.PageSize);
-            return sent == 0 ? 0 : (double)(nonZero * Codecs.PageSizes.PageSize) / sent;
+            long sent = PayloadBytes + (RawPages * PageSizes.PageSize);
+            return sent == 0 ? 0 : (double)(nonZero * PageSizes.PageSize) / sent;
         }
     }
 
@@ -53,7 +55,7 @@ internal sealed record CodecMeasurement
         get
         {
             long size = PayloadBytes + (4 * CompressedPages);
-            return size == 0 ? 0 : (double)(CompressedPages * Codecs.PageSizes.PageSize) / size;
+            return size == 0 ? 0 : (double)(CompressedPages * PageSizes.PageSize) / size;
         }
     }
 
@@ -67,5 +69,5 @@ internal sealed record CodecMeasurement
     public double DecompressMBps => Rate(DecompressThreads > 0 ? Pages : CompressedPages, DecompressTime);
 
     private static double Rate(long pages, TimeSpan time)
-        => time <= TimeSpan.Zero ? 0 : pages * (double)Codecs.PageSizes.PageSize / time.TotalSeconds / 1e6;
+        => time <= TimeSpan.Zero ? 0 : pages * (double)PageSizes.PageSize / time.TotalSeconds / 1e6;
 }

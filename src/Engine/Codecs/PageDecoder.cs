@@ -1,3 +1,5 @@
+using Engine.Memory;
+
 namespace Engine.Codecs;
 
 /// <summary>

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Text;
 using Engine.Codecs;
+using Engine.Memory;
 
 namespace Engine.Wire;
 

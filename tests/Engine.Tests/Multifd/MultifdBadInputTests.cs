@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Engine.Codecs;
+using Engine.Memory;
 using Engine.Multifd;
 using Xunit;
 

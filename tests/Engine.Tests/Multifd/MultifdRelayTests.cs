@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Engine.Codecs;
+using Engine.Memory;
 using Engine.Migration;
 using Engine.Multifd;
 using Engine.Tests.Migration;

@@ -1,5 +1,6 @@
 using System.Reflection;
 using Xunit;
+using Engine.Memory;
 
 namespace Engine.Tests.Packaging;
 
@@ -29,7 +30,7 @@ public sealed class PublicSurfaceTests
     [Theory]
     [InlineData("Engine.Wire.RamSaveFlags")]
     [InlineData("Engine.Memory.ZeroPage")]
-    [InlineData("Engine.Codecs.PageSizes")]
+    [InlineData("Engine.Memory.PageSizes")]
     [InlineData("Engine.Codecs.PageDecoder")]
     [InlineData("Engine.Transport.MigrationTlsStream")]
     [InlineData("Engine.Wire.IRamSink")]

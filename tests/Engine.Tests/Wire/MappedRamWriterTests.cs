@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Text;
 using Engine.Codecs;
+using Engine.Memory;
 using Engine.Migration;
 using Engine.Tests.Wire.Support;
 using Engine.Wire;

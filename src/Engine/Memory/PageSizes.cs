@@ -1,4 +1,6 @@
-namespace Engine.Codecs;
+using Engine.Codecs;
+
+namespace Engine.Memory;
 
 /// <summary>Named sizes of guest pages and of compressed page payloads.</summary>
 internal static class PageSizes
