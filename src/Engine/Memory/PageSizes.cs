@@ -1,5 +1,3 @@
-using Engine.Codecs;
-
 namespace Engine.Memory;
 
 /// <summary>Named sizes of guest pages and of compressed page payloads.</summary>
@@ -19,12 +17,4 @@ internal static class PageSizes
 
     /// <summary>The largest compressed payload of any method; output buffers of this size never overflow.</summary>
     public const int MaxCompressedPage = ZstdBound;
-
-    /// <summary>The bound of a method's compressed payload for one page.</summary>
-    public static int BoundOf(CompressMethod method) => method switch
-    {
-        CompressMethod.Zlib => ZlibBound,
-        CompressMethod.Zstd => ZstdBound,
-        _ => PageSize,
-    };
 }
