@@ -1,7 +1,7 @@
 using Engine.Codecs;
 using Engine.Memory;
 
-namespace Engine.Multifd;
+namespace Engine.Codecs;
 
 /// <summary>
 /// One receiving channel's decompression stream, kept across packets as the sender keeps its compression stream. A packet is

@@ -1,4 +1,4 @@
-namespace Engine.Multifd;
+namespace Engine.Codecs;
 
 /// <summary>The receiving side of multifd zstd: one decompression stream per channel, its frame open for the whole migration.</summary>
 internal sealed unsafe class ZstdPacketDecompressor : PacketDecompressor

@@ -1,4 +1,4 @@
-namespace Engine.Multifd;
+namespace Engine.Codecs;
 
 /// <summary>
 /// multifd zstd (QEMU's multifd-zstd.c): one compression stream per channel at the channel's level; each page with

@@ -1,7 +1,8 @@
 using Engine.Codecs;
 using Engine.Memory;
+using Engine.Multifd;
 
-namespace Engine.Multifd;
+namespace Engine.Codecs;
 
 /// <summary>
 /// One channel's compression stream, kept for the whole migration as QEMU's multifd keeps it: pages go in one by one, the

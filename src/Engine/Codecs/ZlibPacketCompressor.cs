@@ -1,4 +1,4 @@
-namespace Engine.Multifd;
+namespace Engine.Codecs;
 
 /// <summary>
 /// multifd zlib (QEMU's multifd-zlib.c): one deflate stream per channel, <c>deflateInit(level)</c> once; each page deflated

@@ -1,4 +1,4 @@
-namespace Engine.Multifd;
+namespace Engine.Codecs;
 
 /// <summary>The receiving side of multifd zlib: one inflate stream per channel, never reset.</summary>
 internal sealed unsafe class ZlibPacketDecompressor : PacketDecompressor
