@@ -1,6 +1,5 @@
 using Engine.Codecs;
 using Engine.Memory;
-using Engine.Multifd;
 
 namespace Engine.Codecs;
 
@@ -14,8 +13,11 @@ namespace Engine.Codecs;
 /// </remarks>
 internal abstract unsafe class PacketCompressor : IDisposable
 {
-    /// <summary>The largest output of one packet: twice the pages, far above either codec's bound.</summary>
-    public const int OutputBound = MultifdFormat.MaxCompressedPayload;
+    /// <summary>
+    /// The largest output of one packet: 1 MiB, twice a multifd packet's 512 KiB of pages, far above either codec's bound
+    /// (it is <c>MultifdFormat.MaxCompressedPayload</c>, which checks the two agree; Codecs sits below Multifd).
+    /// </summary>
+    public const int OutputBound = 1024 * 1024;
 
     /// <summary>Creates the stream for <paramref name="method"/> at <paramref name="level"/>; null for none.</summary>
     public static PacketCompressor? Create(CompressMethod method, int level) => method switch

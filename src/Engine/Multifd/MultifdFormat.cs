@@ -43,6 +43,9 @@ internal static class MultifdFormat
     /// </summary>
     public const int MaxCompressedPayload = 2 * PacketDataSize;
 
+    // The packet codecs (Codecs, a floor below) size their output by this bound: a build fails here if the two differ.
+    private const int PacketCodecBoundAgrees = 1 / (PacketCompressor.OutputBound == MaxCompressedPayload ? 1 : 0);
+
     /// <summary>
     /// QEMU 10.0's <c>MultiFDPacketHdr_t</c>: magic, version and flags, the part every packet shares. A receiver reads it
     /// first, because a device-state packet (<see cref="FlagDeviceState"/>) has a different, shorter layout after it.
