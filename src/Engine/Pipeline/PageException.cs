@@ -1,7 +1,7 @@
 using System.Globalization;
 using Engine.Codecs;
 
-namespace Engine;
+namespace Engine.Pipeline;
 
 /// <summary>A failure that concerns one guest page: it names the RAM block, the page's offset and, when a payload did not decompress, why.</summary>
 internal sealed class PageException : EngineException
