@@ -1,6 +1,6 @@
 using Engine.Migration;
 
-namespace Engine;
+namespace Engine.Diagnostics;
 
 /// <summary>A running destination as the metrics see it: its page and byte counts, published by the reading thread.</summary>
 /// <remarks>

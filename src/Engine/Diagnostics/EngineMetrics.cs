@@ -3,7 +3,7 @@ using System.Reflection;
 using Engine.Migration;
 using Engine.Pipeline;
 
-namespace Engine;
+namespace Engine.Diagnostics;
 
 /// <summary>
 /// Engine's live metrics: one <see cref="System.Diagnostics.Metrics.Meter"/>, <see cref="MeterName"/>, with instruments named

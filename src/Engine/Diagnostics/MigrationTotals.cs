@@ -1,6 +1,6 @@
 using Engine.Migration;
 
-namespace Engine;
+namespace Engine.Diagnostics;
 
 /// <summary>The counts of one or more migrations that the metrics add up: page records by kind, bytes, and the source's extras.</summary>
 internal readonly record struct MigrationTotals(

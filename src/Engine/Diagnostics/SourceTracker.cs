@@ -1,6 +1,6 @@
 using Engine.Migration;
 
-namespace Engine;
+namespace Engine.Diagnostics;
 
 /// <summary>A running source migration as the metrics see it: its statistics, read on the listener's thread.</summary>
 /// <remarks>

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using Engine.Codecs;
+using Engine.Diagnostics;
 using Engine.Memory;
 using Engine.Transport;
 using Engine.Wire;

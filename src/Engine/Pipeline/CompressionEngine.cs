@@ -1,5 +1,6 @@
 using System.Numerics;
 using Engine.Codecs;
+using Engine.Diagnostics;
 using Engine.Memory;
 using Engine.Threading;
 

@@ -1,3 +1,4 @@
+using Engine.Diagnostics;
 using Engine.Wire;
 
 namespace Engine.Receive;
