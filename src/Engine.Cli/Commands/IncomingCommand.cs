@@ -96,7 +96,7 @@ internal static class IncomingCommand
 
             try
             {
-                return Execute(new DestinationMigration(options), endpoint, options.ReadTimeout, parse.GetValue(saveImage), parse.GetValue(json), ProgressOption.IsJson(parse, progress), cancellationToken, save, tls, multifdParameters is null ? null : new Engine.Multifd.MultifdDestination(multifdParameters, options) { Tls = tls });
+                return Execute(new DestinationMigration(options), endpoint, options.ReadTimeout, parse.GetValue(saveImage), parse.GetValue(json), ProgressOption.IsJson(parse, progress), cancellationToken, save, tls, multifdParameters is null ? null : new Engine.Migration.MultifdDestination(multifdParameters, options) { Tls = tls });
             }
             finally
             {
@@ -136,7 +136,7 @@ internal static class IncomingCommand
 
     private sealed record SaveStream(string Path, CompressionSettings Settings, int Threads, bool MappedRam);
 
-    private static int Execute(DestinationMigration destination, MigrationEndpoint endpoint, TimeSpan io, DirectoryInfo? saveImage, bool json, bool jsonProgress, CancellationToken cancellationToken, SaveStream? save = null, TlsOptions? tls = null, Engine.Multifd.MultifdDestination? multifd = null)
+    private static int Execute(DestinationMigration destination, MigrationEndpoint endpoint, TimeSpan io, DirectoryInfo? saveImage, bool json, bool jsonProgress, CancellationToken cancellationToken, SaveStream? save = null, TlsOptions? tls = null, Engine.Migration.MultifdDestination? multifd = null)
     {
         using ReceiveMeter? meter = jsonProgress ? new ReceiveMeter() : null;
         using JsonProgress? lines = JsonProgress.StartIf(jsonProgress, () => meter!.Snapshot());

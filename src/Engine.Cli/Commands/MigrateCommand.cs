@@ -91,7 +91,7 @@ internal static class MigrateCommand
         guest.StartWriters();
         var options = new SourceMigrationOptions { ReplyTimeout = io, MachineType = machineType };
         SourceMigration? source = multifd is null ? new SourceMigration(guest, parameters, options) : null;
-        Engine.Multifd.MultifdSource? multifdSource = multifd is null ? null : new Engine.Multifd.MultifdSource(guest, parameters, multifd, options) { ExpectReply = expectReply };
+        Engine.Migration.MultifdSource? multifdSource = multifd is null ? null : new Engine.Migration.MultifdSource(guest, parameters, multifd, options) { ExpectReply = expectReply };
 
         // The progress lines follow the migration that runs, in either wire mode.
         using JsonProgress? lines = JsonProgress.StartIf(jsonProgress, () => source is not null

@@ -103,8 +103,8 @@ internal static class RelayCommand
                 }
 
                 tlsOut = tlsOutOptions.BuildClient(parse, io);
-                Engine.Multifd.MultifdDestination? channels = multifdParameters is null ? null
-                    : new Engine.Multifd.MultifdDestination(multifdParameters, new DestinationOptions { ReadTimeout = io }) { Tls = tlsIn };
+                Engine.Migration.MultifdDestination? channels = multifdParameters is null ? null
+                    : new Engine.Migration.MultifdDestination(multifdParameters, new DestinationOptions { ReadTimeout = io }) { Tls = tlsIn };
                 return Execute(new MigrationRelay(options), input, output, io, parse.GetValue(json), settings, tlsIn, tlsOut, cancellationToken, channels);
             }
             finally
@@ -116,7 +116,7 @@ internal static class RelayCommand
         return command;
     }
 
-    private static int Execute(MigrationRelay relay, MigrationEndpoint input, MigrationEndpoint output, TimeSpan io, bool json, CompressionSettings settings, TlsOptions? tlsIn, TlsOptions? tlsOut, CancellationToken cancellationToken, Engine.Multifd.MultifdDestination? multifd)
+    private static int Execute(MigrationRelay relay, MigrationEndpoint input, MigrationEndpoint output, TimeSpan io, bool json, CompressionSettings settings, TlsOptions? tlsIn, TlsOptions? tlsOut, CancellationToken cancellationToken, Engine.Migration.MultifdDestination? multifd)
     {
         RelayResult result;
         if (input.IsTcp)

@@ -10,7 +10,7 @@ namespace Engine.Migration;
 /// <summary>
 /// Pre-copy as QEMU 7.2 does it (migration/ram.c, migration.c), written once for both wire modes: the source of
 /// <see cref="SourceMigration"/> (one stream, pages compressed by the <see cref="Pipeline.CompressionEngine"/>) and of
-/// <see cref="Multifd.MultifdSource"/> (a main connection plus multifd channels). How pages leave is a
+/// <see cref="MultifdSource"/> (a main connection plus multifd channels). How pages leave is a
 /// <see cref="PageSender"/>; everything else is here.
 /// </summary>
 /// <remarks>

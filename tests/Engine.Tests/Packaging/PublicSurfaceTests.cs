@@ -1,6 +1,7 @@
 using System.Reflection;
 using Xunit;
 using Engine.Memory;
+using Engine.Migration;
 
 namespace Engine.Tests.Packaging;
 
@@ -62,8 +63,8 @@ public sealed class PublicSurfaceTests
     [InlineData(typeof(Engine.Migration.MigrationGuest))]
     [InlineData(typeof(Engine.Migration.DirtyPageLog))]
     [InlineData(typeof(Engine.Migration.IGuestControl))]
-    [InlineData(typeof(Engine.Multifd.MultifdSource))]
-    [InlineData(typeof(Engine.Multifd.MultifdDestination))]
+    [InlineData(typeof(Engine.Migration.MultifdSource))]
+    [InlineData(typeof(Engine.Migration.MultifdDestination))]
     [InlineData(typeof(Engine.Memory.RamBlock))]
     [InlineData(typeof(Engine.Pipeline.CompressionEngine))]
     [InlineData(typeof(Engine.Pipeline.DecompressionEngine))]

@@ -1,7 +1,8 @@
 using System.Net.Sockets;
 using Engine.Migration;
+using Engine.Multifd;
 
-namespace Engine.Multifd;
+namespace Engine.Migration;
 
 /// <summary>
 /// The source of a live migration in QEMU 7.2's multifd format: the main connection carries the stream (header,

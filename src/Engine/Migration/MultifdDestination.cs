@@ -4,12 +4,13 @@ using Engine.Codecs;
 using Engine.Diagnostics;
 using Engine.Memory;
 using Engine.Migration;
+using Engine.Multifd;
 using Engine.Pipeline;
 using Engine.Receive;
 using Engine.Transport;
 using Engine.Wire;
 
-namespace Engine.Multifd;
+namespace Engine.Migration;
 
 /// <summary>
 /// The destination of a multifd migration (QEMU 7.2's format, from QEMU or from <see cref="MultifdSource"/>): the main

@@ -3,10 +3,11 @@ using System.Runtime.CompilerServices;
 using Engine.Codecs;
 using Engine.Memory;
 using Engine.Migration;
+using Engine.Multifd;
 using Engine.Transport;
 using Engine.Wire;
 
-namespace Engine.Multifd;
+namespace Engine.Migration;
 
 /// <summary>
 /// multifd's pages (<see cref="MultifdSource"/>), with QEMU 7.2's rules: pages of one block are gathered into batches of

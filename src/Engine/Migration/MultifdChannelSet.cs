@@ -1,9 +1,10 @@
 using System.Net.Sockets;
 using Engine.Memory;
+using Engine.Multifd;
 using Engine.Receive;
 using Engine.Wire;
 
-namespace Engine.Multifd;
+namespace Engine.Migration;
 
 /// <summary>
 /// A multifd source's N receive channels as the receive loop's second page source (<see cref="IChannelPages"/>): accepted
