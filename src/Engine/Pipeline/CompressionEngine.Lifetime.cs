@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
-using Engine.Diagnostics;
 
 namespace Engine.Pipeline;
 
@@ -12,7 +11,7 @@ public sealed unsafe partial class CompressionEngine
     {
         _stop.Stop();
         Shutdown();
-        EngineMetrics.Untrack(this);
+        EngineObserver.Current?.Stopped(this);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

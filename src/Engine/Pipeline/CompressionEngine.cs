@@ -1,6 +1,5 @@
 using System.Numerics;
 using Engine.Codecs;
-using Engine.Diagnostics;
 using Engine.Memory;
 using Engine.Threading;
 
@@ -122,7 +121,7 @@ public sealed unsafe partial class CompressionEngine : IDisposable
                 worker.Start(this);
             }
 
-            EngineMetrics.Track(this);
+            EngineObserver.Current?.Started(this);
         }
         catch
         {

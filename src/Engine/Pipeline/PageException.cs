@@ -16,6 +16,17 @@ internal sealed class PageException : EngineException
         Reason = reason;
     }
 
+    /// <summary>
+    /// Creates the exception for a payload read at byte <paramref name="streamOffset"/> of a migration stream that did not
+    /// decode: the stream's fault, which the receive loop (a floor above, where the stream is) reports as a stream error
+    /// at that offset (<see cref="EngineException.StreamOffset"/>) with <paramref name="reason"/> as its detail.
+    /// </summary>
+    public PageException(string blockName, long offset, string reason, DecompressStatus status, long streamOffset)
+        : this(blockName, offset, reason, status)
+    {
+        StreamOffset = streamOffset;
+    }
+
     /// <summary>The RAM block's name (QEMU's <c>idstr</c>).</summary>
     public string BlockName { get; }
 
