@@ -141,7 +141,7 @@ public sealed class MultifdDestination
             channels.StopAll();
             channels.ThrowIfFailed();
             loop.PublishMetrics();
-            metrics.SetStatus(MigrationStatus.Completed);
+            metrics.SetOutcome(MigrationOutcome.Completed);
 
             // The reply is an Engine-to-Engine extension: a QEMU source (device state after RAM) expects none.
             bool replied = !kept.FromQemu && MigrationReply.TryWrite(main, MigrationReply.WriteReceived);
@@ -166,7 +166,7 @@ public sealed class MultifdDestination
         }
         catch (Exception e) when (cancellationToken.IsCancellationRequested && channels.Failure is null)
         {
-            metrics.SetStatus(MigrationStatus.Cancelled);
+            metrics.SetOutcome(MigrationOutcome.Cancelled);
             MigrationReply.TryWriteError(main, "the destination cancelled the migration");
             throw e as OperationCanceledException ?? new OperationCanceledException("the incoming migration was cancelled", e, cancellationToken);
         }

@@ -103,7 +103,7 @@ internal sealed class PrecopyDriver
             using var watch = new DestinationWatch(main, _options.Time, cancellationToken);
 
             // Live metrics (EngineMetrics): the listener reads _statistics on its own thread; ending records duration and downtime.
-            using IDisposable metrics = EngineMetrics.TrackSource(_statistics, () => NowMs);
+            using IDisposable metrics = SourceMetrics.Track(_statistics, () => NowMs);
             bool paused = false;
             try
             {
