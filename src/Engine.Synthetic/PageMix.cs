@@ -12,6 +12,9 @@ namespace Engine.Synthetic;
 /// </summary>
 public static class PageMix
 {
+    /// <summary>The kinds <see cref="Fill"/> makes.</summary>
+    public static IReadOnlyList<PageKind> Kinds { get; } = [PageKind.Zero, PageKind.Text, PageKind.Binary, PageKind.Sparse, PageKind.Random];
+
     /// <summary>
     /// The order of kinds <see cref="CreateMix"/> cycles through: a guest that has run a while, with a quarter of its pages
     /// zero, much code and data, some text and sparse heap, and a little incompressible data.
@@ -96,7 +99,7 @@ public static class PageMix
                 FillRandom(ref random, page);
                 break;
             default:
-                throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown page kind");
+                throw new ArgumentOutOfRangeException(nameof(kind), kind, "PageMix makes zero, text, binary, sparse and random pages; heap and code pages are SyntheticContent's");
         }
     }
 
