@@ -4,6 +4,7 @@
 // Same arguments as the CLI: extract FILE --out DIR; transcode IN OUT --compress-method M --compress-level L
 // --compress-threads N; inspect FILE.
 using Engine.Codecs;
+using Engine.Tools;
 using Engine.Wire;
 
 string Option(string name, string fallback)

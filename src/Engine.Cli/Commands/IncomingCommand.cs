@@ -4,6 +4,7 @@ using System.Text.Json;
 using Engine.Codecs;
 using Engine.Memory;
 using Engine.Migration;
+using Engine.Tools;
 using Engine.Transport;
 
 namespace Engine.Cli.Commands;
@@ -197,10 +198,10 @@ internal static class IncomingCommand
                 foreach (Engine.Memory.RamBlock block in result.Memory.Blocks)
                 {
                     // Two block names can map to one file name; the later one gets a number, as extract does.
-                    string name = Engine.Wire.RamImageSink.FileNameFor(block.Name);
+                    string name = Engine.Tools.RamImageSink.FileNameFor(block.Name);
                     for (int i = 1; !taken.Add(name); i++)
                     {
-                        name = $"{Path.GetFileNameWithoutExtension(Engine.Wire.RamImageSink.FileNameFor(block.Name))}-{i}.raw";
+                        name = $"{Path.GetFileNameWithoutExtension(Engine.Tools.RamImageSink.FileNameFor(block.Name))}-{i}.raw";
                     }
 
                     using FileStream image = File.Create(Path.Combine(saveImage.FullName, name));

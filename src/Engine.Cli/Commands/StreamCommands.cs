@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Engine.Codecs;
+using Engine.Tools;
 using Engine.Wire;
 
 namespace Engine.Cli.Commands;

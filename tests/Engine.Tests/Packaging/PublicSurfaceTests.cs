@@ -2,6 +2,7 @@ using System.Reflection;
 using Xunit;
 using Engine.Memory;
 using Engine.Migration;
+using Engine.Tools;
 
 namespace Engine.Tests.Packaging;
 
@@ -34,9 +35,9 @@ public sealed class PublicSurfaceTests
     [InlineData("Engine.Memory.PageSizes")]
     [InlineData("Engine.Codecs.PageDecoder")]
     [InlineData("Engine.Transport.MigrationTlsStream")]
-    [InlineData("Engine.Wire.IRamSink")]
-    [InlineData("Engine.Wire.RamStreamLoader")]
-    [InlineData("Engine.Wire.RamImageSink")]
+    [InlineData("Engine.Tools.IRamSink")]
+    [InlineData("Engine.Tools.RamStreamLoader")]
+    [InlineData("Engine.Tools.RamImageSink")]
     [InlineData("Engine.Wire.MigrationStreamReader")]
     [InlineData("Engine.Wire.MigrationStreamWriter")]
     [InlineData("Engine.Migration.MigrationStatistics")]

@@ -1,5 +1,6 @@
 using Engine.Codecs;
 using Engine.Tests.Wire.Support;
+using Engine.Tools;
 using Engine.Wire;
 using Xunit;
 

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Engine.Codecs;
 using Engine.Tests.Qemu;
+using Engine.Tools;
 using Engine.Wire;
 using Xunit;
 using Xunit.Abstractions;

@@ -1,4 +1,6 @@
-namespace Engine.Wire;
+using Engine.Wire;
+
+namespace Engine.Tools;
 
 /// <summary>
 /// <c>engine extract</c>: turns a migration stream (QEMU's or Engine's) into one raw image per RAM block. For a full QEMU

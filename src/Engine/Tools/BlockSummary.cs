@@ -1,4 +1,4 @@
-namespace Engine.Wire;
+namespace Engine.Tools;
 
 /// <summary>One RAM block of a <see cref="StreamSummary"/>.</summary>
 internal sealed class BlockSummary

@@ -1,4 +1,4 @@
-namespace Engine.Wire;
+namespace Engine.Tools;
 
 /// <summary>What <see cref="RamExtractor"/> wrote.</summary>
 /// <param name="Blocks">The block images.</param>

@@ -1,4 +1,6 @@
-namespace Engine.Wire;
+using Engine.Wire;
+
+namespace Engine.Tools;
 
 /// <summary>What <see cref="StreamInspector"/> found in a migration stream: the data behind <c>engine inspect</c>.</summary>
 internal sealed class StreamSummary

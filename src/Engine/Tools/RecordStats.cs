@@ -1,4 +1,4 @@
-namespace Engine.Wire;
+namespace Engine.Tools;
 
 /// <summary>A count of records and their bytes on the wire (headers included).</summary>
 internal sealed class RecordStats

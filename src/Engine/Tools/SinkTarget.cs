@@ -1,7 +1,8 @@
 using Engine.Codecs;
+using Engine.Receive;
 using Engine.Wire;
 
-namespace Engine.Receive;
+namespace Engine.Tools;
 
 /// <summary>
 /// An <see cref="IRamSink"/> (image files, <see cref="RamImageSink"/>; a test's or the fuzzer's in-memory sink) as a

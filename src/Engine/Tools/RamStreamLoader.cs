@@ -1,6 +1,7 @@
 using Engine.Receive;
+using Engine.Wire;
 
-namespace Engine.Wire;
+namespace Engine.Tools;
 
 /// <summary>Drives a <see cref="MigrationStreamReader"/> into an <see cref="IRamSink"/>: the receive loop (<c>ReceiveLoop</c>) with a sink as its target.</summary>
 internal static class RamStreamLoader

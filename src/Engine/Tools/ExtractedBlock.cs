@@ -1,4 +1,4 @@
-namespace Engine.Wire;
+namespace Engine.Tools;
 
 /// <summary>One RAM block written as a raw image by <see cref="RamExtractor"/>.</summary>
 /// <param name="Name">The block's id string.</param>

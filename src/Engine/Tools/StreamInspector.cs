@@ -1,6 +1,7 @@
 using Engine.Codecs;
+using Engine.Wire;
 
-namespace Engine.Wire;
+namespace Engine.Tools;
 
 /// <summary><c>engine inspect</c>: reads a whole migration stream, validating it, and summarises what it holds.</summary>
 internal static class StreamInspector

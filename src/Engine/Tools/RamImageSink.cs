@@ -1,9 +1,10 @@
 using Engine.Codecs;
 using Engine.Memory;
 using Engine.Pipeline;
+using Engine.Wire;
 using Microsoft.Win32.SafeHandles;
 
-namespace Engine.Wire;
+namespace Engine.Tools;
 
 /// <summary>
 /// An <see cref="IRamSink"/> that writes guest RAM as one raw image file per RAM block, through the same

@@ -1,6 +1,7 @@
 using Engine.Codecs;
+using Engine.Wire;
 
-namespace Engine.Wire;
+namespace Engine.Tools;
 
 /// <summary>
 /// Where <see cref="RamStreamLoader"/> puts the guest RAM it reads: the destination's memory, a set of image files, a

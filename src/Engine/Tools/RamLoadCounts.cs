@@ -1,4 +1,6 @@
-namespace Engine.Wire;
+using Engine.Wire;
+
+namespace Engine.Tools;
 
 /// <summary>What <see cref="RamStreamLoader.Load(MigrationStreamReader, IRamSink)"/> read.</summary>
 internal sealed class RamLoadCounts
