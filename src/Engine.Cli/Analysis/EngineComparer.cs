@@ -3,7 +3,7 @@ using Engine.Codecs;
 using Engine.Memory;
 using Engine.Pipeline;
 
-namespace Engine.Analysis;
+namespace Engine.Cli.Analysis;
 
 /// <summary>
 /// Measures a method and level through the multi-thread engines: the pages go into a RAM block, <see cref="CompressionEngine"/>

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using Engine.Codecs;
 using Engine.Memory;
 
-namespace Engine.Analysis;
+namespace Engine.Cli.Analysis;
 
 /// <summary>
 /// Measures methods and levels on a set of pages, single-threaded: zero check, compress, then decompress and verify every page.

@@ -1,6 +1,6 @@
 using Engine.Memory;
 
-namespace Engine.Analysis;
+namespace Engine.Cli.Analysis;
 
 /// <summary>What one <see cref="CodecCandidate"/> did with a set of pages.</summary>
 internal sealed record CodecMeasurement

@@ -1,6 +1,6 @@
 using Engine.Codecs;
 
-namespace Engine.Analysis;
+namespace Engine.Cli.Analysis;
 
 /// <summary>One method, level and zlib implementation to measure.</summary>
 internal sealed record CodecCandidate(CompressionSettings Settings, ZlibImplementation Zlib)
