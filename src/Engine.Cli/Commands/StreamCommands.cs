@@ -119,8 +119,8 @@ internal static class StreamCommands
             // A mapped-ram file on either side is not a sequence of page records, and a stream at an offset keeps the bytes
             // before it: these go through memory.
             long at = parse.GetValue(offset);
-            TranscodeResult result = mappedRam || at != 0 || Engine.Migration.MemoryTranscode.IsMappedRamFile(source.FullName)
-                ? Engine.Migration.MemoryTranscode.Run(source.FullName, target.FullName, settings, compressThreads, mappedRam, at)
+            TranscodeResult result = mappedRam || at != 0 || Engine.Tools.MemoryTranscode.IsMappedRamFile(source.FullName)
+                ? Engine.Tools.MemoryTranscode.Run(source.FullName, target.FullName, settings, compressThreads, mappedRam, at)
                 : ByteProgress.Run("transcoding", source.Length, progress => Transcoder.Transcode(
                     source.FullName,
                     target.FullName,

@@ -3,6 +3,7 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Text;
 using Engine.Multifd;
+using Engine.Tools;
 using Engine.Transport;
 using Engine.Wire;
 

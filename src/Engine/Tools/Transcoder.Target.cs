@@ -1,7 +1,8 @@
 using Engine.Codecs;
 using Engine.Receive;
+using Engine.Wire;
 
-namespace Engine.Wire;
+namespace Engine.Tools;
 
 /// <summary>The re-encoder as the receive loop's target: pages into the batch, every other item re-framed or copied.</summary>
 internal sealed partial class Transcoder

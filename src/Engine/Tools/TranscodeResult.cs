@@ -1,4 +1,4 @@
-namespace Engine.Wire;
+namespace Engine.Tools;
 
 /// <summary>What <see cref="Transcoder"/> read and wrote.</summary>
 internal sealed class TranscodeResult

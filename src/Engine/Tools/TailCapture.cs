@@ -1,4 +1,6 @@
-namespace Engine.Wire;
+using Engine.Wire;
+
+namespace Engine.Tools;
 
 /// <summary>
 /// Passes the bytes after RAM's END on to an inner stream and keeps a copy (up to a cap) so that their end can be checked

@@ -1,7 +1,8 @@
 using Engine.Codecs;
+using Engine.Migration;
 using Engine.Wire;
 
-namespace Engine.Migration;
+namespace Engine.Tools;
 
 /// <summary>
 /// <c>engine transcode</c> where the record-by-record <see cref="Transcoder"/> cannot go: into a mapped-ram file (whose

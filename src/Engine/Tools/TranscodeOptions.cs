@@ -1,6 +1,7 @@
 using Engine.Codecs;
+using Engine.Wire;
 
-namespace Engine.Wire;
+namespace Engine.Tools;
 
 /// <summary>Options of <see cref="Transcoder"/>.</summary>
 internal sealed class TranscodeOptions

@@ -1,8 +1,9 @@
 using Engine.Codecs;
 using Engine.Memory;
 using Engine.Receive;
+using Engine.Wire;
 
-namespace Engine.Wire;
+namespace Engine.Tools;
 
 /// <summary>
 /// <c>engine transcode</c>: re-encodes the RAM records of a migration stream with another method and level, and copies

@@ -1,7 +1,8 @@
 using Engine.Codecs;
 using Engine.Memory;
+using Engine.Wire;
 
-namespace Engine.Wire;
+namespace Engine.Tools;
 
 /// <summary>
 /// A batch of page records taken from a stream in order, processed by a few worker threads (decompress, compress), then

@@ -1,6 +1,7 @@
 using Engine.Codecs;
+using Engine.Wire;
 
-namespace Engine.Wire;
+namespace Engine.Tools;
 
 /// <summary>One decompressor per worker and method, created on first use and kept for the life of the pool.</summary>
 internal sealed class CodecPool : IDisposable

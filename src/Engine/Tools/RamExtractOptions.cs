@@ -1,7 +1,8 @@
 using Engine.Codecs;
 using Engine.Tools;
+using Engine.Wire;
 
-namespace Engine.Wire;
+namespace Engine.Tools;
 
 /// <summary>Options of <see cref="RamExtractor"/>.</summary>
 internal sealed class RamExtractOptions
