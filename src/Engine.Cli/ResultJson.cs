@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Engine.Codecs;
 using Engine.Memory;
 using Engine.Migration;
+using Engine.Relay;
 
 namespace Engine.Cli;
 

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net.Sockets;
 using Engine.Codecs;
 using Engine.Migration;
+using Engine.Relay;
 using Engine.Transport;
 
 namespace Engine.Cli.Commands;

@@ -5,6 +5,7 @@ using Engine.Codecs;
 using Engine.Memory;
 using Engine.Migration;
 using Engine.Multifd;
+using Engine.Relay;
 using Engine.Tests.Migration;
 using Engine.Tools;
 using Engine.Transport;

@@ -1,8 +1,9 @@
 using System.Net.Security;
 using System.Net.Sockets;
+using Engine.Migration;
 using Engine.Transport;
 
-namespace Engine.Migration;
+namespace Engine.Relay;
 
 /// <summary>
 /// One side of a relay: passes reads or writes through and remembers how the peer behaved (ended, failed), so that an error

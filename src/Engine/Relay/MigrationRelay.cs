@@ -2,12 +2,13 @@ using System.Diagnostics;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Text;
+using Engine.Migration;
 using Engine.Multifd;
 using Engine.Tools;
 using Engine.Transport;
 using Engine.Wire;
 
-namespace Engine.Migration;
+namespace Engine.Relay;
 
 /// <summary>
 /// <c>engine relay</c>: carries a live migration from a source (QEMU, another relay, or a saved stream) to a destination

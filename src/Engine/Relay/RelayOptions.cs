@@ -1,7 +1,7 @@
 using Engine.Codecs;
 using Engine.Wire;
 
-namespace Engine.Migration;
+namespace Engine.Relay;
 
 /// <summary>How a <see cref="MigrationRelay"/> carries a migration.</summary>
 internal sealed record RelayOptions

@@ -1,4 +1,4 @@
-namespace Engine.Migration;
+namespace Engine.Relay;
 
 /// <summary>What a <see cref="MigrationRelay"/> carried.</summary>
 internal sealed record RelayResult
