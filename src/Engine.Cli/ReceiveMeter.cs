@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Text.Json.Nodes;
 using Engine.Codecs;
+using Engine.Diagnostics;
+using Engine.Memory;
 
 namespace Engine.Cli;
 

@@ -1,6 +1,8 @@
 using System.Text.Json.Nodes;
 using Engine.Codecs;
+using Engine.Memory;
 using Engine.Migration;
+using Engine.Relay;
 
 namespace Engine.Cli;
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Engine.Codecs;
+using Engine.Memory;
 using Engine.Migration;
 
 namespace Engine.Synthetic;

@@ -1,6 +1,11 @@
 namespace Engine.Synthetic;
 
-/// <summary>The kinds of built-in page content <see cref="PageMix"/> makes, from most to least compressible.</summary>
+/// <summary>
+/// The kinds of synthetic page content, one list for both generators: <see cref="PageMix"/> makes <see cref="Zero"/>,
+/// <see cref="Text"/>, <see cref="Binary"/>, <see cref="Sparse"/> and <see cref="Random"/> (<see cref="PageMix.Kinds"/>);
+/// <see cref="SyntheticContent"/>'s model of a guest's RAM makes <see cref="Zero"/>, <see cref="Text"/>,
+/// <see cref="Heap"/>, <see cref="Code"/>, <see cref="Sparse"/> and <see cref="Random"/>.
+/// </summary>
 public enum PageKind
 {
     /// <summary>All zero: free or freshly mapped memory (QEMU sends it as a zero page).</summary>
@@ -17,4 +22,10 @@ public enum PageKind
 
     /// <summary>Uniformly random bytes: encrypted or already compressed data (does not compress).</summary>
     Random = 4,
+
+    /// <summary>Heap: arrays of records holding pointers into one region, small integers, flags and padding (<see cref="SyntheticContent"/>).</summary>
+    Heap = 5,
+
+    /// <summary>Code: machine-code-like bytes, skewed opcode bytes with displacements and immediates (<see cref="SyntheticContent"/>).</summary>
+    Code = 6,
 }

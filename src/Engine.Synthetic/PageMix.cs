@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
+using Engine.Memory;
 
 namespace Engine.Synthetic;
 
@@ -11,6 +12,9 @@ namespace Engine.Synthetic;
 /// </summary>
 public static class PageMix
 {
+    /// <summary>The kinds <see cref="Fill"/> makes.</summary>
+    public static IReadOnlyList<PageKind> Kinds { get; } = [PageKind.Zero, PageKind.Text, PageKind.Binary, PageKind.Sparse, PageKind.Random];
+
     /// <summary>
     /// The order of kinds <see cref="CreateMix"/> cycles through: a guest that has run a while, with a quarter of its pages
     /// zero, much code and data, some text and sparse heap, and a little incompressible data.
@@ -58,10 +62,10 @@ public static class PageMix
     public static byte[] CreateMix(int pages, ulong seed)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(pages);
-        byte[] memory = new byte[checked(pages * Codecs.PageSizes.PageSize)];
+        byte[] memory = new byte[checked(pages * PageSizes.PageSize)];
         for (int i = 0; i < pages; i++)
         {
-            Span<byte> page = memory.AsSpan(i * Codecs.PageSizes.PageSize, Codecs.PageSizes.PageSize);
+            Span<byte> page = memory.AsSpan(i * PageSizes.PageSize, PageSizes.PageSize);
             Fill(KindAt(i), page, Mix(seed + (ulong)i));
         }
 
@@ -71,9 +75,9 @@ public static class PageMix
     /// <summary>Fills one page (exactly 4096 bytes) with content of <paramref name="kind"/>, deterministically from <paramref name="seed"/>.</summary>
     public static void Fill(PageKind kind, Span<byte> page, ulong seed)
     {
-        if (page.Length != Codecs.PageSizes.PageSize)
+        if (page.Length != PageSizes.PageSize)
         {
-            throw new ArgumentException($"A page is exactly {Codecs.PageSizes.PageSize} bytes; this one is {page.Length} bytes.", nameof(page));
+            throw new ArgumentException($"A page is exactly {PageSizes.PageSize} bytes; this one is {page.Length} bytes.", nameof(page));
         }
 
         var random = new Random64(seed);
@@ -95,7 +99,7 @@ public static class PageMix
                 FillRandom(ref random, page);
                 break;
             default:
-                throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown page kind");
+                throw new ArgumentOutOfRangeException(nameof(kind), kind, "PageMix makes zero, text, binary, sparse and random pages; heap and code pages are SyntheticContent's");
         }
     }
 

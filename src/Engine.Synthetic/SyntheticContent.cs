@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using Engine.Codecs;
+using Engine.Memory;
 
 namespace Engine.Synthetic;
 
@@ -104,36 +105,36 @@ public sealed class SyntheticContent
     public ulong HeapPointer(ref SplitMix64 rng) => _heapBase + ((rng.Next() & 0xF_FFFFUL) << 3);
 
     /// <summary>The kind of page <paramref name="pageNumber"/> (its number across all the guest's RAM).</summary>
-    public SyntheticPageKind KindOf(long pageNumber)
+    public PageKind KindOf(long pageNumber)
     {
         double u = _weylOffset + (pageNumber * GoldenFraction);
         u -= Math.Floor(u);
         if (u < _zeroFraction)
         {
-            return SyntheticPageKind.Zero;
+            return PageKind.Zero;
         }
 
         // Rescale into the non-zero part; 1 - zeroFraction > 0 here because u < 1.
         double v = (u - _zeroFraction) / (1 - _zeroFraction);
         if (v < RandomShare)
         {
-            return SyntheticPageKind.Random;
+            return PageKind.Random;
         }
 
         v -= RandomShare;
         if (v < TextShare)
         {
-            return SyntheticPageKind.Text;
+            return PageKind.Text;
         }
 
         v -= TextShare;
         if (v < HeapShare)
         {
-            return SyntheticPageKind.Heap;
+            return PageKind.Heap;
         }
 
         v -= HeapShare;
-        return v < CodeShare ? SyntheticPageKind.Code : SyntheticPageKind.Sparse;
+        return v < CodeShare ? PageKind.Code : PageKind.Sparse;
     }
 
     /// <summary>Fills <paramref name="page"/> (4096 bytes) with the content of page <paramref name="pageNumber"/>. Allocates nothing.</summary>
@@ -147,19 +148,19 @@ public sealed class SyntheticContent
         var rng = new SplitMix64(SplitMix64.Mix(_seed, (ulong)pageNumber));
         switch (KindOf(pageNumber))
         {
-            case SyntheticPageKind.Zero:
+            case PageKind.Zero:
                 page.Clear();
                 break;
-            case SyntheticPageKind.Random:
+            case PageKind.Random:
                 FillRandom(page, ref rng);
                 break;
-            case SyntheticPageKind.Text:
+            case PageKind.Text:
                 FillText(page, ref rng);
                 break;
-            case SyntheticPageKind.Heap:
+            case PageKind.Heap:
                 FillHeap(page, ref rng);
                 break;
-            case SyntheticPageKind.Code:
+            case PageKind.Code:
                 FillCode(page, ref rng);
                 break;
             default:

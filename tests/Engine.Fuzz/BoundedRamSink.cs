@@ -1,4 +1,6 @@
 using Engine.Codecs;
+using Engine.Memory;
+using Engine.Tools;
 using Engine.Wire;
 
 namespace Engine.Fuzz;
@@ -93,9 +95,9 @@ internal sealed class BoundedRamSink : IRamSink
             throw new FuzzContractException($"OnCompressedPage was told {method} for a payload that is {detected}");
         }
 
-        if (payload.Length > PageSizes.BoundOf(method))
+        if (payload.Length > PayloadFormat.BoundOf(method))
         {
-            throw new FuzzContractException($"OnCompressedPage got {payload.Length} bytes of {method}, over its bound {PageSizes.BoundOf(method)}");
+            throw new FuzzContractException($"OnCompressedPage got {payload.Length} bytes of {method}, over its bound {PayloadFormat.BoundOf(method)}");
         }
 
         _scratch.Reset();

@@ -1,4 +1,5 @@
 using Engine.Codecs;
+using Engine.Tools;
 using Engine.Wire;
 
 namespace Engine.Fuzz;

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text;
 using Engine.Codecs;
+using Engine.Memory;
 using Engine.Wire;
 
 namespace Engine.Fuzz;

@@ -5,6 +5,7 @@
 // --compress-threads N; inspect FILE.
 using Engine.Codecs;
 using Engine.Migration;
+using Engine.Tools;
 using Engine.Wire;
 
 string Option(string name, string fallback)

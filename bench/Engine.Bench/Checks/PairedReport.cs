@@ -3,6 +3,7 @@ using Engine.Bench.Codecs;
 using Engine.Bench.Memory;
 using Engine.Bench.Pipeline;
 using Engine.Codecs;
+using Engine.Memory;
 
 namespace Engine.Bench.Checks;
 

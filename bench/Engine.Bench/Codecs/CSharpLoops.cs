@@ -1,5 +1,6 @@
 using Engine.Bench.Pages;
 using Engine.Codecs;
+using Engine.Memory;
 
 namespace Engine.Bench.Codecs;
 

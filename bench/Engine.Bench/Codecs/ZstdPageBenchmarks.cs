@@ -4,6 +4,7 @@ using Engine.Bench.Columns;
 using Engine.Bench.Native;
 using Engine.Bench.Pages;
 using Engine.Codecs;
+using Engine.Memory;
 
 namespace Engine.Bench.Codecs;
 

@@ -2,6 +2,7 @@ using BenchmarkDotNet.Columns;
 using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
 using Engine.Codecs;
+using Engine.Memory;
 
 namespace Engine.Bench.Columns;
 

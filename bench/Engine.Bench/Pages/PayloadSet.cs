@@ -1,5 +1,6 @@
 using Engine.Bench.Native;
 using Engine.Codecs;
+using Engine.Memory;
 
 namespace Engine.Bench.Pages;
 

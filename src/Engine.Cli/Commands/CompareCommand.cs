@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using Engine.Analysis;
+using Engine.Cli.Analysis;
 using Engine.Codecs;
 using Engine.Memory;
 using Spectre.Console;

@@ -2,7 +2,9 @@ using System.CommandLine;
 using System.Net.Sockets;
 using System.Text.Json;
 using Engine.Codecs;
+using Engine.Memory;
 using Engine.Migration;
+using Engine.Tools;
 using Engine.Transport;
 
 namespace Engine.Cli.Commands;
@@ -96,7 +98,7 @@ internal static class IncomingCommand
 
             try
             {
-                return Execute(new DestinationMigration(options), endpoint, options.ReadTimeout, parse.GetValue(saveImage), parse.GetValue(json), ProgressOption.IsJson(parse, progress), cancellationToken, save, tls, useMultifd ? new Engine.Multifd.MultifdDestination(options) { Tls = tls } : null);
+                return Execute(new DestinationMigration(options), endpoint, options.ReadTimeout, parse.GetValue(saveImage), parse.GetValue(json), ProgressOption.IsJson(parse, progress), cancellationToken, save, tls, useMultifd ? new Engine.Migration.MultifdDestination(options) { Tls = tls } : null);
             }
             finally
             {
@@ -126,7 +128,7 @@ internal static class IncomingCommand
             bytes = 0;
         }
 
-        if (bytes < Engine.Codecs.PageSizes.PageSize)
+        if (bytes < PageSizes.PageSize)
         {
             throw new EngineParameterException("max-ram", $"max-ram '{text}' is not accepted: a size of at least 4K, with K, M, G or T (1024-based), e.g. 16G");
         }
@@ -136,7 +138,7 @@ internal static class IncomingCommand
 
     private sealed record SaveStream(string Path, CompressionSettings Settings, int Threads, bool MappedRam);
 
-    private static int Execute(DestinationMigration destination, MigrationEndpoint endpoint, TimeSpan io, DirectoryInfo? saveImage, bool json, bool jsonProgress, CancellationToken cancellationToken, SaveStream? save = null, TlsOptions? tls = null, Engine.Multifd.MultifdDestination? multifd = null)
+    private static int Execute(DestinationMigration destination, MigrationEndpoint endpoint, TimeSpan io, DirectoryInfo? saveImage, bool json, bool jsonProgress, CancellationToken cancellationToken, SaveStream? save = null, TlsOptions? tls = null, Engine.Migration.MultifdDestination? multifd = null)
     {
         using ReceiveMeter? meter = jsonProgress ? new ReceiveMeter() : null;
         using JsonProgress? lines = JsonProgress.StartIf(jsonProgress, () => meter!.Snapshot());
@@ -193,10 +195,10 @@ internal static class IncomingCommand
                 foreach (Engine.Memory.RamBlock block in result.Memory.Blocks)
                 {
                     // Two block names can map to one file name; the later one gets a number, as extract does.
-                    string name = Engine.Wire.RamImageSink.FileNameFor(block.Name);
+                    string name = Engine.Tools.RamImageSink.FileNameFor(block.Name);
                     for (int i = 1; !taken.Add(name); i++)
                     {
-                        name = $"{Path.GetFileNameWithoutExtension(Engine.Wire.RamImageSink.FileNameFor(block.Name))}-{i}.raw";
+                        name = $"{Path.GetFileNameWithoutExtension(Engine.Tools.RamImageSink.FileNameFor(block.Name))}-{i}.raw";
                     }
 
                     using FileStream image = File.Create(Path.Combine(saveImage.FullName, name));

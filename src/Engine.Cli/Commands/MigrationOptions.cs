@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Engine.Codecs;
+using Engine.Memory;
 using Engine.Migration;
 using Engine.Wire;
 

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net.Sockets;
 using Engine.Codecs;
 using Engine.Migration;
+using Engine.Relay;
 using Engine.Transport;
 
 namespace Engine.Cli.Commands;
@@ -101,8 +102,8 @@ internal static class RelayCommand
                 }
 
                 tlsOut = tlsOutOptions.BuildClient(parse, outgoing, io);
-                Engine.Multifd.MultifdDestination? channels = useMultifd
-                    ? new Engine.Multifd.MultifdDestination(new DestinationOptions { Parameters = accepting, Uuid = multifd.ParseUuid(parse), ReadTimeout = io }) { Tls = tlsIn }
+                Engine.Migration.MultifdDestination? channels = useMultifd
+                    ? new Engine.Migration.MultifdDestination(new DestinationOptions { Parameters = accepting, Uuid = multifd.ParseUuid(parse), ReadTimeout = io }) { Tls = tlsIn }
                     : null;
                 return Execute(new MigrationRelay(options), input, output, io, parse.GetValue(json), settings, tlsIn, tlsOut, cancellationToken, channels);
             }
@@ -115,7 +116,7 @@ internal static class RelayCommand
         return command;
     }
 
-    private static int Execute(MigrationRelay relay, MigrationEndpoint input, MigrationEndpoint output, TimeSpan io, bool json, CompressionSettings settings, TlsOptions? tlsIn, TlsOptions? tlsOut, CancellationToken cancellationToken, Engine.Multifd.MultifdDestination? multifd)
+    private static int Execute(MigrationRelay relay, MigrationEndpoint input, MigrationEndpoint output, TimeSpan io, bool json, CompressionSettings settings, TlsOptions? tlsIn, TlsOptions? tlsOut, CancellationToken cancellationToken, Engine.Migration.MultifdDestination? multifd)
     {
         RelayResult result;
         if (input.IsTcp)

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Engine.Codecs;
+using Engine.Tools;
 using Engine.Wire;
 
 namespace Engine.Cli.Commands;
@@ -113,8 +114,8 @@ internal static class StreamCommands
             // A mapped-ram file on either side is not a sequence of page records, and a stream at an offset keeps the bytes
             // before it: these go through memory.
             long at = parse.GetValue(offset);
-            TranscodeResult result = mappedRam || at != 0 || Engine.Migration.MemoryTranscode.IsMappedRamFile(source.FullName)
-                ? Engine.Migration.MemoryTranscode.Run(source.FullName, target.FullName, settings, p.CompressThreads, mappedRam, at)
+            TranscodeResult result = mappedRam || at != 0 || Engine.Tools.MemoryTranscode.IsMappedRamFile(source.FullName)
+                ? Engine.Tools.MemoryTranscode.Run(source.FullName, target.FullName, settings, p.CompressThreads, mappedRam, at)
                 : ByteProgress.Run("transcoding", source.Length, progress => Transcoder.Transcode(
                     source.FullName,
                     target.FullName,

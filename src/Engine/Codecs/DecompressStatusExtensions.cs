@@ -1,3 +1,5 @@
+using Engine.Memory;
+
 namespace Engine.Codecs;
 
 /// <summary>Turns a <see cref="DecompressStatus"/> into words for error reports.</summary>

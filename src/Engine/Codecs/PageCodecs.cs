@@ -1,3 +1,5 @@
+using Engine.Memory;
+
 namespace Engine.Codecs;
 
 /// <summary>Creates page compressors and decompressors for a method.</summary>

@@ -1,3 +1,5 @@
+using Engine.Memory;
+
 namespace Engine.Codecs;
 
 /// <summary>
@@ -68,7 +70,7 @@ internal sealed class PageDecoder : IPageDecompressor
             return DecompressStatus.WrongMethod;
         }
 
-        if (payload.Length > PageSizes.BoundOf(detected))
+        if (payload.Length > PayloadFormat.BoundOf(detected))
         {
             return DecompressStatus.TooLong;
         }

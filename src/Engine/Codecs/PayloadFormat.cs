@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
+using Engine.Memory;
 
 namespace Engine.Codecs;
 
@@ -98,6 +99,14 @@ internal static class PayloadFormat
             return DecompressStatus.WrongMethod;
         }
 
-        return payload.Length > PageSizes.BoundOf(method) ? DecompressStatus.TooLong : DecompressStatus.Ok;
+        return payload.Length > PayloadFormat.BoundOf(method) ? DecompressStatus.TooLong : DecompressStatus.Ok;
     }
+
+    /// <summary>The bound of a method's compressed payload for one page.</summary>
+    public static int BoundOf(CompressMethod method) => method switch
+    {
+        CompressMethod.Zlib => PageSizes.ZlibBound,
+        CompressMethod.Zstd => PageSizes.ZstdBound,
+        _ => PageSizes.PageSize,
+    };
 }

@@ -1,4 +1,5 @@
 using ICSharpCode.SharpZipLib.Zip.Compression;
+using Engine.Memory;
 
 namespace Engine.Codecs;
 

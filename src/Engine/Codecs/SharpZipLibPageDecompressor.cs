@@ -1,5 +1,6 @@
 using ICSharpCode.SharpZipLib;
 using ICSharpCode.SharpZipLib.Zip.Compression;
+using Engine.Memory;
 
 namespace Engine.Codecs;
 

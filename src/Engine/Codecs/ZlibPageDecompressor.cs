@@ -1,5 +1,7 @@
 using static Engine.Interop.Zlib;
 
+using Engine.Memory;
+
 namespace Engine.Codecs;
 
 /// <summary>

@@ -1,4 +1,5 @@
 using ZstdNet;
+using Engine.Memory;
 
 namespace Engine.Codecs;
 

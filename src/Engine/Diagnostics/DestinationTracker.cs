@@ -1,6 +1,4 @@
-using Engine.Migration;
-
-namespace Engine;
+namespace Engine.Diagnostics;
 
 /// <summary>A running destination as the metrics see it: its page and byte counts, published by the reading thread.</summary>
 /// <remarks>
@@ -15,7 +13,7 @@ internal sealed class DestinationTracker : IDisposable
     private long _normal;
     private long _compressed;
     private long _bytes;
-    private int _status = (int)MigrationStatus.Failed;
+    private int _outcome = (int)MigrationOutcome.Failed;
     private readonly long _startTimestamp = System.Diagnostics.Stopwatch.GetTimestamp();
     private int _disposed;
 
@@ -33,7 +31,7 @@ internal sealed class DestinationTracker : IDisposable
     }
 
     /// <summary>How the migration ended; failed unless set.</summary>
-    public void SetStatus(MigrationStatus status) => Volatile.Write(ref _status, (int)status);
+    public void SetOutcome(MigrationOutcome outcome) => Volatile.Write(ref _outcome, (int)outcome);
 
     /// <summary>The destination has ended: its counts go into the process totals and its duration is recorded.</summary>
     public void Dispose()
@@ -41,7 +39,7 @@ internal sealed class DestinationTracker : IDisposable
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
             long elapsedMs = (long)System.Diagnostics.Stopwatch.GetElapsedTime(_startTimestamp).TotalMilliseconds;
-            EngineMetrics.Retire(this, (MigrationStatus)Volatile.Read(ref _status), elapsedMs);
+            EngineMetrics.Retire(this, (MigrationOutcome)Volatile.Read(ref _outcome), elapsedMs);
         }
     }
 }

@@ -1,9 +1,8 @@
 using System.Diagnostics.Metrics;
 using System.Reflection;
-using Engine.Migration;
 using Engine.Pipeline;
 
-namespace Engine;
+namespace Engine.Diagnostics;
 
 /// <summary>
 /// Engine's live metrics: one <see cref="System.Diagnostics.Metrics.Meter"/>, <see cref="MeterName"/>, with instruments named
@@ -16,7 +15,7 @@ namespace Engine;
 /// <para>
 /// Design: nothing is measured twice and nothing is added per page. Almost every instrument is observable: its callback,
 /// run only when a listener collects (dotnet-counters: once a second), reads the counters that the migrations and engines
-/// keep anyway (<see cref="MigrationStatistics"/>, the compression engine's <see cref="CompressionStatistics"/>, the
+/// keep anyway (the migrations' statistics, read through the <see cref="SourceSample"/> each hands over, the compression engine's <see cref="CompressionStatistics"/>, the
 /// destination's page counts, published once per section). Only the two histograms (duration, downtime) are recorded, once
 /// per migration.
 /// </para>
@@ -105,9 +104,9 @@ public static class EngineMetrics
     /// Registers a running source migration until the returned handle is disposed, which records its duration (and downtime,
     /// when it completed) and keeps its counts in the process totals.
     /// </summary>
-    internal static IDisposable TrackSource(MigrationStatistics statistics, Func<long> nowMs)
+    internal static IDisposable TrackSource(Func<SourceSample> sample)
     {
-        var tracker = new SourceTracker(statistics, nowMs);
+        var tracker = new SourceTracker(sample);
         lock (s_lock)
         {
             s_sources.Add(tracker);
@@ -159,20 +158,20 @@ public static class EngineMetrics
         }
     }
 
-    internal static void Retire(SourceTracker tracker, MigrationInfo final)
+    internal static void Retire(SourceTracker tracker, SourceSample final)
     {
         lock (s_lock)
         {
             if (s_sources.Remove(tracker))
             {
-                s_sourceRetired = s_sourceRetired.Plus(MigrationTotals.Of(final));
+                s_sourceRetired = s_sourceRetired.Plus(final.Totals);
             }
         }
 
-        Record(final.Status, "send", final.TotalTimeMs, final.Status == MigrationStatus.Completed ? final.DowntimeMs : null);
+        Record(final.Outcome, "send", final.TotalTimeMs, final.Outcome == MigrationOutcome.Completed ? final.DowntimeMs : null);
     }
 
-    internal static void Retire(DestinationTracker tracker, MigrationStatus status, long elapsedMs)
+    internal static void Retire(DestinationTracker tracker, MigrationOutcome outcome, long elapsedMs)
     {
         lock (s_lock)
         {
@@ -182,18 +181,18 @@ public static class EngineMetrics
             }
         }
 
-        Record(status, "receive", elapsedMs, null);
+        Record(outcome, "receive", elapsedMs, null);
     }
 
-    private static void Record(MigrationStatus status, string direction, long totalMs, long? downtimeMs)
+    private static void Record(MigrationOutcome outcome, string direction, long totalMs, long? downtimeMs)
     {
-        string outcome = status switch
+        string status = outcome switch
         {
-            MigrationStatus.Completed => "completed",
-            MigrationStatus.Cancelled => "cancelled",
+            MigrationOutcome.Completed => "completed",
+            MigrationOutcome.Cancelled => "cancelled",
             _ => "failed",
         };
-        s_duration.Record(totalMs / 1000.0, new KeyValuePair<string, object?>(DirectionAttribute, direction), new KeyValuePair<string, object?>(StatusAttribute, outcome));
+        s_duration.Record(totalMs / 1000.0, new KeyValuePair<string, object?>(DirectionAttribute, direction), new KeyValuePair<string, object?>(StatusAttribute, status));
         if (downtimeMs is long downtime)
         {
             s_downtime.Record(downtime / 1000.0);
@@ -207,7 +206,7 @@ public static class EngineMetrics
             MigrationTotals sum = s_sourceRetired;
             foreach (SourceTracker tracker in s_sources)
             {
-                sum = sum.Plus(MigrationTotals.Of(tracker.Snapshot()));
+                sum = sum.Plus(tracker.Snapshot().Totals);
             }
 
             return sum;
@@ -230,7 +229,7 @@ public static class EngineMetrics
 
     private static long SumSources(Func<MigrationTotals, long> field) => field(SourceTotals());
 
-    private static T SumRunningSources<T>(Func<MigrationInfo, T> field)
+    private static T SumRunningSources<T>(Func<SourceSample, T> field)
         where T : System.Numerics.INumber<T>
     {
         T sum = T.Zero;

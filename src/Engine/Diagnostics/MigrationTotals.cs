@@ -1,6 +1,4 @@
-using Engine.Migration;
-
-namespace Engine;
+namespace Engine.Diagnostics;
 
 /// <summary>The counts of one or more migrations that the metrics add up: page records by kind, bytes, and the source's extras.</summary>
 internal readonly record struct MigrationTotals(
@@ -12,16 +10,6 @@ internal readonly record struct MigrationTotals(
     long CompressedSize = 0,
     long DirtySyncs = 0)
 {
-    /// <summary>A source migration's counts, from its statistics.</summary>
-    public static MigrationTotals Of(MigrationInfo info) => new(
-        info.DuplicatePages,
-        info.NormalPages,
-        info.CompressedPages,
-        info.TransferredBytes,
-        info.CompressionBusy,
-        info.CompressedSizeBytes,
-        info.DirtySyncCount);
-
     /// <summary>The sum of two.</summary>
     public MigrationTotals Plus(in MigrationTotals other) => new(
         ZeroPages + other.ZeroPages,

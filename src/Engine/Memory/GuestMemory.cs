@@ -22,7 +22,7 @@ public sealed class GuestMemory : IDisposable
     public long TotalSize { get; private set; }
 
     /// <summary>The total number of 4 KiB pages.</summary>
-    public long PageCount => TotalSize >> Codecs.PageSizes.PageShift;
+    public long PageCount => TotalSize >> PageSizes.PageShift;
 
     /// <summary>Allocates a new zeroed block and adds it; its memory belongs to this guest memory.</summary>
     public RamBlock AddBlock(string name, long size)

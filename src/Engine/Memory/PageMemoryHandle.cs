@@ -68,7 +68,7 @@ internal sealed unsafe class PageMemoryHandle : SafeHandle
             return new PageMemoryHandle((byte*)p, length, mapped: true);
         }
 
-        byte* pointer = (byte*)NativeMemory.AlignedAlloc(length, (nuint)Codecs.PageSizes.PageSize);
+        byte* pointer = (byte*)NativeMemory.AlignedAlloc(length, (nuint)PageSizes.PageSize);
         NativeMemory.Clear(pointer, length);
         return new PageMemoryHandle(pointer, length, mapped: false);
     }

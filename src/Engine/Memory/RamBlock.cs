@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
-using Engine.Codecs;
 
 namespace Engine.Memory;
 

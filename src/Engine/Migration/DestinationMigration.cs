@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net.Sockets;
 using Engine.Codecs;
+using Engine.Diagnostics;
 using Engine.Memory;
 using Engine.Pipeline;
 using Engine.Receive;
@@ -91,7 +92,7 @@ public sealed class DestinationMigration
             bool engineSource = !kept.FromQemu;
             TimeSpan elapsed = clock.Elapsed;
             loop.Finish();
-            metrics.SetStatus(MigrationStatus.Completed);
+            metrics.SetOutcome(MigrationOutcome.Completed);
             // Best effort: the stream is complete, so a source that went away after its EOF (a relay that closed once it
             // had carried everything) does not make the destination discard it.
             bool replying = connection is not null && engineSource && MigrationReply.TryWrite(connection, MigrationReply.WriteReceived);
@@ -119,7 +120,7 @@ public sealed class DestinationMigration
         catch (Exception e) when (cancellationToken.IsCancellationRequested)
         {
             // Also the I/O error of a read that the cancellation's shutdown ended.
-            metrics.SetStatus(MigrationStatus.Cancelled);
+            metrics.SetOutcome(MigrationOutcome.Cancelled);
             if (connection is not null)
             {
                 MigrationReply.TryWriteError(connection, "the destination cancelled the migration");

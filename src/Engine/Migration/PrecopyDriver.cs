@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using Engine.Codecs;
+using Engine.Diagnostics;
 using Engine.Memory;
 using Engine.Transport;
 using Engine.Wire;
@@ -9,7 +10,7 @@ namespace Engine.Migration;
 /// <summary>
 /// Pre-copy as QEMU 7.2 does it (migration/ram.c, migration.c), written once for both wire modes: the source of
 /// <see cref="SourceMigration"/> (one stream, pages compressed by the <see cref="Pipeline.CompressionEngine"/>) and of
-/// <see cref="Multifd.MultifdSource"/> (a main connection plus multifd channels). How pages leave is a
+/// <see cref="MultifdSource"/> (a main connection plus multifd channels). How pages leave is a
 /// <see cref="PageSender"/>; everything else is here.
 /// </summary>
 /// <remarks>
@@ -105,7 +106,7 @@ internal sealed partial class PrecopyDriver
             using CancellationTokenRegistration abort = destination?.ShutdownWhenCancelled(cancellationToken) ?? default;
 
             // Live metrics (EngineMetrics): the listener reads _statistics on its own thread; ending records duration and downtime.
-            using IDisposable metrics = EngineMetrics.TrackSource(_statistics, () => NowMs);
+            using IDisposable metrics = SourceMetrics.Track(_statistics, () => NowMs);
             bool paused = false;
             try
             {

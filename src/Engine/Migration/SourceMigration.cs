@@ -19,7 +19,7 @@ namespace Engine.Migration;
 /// destination.
 /// </para>
 /// <para>
-/// Design: pre-copy itself is <see cref="PrecopyDriver"/>, shared with <see cref="Multifd.MultifdSource"/>; this mode's
+/// Design: pre-copy itself is <see cref="PrecopyDriver"/>, shared with <see cref="MultifdSource"/>; this mode's
 /// pages leave through <see cref="StreamPageSender"/>. All of it runs on the calling thread (QEMU's migration thread). The
 /// compression engine's workers copy each page before compressing it; results come back in submission order and are
 /// written in that order, so the destination, which applies copies of one page in stream order, always ends with the

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using Engine.Codecs;
+using Engine.Memory;
 
 namespace Engine.Multifd;
 
@@ -41,6 +42,9 @@ internal static class MultifdFormat
     /// sender never needs more than the codec's bound for 512 KiB (about 513 KiB).
     /// </summary>
     public const int MaxCompressedPayload = 2 * PacketDataSize;
+
+    // The packet codecs (Codecs, a floor below) size their output by this bound: a build fails here if the two differ.
+    private const int PacketCodecBoundAgrees = 1 / (PacketCompressor.OutputBound == MaxCompressedPayload ? 1 : 0);
 
     /// <summary>
     /// QEMU 10.0's <c>MultiFDPacketHdr_t</c>: magic, version and flags, the part every packet shares. A receiver reads it

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Engine.Codecs;
+using Engine.Memory;
 using Engine.Threading;
 
 namespace Engine.Pipeline;

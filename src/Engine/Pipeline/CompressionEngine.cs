@@ -120,7 +120,7 @@ public sealed unsafe partial class CompressionEngine : IDisposable
                 worker.Start(this);
             }
 
-            EngineMetrics.Track(this);
+            EngineObserver.Current?.Started(this);
         }
         catch
         {

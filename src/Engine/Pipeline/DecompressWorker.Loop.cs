@@ -2,7 +2,6 @@ using System.Globalization;
 using Engine.Codecs;
 using Engine.Memory;
 using Engine.Threading;
-using Engine.Wire;
 
 namespace Engine.Pipeline;
 
@@ -79,13 +78,16 @@ internal sealed unsafe partial class DecompressWorker
             return new EngineException(reason, inner);
         }
 
-        // A payload from a stream that does not decode is the stream's fault: say where in the stream it is (the same
-        // error whichever tool read the stream: incoming, extract).
+        // A payload from a stream that does not decode is the stream's fault: the exception carries where in the stream it
+        // is, and the receive loop reports it as a stream error there (the same error whichever tool read the stream).
         long streamOffset = _slotStreamOffsets[slot];
         return e is PageFailure bad && streamOffset >= 0
-            ? new MigrationStreamException(
-                streamOffset,
-                string.Create(CultureInfo.InvariantCulture, $"expected a compressed payload that decompresses to exactly one 4096-byte page (block '{block.Name}', offset 0x{_slotOffsets[slot]:X}), found: {bad.Status}"))
+            ? new PageException(
+                block.Name,
+                _slotOffsets[slot],
+                string.Create(CultureInfo.InvariantCulture, $"expected a compressed payload that decompresses to exactly one 4096-byte page (block '{block.Name}', offset 0x{_slotOffsets[slot]:X}), found: {bad.Status}"),
+                bad.Status,
+                streamOffset)
             : new PageException(block.Name, _slotOffsets[slot], reason, status, inner);
     }
 

@@ -18,7 +18,8 @@ public sealed unsafe partial class DecompressionEngine
     /// <summary>
     /// As <see cref="SubmitCompressed(RamBlock, long, ReadOnlySpan{byte})"/>, for a payload read at byte
     /// <paramref name="streamOffset"/> of a migration stream: a payload that does not decode then fails the engine with a
-    /// <see cref="Wire.MigrationStreamException"/> at that offset.
+    /// <see cref="PageException"/> whose <see cref="EngineException.StreamOffset"/> is that offset (the receive loop reports
+    /// it as the stream's error there).
     /// </summary>
     public void SubmitCompressed(RamBlock block, long offset, ReadOnlySpan<byte> payload, long streamOffset)
     {

@@ -1,4 +1,5 @@
 using Engine.Codecs;
+using Engine.Memory;
 using Engine.Threading;
 
 namespace Engine.Pipeline;

@@ -1,3 +1,5 @@
+using Engine.Diagnostics;
+using Engine.Pipeline;
 using Engine.Wire;
 
 namespace Engine.Receive;
@@ -83,6 +85,19 @@ internal sealed class ReceiveLoop
     /// the stream's end). Returns whether RAM's END was read. Throws <see cref="MigrationStreamException"/> for bad input.
     /// </summary>
     public bool Run()
+    {
+        try
+        {
+            return ReadAll();
+        }
+        catch (PageException e) when (e.StreamOffset is long at)
+        {
+            // A decompress worker (Pipeline, below the stream format) found a payload of the stream that does not decode.
+            throw new MigrationStreamException(at, e.Reason, e);
+        }
+    }
+
+    private bool ReadAll()
     {
         MigrationStreamReader reader = _reader;
         IPageTarget target = _target;

@@ -1,3 +1,5 @@
+using Engine.Memory;
+
 namespace Engine.Wire;
 
 /// <summary>
@@ -26,7 +28,7 @@ internal sealed record MappedRamBlock(
     long PagesPresent)
 {
     /// <summary>The number of pages in the block.</summary>
-    public long PageCount => Length / Codecs.PageSizes.PageSize;
+    public long PageCount => Length / PageSizes.PageSize;
 
     /// <summary>True when page <paramref name="page"/>'s bitmap bit is set.</summary>
     public bool IsPresent(long page) => (ulong)page < (ulong)PageCount && (Bitmap[page >> 6] & (1UL << (int)(page & 63))) != 0;

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
+using Engine.Memory;
 
 namespace Engine.Wire;
 
@@ -71,9 +72,9 @@ internal sealed partial class MigrationStreamReader
         {
             Require(4, "the target page bits");
             uint bits = BinaryPrimitives.ReadUInt32BigEndian(_buffer.AsSpan(_position));
-            if (bits != Codecs.PageSizes.PageShift)
+            if (bits != PageSizes.PageShift)
             {
-                throw Error(_position, $"expected target page bits {Codecs.PageSizes.PageShift} (4 KiB pages), found {bits}");
+                throw Error(_position, $"expected target page bits {PageSizes.PageShift} (4 KiB pages), found {bits}");
             }
 
             _position += 4;

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Numerics;
 using System.Runtime.InteropServices;
 using Engine.Codecs;
+using Engine.Memory;
 
 namespace Engine.Wire;
 

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Text;
 using Engine.Codecs;
+using Engine.Memory;
 
 namespace Engine.Wire;
 
@@ -202,7 +203,7 @@ internal sealed class MigrationStreamWriter : IDisposable
     public void WriteCompressedPage(int block, long offset, ReadOnlySpan<byte> payload)
     {
         PayloadFormat.TryDetect(payload, out CompressMethod method);
-        if (method == CompressMethod.None || payload.Length > PageSizes.BoundOf(method))
+        if (method == CompressMethod.None || payload.Length > PayloadFormat.BoundOf(method))
         {
             throw new ArgumentException(
                 $"a compressed page is one zlib stream (at most {PageSizes.ZlibBound} bytes) or one zstd frame (at most {PageSizes.ZstdBound}); got {payload.Length} bytes of {CompressionSettings.NameOf(method)}",

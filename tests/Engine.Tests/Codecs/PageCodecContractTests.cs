@@ -104,7 +104,7 @@ public abstract class PageCodecContractTests
     public void MaxCompressedLengthIsTheMethodsBound()
     {
         using IPageCompressor compressor = Adapter.CreateCompressor(Adapter.DefaultLevel);
-        Assert.Equal(PageSizes.BoundOf(Adapter.Method), compressor.MaxCompressedLength);
+        Assert.Equal(PayloadFormat.BoundOf(Adapter.Method), compressor.MaxCompressedLength);
     }
 
     [Fact]
@@ -112,7 +112,7 @@ public abstract class PageCodecContractTests
     {
         // The destination is exactly the bound, guarded on both sides. Native zlib and libzstd are given exactly that room,
         // and fail loudly (an exception here) if a payload needed more; the canaries catch a write past it.
-        var destination = new GuardedPage(PageSizes.BoundOf(Adapter.Method));
+        var destination = new GuardedPage(PayloadFormat.BoundOf(Adapter.Method));
         byte[][] pages = [TestPages.Create("random", 3), TestPages.Create("random", 4)];
         foreach (int level in Adapter.ValidLevels)
         {
@@ -130,7 +130,7 @@ public abstract class PageCodecContractTests
     public void CompressedPayloadsStayWithinTheBound()
     {
         using IPageCompressor compressor = Adapter.CreateCompressor(Adapter.DefaultLevel);
-        var destination = new GuardedPage(PageSizes.BoundOf(Adapter.Method));
+        var destination = new GuardedPage(PayloadFormat.BoundOf(Adapter.Method));
         byte[] mix = PageMix.CreateMix(64, 5);
         for (int i = 0; i < 64; i++)
         {
@@ -184,7 +184,7 @@ public abstract class PageCodecContractTests
     public void PayloadLongerThanTheBoundIsTooLong()
     {
         byte[] payload = ValidPayload();
-        byte[] oversized = new byte[PageSizes.BoundOf(Adapter.Method) + 1];
+        byte[] oversized = new byte[PayloadFormat.BoundOf(Adapter.Method) + 1];
         payload.CopyTo(oversized, 0);
         using IPageDecompressor decompressor = Adapter.CreateDecompressor();
         var page = new GuardedPage();
@@ -277,7 +277,7 @@ public abstract class PageCodecContractTests
         var random = new Random(1234);
         for (int i = 0; i < 500; i++)
         {
-            byte[] payload = new byte[header.Length + random.Next(PageSizes.BoundOf(Adapter.Method) - header.Length)];
+            byte[] payload = new byte[header.Length + random.Next(PayloadFormat.BoundOf(Adapter.Method) - header.Length)];
             random.NextBytes(payload);
             header.CopyTo(payload, 0);
 
@@ -330,7 +330,7 @@ public abstract class PageCodecContractTests
         byte[] data = new byte[size];
         data.AsSpan().Fill(0x5A);
         byte[] payload = Independent.Compress(Adapter.Method, data);
-        Assert.InRange(payload.Length, 1, PageSizes.BoundOf(Adapter.Method));
+        Assert.InRange(payload.Length, 1, PayloadFormat.BoundOf(Adapter.Method));
         using IPageDecompressor decompressor = Adapter.CreateDecompressor();
         var page = new GuardedPage(2 * PageSizes.PageSize, writable: PageSizes.PageSize);
 

@@ -1,4 +1,5 @@
 using Engine.Codecs;
+using Engine.Memory;
 using Xunit;
 
 namespace Engine.Tests.Codecs;

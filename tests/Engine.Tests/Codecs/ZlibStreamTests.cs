@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 using Engine.Codecs;
+using Engine.Memory;
 using Xunit;
 
 namespace Engine.Tests.Codecs;

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Engine.Codecs;
+using Engine.Memory;
 using Xunit;
 
 namespace Engine.Tests.Codecs;

@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using System.Net.Sockets;
 using Engine.Codecs;
+using Engine.Diagnostics;
 using Engine.Migration;
 using Engine.Multifd;
 using Engine.Tests.Multifd;

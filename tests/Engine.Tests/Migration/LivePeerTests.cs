@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Text;
 using Engine.Codecs;
 using Engine.Migration;
+using Engine.Relay;
 using Engine.Tests.Wire.Support;
 using Engine.Transport;
 using Engine.Wire;

@@ -1,6 +1,7 @@
 using Engine.Migration;
 using System.Buffers.Binary;
 using Engine.Codecs;
+using Engine.Memory;
 using Engine.Multifd;
 using Xunit;
 

@@ -1,4 +1,5 @@
 using Engine.Codecs;
+using Engine.Memory;
 using Engine.Migration;
 using Engine.Multifd;
 using Xunit;

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using Engine.Codecs;
+using Engine.Memory;
 using Engine.Migration;
 using Engine.Multifd;
 using Engine.Tests.Migration;

@@ -2,9 +2,12 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Engine.Codecs;
+using Engine.Memory;
 using Engine.Migration;
 using Engine.Multifd;
+using Engine.Relay;
 using Engine.Tests.Migration;
+using Engine.Tools;
 using Engine.Transport;
 using Engine.Wire;
 using Xunit;
@@ -37,7 +40,7 @@ public sealed class MultifdRelayTests
         using (result.Memory)
         {
             Assert.True(expected.AsSpan().SequenceEqual(result.Memory.Blocks[0].GetSpan(0, expected.Length)), "the relayed RAM differs from what was sent");
-            Assert.Equal(qemu10 ? 1 : 0, Engine.Wire.StreamInspector.Inspect(new MemoryStream(relayed.Bytes)).Commands);
+            Assert.Equal(qemu10 ? 1 : 0, Engine.Tools.StreamInspector.Inspect(new MemoryStream(relayed.Bytes)).Commands);
             Assert.Equal(qemu10, relayed.Bytes.AsSpan().IndexOf((ReadOnlySpan<byte>)[0x08, 0x00, 0x0B, 0x00, 0x00]) >= 0);
             Assert.Equal(QemuShapedMultifd.ZeroPageCount, result.ZeroPages);
             Assert.True(result.FromQemu);

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Engine.Codecs;
+using Engine.Memory;
 using Engine.Migration;
 using Engine.Multifd;
 using Engine.Wire;

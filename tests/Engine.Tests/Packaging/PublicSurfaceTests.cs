@@ -1,5 +1,8 @@
 using System.Reflection;
 using Xunit;
+using Engine.Memory;
+using Engine.Migration;
+using Engine.Tools;
 
 namespace Engine.Tests.Packaging;
 
@@ -29,12 +32,12 @@ public sealed class PublicSurfaceTests
     [Theory]
     [InlineData("Engine.Wire.RamSaveFlags")]
     [InlineData("Engine.Memory.ZeroPage")]
-    [InlineData("Engine.Codecs.PageSizes")]
+    [InlineData("Engine.Memory.PageSizes")]
     [InlineData("Engine.Codecs.PageDecoder")]
     [InlineData("Engine.Transport.MigrationTlsStream")]
-    [InlineData("Engine.Wire.IRamSink")]
-    [InlineData("Engine.Wire.RamStreamLoader")]
-    [InlineData("Engine.Wire.RamImageSink")]
+    [InlineData("Engine.Tools.IRamSink")]
+    [InlineData("Engine.Tools.RamStreamLoader")]
+    [InlineData("Engine.Tools.RamImageSink")]
     [InlineData("Engine.Wire.MigrationStreamReader")]
     [InlineData("Engine.Wire.MigrationStreamWriter")]
     [InlineData("Engine.Migration.MigrationStatistics")]
@@ -61,8 +64,8 @@ public sealed class PublicSurfaceTests
     [InlineData(typeof(Engine.Migration.MigrationGuest))]
     [InlineData(typeof(Engine.Migration.DirtyPageLog))]
     [InlineData(typeof(Engine.Migration.IGuestControl))]
-    [InlineData(typeof(Engine.Multifd.MultifdSource))]
-    [InlineData(typeof(Engine.Multifd.MultifdDestination))]
+    [InlineData(typeof(Engine.Migration.MultifdSource))]
+    [InlineData(typeof(Engine.Migration.MultifdDestination))]
     [InlineData(typeof(Engine.Memory.RamBlock))]
     [InlineData(typeof(Engine.Pipeline.CompressionEngine))]
     [InlineData(typeof(Engine.Pipeline.DecompressionEngine))]

@@ -36,7 +36,7 @@ internal static class PagePool
     private static byte[][][] Build()
     {
         var pages = new byte[5][][];
-        foreach (PageKind kind in Enum.GetValues<PageKind>())
+        foreach (PageKind kind in PageMix.Kinds)
         {
             pages[(int)kind] = new byte[Variants][];
             for (int v = 0; v < Variants; v++)

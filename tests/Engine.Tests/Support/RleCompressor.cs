@@ -1,4 +1,5 @@
 using Engine.Codecs;
+using Engine.Memory;
 
 namespace Engine.Tests.Support;
 

@@ -1,5 +1,6 @@
 using Xunit;
 using Engine.Codecs;
+using Engine.Memory;
 using Engine.Tests.Wire.Support;
 using Engine.Wire;
 

@@ -1,4 +1,5 @@
 using Engine.Codecs;
+using Engine.Memory;
 using Engine.Tests.Wire.Support;
 using Engine.Wire;
 using Xunit;

@@ -2,8 +2,10 @@ using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Text;
 using Engine.Codecs;
+using Engine.Memory;
 using Engine.Migration;
 using Engine.Tests.Wire.Support;
+using Engine.Tools;
 using Engine.Wire;
 using Xunit;
 

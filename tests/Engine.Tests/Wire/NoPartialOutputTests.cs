@@ -1,6 +1,7 @@
 using Engine.Codecs;
 using Engine.Migration;
 using Engine.Tests.Wire.Support;
+using Engine.Tools;
 using Engine.Wire;
 using Xunit;
 

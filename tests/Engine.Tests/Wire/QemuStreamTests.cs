@@ -2,6 +2,7 @@ using Engine.Migration;
 using System.Security.Cryptography;
 using Engine.Codecs;
 using Engine.Tests.Qemu;
+using Engine.Tools;
 using Engine.Wire;
 using Xunit;
 using Xunit.Abstractions;

@@ -1,3 +1,4 @@
+using Engine.Tools;
 using Engine.Wire;
 
 namespace Engine.Tests.Wire.Support;

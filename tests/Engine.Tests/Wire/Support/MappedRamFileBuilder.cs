@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using Engine.Codecs;
+using Engine.Memory;
 
 namespace Engine.Tests.Wire.Support;
 

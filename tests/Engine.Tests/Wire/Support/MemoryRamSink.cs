@@ -1,5 +1,7 @@
 using Xunit;
 using Engine.Codecs;
+using Engine.Memory;
+using Engine.Tools;
 using Engine.Wire;
 
 namespace Engine.Tests.Wire.Support;

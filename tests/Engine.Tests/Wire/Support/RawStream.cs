@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using Engine.Codecs;
+using Engine.Memory;
 using Engine.Wire;
 
 namespace Engine.Tests.Wire.Support;

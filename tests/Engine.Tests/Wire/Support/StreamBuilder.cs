@@ -1,4 +1,6 @@
 using Engine.Codecs;
+using Engine.Memory;
+using Engine.Tools;
 using Engine.Wire;
 
 namespace Engine.Tests.Wire.Support;

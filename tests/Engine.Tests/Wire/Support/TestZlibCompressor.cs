@@ -1,5 +1,6 @@
 using System.IO.Compression;
 using Engine.Codecs;
+using Engine.Memory;
 
 namespace Engine.Tests.Wire.Support;
 

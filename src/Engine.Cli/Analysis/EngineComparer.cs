@@ -1,0 +1,127 @@
+using System.Diagnostics;
+using Engine.Codecs;
+using Engine.Memory;
+using Engine.Pipeline;
+
+namespace Engine.Cli.Analysis;
+
+/// <summary>
+/// Measures a method and level through the multi-thread engines: the pages go into a RAM block, <see cref="CompressionEngine"/>
+/// compresses them on <c>compress-threads</c> workers, <see cref="DecompressionEngine"/> restores them on
+/// <c>decompress-threads</c> workers into a second RAM block, and the two blocks are compared byte for byte.
+/// </summary>
+internal static class EngineComparer
+{
+    /// <summary>Measures one candidate on <paramref name="pages"/> (a whole number of 4096-byte pages).</summary>
+    public static CodecMeasurement Measure(CodecCandidate candidate, ReadOnlyMemory<byte> pages, int compressThreads, int decompressThreads)
+    {
+        const int PageSize = PageSizes.PageSize;
+        if (pages.Length % PageSize != 0 || pages.Length == 0)
+        {
+            throw new ArgumentException($"page data is {pages.Length} bytes, not a whole, non-zero number of {PageSize}-byte pages", nameof(pages));
+        }
+
+        var compressOptions = new CompressionEngineOptions
+        {
+            Compression = candidate.Settings,
+            CompressThreads = compressThreads,
+            Zlib = candidate.Zlib,
+        };
+        compressOptions.Validate();
+        CompressMethod method = candidate.Settings.Method;
+        var decompressOptions = new DecompressionEngineOptions
+        {
+            DecompressThreads = decompressThreads,
+            Method = method == CompressMethod.None ? CompressMethod.Zlib : method,
+            Zlib = candidate.Zlib,
+        };
+        decompressOptions.Validate();
+
+        int count = pages.Length / PageSize;
+        using var source = new GuestMemory();
+        using var destination = new GuestMemory();
+        RamBlock from = source.AddBlock("pc.ram", pages.Length);
+        RamBlock to = destination.AddBlock("pc.ram", pages.Length);
+        pages.Span.CopyTo(from.GetSpan(0, pages.Length));
+
+        // What the single writer would put on the wire, kept so decompression can be timed apart from compression.
+        int bound = PageSizes.MaxCompressedPage;
+        byte[] payloads = GC.AllocateUninitializedArray<byte>(checked(count * bound), pinned: true);
+        int[] lengths = new int[count];
+        const int Zero = -1;
+        const int Raw = -2;
+        long zero = 0, compressed = 0, raw = 0, busy = 0, payloadBytes = 0;
+
+        TimeSpan compressTime;
+        using (var engine = new CompressionEngine(compressOptions))
+        {
+            long start = Stopwatch.GetTimestamp();
+            engine.CompressBlock(from, (in PageResult r) =>
+            {
+                int index = (int)(r.Offset / PageSize);
+                switch (r.Kind)
+                {
+                    case PageResultKind.Zero:
+                        lengths[index] = Zero;
+                        zero++;
+                        break;
+                    case PageResultKind.Compressed:
+                        r.Bytes.CopyTo(payloads.AsSpan(index * bound, bound));
+                        lengths[index] = r.Length;
+                        payloadBytes += r.Length;
+                        compressed++;
+                        break;
+                    default:
+                        lengths[index] = Raw;
+                        raw++;
+                        busy += r.IsBusy ? 1 : 0;
+                        break;
+                }
+            });
+            engine.Drain(static (in PageResult _) => { });
+            compressTime = Stopwatch.GetElapsedTime(start);
+        }
+
+        TimeSpan decompressTime;
+        using (var engine = new DecompressionEngine(decompressOptions))
+        {
+            ReadOnlySpan<byte> all = pages.Span;
+            long start = Stopwatch.GetTimestamp();
+            for (int i = 0; i < count; i++)
+            {
+                long offset = (long)i * PageSize;
+                if (lengths[i] >= 0)
+                {
+                    engine.SubmitCompressed(to, offset, payloads.AsSpan(i * bound, lengths[i]));
+                }
+                else if (lengths[i] == Zero)
+                {
+                    engine.SubmitZero(to, offset);
+                }
+                else
+                {
+                    engine.SubmitRaw(to, offset, all.Slice(i * PageSize, PageSize));
+                }
+            }
+
+            engine.WaitForDone();
+            decompressTime = Stopwatch.GetElapsedTime(start);
+        }
+
+        bool verified = from.GetSpan(0, pages.Length).SequenceEqual(to.GetSpan(0, pages.Length));
+        return new CodecMeasurement
+        {
+            Candidate = candidate,
+            Threads = compressThreads,
+            DecompressThreads = decompressThreads,
+            Pages = count,
+            ZeroPages = zero,
+            CompressedPages = compressed,
+            RawPages = raw,
+            PayloadBytes = payloadBytes,
+            CompressTime = compressTime,
+            DecompressTime = decompressTime,
+            Verified = verified,
+        };
+    }
+}

@@ -1,6 +1,0 @@
-namespace Engine.Wire;
-
-/// <summary>What <see cref="RamExtractor"/> wrote.</summary>
-/// <param name="Blocks">The block images.</param>
-/// <param name="Counts">The records read.</param>
-internal sealed record RamExtractResult(IReadOnlyList<ExtractedBlock> Blocks, RamLoadCounts Counts);
