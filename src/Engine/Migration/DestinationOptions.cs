@@ -4,7 +4,7 @@ using Engine.Pipeline;
 namespace Engine.Migration;
 
 /// <summary>
-/// How a <see cref="DestinationMigration"/> or a <see cref="Multifd.MultifdDestination"/> loads a stream: QEMU's parameters
+/// How a <see cref="DestinationMigration"/> or a <see cref="MultifdDestination"/> loads a stream: QEMU's parameters
 /// (<see cref="Parameters"/>) and what a destination needs beyond them.
 /// </summary>
 public sealed record DestinationOptions

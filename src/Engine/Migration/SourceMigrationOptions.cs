@@ -15,7 +15,7 @@ public sealed record SourceMigrationOptions
     /// <summary>The machine type in the stream's configuration section.</summary>
     public string MachineType { get; init; } = "pc-q35-7.2";
 
-    /// <summary>The UUID a <see cref="Multifd.MultifdSource"/>'s channels carry (QEMU's <c>-uuid</c>); all zero by default, as QEMU without <c>-uuid</c>.</summary>
+    /// <summary>The UUID a <see cref="MultifdSource"/>'s channels carry (QEMU's <c>-uuid</c>); all zero by default, as QEMU without <c>-uuid</c>.</summary>
     public Guid Uuid { get; init; }
 
     /// <summary>Called on the migration thread after every iteration (keep it short); for progress displays.</summary>

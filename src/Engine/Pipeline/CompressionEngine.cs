@@ -133,7 +133,7 @@ public sealed unsafe partial class CompressionEngine : IDisposable
     public void Dispose()
     {
         _lifetime.Dispose();
-        EngineMetrics.Untrack(this);
+        EngineObserver.Current?.Stopped(this);
     }
 
     /// <summary>The parameters the engine runs with.</summary>

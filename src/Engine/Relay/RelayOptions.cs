@@ -1,4 +1,5 @@
 using Engine.Codecs;
+using Engine.Migration;
 using Engine.Wire;
 
 namespace Engine.Relay;

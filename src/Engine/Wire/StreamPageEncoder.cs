@@ -5,7 +5,7 @@ using Engine.Pipeline;
 namespace Engine.Wire;
 
 /// <summary>
-/// The one encoder of every tool that writes a stream's pages (<see cref="Transcoder"/>, the relay, the destination's
+/// The one encoder of every tool that writes a stream's pages (<c>Tools/Transcoder</c>, the relay, the destination's
 /// checkpoint): pages are compressed on a <see cref="CompressionEngine"/>'s workers and written to a
 /// <see cref="MigrationStreamWriter"/> in exactly the order they were added, zero pages included.
 /// </summary>

@@ -1,5 +1,7 @@
 using Engine.Codecs;
 using Engine.Migration;
+using Engine.Relay;
+using Engine.Tools;
 using Engine.Transport;
 using Xunit;
 

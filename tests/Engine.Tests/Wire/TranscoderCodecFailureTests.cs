@@ -1,7 +1,10 @@
 using Engine.Codecs;
+using Engine.Memory;
+using Engine.Migration;
 using Engine.Pipeline;
 using Engine.Tests.Wire.Support;
 using Engine.Threading;
+using Engine.Tools;
 using Engine.Wire;
 using Xunit;
 
@@ -65,8 +68,7 @@ public sealed class TranscoderCodecFailureTests : IDisposable
 
     private static TranscodeOptions Options() => new()
     {
-        Settings = CompressionSettings.Create(CompressMethod.Zstd, 1),
-        CompressThreads = 2,
+        Parameters = new MigrationParameters { Compression = CompressionSettings.Create(CompressMethod.Zstd, 1), CompressThreads = 2 },
         CompressorFactory = settings => new FailOnPageCompressor(PageCodecs.CreateCompressor(settings)),
     };
 
