@@ -63,7 +63,7 @@ internal sealed class TlsCliOptions
             Refuse(parse, Hostname);
         }
 
-        return TlsOptions.ForClient(parameters, handshakeTimeout);
+        return parameters.CreateClientTls(handshakeTimeout);
     }
 
     /// <summary>
@@ -77,7 +77,7 @@ internal sealed class TlsCliOptions
             Refuse(parse, Authz);
         }
 
-        return TlsOptions.ForServer(parameters, handshakeTimeout);
+        return parameters.CreateServerTls(handshakeTimeout);
     }
 
     /// <summary>True when <paramref name="host"/> is a loopback address or name (listening there exposes nothing to the network).</summary>

@@ -166,13 +166,13 @@ public sealed class MigrationParameters
     /// <summary>
     /// <c>tls-creds</c>: the directory of this end's X.509 files (<c>ca-cert.pem</c>, and <c>server-cert.pem</c>/<c>server-key.pem</c>
     /// or <c>client-cert.pem</c>/<c>client-key.pem</c>), as QEMU's <c>tls-creds-x509</c> object; null or empty (the default):
-    /// no TLS. The files are read by <see cref="TlsOptions.ForClient"/>/<see cref="TlsOptions.ForServer"/>, not here.
+    /// no TLS. The files are read by <see cref="CreateClientTls"/>/<see cref="CreateServerTls"/>, not here.
     /// </summary>
     public string? TlsCreds
     {
         get => _tlsCreds;
         set => _tlsCreds = string.IsNullOrEmpty(value) ? null
-            : !string.IsNullOrWhiteSpace(value) && value.IndexOf('\0', StringComparison.Ordinal) < 0 ? value
+            : !string.IsNullOrWhiteSpace(value) && !value.Contains('\0', StringComparison.Ordinal) ? value
             : throw new EngineParameterException("tls-creds", $"tls-creds '{value}' is not a directory name");
     }
 
@@ -220,10 +220,45 @@ public sealed class MigrationParameters
         _ => 0,
     };
 
-    /// <summary>"zstd-1 x2" and the like: the multifd method, level and channels, for logs and reports.</summary>
-    internal string MultifdDescription => _multifdCompression == CompressMethod.None
-        ? string.Create(CultureInfo.InvariantCulture, $"none x{_multifdChannels}")
-        : string.Create(CultureInfo.InvariantCulture, $"{MultifdPacketHeader.MethodName(_multifdCompression)}-{MultifdLevel} x{_multifdChannels}");
+    /// <summary>
+    /// The connecting end's TLS from <c>tls-creds</c> and <c>tls-hostname</c>, its client credentials loaded and checked
+    /// now; null when <c>tls-creds</c> is not set. The caller disposes <see cref="TlsOptions.Credentials"/>.
+    /// </summary>
+    /// <param name="handshakeTimeout">The longest a handshake may take; default <see cref="TlsOptions.HandshakeTimeout"/>'s.</param>
+    /// <exception cref="EngineParameterException"><c>tls-hostname</c> is set without <c>tls-creds</c>.</exception>
+    public TlsOptions? CreateClientTls(TimeSpan? handshakeTimeout = null)
+    {
+        if (_tlsCreds is null)
+        {
+            RefuseWithoutCreds("tls-hostname", _tlsHostname);
+            return null;
+        }
+
+        var tls = new TlsOptions { Credentials = TlsCredentials.LoadClient(_tlsCreds), Hostname = _tlsHostname };
+        return handshakeTimeout is { } timeout ? tls with { HandshakeTimeout = timeout } : tls;
+    }
+
+    /// <summary>
+    /// The listening end's TLS from <c>tls-creds</c> and <c>tls-authz</c>, its server credentials loaded and checked now;
+    /// null when <c>tls-creds</c> is not set. The caller disposes <see cref="TlsOptions.Credentials"/>.
+    /// </summary>
+    /// <param name="handshakeTimeout">The longest a handshake may take; default <see cref="TlsOptions.HandshakeTimeout"/>'s.</param>
+    /// <exception cref="EngineParameterException"><c>tls-authz</c> is set without <c>tls-creds</c>.</exception>
+    public TlsOptions? CreateServerTls(TimeSpan? handshakeTimeout = null)
+    {
+        if (_tlsCreds is null)
+        {
+            RefuseWithoutCreds("tls-authz", _tlsAuthz);
+            return null;
+        }
+
+        var tls = new TlsOptions
+        {
+            Credentials = TlsCredentials.LoadServer(_tlsCreds),
+            AuthorizedSubjects = _tlsAuthz is null ? null : TlsOptions.ParseAuthorizedSubjects(_tlsAuthz),
+        };
+        return handshakeTimeout is { } timeout ? tls with { HandshakeTimeout = timeout } : tls;
+    }
 
     /// <summary>The QEMU names this class knows, in <c>info migrate_parameters</c> order.</summary>
     public static IReadOnlyList<string> Names { get; } =
@@ -430,6 +465,14 @@ public sealed class MigrationParameters
 
     private static EngineParameterException BadBandwidth(string text)
         => new("max-bandwidth", $"max-bandwidth '{text}' is not a bandwidth: accepted 0 or 'unlimited', bytes per second, or a number with K, M, G, T (1024-based bytes) or Kbit, Mbit, Gbit (1000-based bits), e.g. 100M, 1G, 100Mbit");
+
+    private static void RefuseWithoutCreds(string parameter, string? value)
+    {
+        if (value is not null)
+        {
+            throw new EngineParameterException(parameter, $"{parameter} needs tls-creds");
+        }
+    }
 
     private static int CheckRange(string name, int value, int min, int max)
     {

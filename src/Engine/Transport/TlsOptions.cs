@@ -1,5 +1,3 @@
-using Engine.Migration;
-
 namespace Engine.Transport;
 
 /// <summary>
@@ -31,64 +29,7 @@ public sealed record TlsOptions
     public bool VerifyPeer { get; init; } = true;
 
     /// <summary>The longest a handshake may take, a peer that trickles or stalls it included.</summary>
-    public TimeSpan HandshakeTimeout { get; init; } = DefaultHandshakeTimeout;
-
-    /// <summary>
-    /// The connecting end's TLS from <paramref name="parameters"/>' <c>tls-creds</c> and <c>tls-hostname</c>, its client
-    /// credentials loaded and checked now; null when <c>tls-creds</c> is not set. The caller disposes
-    /// <see cref="Credentials"/>.
-    /// </summary>
-    /// <exception cref="EngineParameterException"><c>tls-hostname</c> or <c>tls-authz</c> is set without <c>tls-creds</c>.</exception>
-    public static TlsOptions? ForClient(MigrationParameters parameters, TimeSpan? handshakeTimeout = null)
-    {
-        ArgumentNullException.ThrowIfNull(parameters);
-        if (parameters.TlsCreds is not { } directory)
-        {
-            RefuseWithoutCreds("tls-hostname", parameters.TlsHostname);
-            return null;
-        }
-
-        return new TlsOptions
-        {
-            Credentials = TlsCredentials.LoadClient(directory),
-            Hostname = parameters.TlsHostname,
-            HandshakeTimeout = handshakeTimeout ?? DefaultHandshakeTimeout,
-        };
-    }
-
-    /// <summary>
-    /// The listening end's TLS from <paramref name="parameters"/>' <c>tls-creds</c> and <c>tls-authz</c>, its server
-    /// credentials loaded and checked now; null when <c>tls-creds</c> is not set. The caller disposes
-    /// <see cref="Credentials"/>.
-    /// </summary>
-    /// <exception cref="EngineParameterException"><c>tls-authz</c> is set without <c>tls-creds</c>.</exception>
-    public static TlsOptions? ForServer(MigrationParameters parameters, TimeSpan? handshakeTimeout = null)
-    {
-        ArgumentNullException.ThrowIfNull(parameters);
-        if (parameters.TlsCreds is not { } directory)
-        {
-            RefuseWithoutCreds("tls-authz", parameters.TlsAuthz);
-            return null;
-        }
-
-        return new TlsOptions
-        {
-            Credentials = TlsCredentials.LoadServer(directory),
-            AuthorizedSubjects = parameters.TlsAuthz is { } authz ? ParseAuthorizedSubjects(authz) : null,
-            HandshakeTimeout = handshakeTimeout ?? DefaultHandshakeTimeout,
-        };
-    }
-
-    /// <summary>The default <see cref="HandshakeTimeout"/>: 30 s.</summary>
-    internal static readonly TimeSpan DefaultHandshakeTimeout = TimeSpan.FromSeconds(30);
-
-    private static void RefuseWithoutCreds(string parameter, string? value)
-    {
-        if (value is not null)
-        {
-            throw new EngineParameterException(parameter, $"{parameter} needs tls-creds");
-        }
-    }
+    public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Parses a <c>--tls-authz</c> value: distinguished names separated by <c>;</c> (a DN itself holds commas).</summary>
     public static IReadOnlyList<string> ParseAuthorizedSubjects(string text)

@@ -148,12 +148,12 @@ public sealed class MigrationParametersTests
     public void TlsWithoutCredsIsNoneAndItsOtherNamesNeedCreds()
     {
         var p = new MigrationParameters();
-        Assert.Null(TlsOptions.ForClient(p));
-        Assert.Null(TlsOptions.ForServer(p));
+        Assert.Null(p.CreateClientTls());
+        Assert.Null(p.CreateServerTls());
         p.TlsHostname = "dest.example";
-        Assert.Equal("tls-hostname", Assert.Throws<EngineParameterException>(() => TlsOptions.ForClient(p)).Parameter);
+        Assert.Equal("tls-hostname", Assert.Throws<EngineParameterException>(() => p.CreateClientTls()).Parameter);
         p.TlsAuthz = "CN=client";
-        Assert.Equal("tls-authz", Assert.Throws<EngineParameterException>(() => TlsOptions.ForServer(p)).Parameter);
+        Assert.Equal("tls-authz", Assert.Throws<EngineParameterException>(() => p.CreateServerTls()).Parameter);
     }
 
     [Fact]
