@@ -21,7 +21,7 @@ internal static class ResultJson
         var blocks = new JsonArray();
         foreach (BlockChecksum c in result.Checksums)
         {
-            blocks.Add(new JsonObject { ["name"] = c.Name, [MemoryChecksum.Algorithm] = c.Checksum });
+            blocks.Add((JsonNode)new JsonObject { ["name"] = c.Name, [MemoryChecksum.Algorithm] = c.Checksum });
         }
 
         json["engine"] = new JsonObject

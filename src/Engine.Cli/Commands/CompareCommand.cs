@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Engine.Cli.Analysis;
 using Engine.Codecs;
 using Engine.Memory;
@@ -121,7 +122,7 @@ internal static class CompareCommand
 
         if (json)
         {
-            Console.WriteLine(JsonSerializer.Serialize(ToJson(source, results), new JsonSerializerOptions { WriteIndented = true }));
+            Console.WriteLine(ToJson(source, results).ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         }
         else
         {
@@ -277,28 +278,34 @@ internal static class CompareCommand
     private static string Percent(long part, long whole)
         => whole == 0 ? "0%" : (100.0 * part / whole).ToString("F1", CultureInfo.InvariantCulture) + "%";
 
-    private static object ToJson(string source, List<CodecMeasurement> results) => new
+    // JSON nodes, not a serialized anonymous type: the command is published Native AOT, which has no reflection serializer.
+    private static JsonObject ToJson(string source, List<CodecMeasurement> results)
     {
-        source,
-        results = results.Select(r => new
+        var rows = new JsonArray();
+        foreach (CodecMeasurement r in results)
         {
-            codec = r.Candidate.Name,
-            method = CompressionSettings.NameOf(r.Candidate.Settings.Method),
-            level = r.Candidate.Settings.Level,
-            zlib = r.Candidate.Settings.Method == CompressMethod.Zlib ? r.Candidate.Zlib.ToString().ToLowerInvariant() : null,
-            compressThreads = r.Threads,
-            decompressThreads = r.DecompressThreads,
-            pages = r.Pages,
-            zeroPages = r.ZeroPages,
-            compressedPages = r.CompressedPages,
-            rawPages = r.RawPages,
-            payloadBytes = r.PayloadBytes,
-            ratio = Math.Round(r.Ratio, 4),
-            compressionRate = Math.Round(r.CompressionRate, 4),
-            bytesPerCompressedPage = Math.Round(r.BytesPerCompressedPage, 1),
-            compressMBps = Math.Round(r.CompressMBps, 1),
-            decompressMBps = Math.Round(r.DecompressMBps, 1),
-            verified = r.Verified,
-        }),
-    };
+            rows.Add((JsonNode)new JsonObject
+            {
+                ["codec"] = r.Candidate.Name,
+                ["method"] = CompressionSettings.NameOf(r.Candidate.Settings.Method),
+                ["level"] = r.Candidate.Settings.Level,
+                ["zlib"] = r.Candidate.Settings.Method == CompressMethod.Zlib ? r.Candidate.Zlib.ToString().ToLowerInvariant() : null,
+                ["compressThreads"] = r.Threads,
+                ["decompressThreads"] = r.DecompressThreads,
+                ["pages"] = r.Pages,
+                ["zeroPages"] = r.ZeroPages,
+                ["compressedPages"] = r.CompressedPages,
+                ["rawPages"] = r.RawPages,
+                ["payloadBytes"] = r.PayloadBytes,
+                ["ratio"] = Math.Round(r.Ratio, 4),
+                ["compressionRate"] = Math.Round(r.CompressionRate, 4),
+                ["bytesPerCompressedPage"] = Math.Round(r.BytesPerCompressedPage, 1),
+                ["compressMBps"] = Math.Round(r.CompressMBps, 1),
+                ["decompressMBps"] = Math.Round(r.DecompressMBps, 1),
+                ["verified"] = r.Verified,
+            });
+        }
+
+        return new JsonObject { ["source"] = source, ["results"] = rows };
+    }
 }

@@ -136,7 +136,7 @@ internal static class DemoCommand
                 o["compress-method"] = CompressionSettings.NameOf(p.Compression.Method);
                 o["compress-level"] = p.Compression.Level;
                 o["checksums-equal"] = r.ChecksumsMatch;
-                array.Add(o);
+                array.Add((JsonNode)o);
             }
 
             Console.WriteLine(array.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Net.Sockets;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Engine.Migration;
 using Engine.Transport;
 using Engine.Wire;
@@ -133,7 +134,7 @@ internal static class MigrateCommand
             }
 
             // The file has no return path: its checksums go beside it, for `engine incoming --from file:` to verify.
-            File.WriteAllText(ChecksumFile(endpoint.Path), JsonSerializer.Serialize(result.SourceChecksums.Select(c => new { name = c.Name, xxh128 = c.Checksum })));
+            File.WriteAllText(ChecksumFile(endpoint.Path), new JsonArray(result.SourceChecksums.Select(c => (JsonNode)new JsonObject { ["name"] = c.Name, ["xxh128"] = c.Checksum }).ToArray()).ToJsonString());
         }
 
         if (lines is not null)

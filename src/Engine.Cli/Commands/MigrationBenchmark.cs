@@ -69,7 +69,7 @@ internal static class MigrationBenchmark
             var array = new JsonArray();
             foreach ((CompressionSettings method, int threads, MigrationResult result, double mbps) in rows)
             {
-                array.Add(new JsonObject
+                array.Add((JsonNode)new JsonObject
                 {
                     ["compress-method"] = CompressionSettings.NameOf(method.Method),
                     ["compress-level"] = method.Level,

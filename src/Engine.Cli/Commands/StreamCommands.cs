@@ -29,7 +29,7 @@ internal static class StreamCommands
             StreamSummary summary = ByteProgress.Run("inspecting", input.Length, progress => StreamInspector.Inspect(stream, progress: progress));
             if (parse.GetValue(json))
             {
-                Console.WriteLine(JsonSerializer.Serialize(summary, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }));
+                Console.WriteLine(JsonSerializer.Serialize(summary, CliJsonContext.Default.StreamSummary));
             }
             else
             {

@@ -58,7 +58,7 @@ internal static class MigrationReply
         var blocks = new JsonArray();
         foreach (BlockChecksum c in checksums)
         {
-            blocks.Add(new JsonObject { ["name"] = c.Name, [MemoryChecksum.Algorithm] = c.Checksum });
+            blocks.Add((JsonNode)new JsonObject { ["name"] = c.Name, [MemoryChecksum.Algorithm] = c.Checksum });
         }
 
         WriteLine(output, new JsonObject { ["status"] = "ok", ["blocks"] = blocks }.ToJsonString());

@@ -24,6 +24,7 @@ internal static class TlsSessionTickets
     private static bool s_unavailable = !OperatingSystem.IsLinux() || s_context is null;
 
     /// <summary>Sets the server's ticket count to 0 on <paramref name="stream"/>'s OpenSSL handle; false where that cannot be done.</summary>
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2075", Justification = "The .NET 8 path only; on .NET 10 the field holds the handle itself. A property trimmed away reads as null: tickets are sent as before.")]
     public static bool TrySuppress(object? stream)
     {
         if (s_unavailable || stream is not SslStream ssl)

@@ -4,7 +4,7 @@ using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
-using System.Text.Json;
+using System.Text.Json.Nodes;
 
 namespace Engine.Transport;
 
@@ -325,7 +325,7 @@ public static class TlsTransport
     /// <summary>Best effort: one line in Engine.Migration.MigrationReply's error format, which an Engine source reports as the reason.</summary>
     internal static void TryWriteErrorLine(Stream connection, string reason)
     {
-        string line = JsonSerializer.Serialize(new { status = "error", error = reason });
+        string line = new JsonObject { ["status"] = "error", ["error"] = reason }.ToJsonString();
         try
         {
             connection.Write(Encoding.UTF8.GetBytes(line + "\n"));
