@@ -1,5 +1,5 @@
 using System.Text.Json.Serialization;
-using Engine.Wire;
+using Engine.Tools;
 
 namespace Engine.Cli;
 
