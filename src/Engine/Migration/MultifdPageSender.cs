@@ -174,7 +174,7 @@ internal sealed class MultifdPageSender : PageSender
         for (int i = 0; i < _multifd.MultifdChannels; i++)
         {
             Stream stream = ConnectChannel(i, cancellationToken);
-            var channel = new MultifdSendChannel(i, stream, _multifd, _progress, packetCounter);
+            var channel = new MultifdSendChannel(i, stream, _multifd.MultifdCompression, _multifd.MultifdLevel, _progress, packetCounter);
             _opened.Add(channel);
             channel.Start(_uuid);
         }

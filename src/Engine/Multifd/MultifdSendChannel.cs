@@ -3,7 +3,6 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Engine.Codecs;
 using Engine.Memory;
-using Engine.Migration;
 using Engine.Transport;
 
 namespace Engine.Multifd;
@@ -48,12 +47,12 @@ internal sealed unsafe class MultifdSendChannel : IDisposable
     private Exception? _failure;
     private long _bytesSent;
 
-    public MultifdSendChannel(int id, Stream stream, MigrationParameters parameters, SemaphoreSlim progress, StrongBox<long> packetCounter)
+    public MultifdSendChannel(int id, Stream stream, CompressMethod method, int level, SemaphoreSlim progress, StrongBox<long> packetCounter)
     {
         _id = id;
         _stream = stream;
         _connection = MigrationConnection.Of(stream);
-        _method = parameters.MultifdCompression;
+        _method = method;
         _progress = progress;
         _packetCounter = packetCounter;
         _slots = new MultifdBatch[SlotCount];
@@ -68,7 +67,7 @@ internal sealed unsafe class MultifdSendChannel : IDisposable
         _pages = _method == CompressMethod.None ? _packet + MultifdFormat.PacketHeaderLength : (byte*)NativeMemory.AlignedAlloc(MultifdFormat.PacketDataSize, 64);
         try
         {
-            _compressor = PacketCompressor.Create(_method, parameters.MultifdLevel);
+            _compressor = PacketCompressor.Create(_method, level);
         }
         catch
         {
