@@ -40,6 +40,13 @@ internal static class RelayCommand
         var multifd = new MultifdOptions();
         multifd.AddTo(command, source: false);
 
+        // multifd on the destination side, whatever the source is: --to-multifd-channels N and the rest, QEMU's names with
+        // "to-"; the UUID is --uuid's (both QEMUs of a migration carry the same).
+        var toMultifd = new MultifdOptions("to-", multifd.Uuid);
+        toMultifd.AddTo(command, source: true);
+        var machineType = new Option<string?>("--machine-type") { Description = "The destination's machine type (e.g. pc-q35-10.0), which chooses the framing written to it: with --to-multifd, a SYNC barrier at each EOS (up to 8.0) or per round with MULTIFD_FLUSH records (8.1+); one stream is the same for every type. Default: the type the stream's configuration names (a QEMU destination runs the source's type), else the source's own framing." };
+        command.Options.Add(machineType);
+
         // TLS, per side: --tls-creds (with --tls-hostname) for the outgoing connection, as on engine migrate;
         // --listen-tls-creds (with --listen-tls-authz) for the accepted ones (the main connection and, with multifd, each
         // channel), as on engine incoming. The connections are wrapped before MigrationRelay sees them.
@@ -103,9 +110,22 @@ internal static class RelayCommand
                 }
 
                 tlsOut = tlsOutOptions.BuildClient(parse, io);
+                Engine.Multifd.MultifdParameters? toParameters = toMultifd.Build(parse, source: true);
+                if (toParameters is not null && parse.GetResult(parameters.Method) is { Implicit: false } && settings.Method != CompressMethod.None)
+                {
+                    throw new EngineParameterException("compress-method", "--compress-method compresses a single-stream destination's pages; with --to-multifd-channels the channels compress: give --to-multifd-compression instead");
+                }
+                TlsOptions? channelTls = tlsOut;
+                options = options with
+                {
+                    MachineType = parse.GetValue(machineType),
+                    OutputMultifd = toParameters,
+                    ConnectOutputChannel = toParameters is null ? null
+                        : (_, token) => TlsTransport.Connect(output.Host, output.Port, channelTls, TimeSpan.FromSeconds(Math.Min(10, io.TotalSeconds)), io, token),
+                };
                 Engine.Multifd.MultifdDestination? channels = multifdParameters is null ? null
                     : new Engine.Multifd.MultifdDestination(multifdParameters, new DestinationOptions { ReadTimeout = io }) { Tls = tlsIn };
-                return Execute(new MigrationRelay(options), input, output, io, parse.GetValue(json), settings, tlsIn, tlsOut, cancellationToken, channels);
+                return Execute(new MigrationRelay(options), input, output, io, parse.GetValue(json), settings, tlsIn, tlsOut, cancellationToken, channels, toParameters);
             }
             finally
             {
@@ -116,7 +136,7 @@ internal static class RelayCommand
         return command;
     }
 
-    private static int Execute(MigrationRelay relay, MigrationEndpoint input, MigrationEndpoint output, TimeSpan io, bool json, CompressionSettings settings, TlsOptions? tlsIn, TlsOptions? tlsOut, CancellationToken cancellationToken, Engine.Multifd.MultifdDestination? multifd)
+    private static int Execute(MigrationRelay relay, MigrationEndpoint input, MigrationEndpoint output, TimeSpan io, bool json, CompressionSettings settings, TlsOptions? tlsIn, TlsOptions? tlsOut, CancellationToken cancellationToken, Engine.Multifd.MultifdDestination? multifd, Engine.Multifd.MultifdParameters? toMultifd)
     {
         RelayResult result;
         if (input.IsTcp)
@@ -149,7 +169,7 @@ internal static class RelayCommand
         else
         {
             Console.WriteLine(FormattableString.Invariant(
-                $"relayed {result.BytesIn} bytes in -> {result.BytesOut} bytes out ({settings}) in {result.Elapsed.TotalMilliseconds:0} ms; pages: {result.CompressedPages} compressed, {result.RawPages} raw, {result.ZeroPages} zero, {result.XbzrlePages} xbzrle; {result.BytesAfterRam} bytes after RAM passed verbatim"));
+                $"relayed {result.BytesIn} bytes in -> {result.BytesOut} bytes out ({(toMultifd is null ? settings.ToString() : $"multifd {toMultifd}")}) in {result.Elapsed.TotalMilliseconds:0} ms; pages: {result.CompressedPages} compressed, {result.RawPages} raw, {result.ZeroPages} zero, {result.XbzrlePages} xbzrle; {result.BytesAfterRam} bytes after RAM passed verbatim"));
         }
 
         return 0;

@@ -58,6 +58,24 @@ internal sealed class MigrationRelay
         {
             throw new EngineParameterException("max-bandwidth", $"max-bandwidth {_options.MaxBandwidth} is negative");
         }
+
+        if (_options.MachineType is { } machineType && (machineType.Length is 0 or > MigrationFormat.MaxMachineTypeLength || machineType.Any(c => c is <= ' ' or > '~')))
+        {
+            throw new EngineParameterException("machine-type", $"machine-type '{machineType}' is not a machine type name (1 to {MigrationFormat.MaxMachineTypeLength} printable characters, e.g. pc-q35-10.0)");
+        }
+
+        if (_options.OutputMultifd is not null)
+        {
+            if (_options.ConnectOutputChannel is null)
+            {
+                throw new EngineParameterException("to-multifd-channels", "multifd to the destination needs a way to open its channels (ConnectOutputChannel)");
+            }
+
+            if (_options.MaxBandwidth > 0)
+            {
+                throw new EngineParameterException("max-bandwidth", "max-bandwidth is not applied to multifd channels: give it without --to-multifd-channels, or leave it 0");
+            }
+        }
     }
 
     /// <summary>
@@ -116,6 +134,7 @@ internal sealed class MigrationRelay
         using MultifdChannelSet? channels = multifd is { } m
             ? new MultifdChannelSet(m.Destination, m.Destination.ReadTimeout, trackPages: true, input.Abort, stop.Token)
             : null;
+        MultifdOutputTarget? multifdOut = null;
         try
         {
             channels?.Accept(multifd!.Value.Listener);
@@ -128,8 +147,17 @@ internal sealed class MigrationRelay
                 Progress = _options.Progress,
                 ReaderOptions = baseOptions,
             });
-            TranscodeResult result = transcoder.Transcode(input, sending, channels, channels is null ? null : channels.Allocate);
+            TranscodeResult result = transcoder.Transcode(
+                input,
+                sending,
+                channels,
+                channels is null ? null : channels.Allocate,
+                _options.OutputMultifd is not { } toMultifd ? null
+                    : (writer, counts, reencoder) => multifdOut = new MultifdOutputTarget(reencoder, writer, counts, toMultifd, _options.MachineType, _options.ConnectOutputChannel!, stop.Token));
             sending.Complete();
+
+            // Every channel ends its connection after the main stream is written, as a multifd source does.
+            multifdOut?.Finish();
 
             // Every byte is written: a destination that closes now has read the whole stream (QEMU closes once it has
             // loaded it), so a close seen by the watch from here on is the normal end, not a fault.
@@ -139,7 +167,7 @@ internal sealed class MigrationRelay
             return new RelayResult
             {
                 BytesIn = result.BytesRead + (channels?.BytesRead ?? 0),
-                BytesOut = output.BytesWritten,
+                BytesOut = output.BytesWritten + (multifdOut?.ChannelBytes ?? 0),
                 BytesAfterRam = result.BytesCopiedAfterRam,
                 ZeroPages = result.ZeroPages,
                 RawPages = result.RawPages,
@@ -161,6 +189,9 @@ internal sealed class MigrationRelay
         {
             watch.Finish();
             thread.Join();
+
+            // Every channel thread to the destination is stopped and joined, whatever happened.
+            multifdOut?.Dispose();
         }
     }
 
