@@ -44,7 +44,7 @@ internal static class RelayCommand
         // "to-"; the UUID is --uuid's (both QEMUs of a migration carry the same).
         var toMultifd = new MultifdOptions("to-", multifd.Uuid);
         toMultifd.AddTo(command, source: true);
-        var machineType = new Option<string?>("--machine-type") { Description = "The destination's machine type (e.g. pc-q35-10.0), which chooses the framing written to it: with --to-multifd, a SYNC barrier at each EOS (up to 8.0) or per round with MULTIFD_FLUSH records (8.1+); one stream is the same for every type. Default: the type the stream's configuration names (a QEMU destination runs the source's type), else the source's own framing." };
+        var machineType = new Option<string?>("--machine-type") { Description = "The destination's machine type (e.g. pc-q35-10.0), which chooses the framing written to it: with --to-multifd, a SYNC barrier at each EOS (up to 8.0) or per round with MULTIFD_FLUSH records (8.1+); one stream is the same for every type. Default: the source's own framing (a multifd source's barriers), else for one stream the type its configuration names (a QEMU destination runs the source's type)." };
         command.Options.Add(machineType);
 
         // TLS, per side: --tls-creds (with --tls-hostname) for the outgoing connection, as on engine migrate;

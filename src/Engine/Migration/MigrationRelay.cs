@@ -153,7 +153,7 @@ internal sealed class MigrationRelay
                 channels,
                 channels is null ? null : channels.Allocate,
                 _options.OutputMultifd is not { } toMultifd ? null
-                    : (writer, counts, reencoder) => multifdOut = new MultifdOutputTarget(reencoder, writer, counts, toMultifd, _options.MachineType, _options.ConnectOutputChannel!, stop.Token));
+                    : (writer, counts, reencoder) => multifdOut = new MultifdOutputTarget(reencoder, writer, counts, toMultifd, _options.MachineType, _options.ConnectOutputChannel!, channels is not null, stop.Token));
             sending.Complete();
 
             // Every channel ends its connection after the main stream is written, as a multifd source does.
@@ -169,6 +169,7 @@ internal sealed class MigrationRelay
                 BytesIn = result.BytesRead + (channels?.BytesRead ?? 0),
                 BytesOut = output.BytesWritten + (multifdOut?.ChannelBytes ?? 0),
                 BytesAfterRam = result.BytesCopiedAfterRam,
+                MultifdPerRound = multifdOut?.SyncsPerRound,
                 ZeroPages = result.ZeroPages,
                 RawPages = result.RawPages,
                 CompressedPages = result.CompressedPages,

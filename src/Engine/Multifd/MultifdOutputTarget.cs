@@ -17,9 +17,10 @@ namespace Engine.Multifd;
 /// <para>
 /// The barrier is written in the framing of the destination's machine type (<see cref="QemuMachineType"/>): a SYNC packet on
 /// every channel before each EOS for a type up to 8.0, and for 8.1+ also the MULTIFD_FLUSH record (0x200) after those
-/// SYNCs, where such a destination syncs. The type is the one given (<c>--machine-type</c>), else the one the stream's
-/// configuration names (a QEMU destination must run the source's type), else the source's own framing (a 0x200 before the
-/// first EOS). Besides every EOS, a barrier is written at every 0x200 of the source: a per-round source may send a page again
+/// SYNCs, where such a destination syncs. The type is the one given (<c>--machine-type</c>); else the source's own framing
+/// when the stream tells it (a 0x200 before the first EOS: per round; a multifd source whose setup section ends without one:
+/// per section); else, for a single-stream source, the type its configuration names (a QEMU destination must run the
+/// source's type). Besides every EOS, a barrier is written at every 0x200 of the source: a per-round source may send a page again
 /// after it within one section, and only the barrier keeps the destination's channels from applying the two copies out of
 /// order. A per-section destination cannot take a barrier inside a section, so such a source into it is refused.
 /// </para>
@@ -50,7 +51,9 @@ internal sealed class MultifdOutputTarget : IPageTarget, IDisposable
     private MultifdBatch? _current;
     private int _currentChannel;
     private int _nextChannel;
+    private readonly bool _sourceIsMultifd;
     private bool? _perRound;
+    private bool? _configuredPerRound;
     private bool _sentSinceBarrier;
     private bool _submitPending;
     private long _packets;
@@ -59,7 +62,8 @@ internal sealed class MultifdOutputTarget : IPageTarget, IDisposable
     /// A target that writes the main stream with <paramref name="writer"/> (non-page items through
     /// <paramref name="streamItems"/>, the re-encoder) and the pages on <paramref name="multifd"/>'s channels, each opened by
     /// <paramref name="connectChannel"/> once the block list is written; <paramref name="machineType"/> is the destination's
-    /// (null: the stream's configuration, else the source's framing).
+    /// (null: the source's framing, else for a single-stream source (<paramref name="sourceIsMultifd"/> false) the type the
+    /// stream's configuration names).
     /// </summary>
     public MultifdOutputTarget(
         IPageTarget streamItems,
@@ -68,6 +72,7 @@ internal sealed class MultifdOutputTarget : IPageTarget, IDisposable
         MultifdParameters multifd,
         string? machineType,
         Func<int, CancellationToken, Stream> connectChannel,
+        bool sourceIsMultifd,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(streamItems);
@@ -81,6 +86,7 @@ internal sealed class MultifdOutputTarget : IPageTarget, IDisposable
         _multifd = multifd.Clone();
         _machineType = machineType;
         _connectChannel = connectChannel;
+        _sourceIsMultifd = sourceIsMultifd;
         _cancellationToken = cancellationToken;
         if (machineType is not null)
         {
@@ -103,10 +109,10 @@ internal sealed class MultifdOutputTarget : IPageTarget, IDisposable
     /// <inheritdoc />
     public void OnStreamItem(MigrationStreamReader reader)
     {
-        if (reader.Kind == MigrationItemKind.Configuration && _perRound is null && reader.MachineType is { } type)
+        if (reader.Kind == MigrationItemKind.Configuration && reader.MachineType is { } type)
         {
             // A QEMU destination must run the source's machine type: its framing is the one that type names.
-            _perRound = QemuMachineType.SyncsMultifdPerRound(type);
+            _configuredPerRound = QemuMachineType.SyncsMultifdPerRound(type);
         }
 
         _streamItems.OnStreamItem(reader);
@@ -211,8 +217,9 @@ internal sealed class MultifdOutputTarget : IPageTarget, IDisposable
     /// <inheritdoc />
     public void OnEndOfSection(long streamOffset)
     {
-        // The setup section ended without a 0x200 and nothing named a machine type: the source's framing, per section.
-        _perRound ??= false;
+        // The setup section ended without a 0x200: a multifd source syncs per section; a single stream does not say, and its
+        // configuration's machine type is the destination's.
+        _perRound ??= !_sourceIsMultifd && _configuredPerRound == true;
         Barrier();
         _writer.WriteEndOfSection();
         _writer.Flush();
