@@ -285,7 +285,15 @@ internal sealed class MultifdOutputTarget : IPageTarget, IDisposable
             }
 
             _opened.Add(channel);
-            channel.Start(_multifd.Uuid);
+            try
+            {
+                channel.Start(_multifd.Uuid);
+            }
+            catch (IOException e)
+            {
+                // The hello is written on this thread: a destination that closed the channel at once fails it here.
+                throw new MigrationException($"multifd channel {i} to the destination failed: the connection failed: {e.Message}", e);
+            }
         }
 
         _channels = _opened.ToArray();
