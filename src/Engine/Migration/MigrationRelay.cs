@@ -39,6 +39,12 @@ namespace Engine.Migration;
 /// connections before they are handed here; over TLS the watch keeps a read of the destination's TLS stream pending
 /// instead of polling its socket.
 /// </para>
+/// <para>
+/// Multifd on to the destination (<see cref="RelayOptions.OutputMultifd"/>, <c>--to-multifd-channels</c>): the receive loop's
+/// target is a <see cref="MultifdOutputTarget"/> instead of the re-encoder, whatever the source is; it opens the channels
+/// with <see cref="RelayOptions.ConnectOutputChannel"/> and writes the barrier framing of the destination's machine type
+/// (<see cref="RelayOptions.MachineType"/>, else the source's). Every channel thread is joined before a run returns or throws.
+/// </para>
 /// </remarks>
 internal sealed class MigrationRelay
 {
