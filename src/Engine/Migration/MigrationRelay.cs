@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Text;
+using Engine.Codecs;
 using Engine.Multifd;
 using Engine.Transport;
 using Engine.Wire;
@@ -147,8 +148,9 @@ internal sealed class MigrationRelay
             MigrationStreamReaderOptions baseOptions = _options.ReaderOptions ?? new MigrationStreamReaderOptions();
             using var transcoder = new Transcoder(new TranscodeOptions
             {
-                Settings = _options.Settings,
-                CompressThreads = _options.Threads,
+                // With multifd out the channels compress: the re-encoder only passes the non-page items on.
+                Settings = _options.OutputMultifd is null ? _options.Settings : CompressionSettings.Parse("none", 0),
+                CompressThreads = _options.OutputMultifd is null ? _options.Threads : 1,
                 Live = true,
                 Progress = _options.Progress,
                 ReaderOptions = baseOptions,
@@ -207,7 +209,7 @@ internal sealed class MigrationRelay
         if (watchReason is not null)
         {
             // QEMU 9.1 removed the compress capability: such a destination closes at the first compressed page record.
-            string hint = _options.Settings.Method == Codecs.CompressMethod.None ? string.Empty
+            string hint = _options.Settings.Method == Codecs.CompressMethod.None || _options.OutputMultifd is not null ? string.Empty
                 : $"; if it is a QEMU 9.1 or later, it refuses compressed pages (its log: \"Unknown combination of migration flags: 0x100\"): "
                 + $"the last relay before a QEMU destination writes --compress-method none (this one wrote {Codecs.CompressionSettings.NameOf(_options.Settings.Method)})";
             return new MigrationException($"relay stopped: {watchReason}{hint}", e);
