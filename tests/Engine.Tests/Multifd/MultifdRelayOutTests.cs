@@ -92,18 +92,20 @@ public sealed class MultifdRelayOutTests
     }
 
     [Theory(Timeout = 90_000)]
-    [InlineData("zstd", null, CompressMethod.Zstd)]
-    [InlineData("zlib", "pc-q35-10.0", CompressMethod.None)]
-    public async Task A_single_stream_source_and_a_saved_stream_go_on_as_multifd_byte_exact(string sourceMethod, string? machineType, CompressMethod outMethod)
+    [InlineData("zstd", "pc-q35-7.2", null, CompressMethod.Zstd, false)]
+    [InlineData("zlib", "pc-q35-7.2", "pc-q35-10.0", CompressMethod.None, true)]
+    [InlineData("none", "pc-q35-10.0", null, CompressMethod.Zlib, true)]
+    public async Task A_single_stream_source_and_a_saved_stream_go_on_as_multifd_byte_exact(string sourceMethod, string sourceMachine, string? machineType, CompressMethod outMethod, bool perRound)
     {
         // One stream in (a compressed one: the relay decodes its pages before the channels take them), multifd out: the
-        // output mode does not depend on the source. From a saved stream, as `relay --from file:`, with --machine-type.
+        // output mode does not depend on the source. From a saved stream, as `relay --from file:`: the framing is
+        // --machine-type's, else the one of the type the stream's configuration names.
         using MigrationGuest guest = MigrationGuest.CreateSynthetic([new("pc.ram", 8L << 20), new("vga.vram", 2L << 20)], new GuestWriterOptions { Threads = 1, PagesPerSecond = 5_000 });
         guest.StartWriters();
         var saved = new MemoryStream();
         var parameters = new MigrationParameters { MaxBandwidth = 32L << 20, CompressThreads = 2 };
         parameters.Set("compress-method", sourceMethod);
-        MigrationResult sent = new SourceMigration(guest, parameters, new SourceMigrationOptions { RatePeriod = TimeSpan.FromMilliseconds(200) }).Run(saved);
+        MigrationResult sent = new SourceMigration(guest, parameters, new SourceMigrationOptions { RatePeriod = TimeSpan.FromMilliseconds(200), MachineType = sourceMachine }).Run(saved);
         Assert.True(sent.Info.DirtySyncCount >= 2, $"{sent.Info.DirtySyncCount} dirty syncs: the writers should force more than one round");
 
         var output = new MultifdParameters { Channels = 2, Compression = outMethod };
@@ -113,7 +115,7 @@ public sealed class MultifdRelayOutTests
         {
             Assert.Equal(sent.SourceChecksums, result.Checksums);
             AssertSameMemory(guest, result);
-            Assert.Equal(machineType is not null, relay.SyncsPerRound);
+            Assert.Equal(perRound, relay.SyncsPerRound);
             Assert.Equal(saved.Length, relay.Result!.BytesIn);
             Assert.True(relay.Result.ZeroPages > 0);
         }
@@ -302,9 +304,15 @@ public sealed class MultifdRelayOutTests
                 return new MultifdDestination(multifd, new DestinationOptions { ReadTimeout = IoTimeout }).Run(main, listener);
             });
             using EngineProcess relay = EngineProcess.Start(
-                "relay", "--from", $"file:{file}", "--to", $"tcp:127.0.0.1:{port}", "--to-multifd-channels", "2", "--to-multifd-compression", "zstd", "--machine-type", "pc-q35-10.0");
+                "relay", "--from", $"file:{file}", "--to", $"tcp:127.0.0.1:{port}", "--to-multifd-channels", "2", "--to-multifd-compression", "zstd", "--machine-type", "pc-q35-10.0", "--json");
             Assert.True(relay.WaitForExit(TimeSpan.FromSeconds(60)) == 0, relay.StdErr);
-            Assert.Contains("multifd zstd-1 x2", relay.StdOut, StringComparison.Ordinal);
+            using (var json = System.Text.Json.JsonDocument.Parse(relay.StdOut))
+            {
+                // The saved stream names pc-q35-7.2; --machine-type chose the framing written.
+                Assert.Equal("per-round", json.RootElement.GetProperty("engine").GetProperty("multifd-sync").GetString());
+                Assert.Equal("multifd", json.RootElement.GetProperty("engine").GetProperty("compress-method").GetString());
+            }
+
             DestinationResult result = await incoming;
             using GuestMemory memory = result.Memory;
             Assert.True(guest.Memory.Blocks[0].GetSpan(0, 4 << 20).SequenceEqual(result.Memory.Blocks[0].GetSpan(0, 4 << 20)), "the restored RAM differs");
