@@ -47,6 +47,8 @@ internal sealed class MultifdOutputTarget : IPageTarget, IDisposable
     private readonly IPageDecompressor?[] _decompressors = new IPageDecompressor?[3];
     private MultifdSendChannel[] _channels = [];
     private byte[][] _blockNames = [];
+    private MigrationStreamReader? _reader;
+    private ulong[][] _queued = []; // a bit per page sent since the last barrier, per block
     private string[] _blockLabels = [];
     private MultifdBatch? _current;
     private int _currentChannel;
@@ -122,6 +124,7 @@ internal sealed class MultifdOutputTarget : IPageTarget, IDisposable
     public void OnBlockList(MigrationStreamReader reader)
     {
         _streamItems.OnBlockList(reader);
+        _reader = reader;
         IReadOnlyList<RamBlockInfo> blocks = reader.Blocks;
         _blockNames = new byte[blocks.Count][];
         _blockLabels = new string[blocks.Count];
@@ -130,6 +133,12 @@ internal sealed class MultifdOutputTarget : IPageTarget, IDisposable
             // A name a packet cannot carry is refused here, naming the block, before any channel is opened.
             _blockNames[i] = MultifdFormat.EncodeBlockName(blocks[i].Name);
             _blockLabels[i] = blocks[i].Name;
+        }
+
+        _queued = new ulong[blocks.Count][];
+        for (int i = 0; i < blocks.Count; i++)
+        {
+            _queued[i] = new ulong[(blocks[i].Length / PageSizes.PageSize + 63) / 64];
         }
 
         if (_channels.Length == 0)
@@ -143,16 +152,22 @@ internal sealed class MultifdOutputTarget : IPageTarget, IDisposable
     /// <inheritdoc />
     public void OnZeroPage(int block, long offset)
     {
+        Queue(block, offset, -1);
         _writer.WriteZeroPage(block, offset);
         _result.ZeroPages++;
     }
 
     /// <inheritdoc />
-    public void OnRawPage(int block, long offset, ReadOnlySpan<byte> page) => page.CopyTo(Slot(block, offset));
+    public void OnRawPage(int block, long offset, ReadOnlySpan<byte> page)
+    {
+        Queue(block, offset, -1);
+        page.CopyTo(Slot(block, offset));
+    }
 
     /// <inheritdoc />
     public void OnCompressedPage(int block, long offset, CompressMethod method, ReadOnlySpan<byte> payload, long streamOffset)
     {
+        Queue(block, offset, streamOffset);
         Span<byte> slot = Slot(block, offset);
         IPageDecompressor decompressor = _decompressors[(int)method] ??= PageCodecs.CreateDecompressor(method);
         DecompressStatus status = decompressor.Decompress(payload, slot);
@@ -187,6 +202,7 @@ internal sealed class MultifdOutputTarget : IPageTarget, IDisposable
         for (int i = 0; i < count; i++)
         {
             ReadOnlySpan<byte> page = channels.Page(i, out int block, out long offset);
+            Queue(block, offset, streamOffset);
             page.CopyTo(Slot(block, offset));
         }
     }
@@ -375,7 +391,39 @@ internal sealed class MultifdOutputTarget : IPageTarget, IDisposable
             _writer.WriteMultifdFlush();
         }
 
+        foreach (ulong[] bits in _queued)
+        {
+            Array.Clear(bits);
+        }
+
         _sentSinceBarrier = false;
+    }
+
+    /// <summary>
+    /// Marks the page as sent since the last barrier. A page sent twice between two barriers (QEMU and Engine never do:
+    /// each page once per section, once per round) could reach the destination's channels out of order, so a barrier is
+    /// written before the second copy where the destination's framing allows one (per round), and the stream is refused
+    /// where it does not.
+    /// </summary>
+    private void Queue(int block, long offset, long streamOffset)
+    {
+        long page = offset / PageSizes.PageSize;
+        ulong[] bits = _queued[block];
+        ulong mask = 1UL << (int)(page & 63);
+        if ((bits[page >> 6] & mask) != 0)
+        {
+            if (_perRound != true)
+            {
+                throw new MigrationStreamException(
+                    streamOffset >= 0 ? streamOffset : _reader?.ItemOffset ?? 0,
+                    $"block '{_blockLabels[block]}' page 0x{offset:X} is sent twice before the next barrier, and a multifd destination that syncs "
+                    + "per section (machine type up to 8.0) could apply the two copies out of order");
+            }
+
+            Barrier();
+        }
+
+        bits[page >> 6] |= mask;
     }
 
     private MultifdBatch AcquireBatch(out int channelIndex)

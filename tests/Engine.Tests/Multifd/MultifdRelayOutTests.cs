@@ -7,6 +7,7 @@ using Engine.Migration;
 using Engine.Multifd;
 using Engine.Tests.Migration;
 using Engine.Tests.Support;
+using Engine.Tests.Wire.Support;
 using Engine.Transport;
 using Engine.Wire;
 using Xunit;
@@ -162,6 +163,55 @@ public sealed class MultifdRelayOutTests
         Assert.Contains("syncs per section", e.Message, StringComparison.Ordinal);
         Assert.Contains("pc-i440fx-8.0", e.Message, StringComparison.Ordinal);
         Assert.Contains("--machine-type", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory(Timeout = 60_000)]
+    [InlineData("pc-q35-10.0")]
+    [InlineData("pc-i440fx-7.2")]
+    public async Task A_page_sent_twice_in_one_section_gets_a_barrier_between_its_copies_or_is_refused(string machineType)
+    {
+        // Neither QEMU nor Engine sends a page twice in a section, but a stream may: on two channels the two copies could
+        // land in either order, so per round the relay writes a barrier between them, and per section it refuses.
+        byte[] a = new byte[4096];
+        byte[] b = new byte[4096];
+        a.AsSpan().Fill(0x11);
+        b.AsSpan().Fill(0x22);
+        var stream = new MemoryStream();
+        using (var writer = new MigrationStreamWriter(stream, leaveOpen: true))
+        {
+            writer.WriteFileHeader();
+            writer.WriteConfiguration("pc-q35-7.2");
+            writer.WriteRamSetupSection(1, [new RamBlockInfo("pc.ram", 1 << 20)]);
+            writer.WriteSectionHeader(SectionType.End, 1);
+            for (int page = 0; page < 200; page++)
+            {
+                writer.WriteRawPage(0, page * 4096L, a); // enough for every channel to have a packet in flight
+            }
+
+            writer.WriteRawPage(0, 0x3000, b);
+            writer.WriteCompressedPage(0, 0x4000, TestCodecs.CompressPage(CompressMethod.Zstd, 1, b));
+            writer.WriteZeroPage(0, 0x5000);
+            writer.EndRamSection();
+            writer.WriteRaw(LivePeerTests.DeviceState());
+        }
+
+        var relay = new MultifdOut(new MultifdParameters { Channels = 2 }, machineType);
+        if (machineType == "pc-i440fx-7.2")
+        {
+            MigrationException e = await Assert.ThrowsAsync<MigrationException>(() => Task.Run(() => relay.Run((destination, options) => new MigrationRelay(options).Run(new MemoryStream(stream.ToArray()), destination))));
+            Assert.Contains("page 0x3000 is sent twice before the next barrier", e.Message, StringComparison.Ordinal);
+            Assert.Contains("byte offset", e.Message, StringComparison.Ordinal);
+            return;
+        }
+
+        DestinationResult result = await Task.Run(() => relay.Run((destination, options) => new MigrationRelay(options).Run(new MemoryStream(stream.ToArray()), destination)));
+        using (result.Memory)
+        {
+            Assert.Equal(b, result.Memory.Blocks[0].GetSpan(0x3000, 4096).ToArray());
+            Assert.Equal(b, result.Memory.Blocks[0].GetSpan(0x4000, 4096).ToArray());
+            Assert.True(result.Memory.Blocks[0].GetSpan(0x5000, 4096).IndexOfAnyExcept((byte)0) < 0);
+            Assert.Equal(a, result.Memory.Blocks[0].GetSpan(0x6000, 4096).ToArray());
+        }
     }
 
     [Fact]
