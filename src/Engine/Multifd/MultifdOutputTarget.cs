@@ -154,6 +154,9 @@ internal sealed class MultifdOutputTarget : IPageTarget, IDisposable
     {
         Queue(block, offset, -1);
         _writer.WriteZeroPage(block, offset);
+
+        // A ZERO record is ordered against a channel's later copy of the page only by a barrier, as a packet is.
+        _sentSinceBarrier = true;
         _result.ZeroPages++;
     }
 
