@@ -24,7 +24,7 @@
 #                      -> a fresh QEMU 10.0 with multifd none x2: RAM equal to the source's, the guest ticks on
 #   store-multifd      the store run's checkpoint (else one of its own) restored by `relay --from file: --machine-type MACHINE
 #                      --to-multifd-channels 2` into a fresh QEMU 10.0 with multifd none x2 (neither is in the
-#                      default list; Qemu10PeerRuns names relay-multifd for pc-q35-10.0)
+#                      default list; Qemu10PeerRuns names both for pc-q35-10.0)
 # QEMU 10 has no compress capability (removed in 9.1); multifd needs a socket, so it is tested over TCP only.
 # Not seen here: each page crosses once into zeroed memory, so a reader that dropped a multifd packet's zero pages
 # (9.0+) would still end equal; the packet reader's unit and mutation tests cover that.

@@ -29,7 +29,7 @@ public sealed class Qemu10PeerRuns : IDisposable
     public static readonly IReadOnlyList<(string Machine, string[] Runs)> Plan =
     [
         ("pc-i440fx-10.0", ["plain", "multifd:zstd:2", "multifd:none:2", "relay", "store", "mapped-ram", "mapped-ram:2", "to-qemu:zstd:2"]),
-        ("pc-q35-10.0", ["plain", "multifd:zstd:2", "multifd:none:2", "relay", "store", "mapped-ram", "mapped-ram:2", "relay-multifd"]),
+        ("pc-q35-10.0", ["plain", "multifd:zstd:2", "multifd:none:2", "relay", "store", "mapped-ram", "mapped-ram:2", "relay-multifd", "store-multifd"]),
         ("pc-i440fx-9.2", ["plain", "multifd:zstd:2", "multifd:none:2"]),
         ("pc-i440fx-8.2", ["plain", "multifd:zstd:2", "multifd:none:2", "to-qemu:zlib:2"]),
         ("pc-i440fx-8.0", ["plain", "multifd:zstd:2"]),
