@@ -47,6 +47,13 @@ internal static class ResultJson
             ["compress-method"] = CompressionSettings.NameOf(settings.Method),
             ["compress-level"] = settings.Level,
         };
+        if (result.MultifdPerRound is bool perRound)
+        {
+            // --to-multifd-*: the channels compressed, not --compress-method; the framing written.
+            json["engine"]!["compress-method"] = "multifd";
+            json["engine"]!["multifd-sync"] = perRound ? "per-round" : "per-section";
+        }
+
         return json;
     }
 

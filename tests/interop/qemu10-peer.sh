@@ -28,6 +28,11 @@
 #   tls-multifd:METHOD:N  multifd over TLS, on the main connection and on every channel
 #   xbzrle             plain with the xbzrle capability on (the source is paused: QEMU sends no XBZRLE record; see run_xbzrle)
 #   store-multifd:METHOD:N  the store run with a multifd source (`incoming --multifd-channels N --save-stream F`)
+#   relay-multifd      QEMU (multifd zstd x2) -> relay A (one stream, zstd-1) -> relay B (--to-multifd-channels 2, none)
+#                      -> a fresh QEMU 10.0 with multifd none x2: RAM equal to the source's, the guest ticks on
+#   restore-multifd    the store run's checkpoint (else one of its own) restored by `relay --from file: --machine-type MACHINE
+#                      --to-multifd-channels 2` into a fresh QEMU 10.0 with multifd none x2 (neither is in the
+#                      default list; Qemu10PeerRuns names both for pc-q35-10.0)
 # QEMU 10 has no compress capability (removed in 9.1); multifd needs a socket, so it is tested over TCP only.
 # Not seen here: each page crosses once into zeroed memory, so a reader that dropped a multifd packet's zero pages
 # (9.0+) would still end equal; the packet reader's unit and mutation tests cover that.
@@ -256,7 +261,8 @@ run_store() {
     elif dest_judged "$run" "$name" "$OUT/store.src.pmem" "$tick"; then
         RESULT[$run]="PASS (checkpoint of $size bytes (zstd-1) for $MEM_MIB MiB; restored: $DETAIL)"
     fi
-    rm -f "$OUT/store.bin" "$OUT/store.src.pmem"
+    # restore-multifd (below) restores the same checkpoint once more, so the source is not migrated again for it.
+    if [[ " ${RUNS[*]} " == *" restore-multifd "* ]]; then echo "$tick" > "$OUT/store.tick"; else rm -f "$OUT/store.bin" "$OUT/store.src.pmem"; fi
     stop_qemu "$DPID"
 }
 
@@ -420,6 +426,94 @@ run_mapped_ram_out() {
     stop_qemu "$DPID"
 }
 # ---- end of q10tests' block ----
+# --- relay with multifd on to the destination (issue 16 item 2) ---------------------------------------------------------
+# start_dest10_multifd NAME CHANNELS METHOD: as start_dest10, with the multifd capability and parameters set first.
+start_dest10_multifd() {
+    local name=$1 channels=$2 method=$3
+    start_qemu "$name" -S -incoming defer
+    DPID=$LAST_PID
+    DPORT=$(free_port)
+    local D="timeout 60 $QMP $WORK/$name.qmp"
+    $D migrate-set-capabilities '{"capabilities":[{"capability":"multifd","state":true}]}' >/dev/null 2>&1 \
+        && $D migrate-set-parameters "{\"multifd-channels\":$channels,\"multifd-compression\":\"$method\"}" >/dev/null 2>&1 \
+        && $D migrate-incoming "{\"uri\":\"tcp:127.0.0.1:$DPORT\"}" >/dev/null 2>&1
+}
+
+# run_relay_multifd RUN: "relay-multifd": QEMU (multifd zstd x2) -> `engine relay` A (multifd in, one stream zstd-1 out)
+# -> relay B (one stream in, --to-multifd-channels 2 --to-multifd-compression none) -> a fresh QEMU 10.0 on MACHINE with
+# multifd none x2: relay B writes the framing of the stream's machine type (no --machine-type given); the destination's
+# pmemsave equals the source's and its guest ticks on.
+run_relay_multifd() {
+    local run=$1 name=$P.relaymf a b tick
+    $Q migrate-set-parameters '{"multifd-channels":2,"multifd-compression":"zstd"}' >/dev/null 2>"$OUT/params.err" \
+        || { RESULT[$run]="FAIL (migrate-set-parameters: $(tail -1 "$OUT/params.err"))"; return; }
+    caps true false || { RESULT[$run]="FAIL (migrate-set-capabilities: $(tail -1 "$OUT/caps.err"))"; return; }
+    tick=$(last_tick "$WORK/$P.src.console")
+    start_dest10_multifd "$name" 2 none || { RESULT[$run]="FAIL (the destination QEMU did not take its setup: $(qemu_said "$name"))"; stop_qemu "$DPID"; return; }
+    local bport aport; bport=$(free_port); aport=$(free_port)
+    start_engine relaymfB relay --listen "tcp:127.0.0.1:$bport" --to "tcp:127.0.0.1:$DPORT" --to-multifd-channels 2 --to-multifd-compression none --decompress-threads 2
+    local bpid=$LAST_PID
+    start_engine relaymfA relay --listen "tcp:127.0.0.1:$aport" --multifd-channels 2 --multifd-compression zstd --to "tcp:127.0.0.1:$bport" \
+        --compress-method zstd --compress-level 1 --compress-threads 2
+    local apid=$LAST_PID
+    if ! wait_listening "$OUT/relaymfB.log" 60 || ! wait_listening "$OUT/relaymfA.log" 60; then
+        RESULT[$run]="FAIL (the relays did not listen: $(engine_said relaymfA) / $(engine_said relaymfB))"
+    else
+        source_migrate "tcp:127.0.0.1:$aport"
+        EXIT_CODE=; wait_exit "$apid" 60; a=${EXIT_CODE:-timeout}
+        EXIT_CODE=; wait_exit "$bpid" 60; b=${EXIT_CODE:-timeout}
+        if [ "$ST" != completed ] || [ "$a" != 0 ] || [ "$b" != 0 ]; then
+            RESULT[$run]="FAIL (QEMU: $ST${QERR:+ ($QERR)}; relay A exit $a: $(engine_said relaymfA); relay B exit $b: $(engine_said relaymfB); destination: $(qemu_said "$name"))"
+        else
+            pmem "$OUT/relaymf.src.pmem"
+            dest_judged "$run" "$name" "$OUT/relaymf.src.pmem" "$tick" \
+                && RESULT[$run]="PASS ($DETAIL; relay B: $(grep -o 'relayed.\{0,80\}' "$OUT/relaymfB.log" | head -1))"
+            rm -f "$OUT/relaymf.src.pmem"
+        fi
+    fi
+    caps false false || true
+    stop_qemu "$apid"; stop_qemu "$bpid"; stop_qemu "$DPID"
+}
+
+# run_restore_multifd RUN: "restore-multifd": the stopped source into `engine incoming --save-stream F` (one stream), then
+# `engine relay --from file:F --machine-type MACHINE --to-multifd-channels 2` restores it into a fresh QEMU 10.0 with
+# multifd none x2: the framing written follows --machine-type; RAM equal to the source's, and the guest ticks on.
+run_restore_multifd() {
+    local run=$1 name=$P.storemf port tick what
+    if [ -s "$OUT/store.bin" ] && [ -s "$OUT/store.src.pmem" ] && [ -s "$OUT/store.tick" ]; then
+        # The store run's zstd-1 checkpoint of the same stopped source, with its pmemsave and tick.
+        mv "$OUT/store.bin" "$OUT/storemf.bin"; mv "$OUT/store.src.pmem" "$OUT/storemf.src.pmem"
+        tick=$(cat "$OUT/store.tick"); rm -f "$OUT/store.tick"
+        what="the store run's zstd-1 checkpoint"
+    else
+        caps false false || { RESULT[$run]="FAIL (migrate-set-capabilities: $(tail -1 "$OUT/caps.err"))"; return; }
+        tick=$(last_tick "$WORK/$P.src.console")
+        port=$(free_port)
+        start_engine storemf-in incoming --listen "tcp:127.0.0.1:$port" --timeout 60 --save-stream "$OUT/storemf.bin"
+        local epid=$LAST_PID
+        wait_listening "$OUT/storemf-in.log" 60 || { RESULT[$run]="FAIL (engine incoming did not listen: $(engine_said storemf-in))"; stop_qemu "$epid"; return; }
+        source_migrate "tcp:127.0.0.1:$port"
+        EXIT_CODE=; wait_exit "$epid" 60 || stop_qemu "$epid"
+        if [ "$ST" != completed ] || [ "${EXIT_CODE:-timeout}" != 0 ] || [ ! -s "$OUT/storemf.bin" ]; then
+            RESULT[$run]="FAIL (storing: QEMU: $ST${QERR:+ ($QERR)}; engine incoming --save-stream exit ${EXIT_CODE:-timeout}: $(engine_said storemf-in))"; return
+        fi
+        pmem "$OUT/storemf.src.pmem"
+        what="a checkpoint"
+    fi
+    start_dest10_multifd "$name" 2 none || { RESULT[$run]="FAIL (the destination QEMU did not take its setup: $(qemu_said "$name"))"; stop_qemu "$DPID"; return; }
+    start_engine storemf-out relay --from "file:$OUT/storemf.bin" --to "tcp:127.0.0.1:$DPORT" --machine-type "$MACHINE" \
+        --to-multifd-channels 2 --to-multifd-compression none --decompress-threads 2
+    local rpid=$LAST_PID
+    EXIT_CODE=; wait_exit "$rpid" 120 || stop_qemu "$rpid"
+    if [ "${EXIT_CODE:-timeout}" != 0 ]; then
+        RESULT[$run]="FAIL (restoring: engine relay --from file: --to-multifd-channels 2 exit ${EXIT_CODE:-timeout}: $(engine_said storemf-out); destination: $(qemu_said "$name"))"
+    elif dest_judged "$run" "$name" "$OUT/storemf.src.pmem" "$tick"; then
+        RESULT[$run]="PASS ($what restored as multifd none x2 with --machine-type $MACHINE: $DETAIL)"
+    fi
+    rm -f "$OUT/storemf.bin" "$OUT/storemf.src.pmem"
+    stop_qemu "$DPID"
+}
+# --- end of relay with multifd on -----------------------------------------------------------------------------------------
 
 echo "q10 $MACHINE: booting the guest under $("$QEMU_BIN" --version | head -1) (TCG, $MEM_MIB MiB)${QEMU_EXTRA:+ with $QEMU_EXTRA}"
 start_qemu "$P.src" "${SRC_EXTRA[@]}"
@@ -445,7 +539,9 @@ for run in "${RUNS[@]}"; do
         xbzrle) run_xbzrle "$run" ;;
         store-multifd:*) run_store_multifd "$run" ;;
         mapped-ram-out) run_mapped_ram_out "$run" ;;
-        *) RESULT[$run]="FAIL (unknown run; known: plain, multifd:METHOD:N, relay, store, mapped-ram, mapped-ram:N, to-qemu:METHOD:N, tls, tls-multifd:METHOD:N, xbzrle, store-multifd:METHOD:N, mapped-ram-out)" ;;
+        relay-multifd) run_relay_multifd "$run" ;;
+        restore-multifd) run_restore_multifd "$run" ;;
+        *) RESULT[$run]="FAIL (unknown run; known: plain, multifd:METHOD:N, relay, store, mapped-ram, mapped-ram:N, to-qemu:METHOD:N, tls, tls-multifd:METHOD:N, xbzrle, store-multifd:METHOD:N, mapped-ram-out, relay-multifd, restore-multifd)" ;;
     esac
     source_reset
     echo "== q10 $MACHINE $run: $((SECONDS - t)) s, ${RESULT[$run]%% *}"

@@ -7,19 +7,24 @@ namespace Engine.Cli.Commands;
 /// multifd's parameters as command-line options (QEMU's names), for migrate, incoming and relay; they map to
 /// <see cref="Engine.Migration.MigrationParameters"/> in <see cref="MigrationOptions.Build"/>.
 /// </summary>
-internal sealed class MultifdOptions
+/// <remarks>
+/// With a prefix (<c>to-</c>: relay's destination side) the options are <c>--to-multifd</c>, <c>--to-multifd-channels</c>
+/// and so on, and the UUID is the one <paramref name="sharedUuid"/> (the other side's <c>--uuid</c>): both QEMUs of one
+/// migration carry the same.
+/// </remarks>
+internal sealed class MultifdOptions(string prefix = "", Option<string?>? sharedUuid = null)
 {
-    public Option<bool> Enabled { get; } = new("--multifd") { Description = "The multifd capability: a main connection plus --multifd-channels connections in QEMU 7.2's multifd format (implied by the options below)." };
+    public Option<bool> Enabled { get; } = new($"--{prefix}multifd") { Description = prefix.Length == 0 ? "The multifd capability: a main connection plus --multifd-channels connections in QEMU 7.2's multifd format (implied by the options below)." : $"multifd to the destination: a main connection plus --{prefix}multifd-channels connections in QEMU's multifd format (implied by the --{prefix}multifd options)." };
 
-    public Option<int> Channels { get; } = new("--multifd-channels") { Description = "multifd-channels, 1-255.", DefaultValueFactory = _ => ThreadCounts.DefaultMultifdChannels };
+    public Option<int> Channels { get; } = new($"--{prefix}multifd-channels") { Description = "multifd-channels, 1-255.", DefaultValueFactory = _ => ThreadCounts.DefaultMultifdChannels };
 
-    public Option<string> Compression { get; } = new("--multifd-compression") { Description = "multifd-compression: none, zlib or zstd.", DefaultValueFactory = _ => "none" };
+    public Option<string> Compression { get; } = new($"--{prefix}multifd-compression") { Description = "multifd-compression: none, zlib or zstd.", DefaultValueFactory = _ => "none" };
 
-    public Option<int> ZlibLevel { get; } = new("--multifd-zlib-level") { Description = "multifd-zlib-level, 0-9.", DefaultValueFactory = _ => 1 };
+    public Option<int> ZlibLevel { get; } = new($"--{prefix}multifd-zlib-level") { Description = "multifd-zlib-level, 0-9.", DefaultValueFactory = _ => 1 };
 
-    public Option<int> ZstdLevel { get; } = new("--multifd-zstd-level") { Description = "multifd-zstd-level, 0-20 (0 = libzstd's default, 3).", DefaultValueFactory = _ => 1 };
+    public Option<int> ZstdLevel { get; } = new($"--{prefix}multifd-zstd-level") { Description = "multifd-zstd-level, 0-20 (0 = libzstd's default, 3).", DefaultValueFactory = _ => 1 };
 
-    public Option<string?> Uuid { get; } = new("--uuid") { Description = "The UUID multifd channels carry (QEMU's -uuid); default all zero, as QEMU without -uuid." };
+    public Option<string?> Uuid { get; } = sharedUuid ?? new("--uuid") { Description = "The UUID multifd channels carry (QEMU's -uuid); default all zero, as QEMU without -uuid." };
 
     public Option<bool> NoReply { get; } = new("--no-reply") { Description = "multifd source: the destination is QEMU, which sends no reply; finish once the stream is written (no checksum comparison)." };
 
@@ -32,10 +37,16 @@ internal sealed class MultifdOptions
         {
             command.Options.Add(ZlibLevel);
             command.Options.Add(ZstdLevel);
-            command.Options.Add(NoReply);
+            if (prefix.Length == 0)
+            {
+                command.Options.Add(NoReply);
+            }
         }
 
-        command.Options.Add(Uuid);
+        if (sharedUuid is null)
+        {
+            command.Options.Add(Uuid);
+        }
     }
 
     /// <summary>True when multifd is asked for: <c>--multifd</c>, or any multifd option given.</summary>

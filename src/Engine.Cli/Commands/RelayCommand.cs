@@ -42,6 +42,13 @@ internal static class RelayCommand
         var multifd = new MultifdOptions();
         multifd.AddTo(command, source: false);
 
+        // multifd on the destination side, whatever the source is: --to-multifd-channels N and the rest, QEMU's names with
+        // "to-"; the UUID is --uuid's (both QEMUs of a migration carry the same).
+        var toMultifd = new MultifdOptions("to-", multifd.Uuid);
+        toMultifd.AddTo(command, source: true);
+        var machineType = new Option<string?>("--machine-type") { Description = "The destination's machine type (e.g. pc-q35-10.0), which chooses the framing written to it: with --to-multifd, a SYNC barrier at each EOS (up to 8.0) or per round with MULTIFD_FLUSH records (8.1+); one stream is the same for every type. Default: the source's own framing (a multifd source's barriers), else for one stream the type its configuration names (a QEMU destination runs the source's type)." };
+        command.Options.Add(machineType);
+
         // TLS, per side: --tls-creds (with --tls-hostname) for the outgoing connection, as on engine migrate;
         // --listen-tls-creds (with --listen-tls-authz) for the accepted ones (the main connection and, with multifd, each
         // channel), as on engine incoming. The connections are wrapped before MigrationRelay sees them.
@@ -74,7 +81,18 @@ internal static class RelayCommand
 
             // Two sides, two sets of parameters: the outgoing one's (what the relay writes, --tls-creds) and the accepting
             // one's (multifd, --listen-tls-creds).
-            MigrationParameters outgoing = parameters.Build(parse, tls: tlsOutOptions);
+            bool toMultifdRequested = toMultifd.IsRequested(parse, source: true);
+            MigrationParameters outgoing;
+            try
+            {
+                outgoing = parameters.Build(parse, toMultifdRequested ? toMultifd : null, tlsOutOptions);
+            }
+            catch (EngineParameterException e) when (toMultifdRequested && e.Parameter.StartsWith("multifd-", StringComparison.Ordinal))
+            {
+                // Named as the user wrote it: --to-multifd-channels, not the source side's --multifd-channels.
+                throw new EngineParameterException("to-" + e.Parameter, "to-" + e.Message);
+            }
+
             MigrationParameters accepting = parameters.Build(parse, multifd, tlsInOptions);
             CompressionSettings settings = outgoing.Compression;
             TimeSpan io = TimeSpan.FromSeconds(Math.Clamp(parse.GetValue(timeout), 1, 3600));
@@ -102,10 +120,27 @@ internal static class RelayCommand
                 }
 
                 tlsOut = tlsOutOptions.BuildClient(parse, outgoing, io);
+                if (toMultifdRequested && parse.GetResult(parameters.Method) is { Implicit: false } && settings.Method != CompressMethod.None)
+                {
+                    throw new EngineParameterException("compress-method", "--compress-method compresses a single-stream destination's pages; with --to-multifd-channels the channels compress: give --to-multifd-compression instead");
+                }
+
+                TlsOptions? channelTls = tlsOut;
+                options = options with
+                {
+                    MachineType = parse.GetValue(machineType),
+                    OutputMultifd = toMultifdRequested,
+                    OutputUuid = multifd.ParseUuid(parse),
+                    ConnectOutputChannel = !toMultifdRequested ? null
+                        : (_, token) => TlsTransport.Connect(output.Host, output.Port, channelTls, TimeSpan.FromSeconds(Math.Min(10, io.TotalSeconds)), io, token),
+                };
                 Engine.Migration.MultifdDestination? channels = useMultifd
                     ? new Engine.Migration.MultifdDestination(new DestinationOptions { Parameters = accepting, Uuid = multifd.ParseUuid(parse), ReadTimeout = io }) { Tls = tlsIn }
                     : null;
-                return Execute(new MigrationRelay(options), input, output, io, parse.GetValue(json), settings, tlsIn, tlsOut, cancellationToken, channels);
+                string? toMultifdName = !toMultifdRequested ? null
+                    : outgoing.MultifdCompression == CompressMethod.None ? $"none x{outgoing.MultifdChannels}"
+                    : $"{CompressionSettings.NameOf(outgoing.MultifdCompression)}-{outgoing.MultifdLevel} x{outgoing.MultifdChannels}";
+                return Execute(new MigrationRelay(options), input, output, io, parse.GetValue(json), settings, tlsIn, tlsOut, cancellationToken, channels, toMultifdName);
             }
             finally
             {
@@ -116,7 +151,7 @@ internal static class RelayCommand
         return command;
     }
 
-    private static int Execute(MigrationRelay relay, MigrationEndpoint input, MigrationEndpoint output, TimeSpan io, bool json, CompressionSettings settings, TlsOptions? tlsIn, TlsOptions? tlsOut, CancellationToken cancellationToken, Engine.Migration.MultifdDestination? multifd)
+    private static int Execute(MigrationRelay relay, MigrationEndpoint input, MigrationEndpoint output, TimeSpan io, bool json, CompressionSettings settings, TlsOptions? tlsIn, TlsOptions? tlsOut, CancellationToken cancellationToken, Engine.Migration.MultifdDestination? multifd, string? toMultifd)
     {
         RelayResult result;
         if (input.IsTcp)
@@ -145,7 +180,7 @@ internal static class RelayCommand
         else
         {
             Console.WriteLine(FormattableString.Invariant(
-                $"relayed {result.BytesIn} bytes in -> {result.BytesOut} bytes out ({settings}) in {result.Elapsed.TotalMilliseconds:0} ms; pages: {result.CompressedPages} compressed, {result.RawPages} raw, {result.ZeroPages} zero, {result.XbzrlePages} xbzrle; {result.BytesAfterRam} bytes after RAM passed verbatim"));
+                $"relayed {result.BytesIn} bytes in -> {result.BytesOut} bytes out ({(toMultifd is null ? settings.ToString() : $"multifd {toMultifd}")}) in {result.Elapsed.TotalMilliseconds:0} ms; pages: {result.CompressedPages} compressed, {result.RawPages} raw, {result.ZeroPages} zero, {result.XbzrlePages} xbzrle; {result.BytesAfterRam} bytes after RAM passed verbatim"));
         }
 
         return 0;

@@ -29,6 +29,10 @@ internal sealed class MultifdBatch
     public bool Sync;
     public readonly long[] Offsets = new long[MultifdFormat.PagesPerPacket];
 
+    // The pages' own bytes, page i at i * 4096, when the batch carries copies (a relay's, MultifdOutputTarget) rather than
+    // offsets into Block; allocated once by the producer and kept across Reset. Null for a source's batches.
+    public byte[]? Pages;
+
     // Written by the channel thread before Done.
     public int ZeroCount;
     public readonly long[] ZeroOffsets = new long[MultifdFormat.PagesPerPacket];

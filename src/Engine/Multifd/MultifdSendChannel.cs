@@ -194,20 +194,25 @@ internal sealed unsafe class MultifdSendChannel : IDisposable
         int normal = 0;
         int zero = 0;
         RamBlock? block = batch.Block;
-        for (int i = 0; i < batch.Count; i++)
+        fixed (byte* staged = batch.Pages)
         {
-            long offset = batch.Offsets[i];
-            byte* copy = _pages + ((long)normal * PageSizes.PageSize);
+            for (int i = 0; i < batch.Count; i++)
+            {
+                long offset = batch.Offsets[i];
+                byte* copy = _pages + ((long)normal * PageSizes.PageSize);
 
-            // Copy first: the guest may write to the page meanwhile, and the zero check and the codec must see one version.
-            Buffer.MemoryCopy(block!.GetPagePointer(offset), copy, PageSizes.PageSize, PageSizes.PageSize);
-            if (ZeroPage.IsZero(new ReadOnlySpan<byte>(copy, PageSizes.PageSize)))
-            {
-                batch.ZeroOffsets[zero++] = offset;
-            }
-            else
-            {
-                _normalOffsets[normal++] = offset;
+                // Copy first: the guest may write to the page meanwhile, and the zero check and the codec must see one version.
+                // A relay's batch carries its pages' bytes (MultifdBatch.Pages) instead of a block to read them from.
+                byte* page = staged != null ? staged + ((long)i * PageSizes.PageSize) : block!.GetPagePointer(offset);
+                Buffer.MemoryCopy(page, copy, PageSizes.PageSize, PageSizes.PageSize);
+                if (ZeroPage.IsZero(new ReadOnlySpan<byte>(copy, PageSizes.PageSize)))
+                {
+                    batch.ZeroOffsets[zero++] = offset;
+                }
+                else
+                {
+                    _normalOffsets[normal++] = offset;
+                }
             }
         }
 

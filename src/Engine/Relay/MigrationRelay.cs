@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
+using Engine.Codecs;
 using Engine.Migration;
 using Engine.Multifd;
 using Engine.Tools;
@@ -40,6 +41,12 @@ namespace Engine.Relay;
 /// connections before they are handed here; the watch is the connection's own (<see cref="MigrationConnection"/>), which over
 /// TLS keeps a read of the destination's TLS stream pending instead of polling its socket.
 /// </para>
+/// <para>
+/// Multifd on to the destination (<see cref="RelayOptions.OutputMultifd"/>, <c>--to-multifd-channels</c>): the receive loop's
+/// target is a <see cref="MultifdOutputTarget"/> instead of the re-encoder, whatever the source is; it opens the channels
+/// with <see cref="RelayOptions.ConnectOutputChannel"/> and writes the barrier framing of the destination's machine type
+/// (<see cref="RelayOptions.MachineType"/>, else the source's). Every channel thread is joined before a run returns or throws.
+/// </para>
 /// </remarks>
 internal sealed class MigrationRelay
 {
@@ -51,6 +58,23 @@ internal sealed class MigrationRelay
     {
         // The parameters validated themselves when they were set; the relay keeps its own copy.
         _options = RelayOptions.Snapshot(options);
+        if (_options.MachineType is { } machineType && (machineType.Length is 0 or > MigrationFormat.MaxMachineTypeLength || machineType.Any(c => c is <= ' ' or > '~')))
+        {
+            throw new EngineParameterException("machine-type", $"machine-type '{machineType}' is not a machine type name (1 to {MigrationFormat.MaxMachineTypeLength} printable characters, e.g. pc-q35-10.0)");
+        }
+
+        if (_options.OutputMultifd)
+        {
+            if (_options.ConnectOutputChannel is null)
+            {
+                throw new EngineParameterException("to-multifd-channels", "multifd to the destination needs a way to open its channels (ConnectOutputChannel)");
+            }
+
+            if (_options.Parameters.MaxBandwidth > 0)
+            {
+                throw new EngineParameterException("max-bandwidth", "max-bandwidth is not applied to multifd channels: give it without --to-multifd-channels, or leave it 0");
+            }
+        }
     }
 
     /// <summary>
@@ -102,6 +126,7 @@ internal sealed class MigrationRelay
         using MultifdChannelSet? channels = multifd is { } m
             ? new MultifdChannelSet(m.Destination, m.Destination.ReadTimeout, trackPages: true, input.Abort, stop.Token)
             : null;
+        MultifdOutputTarget? multifdOut = null;
         try
         {
             channels?.Accept(multifd!.Value.Listener);
@@ -113,8 +138,26 @@ internal sealed class MigrationRelay
                 Progress = _options.Progress,
                 ReaderOptions = baseOptions,
             });
-            TranscodeResult result = transcoder.Transcode(input, sending, channels, channels is null ? null : channels.Allocate);
+            TranscodeResult result = transcoder.Transcode(
+                input,
+                sending,
+                channels,
+                channels is null ? null : channels.Allocate,
+                !_options.OutputMultifd ? null
+                    : (writer, counts, reencoder) => multifdOut = new MultifdOutputTarget(
+                        reencoder,
+                        writer,
+                        counts,
+                        _options.Parameters,
+                        _options.OutputUuid,
+                        _options.MachineType,
+                        _options.ConnectOutputChannel!,
+                        channels is not null,
+                        stop.Token));
             sending.Complete();
+
+            // Every channel ends its connection after the main stream is written, as a multifd source does.
+            multifdOut?.Finish();
 
             // Every byte is written: a destination that closes now has read the whole stream (QEMU closes once it has
             // loaded it), so a close seen by the watch from here on is the normal end, not a fault.
@@ -124,8 +167,9 @@ internal sealed class MigrationRelay
             return new RelayResult
             {
                 BytesIn = result.BytesRead + (channels?.BytesRead ?? 0),
-                BytesOut = output.BytesWritten,
+                BytesOut = output.BytesWritten + (multifdOut?.ChannelBytes ?? 0),
                 BytesAfterRam = result.BytesCopiedAfterRam,
+                MultifdPerRound = multifdOut?.SyncsPerRound,
                 ZeroPages = result.ZeroPages,
                 RawPages = result.RawPages,
                 CompressedPages = result.CompressedPages,
@@ -146,6 +190,9 @@ internal sealed class MigrationRelay
         {
             watch.Finish();
             thread.Join();
+
+            // Every channel thread to the destination is stopped and joined, whatever happened.
+            multifdOut?.Dispose();
         }
     }
 
@@ -153,7 +200,17 @@ internal sealed class MigrationRelay
     private MigrationParameters TranscodeParameters()
     {
         MigrationParameters parameters = _options.Parameters.Clone();
-        parameters.CompressThreads = _options.Threads;
+        if (_options.OutputMultifd)
+        {
+            // With multifd out the channels compress: the re-encoder only passes the non-page items on.
+            parameters.Compression = CompressionSettings.Parse("none", 0);
+            parameters.CompressThreads = 1;
+        }
+        else
+        {
+            parameters.CompressThreads = _options.Threads;
+        }
+
         return parameters;
     }
 
@@ -162,7 +219,7 @@ internal sealed class MigrationRelay
         if (watchReason is not null)
         {
             // QEMU 9.1 removed the compress capability: such a destination closes at the first compressed page record.
-            string hint = _options.Settings.Method == Codecs.CompressMethod.None ? string.Empty
+            string hint = _options.Settings.Method == Codecs.CompressMethod.None || _options.OutputMultifd ? string.Empty
                 : $"; if it is a QEMU 9.1 or later, it refuses compressed pages (its log: \"Unknown combination of migration flags: 0x100\"): "
                 + $"the last relay before a QEMU destination writes --compress-method none (this one wrote {Codecs.CompressionSettings.NameOf(_options.Settings.Method)})";
             return new MigrationException($"relay stopped: {watchReason}{hint}", e);

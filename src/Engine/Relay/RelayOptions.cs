@@ -28,6 +28,26 @@ internal sealed record RelayOptions
     /// <summary>Receives the number of input bytes read, at every RAM section end.</summary>
     public IProgress<long>? Progress { get; init; }
 
+    /// <summary>
+    /// multifd on the destination side (<c>--to-multifd-channels</c>, <c>--to-multifd-compression</c>): the pages go out in
+    /// packets on <see cref="Parameters"/>' <c>multifd-channels</c> channels with its <c>multifd-compression</c> and level,
+    /// each opened with <see cref="ConnectOutputChannel"/>; false (default) writes one stream.
+    /// </summary>
+    public bool OutputMultifd { get; init; }
+
+    /// <summary>The UUID the outgoing multifd channels carry (the destination QEMU's <c>-uuid</c>); all zero by default.</summary>
+    public Guid OutputUuid { get; init; }
+
+    /// <summary>Opens the destination's multifd channel N (called in order, after the main connection's header); needed with <see cref="OutputMultifd"/>.</summary>
+    public Func<int, CancellationToken, Stream>? ConnectOutputChannel { get; init; }
+
+    /// <summary>
+    /// The destination's machine type (<c>--machine-type</c>), which chooses the multifd framing written to it (per section up
+    /// to 8.0, per round with MULTIFD_FLUSH records from 8.1); null: the type the stream's configuration names, else the
+    /// source's own framing.
+    /// </summary>
+    public string? MachineType { get; init; }
+
     /// <summary>Reader limits; the relay sets the stop at RAM's END itself.</summary>
     public MigrationStreamReaderOptions? ReaderOptions { get; init; }
 

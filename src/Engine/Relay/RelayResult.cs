@@ -9,6 +9,9 @@ internal sealed record RelayResult
     /// <summary>Bytes written to the destination.</summary>
     public long BytesOut { get; init; }
 
+    /// <summary>With multifd to the destination: true when its barriers were written per round (MULTIFD_FLUSH records), false per section; null for one stream.</summary>
+    public bool? MultifdPerRound { get; init; }
+
     /// <summary>Bytes after RAM's END passed on verbatim (device state, EOF, VM description).</summary>
     public long BytesAfterRam { get; init; }
 

@@ -60,9 +60,15 @@ internal sealed partial class Transcoder : IDisposable
     /// as a second page source: the receive loop hands their pages over at each barrier, and they are written into the one
     /// output stream before the record that made the barrier (EOS per section, MULTIFD_FLUSH per round; at RAM's last EOS
     /// in per-round mode, once every channel has ended). <paramref name="onBlockList"/> sees the block list first (where
-    /// the channels' memory is made).
+    /// the channels' memory is made). <paramref name="outputTarget"/>, when given, makes the loop's target from the writer, the
+    /// result and the re-encoder (which it may hand the non-page items): a relay's multifd output.
     /// </summary>
-    internal TranscodeResult Transcode(Stream input, Stream output, IChannelPages? channels, Action<IReadOnlyList<RamBlockInfo>>? onBlockList = null)
+    internal TranscodeResult Transcode(
+        Stream input,
+        Stream output,
+        IChannelPages? channels,
+        Action<IReadOnlyList<RamBlockInfo>>? onBlockList = null,
+        Func<MigrationStreamWriter, TranscodeResult, IPageTarget, IPageTarget>? outputTarget = null)
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(output);
@@ -76,7 +82,12 @@ internal sealed partial class Transcoder : IDisposable
         try
         {
             encoder.Start(writer);
-            var target = new ReencodeTarget(this, encoder, writer, result, onBlockList);
+            IPageTarget target = new ReencodeTarget(this, encoder, writer, result, onBlockList);
+            if (outputTarget is not null)
+            {
+                target = outputTarget(writer, result, target);
+            }
+
             var loop = new ReceiveLoop(reader, target, channels) { Progress = _options.Progress };
             loop.Run();
             encoder.Flush();
