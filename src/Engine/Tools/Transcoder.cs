@@ -100,9 +100,10 @@ internal sealed partial class Transcoder : IDisposable
             throw;
         }
 
-        result.ZeroPages = encoder.ZeroPages;
-        result.RawPages = encoder.RawPages;
-        result.CompressedPages = encoder.CompressedPages;
+        // Added: a relay's multifd output target counts the pages it sent itself, into the same result.
+        result.ZeroPages += encoder.ZeroPages;
+        result.RawPages += encoder.RawPages;
+        result.CompressedPages += encoder.CompressedPages;
         if (!reader.IsRamComplete)
         {
             throw new MigrationStreamException(reader.Position, "expected the RAM section's END, found the end of the stream");
