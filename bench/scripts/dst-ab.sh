@@ -1,0 +1,33 @@
+#!/bin/bash
+# dst-ab.sh: Engine -> Engine over loopback TCP, whole processes, two builds interleaved (A/B), the destination's CPU and
+# peak RSS from /usr/bin/time. Usage:
+#   bench/scripts/dst-ab.sh ROUNDS RAM.raw "NAME=CMD" "NAME=CMD" ...
+# CMD runs the CLI, e.g. "before=dotnet /tmp/before/engine.dll". Modes: single stream zstd-1 x2 and multifd zstd-1 x2.
+# Prints one line per run: mode build wall_ms src_total_ms dst_user_s dst_sys_s dst_maxrss_kb dst_minor_faults.
+set -euo pipefail
+ROUNDS=$1; RAM=$2; shift 2
+OUT=${OUT:-$(mktemp -d)}
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+run() { # MODE NAME CMD
+    local mode=$1 name=$2 cmd=$3 port t0 t1 inc extra_in extra_out
+    port=$(free_port)
+    case $mode in
+        single)  extra_in="--compress-method zstd --decompress-threads 2"; extra_out="--compress-method zstd --compress-level 1 --compress-threads 2" ;;
+        multifd) extra_in="--multifd-channels 2 --multifd-compression zstd"; extra_out="--multifd-channels 2 --multifd-compression zstd --multifd-zstd-level 1" ;;
+    esac
+    t0=$(date +%s%N)
+    /usr/bin/time -f '%U %S %M %R' -o "$OUT/$mode-$name.time" timeout 120 $cmd incoming --listen "tcp:127.0.0.1:$port" $extra_in --json > "$OUT/$mode-$name.in" 2>&1 &
+    inc=$!
+    for _ in $(seq 1 3000); do grep -q 'listening on' "$OUT/$mode-$name.in" 2>/dev/null && break; sleep 0.01; done
+    timeout 120 $cmd migrate --image "$RAM" --to "tcp:127.0.0.1:$port" $extra_out --max-bandwidth 0 --json > "$OUT/$mode-$name.out" 2>&1
+    wait "$inc"
+    t1=$(date +%s%N)
+    grep -q '"status": "completed"' "$OUT/$mode-$name.in" || { echo "$mode $name: incoming did not complete" >&2; exit 1; }
+    local total; total=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["total-time"])' "$OUT/$mode-$name.out" 2>/dev/null || echo '?')
+    echo "$mode $name $(((t1 - t0) / 1000000)) $total $(cat "$OUT/$mode-$name.time")"
+}
+for r in $(seq 1 "$ROUNDS"); do
+    for mode in multifd single; do
+        for spec in "$@"; do run "$mode" "${spec%%=*}" "${spec#*=}"; done
+    done
+done
