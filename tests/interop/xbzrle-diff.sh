@@ -68,8 +68,9 @@ wait_console "$OUT/tee.log" listening 30 || all "FAIL (tee-proxy.py did not list
 # a second (guest-init.sh), and QEMU switches over at the first sync that finds (next to) nothing dirty, which between
 # bursts is most of them: rounds shorter than the gap between bursts end the migration without a delta (seen with QEMU
 # 10 at 50 MB/s). So one QMP connection, polled every 10 ms, starts the migration at 50 MB/s with a 1 ms downtime limit,
-# drops the bandwidth to 2 MB/s as soon as the first pass is over (the second dirty sync), so that the next rounds outlast
-# a burst, and lets it finish (300 ms, no limit) once QEMU has counted 1000 xbzrle pages, or after 10 s.
+# drops the bandwidth to 1 MB/s when the first pass has at most 4 MiB left (or is over: the second dirty sync), so that
+# the second pass, the heap pages the first one left dirty, outlasts a burst, and lets it finish (300 ms, no limit) once
+# QEMU has counted 1000 xbzrle pages, or after 12 s.
 # Prints QEMU's final status, its xbzrle page count and its dirty syncs.
 SENT=$(python3 - "$HERE" "$WORK/xd-src.qmp" "$TPORT" 2>"$OUT/control.err" <<'PY'
 import sys, time
@@ -84,10 +85,11 @@ while time.time() - start < 90:
     if d.get("status") in ("completed", "failed", "cancelled"):
         break
     if d.get("status") == "active":
-        if low is None and d.get("ram", {}).get("dirty-sync-count", 0) >= 2:
-            q.cmd("migrate-set-parameters", **{"max-bandwidth": 2 << 20})
+        ram = d.get("ram", {})
+        if low is None and (ram.get("dirty-sync-count", 0) >= 2 or (ram.get("transferred", 0) > 16 << 20 and ram.get("remaining", 1 << 40) <= 4 << 20)):
+            q.cmd("migrate-set-parameters", **{"max-bandwidth": 1 << 20})
             low = time.time()
-        if low is not None and (d.get("xbzrle-cache", {}).get("pages", 0) >= 1000 or time.time() - low > 10):
+        if low is not None and (d.get("xbzrle-cache", {}).get("pages", 0) >= 1000 or time.time() - low > 12):
             break
     time.sleep(0.01)
 q.cmd("migrate-set-parameters", **{"downtime-limit": 300, "max-bandwidth": 10 << 30})
@@ -98,7 +100,7 @@ print(st, d.get("xbzrle-cache", {}).get("pages", 0), d.get("ram", {}).get("dirty
 PY
 )
 read -r ST XPAGES SYNCS HELD <<< "${SENT:-none 0 0 -}"
-echo "== xbzrle-diff: source $ST at $SECONDS s, $XPAGES xbzrle pages, $SYNCS dirty syncs, $HELD s at 2 MB/s$( [ -s "$OUT/control.err" ] && echo "; QMP: $(tail -1 "$OUT/control.err")")"
+echo "== xbzrle-diff: source $ST at $SECONDS s, $XPAGES xbzrle pages, $SYNCS dirty syncs, $HELD s at 1 MB/s$( [ -s "$OUT/control.err" ] && echo "; QMP: $(tail -1 "$OUT/control.err")")"
 wait_exit "$TPID" 60 || stop_qemu "$TPID"
 EXIT_CODE=; wait_exit "$EPID" 60 || stop_qemu "$EPID"
 [ "$ST" = completed ] || all "FAIL (the source's migration ended $ST; engine incoming exit ${EXIT_CODE:-timeout}: $(tail -1 "$OUT/incoming.log"))"
