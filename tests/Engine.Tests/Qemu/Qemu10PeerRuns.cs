@@ -61,7 +61,7 @@ public sealed class Qemu10PeerRuns : IDisposable
     /// read by <c>engine extract</c> and passed on by <c>engine relay --from file:</c> into QEMU 10.0), on
     /// <see cref="XbzrleMachine"/>, its own guest boot.
     /// </summary>
-    public static readonly IReadOnlyList<string> XbzrleChecks = ["extract", "relay"];
+    public static readonly IReadOnlyList<string> XbzrleChecks = ["incoming", "extract", "relay"];
 
     /// <summary>The machine type xbzrle-diff.sh runs on: QEMU 10.0's current q35 type.</summary>
     public const string XbzrleMachine = "pc-q35-10.0";
