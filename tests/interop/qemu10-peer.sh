@@ -418,7 +418,8 @@ run_tls_relay() {
 # run_xbzrle RUN: "xbzrle": the xbzrle capability on (QEMU's default 64 MiB cache) into `engine incoming`. The source is
 # paused, so QEMU sends each page once, in full: XBZRLE records only appear for pages dirtied again after a round, which
 # a stopped guest never does. What this checks is that QEMU 10 migrates with xbzrle on (its configuration and framing)
-# and Engine takes it; the XBZRLE record decoder is tested against QEMU 7.2's live streams (xbzrle-diff.sh, run-live.sh).
+# and Engine takes it; XBZRLE records themselves come from a running guest: run-live.sh (QEMU 7.2) and xbzrle-diff.sh
+# (QEMU 10.0 in Qemu10PeerTests, which runs that instead of this run).
 # The line says how many pages QEMU counted as xbzrle (query-migrate's xbzrle-cache.pages).
 run_xbzrle() {
     local run=$1 sent

@@ -4,8 +4,8 @@ namespace Engine.Tests.Qemu;
 
 /// <summary>
 /// The runs of tests/interop/qemu10-peer.sh behind <see cref="Qemu10PeerTests"/>: one script per machine type (one guest
-/// boot each), and tests/interop/mapped-ram-check.sh and xbzrle-diff.sh once each, all started on the first test's request, two at a time, and
-/// bounded together.
+/// boot each), and tests/interop/mapped-ram-check.sh and xbzrle-diff.sh once each, all started on the first test's
+/// request, two at a time, and bounded together.
 /// </summary>
 /// <remarks>
 /// Design: shared by the test cases of <see cref="Qemu10PeerTests"/>, which xunit runs one after another on its own
@@ -82,8 +82,8 @@ public sealed class Qemu10PeerRuns : IDisposable
     private Dictionary<string, Task<ScriptResult>>? _runs;
 
     /// <summary>
-    /// The script run of <paramref name="machine"/> (or of <see cref="MappedRamCheckJob"/>, <see cref="XbzrleJob"/>); the first call starts the whole
-    /// plan (after unpacking QEMU 10.0 with tests/interop/qemu10.sh when it is missing and this user can).
+    /// The script run of <paramref name="machine"/> (or of <see cref="MappedRamCheckJob"/>, <see cref="XbzrleJob"/>); the
+    /// first call starts the whole plan (after unpacking QEMU 10.0 with tests/interop/qemu10.sh when it is missing and this user can).
     /// </summary>
     internal Task<ScriptResult> For(QemuInterop qemu, string machine)
     {
