@@ -26,6 +26,8 @@
 #   tls                plain, over TLS (mk-certs.sh certificates, tls-creds-x509 endpoint=client on the source,
 #                      `engine incoming --tls-creds DIR --tls-authz CN=client`)
 #   tls-multifd:METHOD:N  multifd over TLS, on the main connection and on every channel
+#   tls-relay          the relay run with TLS on every leg (mutual X.509): the source into relay A, A to B, and B into a
+#                      fresh QEMU 10.0 with tls-creds-x509 endpoint=server,verify-peer=on; RAM equal, the guest ticks on
 #   xbzrle             plain with the xbzrle capability on (the source is paused: QEMU sends no XBZRLE record; see run_xbzrle)
 #   store-multifd:METHOD:N  the store run with a multifd source (`incoming --multifd-channels N --save-stream F`)
 #   relay-multifd      QEMU (multifd zstd x2) -> relay A (one stream, zstd-1) -> relay B (--to-multifd-channels 2, none)
@@ -340,7 +342,7 @@ SRC_EXTRA=()
 CREDS=$OUT/creds
 for run in "${RUNS[@]}"; do
     case "$run" in
-        tls|tls-multifd:*)
+        tls|tls-multifd:*|tls-relay)
             if [ ${#SRC_EXTRA[@]} = 0 ]; then
                 "$HERE/mk-certs.sh" "$CREDS" >/dev/null 2>&1 || all "FAIL (mk-certs.sh could not make the TLS certificates)"
                 SRC_EXTRA=(-object "tls-creds-x509,id=tls0,dir=$CREDS,endpoint=client")
@@ -368,10 +370,56 @@ run_tls() {
     case "${RESULT[$run]}" in PASS*) RESULT[$run]="PASS (over TLS, mutual X.509: ${RESULT[$run]#PASS (}" ;; esac
 }
 
+# run_tls_relay RUN: "tls-relay": a relay pair with TLS on every leg: the source (tls-creds, tls-hostname) -> relay A
+# (--listen-tls-creds, --listen-tls-authz CN=client; zstd-1, --tls-creds to B) -> relay B (--listen-tls-creds; none,
+# --tls-creds to the destination) -> a fresh QEMU 10.0 on MACHINE with tls-creds-x509 endpoint=server,verify-peer=on
+# (migrate-set-parameters tls-creds before migrate-incoming). Each end verifies the other's certificate (the server's
+# is for 127.0.0.1, the client's CN=client). The destination's pmemsave equals the source's, and its guest ticks on.
+run_tls_relay() {
+    local run=$1 name=$P.tlsrelay a b tick
+    caps false false || { RESULT[$run]="FAIL (migrate-set-capabilities: $(tail -1 "$OUT/caps.err"))"; return; }
+    $Q migrate-set-parameters '{"tls-creds":"tls0","tls-hostname":"127.0.0.1"}' >/dev/null 2>"$OUT/params.err" \
+        || { RESULT[$run]="FAIL (QEMU refused the TLS parameters: $(tail -1 "$OUT/params.err"))"; return; }
+    tick=$(last_tick "$WORK/$P.src.console")
+    start_qemu "$name" -S -incoming defer -object "tls-creds-x509,id=tls0,dir=$CREDS,endpoint=server,verify-peer=on"
+    DPID=$LAST_PID
+    DPORT=$(free_port)
+    local D="timeout 60 $QMP $WORK/$name.qmp"
+    if ! $D migrate-set-parameters '{"tls-creds":"tls0"}' >/dev/null 2>&1 || ! $D migrate-incoming "{\"uri\":\"tcp:127.0.0.1:$DPORT\"}" >/dev/null 2>&1; then
+        RESULT[$run]="FAIL (the destination QEMU did not take tls-creds and migrate-incoming: $(qemu_said "$name"))"
+        stop_qemu "$DPID"; $Q migrate-set-parameters '{"tls-creds":"","tls-hostname":""}' >/dev/null 2>&1; return
+    fi
+    local bport aport; bport=$(free_port); aport=$(free_port)
+    start_engine tlsrelayB relay --listen "tcp:127.0.0.1:$bport" --listen-tls-creds "$CREDS" --listen-tls-authz CN=client \
+        --to "tcp:127.0.0.1:$DPORT" --tls-creds "$CREDS" --tls-hostname 127.0.0.1 --compress-method none --decompress-threads 2
+    local bpid=$LAST_PID
+    start_engine tlsrelayA relay --listen "tcp:127.0.0.1:$aport" --listen-tls-creds "$CREDS" --listen-tls-authz CN=client \
+        --to "tcp:127.0.0.1:$bport" --tls-creds "$CREDS" --tls-hostname 127.0.0.1 --compress-method zstd --compress-level 1 --compress-threads 2
+    local apid=$LAST_PID
+    if ! wait_listening "$OUT/tlsrelayB.log" 60 || ! wait_listening "$OUT/tlsrelayA.log" 60; then
+        RESULT[$run]="FAIL (the relays did not listen: $(engine_said tlsrelayA) / $(engine_said tlsrelayB))"
+    else
+        source_migrate "tcp:127.0.0.1:$aport"
+        EXIT_CODE=; wait_exit "$apid" 60; a=${EXIT_CODE:-timeout}
+        EXIT_CODE=; wait_exit "$bpid" 60; b=${EXIT_CODE:-timeout}
+        if [ "$ST" != completed ] || [ "$a" != 0 ] || [ "$b" != 0 ]; then
+            RESULT[$run]="FAIL (QEMU: $ST${QERR:+ ($QERR)}; relay A exit $a: $(engine_said tlsrelayA); relay B exit $b: $(engine_said tlsrelayB); destination: $(qemu_said "$name"))"
+        else
+            pmem "$OUT/tlsrelay.src.pmem"
+            dest_judged "$run" "$name" "$OUT/tlsrelay.src.pmem" "$tick" \
+                && RESULT[$run]="PASS (TLS, mutual X.509, on all three legs: $DETAIL; relay A: $(grep -o 'relayed.\{0,80\}' "$OUT/tlsrelayA.log" | head -1))"
+            rm -f "$OUT/tlsrelay.src.pmem"
+        fi
+    fi
+    $Q migrate-set-parameters '{"tls-creds":"","tls-hostname":""}' >/dev/null 2>&1 || true
+    stop_qemu "$apid"; stop_qemu "$bpid"; stop_qemu "$DPID"
+}
+
 # run_xbzrle RUN: "xbzrle": the xbzrle capability on (QEMU's default 64 MiB cache) into `engine incoming`. The source is
 # paused, so QEMU sends each page once, in full: XBZRLE records only appear for pages dirtied again after a round, which
 # a stopped guest never does. What this checks is that QEMU 10 migrates with xbzrle on (its configuration and framing)
-# and Engine takes it; the XBZRLE record decoder is tested against QEMU 7.2's live streams (xbzrle-diff.sh, run-live.sh).
+# and Engine takes it; XBZRLE records themselves come from a running guest: run-live.sh (QEMU 7.2) and xbzrle-diff.sh
+# (QEMU 10.0 in Qemu10PeerTests, which runs that instead of this run).
 # The line says how many pages QEMU counted as xbzrle (query-migrate's xbzrle-cache.pages).
 run_xbzrle() {
     local run=$1 sent
@@ -536,12 +584,13 @@ for run in "${RUNS[@]}"; do
         mapped-ram|mapped-ram:*) run_mapped_ram "$run" ;;
         to-qemu:*) run_to_qemu "$run" ;;
         tls|tls-multifd:*) run_tls "$run" ;;
+        tls-relay) run_tls_relay "$run" ;;
         xbzrle) run_xbzrle "$run" ;;
         store-multifd:*) run_store_multifd "$run" ;;
         mapped-ram-out) run_mapped_ram_out "$run" ;;
         relay-multifd) run_relay_multifd "$run" ;;
         restore-multifd) run_restore_multifd "$run" ;;
-        *) RESULT[$run]="FAIL (unknown run; known: plain, multifd:METHOD:N, relay, store, mapped-ram, mapped-ram:N, to-qemu:METHOD:N, tls, tls-multifd:METHOD:N, xbzrle, store-multifd:METHOD:N, mapped-ram-out, relay-multifd, restore-multifd)" ;;
+        *) RESULT[$run]="FAIL (unknown run; known: plain, multifd:METHOD:N, relay, store, mapped-ram, mapped-ram:N, to-qemu:METHOD:N, tls, tls-multifd:METHOD:N, tls-relay, xbzrle, store-multifd:METHOD:N, mapped-ram-out, relay-multifd, restore-multifd)" ;;
     esac
     source_reset
     echo "== q10 $MACHINE $run: $((SECONDS - t)) s, ${RESULT[$run]%% *}"

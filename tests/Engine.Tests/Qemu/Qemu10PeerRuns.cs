@@ -4,8 +4,8 @@ namespace Engine.Tests.Qemu;
 
 /// <summary>
 /// The runs of tests/interop/qemu10-peer.sh behind <see cref="Qemu10PeerTests"/>: one script per machine type (one guest
-/// boot each), and tests/interop/mapped-ram-check.sh once, all started on the first test's request, two at a time, and
-/// bounded together.
+/// boot each), and tests/interop/mapped-ram-check.sh and xbzrle-diff.sh once each, all started on the first test's
+/// request, two at a time, and bounded together.
 /// </summary>
 /// <remarks>
 /// Design: shared by the test cases of <see cref="Qemu10PeerTests"/>, which xunit runs one after another on its own
@@ -20,27 +20,28 @@ namespace Engine.Tests.Qemu;
 public sealed class Qemu10PeerRuns : IDisposable
 {
     /// <summary>
-    /// Machine types and the runs on each. On every type: plain and multifd zstd into Engine and QEMU's mapped-ram file read
-    /// by <c>engine extract</c>. On every type but pc-i440fx-8.0 (whose wire format is 7.2's, so it adds nothing the 7.2
-    /// row does not check): the relay pair and the zstd store restored into a fresh QEMU 10.0 of that type, and Engine's
-    /// mapped-ram file (<c>incoming --save-stream --format mapped-ram</c>) restored by QEMU 10.0 of that type
-    /// (mapped-ram-out; on pc-q35-10.0 mapped-ram-check.sh does it, with multifd and at an offset too). multifd none on the
-    /// per-round types (8.2, 9.2, 10.0), mapped-ram with multifd x2 (libvirt's parallel save) on the 10.0 types, and
-    /// <c>engine migrate --machine-type</c> into QEMU 10.0 (to-qemu) on a per-round type (10.0, 8.2) and a per-section one
-    /// (7.2). On pc-q35-10.0 only (the modes do not depend on the machine type's wire changes beyond what the runs above
-    /// cover, and each costs a guest's worth of time): TLS (precopy and multifd zstd x2, mutual X.509), xbzrle (a paused
-    /// source into <c>engine incoming</c>: it sends no XBZRLE record, see qemu10-peer.sh's run_xbzrle), and a store whose
-    /// source is multifd; there rather than on pc-i440fx-10.0 so that neither 10.0 script nears its 5-minute bound under
-    /// load. The longest first, so that the two lanes end close together.
+    /// Machine types and the runs on each. On every type: plain and multifd zstd into Engine, the relay pair and the zstd
+    /// store restored into a fresh QEMU 10.0 of that type, and QEMU's mapped-ram file read by <c>engine extract</c>; on
+    /// every type but pc-q35-10.0 (where mapped-ram-check.sh does it, with multifd and at an offset too) Engine's mapped-ram
+    /// file (<c>incoming --save-stream --format mapped-ram</c>) restored by QEMU 10.0 of that type (mapped-ram-out).
+    /// multifd none on the per-round types (8.2, 9.2, 10.0), mapped-ram with multifd x2 (libvirt's parallel save) on the
+    /// 10.0 types, and <c>engine migrate --machine-type</c> into QEMU 10.0 (to-qemu) on per-round types (10.0, 8.2) and
+    /// per-section ones (7.2, 8.0). On pc-q35-10.0 only (the modes do not depend on the machine type's wire changes beyond
+    /// what the runs above cover, and each costs a guest's worth of time): TLS (precopy and multifd zstd x2 into Engine,
+    /// and a relay pair with TLS on every leg into QEMU 10.0, mutual X.509), a store whose source is multifd, and a relay
+    /// pair and a restore that write multifd into QEMU 10.0; there rather than on pc-i440fx-10.0 so that neither 10.0
+    /// script nears its 5-minute bound under load. (xbzrle: xbzrle-diff.sh, a running guest of its own; qemu10-peer.sh's
+    /// paused-source <c>xbzrle</c> run carries no XBZRLE record and is left out.) The longest first, so that the two lanes
+    /// end close together.
     /// </summary>
     public static readonly IReadOnlyList<(string Machine, string[] Runs)> Plan =
     [
-        ("pc-q35-10.0", ["plain", "multifd:zstd:2", "multifd:none:2", "relay", "store", "mapped-ram", "mapped-ram:2", "tls", "tls-multifd:zstd:2", "xbzrle", "store-multifd:zstd:2", "relay-multifd", "restore-multifd"]),
+        ("pc-q35-10.0", ["plain", "multifd:zstd:2", "multifd:none:2", "relay", "store", "mapped-ram", "mapped-ram:2", "tls", "tls-multifd:zstd:2", "tls-relay", "store-multifd:zstd:2", "relay-multifd", "restore-multifd"]),
         ("pc-i440fx-10.0", ["plain", "multifd:zstd:2", "multifd:none:2", "relay", "store", "mapped-ram", "mapped-ram:2", "mapped-ram-out", "to-qemu:zstd:2"]),
         ("pc-i440fx-8.2", ["plain", "multifd:zstd:2", "multifd:none:2", "relay", "store", "mapped-ram", "mapped-ram-out", "to-qemu:zlib:2"]),
         ("pc-i440fx-9.2", ["plain", "multifd:zstd:2", "multifd:none:2", "relay", "store", "mapped-ram", "mapped-ram-out"]),
         ("pc-i440fx-7.2", ["plain", "multifd:zstd:2", "relay", "store", "mapped-ram", "mapped-ram-out", "to-qemu:zstd:2"]),
-        ("pc-i440fx-8.0", ["plain", "multifd:zstd:2", "mapped-ram"]),
+        ("pc-i440fx-8.0", ["plain", "multifd:zstd:2", "relay", "store", "mapped-ram", "mapped-ram-out", "to-qemu:zstd:2"]),
     ];
 
     /// <summary>
@@ -55,6 +56,19 @@ public sealed class Qemu10PeerRuns : IDisposable
     /// <summary>The key of mapped-ram-check.sh's run in <see cref="For"/>.</summary>
     internal const string MappedRamCheckJob = "mapped-ram-check.sh";
 
+    /// <summary>
+    /// The checks of tests/interop/xbzrle-diff.sh under QEMU 10.0 (a running guest's xbzrle stream, with XBZRLE records,
+    /// read by <c>engine extract</c> and passed on by <c>engine relay --from file:</c> into QEMU 10.0), on
+    /// <see cref="XbzrleMachine"/>, its own guest boot.
+    /// </summary>
+    public static readonly IReadOnlyList<string> XbzrleChecks = ["incoming", "extract", "relay"];
+
+    /// <summary>The machine type xbzrle-diff.sh runs on: QEMU 10.0's current q35 type.</summary>
+    public const string XbzrleMachine = "pc-q35-10.0";
+
+    /// <summary>The key of xbzrle-diff.sh's run in <see cref="For"/>.</summary>
+    internal const string XbzrleJob = "xbzrle-diff.sh";
+
     /// <summary>How long one test case waits for its machine type's script: the batch bound and a margin.</summary>
     public static readonly TimeSpan WaitBound = TimeSpan.FromMinutes(9);
 
@@ -68,8 +82,8 @@ public sealed class Qemu10PeerRuns : IDisposable
     private Dictionary<string, Task<ScriptResult>>? _runs;
 
     /// <summary>
-    /// The script run of <paramref name="machine"/> (or of <see cref="MappedRamCheckJob"/>); the first call starts the whole
-    /// plan (after unpacking QEMU 10.0 with tests/interop/qemu10.sh when it is missing and this user can).
+    /// The script run of <paramref name="machine"/> (or of <see cref="MappedRamCheckJob"/>, <see cref="XbzrleJob"/>); the
+    /// first call starts the whole plan (after unpacking QEMU 10.0 with tests/interop/qemu10.sh when it is missing and this user can).
     /// </summary>
     internal Task<ScriptResult> For(QemuInterop qemu, string machine)
     {
@@ -120,7 +134,8 @@ public sealed class Qemu10PeerRuns : IDisposable
                 s_installBound);
         }
 
-        // Longest first: the two 10.0 types, then mapped-ram-check.sh (a boot of the full guest of its own), then the rest.
+        // Longest first: the two 10.0 types, then mapped-ram-check.sh (a boot of the full guest of its own), then the rest;
+        // xbzrle-diff.sh (a quick guest's boot and one running migration) last, to fill the lane that ends first.
         var jobs = new List<(string Key, string Script, string[] Arguments, Dictionary<string, string> Environment, string LimitVariable)>();
         foreach ((string machine, string[] checks) in Plan)
         {
@@ -138,6 +153,16 @@ public sealed class Qemu10PeerRuns : IDisposable
                 }, "INTEROP_TIME_LIMIT"));
             }
         }
+
+        jobs.Add((XbzrleJob, "xbzrle-diff.sh", [], new Dictionary<string, string>
+        {
+            ["ENGINE"] = engine,
+            ["INTEROP_WORK"] = qemu.Work,
+            ["QEMU_BIN"] = qemu10,
+            ["QEMU_MACHINE"] = XbzrleMachine,
+            ["QEMU_APPEND"] = "console=ttyS0 panic=-1 quiet no_timer_check guest.quick",
+            ["INTEROP_MEM_MIB"] = "256",
+        }, "XD_TIME_LIMIT"));
 
         var runs = new Dictionary<string, Task<ScriptResult>>();
         foreach (var job in jobs)

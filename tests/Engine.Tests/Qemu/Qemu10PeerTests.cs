@@ -11,11 +11,12 @@ namespace Engine.Tests.Qemu;
 /// a fresh QEMU 10.0 (RAM equal, guest runs on), a zstd checkpoint stored by <c>incoming --save-stream</c> and restored
 /// by <c>relay --from file:</c> into a fresh QEMU 10.0, a mapped-ram file (<c>migrate file:</c>, without and with
 /// multifd) read by <c>engine extract</c>, Engine's mapped-ram file restored by QEMU 10.0, and on pc-q35-10.0 TLS
-/// (precopy and multifd), xbzrle, a multifd-source store, and a multifd QEMU through a relay pair whose
-/// last relay writes multifd on (<c>relay-multifd</c>) and the store run's checkpoint restored as multifd with
-/// <c>--machine-type</c> (<c>restore-multifd</c>) (<see cref="Qemu10PeerRuns.Plan"/> has which run on which
-/// type). One case per machine type and check; each asserts its check's line. Beside
-/// them, tests/interop/mapped-ram-check.sh runs once on pc-q35-10.0, one case per check.
+/// (precopy and multifd into Engine, a relay pair with TLS on every leg), a multifd-source store, and a multifd QEMU
+/// through a relay pair whose last relay writes multifd on (<c>relay-multifd</c>) and the store run's checkpoint restored
+/// as multifd with <c>--machine-type</c> (<c>restore-multifd</c>) (<see cref="Qemu10PeerRuns.Plan"/> has which run on
+/// which type). One case per machine type and check; each asserts its check's line. Beside them,
+/// tests/interop/mapped-ram-check.sh and xbzrle-diff.sh (a running guest's XBZRLE records) run once each on pc-q35-10.0,
+/// one case per check.
 /// </summary>
 /// <remarks>
 /// Skipped, with the reason, where QEMU cannot be had (as the QEMU 7.2 tests) or QEMU 10.0 could not be unpacked
@@ -97,6 +98,49 @@ public sealed partial class Qemu10PeerTests(QemuInterop qemu, Qemu10PeerRuns run
         Skip.If(status == "SKIPPED" && (detail.StartsWith("(no QEMU 10", StringComparison.Ordinal) || detail.StartsWith("(python3", StringComparison.Ordinal)), detail);
         Assert.True(status == "PASS", $"mapped-ram-check.sh on {Qemu10PeerRuns.MappedRamCheckMachine}, {check}: {status} {detail}");
     }
+
+    /// <summary>Every check of tests/interop/xbzrle-diff.sh.</summary>
+    public static TheoryData<string> XbzrleChecks()
+    {
+        var data = new TheoryData<string>();
+        foreach (string check in Qemu10PeerRuns.XbzrleChecks)
+        {
+            data.Add(check);
+        }
+
+        return data;
+    }
+
+    /// <summary>
+    /// tests/interop/xbzrle-diff.sh under QEMU 10.0 on its q35 type: a running guest migrated with the xbzrle capability,
+    /// held in rounds so that the stream carries XBZRLE records, into <c>engine incoming</c> through a tee that keeps the
+    /// bytes; those bytes loaded by a fresh QEMU 10.0 are the reference for <c>incoming</c> (live), <c>extract</c> (the
+    /// kept file) and <c>relay</c> (<c>relay --from file:</c> passing the records on into another QEMU 10.0): each must
+    /// count XBZRLE records and leave 0 pages different from that reference.
+    /// </summary>
+    [SkippableTheory]
+    [MemberData(nameof(XbzrleChecks))]
+    public void Qemu10_running_guest_xbzrle_records_decoded_and_passed_on(string check)
+    {
+        qemu.RequireStreams();
+        Task<ScriptResult> run = runs.For(qemu, Qemu10PeerRuns.XbzrleJob);
+        Assert.True(run.Wait(Qemu10PeerRuns.WaitBound), $"xbzrle-diff.sh did not end within {Qemu10PeerRuns.WaitBound.TotalMinutes} minutes");
+        ScriptResult script = run.Result;
+        output.WriteLine($"xbzrle-diff.sh ({Qemu10PeerRuns.XbzrleMachine}): exit {script.ExitCode}, {script.Elapsed.TotalSeconds:F0} s");
+        output.WriteLine(script.Log);
+        Assert.True(script.Leftovers.Count == 0, "processes xbzrle-diff.sh started were still running after it (now killed):\n" + string.Join('\n', script.Leftovers));
+        Match? line = XbzrleLine().Matches(script.Log).LastOrDefault(m => m.Groups["check"].Value == check);
+        Assert.True(line is not null, $"xbzrle-diff.sh printed no line for {check}{(script.TimedOut ? " (killed at its bound)" : "")}; log ends:\n{script.Tail()}");
+        string status = line.Groups["status"].Value;
+        string detail = line.Groups["detail"].Value.Trim();
+
+        // Skipped only where QEMU 10 or python3 cannot be had.
+        Skip.If(status == "SKIPPED", detail);
+        Assert.True(status == "PASS", $"xbzrle-diff.sh on {Qemu10PeerRuns.XbzrleMachine}, {check}: {status} {detail}");
+    }
+
+    [GeneratedRegex(@"^xbzrle-diff check (?<check>\S+): (?<status>PASS|FAIL|SKIPPED)\b(?<detail>.*)$", RegexOptions.Multiline)]
+    private static partial Regex XbzrleLine();
 
     [GeneratedRegex(@"^(?<check>[\w+-]+): (?<status>PASS|FAIL|SKIPPED)\b(?<detail>.*)$", RegexOptions.Multiline)]
     private static partial Regex MappedRamLine();

@@ -1,0 +1,53 @@
+#!/bin/bash
+# extract-mapped-ram.sh: `engine extract` of a mapped-ram file QEMU 10.0 wrote against `engine extract` of the same RAM in
+# a single-stream file (docs/PERFORMANCE.md, "extract: mapped-ram against a single stream"). Boots the interop test guest
+# (the full guest, not guest.quick) under QEMU 10.0 on MACHINE with MEM MiB, stops it, and writes the stopped RAM twice:
+# `migrate file:` with the mapped-ram capability, and `migrate file:` without it (one stream, as QEMU 10 writes it by
+# default: pages raw, zero pages as ZERO records). Then extracts each REPEAT times, alternating, and prints the wall time
+# of each run and the medians; both extracts must give the same pc.ram image (checked once, cmp).
+#   bench/scripts/extract-mapped-ram.sh            MACHINE=pc-q35-10.0 MEM=512 REPEAT=3
+# Needs tests/interop/work (the guest) and QEMU 10 unpacked by tests/interop/qemu10.sh; ENGINE= the CLI to time.
+set -u
+REPEAT=${REPEAT:-3}; MACHINE=${MACHINE:-pc-q35-10.0}; MEM=${MEM:-512}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+W=${INTEROP_WORK:-$ROOT/tests/interop/work}; G=$W/guest
+Q10=${QEMU10:-$W/qemu10/qemu-system-x86_64}; QMP="python3 $ROOT/tests/interop/qmp.py"
+ENGINE=${ENGINE:-"dotnet $ROOT/src/Engine.Cli/bin/Release/net10.0/engine.dll"}
+B=$W/extract-mapped-ram; rm -rf "$B"; mkdir -p "$B"
+"$Q10" -accel tcg -machine "$MACHINE" -smp 1 -m "$MEM" -display none -nic none -no-reboot -monitor none \
+    -kernel "$G/vmlinuz" -initrd "$G/initramfs.cpio.gz" -append "console=ttyS0 panic=-1 quiet no_timer_check" \
+    -serial "file:$B/console" -qmp "unix:$B/q.qmp,server=on,wait=off" > "$B/qemu.log" 2>&1 &
+P=$!
+trap 'kill $P 2>/dev/null; wait $P 2>/dev/null' EXIT
+for _ in $(seq 1 1500); do grep -q '^tick 2\b' "$B/console" 2>/dev/null && break; sleep 0.2; done
+grep -q '^tick 2\b' "$B/console" || { echo "the guest did not boot"; exit 1; }
+Q="timeout 60 $QMP $B/q.qmp"
+$Q stop >/dev/null
+$Q migrate-set-parameters '{"max-bandwidth":10737418240}' >/dev/null
+save() { # FILE MAPPED_RAM(true|false)
+    $Q migrate-set-capabilities "{\"capabilities\":[{\"capability\":\"mapped-ram\",\"state\":$2}]}" >/dev/null
+    $Q migrate "{\"uri\":\"file:$1\"}" >/dev/null
+    echo "$(basename "$1"): $(timeout 300 $QMP "$B/q.qmp" wait-migrate 290), $(stat -c %s "$1") bytes"
+    $Q cont >/dev/null; $Q stop >/dev/null
+}
+save "$B/mapped-ram.bin" true
+save "$B/stream.bin" false
+kill $P; wait $P 2>/dev/null
+echo "$("$Q10" --version | head -1), $MACHINE, $MEM MiB; $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+run() { # FILE -> wall ms of engine extract FILE
+    rm -rf "$B/out"
+    local s e; s=$(date +%s%N)
+    $ENGINE extract "$1" --out "$B/out" > "$B/extract.log" 2>&1 || { echo "extract failed: $(tail -1 "$B/extract.log")" >&2; exit 1; }
+    e=$(date +%s%N)
+    echo $(( (e - s) / 1000000 ))
+}
+MR=(); ST=()
+for r in $(seq 1 "$REPEAT"); do
+    m=$(run "$B/mapped-ram.bin"); [ "$r" = 1 ] && cp "$B/out/pc.ram.raw" "$B/mr.raw"; MR+=("$m")
+    s=$(run "$B/stream.bin"); [ "$r" = 1 ] && { cmp -s "$B/out/pc.ram.raw" "$B/mr.raw" && echo "pc.ram: the two extracts are equal" || echo "pc.ram: the two extracts DIFFER"; }
+    ST+=("$s")
+    echo "run $r: mapped-ram $m ms, single stream $s ms (load average $(cut -d' ' -f1 /proc/loadavg))"
+done
+median() { printf '%s\n' "$@" | sort -n | sed -n "$(( ($# + 1) / 2 ))p"; }
+echo "median of $REPEAT: mapped-ram $(median "${MR[@]}") ms, single stream $(median "${ST[@]}") ms"
+rm -rf "$B/out" "$B/mr.raw"
