@@ -3,7 +3,6 @@ using System.Diagnostics.Metrics;
 using System.Text.Json.Nodes;
 using Engine.Codecs;
 using Engine.Diagnostics;
-using Engine.Memory;
 
 namespace Engine.Cli;
 

@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using Engine.Codecs;
 using Engine.Memory;
 using Engine.Migration;
