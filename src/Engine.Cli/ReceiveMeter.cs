@@ -3,7 +3,6 @@ using System.Diagnostics.Metrics;
 using System.Text.Json.Nodes;
 using Engine.Codecs;
 using Engine.Diagnostics;
-using Engine.Memory;
 
 namespace Engine.Cli;
 
@@ -38,20 +37,7 @@ internal sealed class ReceiveMeter : IDisposable
     public JsonObject Snapshot()
     {
         _listener.RecordObservableInstruments();
-        return new JsonObject
-        {
-            ["status"] = "active",
-            ["total-time"] = (long)Stopwatch.GetElapsedTime(_start).TotalMilliseconds,
-            ["ram"] = new JsonObject
-            {
-                ["transferred"] = _bytes,
-                ["duplicate"] = _zero,
-                ["normal"] = _normal,
-                ["normal-bytes"] = _normal * PageSizes.PageSize,
-                ["page-size"] = PageSizes.PageSize,
-            },
-            ["compression"] = new JsonObject { ["pages"] = _compressed },
-        };
+        return ResultJson.Received("active", Stopwatch.GetElapsedTime(_start), _bytes, _zero, _normal, _compressed);
     }
 
     public void Dispose() => _listener.Dispose();

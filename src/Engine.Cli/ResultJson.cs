@@ -57,9 +57,13 @@ internal static class ResultJson
         return json;
     }
 
-    private static JsonObject Common(TimeSpan elapsed, long bytes, long zero, long raw, long compressed, long xbzrle) => new()
+    /// <summary>
+    /// The members a receiving side reports, final or in progress: <c>status</c>, <c>total-time</c>, <c>ram</c> and
+    /// <c>compression.pages</c>, in query-migrate's names.
+    /// </summary>
+    public static JsonObject Received(string status, TimeSpan elapsed, long bytes, long zero, long raw, long compressed) => new()
     {
-        ["status"] = "completed",
+        ["status"] = status,
         ["total-time"] = (long)elapsed.TotalMilliseconds,
         ["ram"] = new JsonObject
         {
@@ -70,6 +74,12 @@ internal static class ResultJson
             ["page-size"] = PageSizes.PageSize,
         },
         ["compression"] = new JsonObject { ["pages"] = compressed },
-        ["xbzrle-cache"] = new JsonObject { ["pages"] = xbzrle },
     };
+
+    private static JsonObject Common(TimeSpan elapsed, long bytes, long zero, long raw, long compressed, long xbzrle)
+    {
+        JsonObject json = Received("completed", elapsed, bytes, zero, raw, compressed);
+        json["xbzrle-cache"] = new JsonObject { ["pages"] = xbzrle };
+        return json;
+    }
 }

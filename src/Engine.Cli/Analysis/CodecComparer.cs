@@ -25,11 +25,7 @@ internal static class CodecComparer
         using IPageDecompressor? decompressor = method == CompressMethod.None ? null : PageCodecs.CreateDecompressor(method, candidate.Zlib);
 
         // Payloads are kept side by side so decompression can be timed apart from compression.
-        int bound = compressor?.MaxCompressedLength ?? PageSize;
-        byte[] payloads = GC.AllocateUninitializedArray<byte>(checked(count * bound), pinned: true);
-        int[] lengths = new int[count];
-        const int Zero = -1;
-        const int Raw = -2;
+        var payloads = new MeasuredPayloads(count, compressor?.MaxCompressedLength ?? PageSize);
 
         // Warm up the contexts so first-use costs stay out of the timing.
         Span<byte> scratch = stackalloc byte[PageSizes.MaxCompressedPage];
@@ -42,29 +38,23 @@ internal static class CodecComparer
             }
         }
 
-        long zero = 0, compressed = 0, raw = 0, payloadBytes = 0;
         long start = Stopwatch.GetTimestamp();
         for (int i = 0; i < count; i++)
         {
             ReadOnlySpan<byte> page = all.Slice(i * PageSize, PageSize);
             if (ZeroPage.IsZero(page))
             {
-                lengths[i] = Zero;
-                zero++;
+                payloads.AddZero(i);
                 continue;
             }
 
-            if (compressor is not null
-                && compressor.Compress(page, payloads.AsSpan(i * bound, bound), out int written) == CompressResult.Compressed)
+            if (compressor is not null && compressor.Compress(page, payloads.Slot(i), out int written) == CompressResult.Compressed)
             {
-                lengths[i] = written;
-                compressed++;
-                payloadBytes += written;
+                payloads.AddCompressed(i, written);
             }
             else
             {
-                lengths[i] = Raw;
-                raw++;
+                payloads.AddRaw(i);
             }
         }
 
@@ -75,9 +65,9 @@ internal static class CodecComparer
         start = Stopwatch.GetTimestamp();
         for (int i = 0; i < count; i++)
         {
-            if (lengths[i] >= 0)
+            if (payloads.LengthOf(i) >= 0)
             {
-                DecompressStatus status = decompressor!.Decompress(payloads.AsSpan(i * bound, lengths[i]), restored.AsSpan(i * PageSize, PageSize));
+                DecompressStatus status = decompressor!.Decompress(payloads.Payload(i), restored.AsSpan(i * PageSize, PageSize));
                 ok &= status == DecompressStatus.Ok;
             }
         }
@@ -88,11 +78,11 @@ internal static class CodecComparer
         for (int i = 0; i < count && ok; i++)
         {
             Span<byte> page = restored.AsSpan(i * PageSize, PageSize);
-            if (lengths[i] == Zero)
+            if (payloads.LengthOf(i) == MeasuredPayloads.Zero)
             {
                 page.Clear();
             }
-            else if (lengths[i] == Raw)
+            else if (payloads.LengthOf(i) == MeasuredPayloads.Raw)
             {
                 all.Slice(i * PageSize, PageSize).CopyTo(page);
             }
@@ -100,18 +90,6 @@ internal static class CodecComparer
             ok &= page.SequenceEqual(all.Slice(i * PageSize, PageSize));
         }
 
-        return new CodecMeasurement
-        {
-            Candidate = candidate,
-            Threads = 1,
-            Pages = count,
-            ZeroPages = zero,
-            CompressedPages = compressed,
-            RawPages = raw,
-            PayloadBytes = payloadBytes,
-            CompressTime = compressTime,
-            DecompressTime = decompressTime,
-            Verified = ok,
-        };
+        return payloads.ToMeasurement(candidate, threads: 1, decompressThreads: 0, compressTime, decompressTime, ok);
     }
 }

@@ -45,12 +45,7 @@ internal static class EngineComparer
         pages.Span.CopyTo(from.GetSpan(0, pages.Length));
 
         // What the single writer would put on the wire, kept so decompression can be timed apart from compression.
-        int bound = PageSizes.MaxCompressedPage;
-        byte[] payloads = GC.AllocateUninitializedArray<byte>(checked(count * bound), pinned: true);
-        int[] lengths = new int[count];
-        const int Zero = -1;
-        const int Raw = -2;
-        long zero = 0, compressed = 0, raw = 0, busy = 0, payloadBytes = 0;
+        var payloads = new MeasuredPayloads(count, PageSizes.MaxCompressedPage);
 
         TimeSpan compressTime;
         using (var engine = new CompressionEngine(compressOptions))
@@ -62,19 +57,14 @@ internal static class EngineComparer
                 switch (r.Kind)
                 {
                     case PageResultKind.Zero:
-                        lengths[index] = Zero;
-                        zero++;
+                        payloads.AddZero(index);
                         break;
                     case PageResultKind.Compressed:
-                        r.Bytes.CopyTo(payloads.AsSpan(index * bound, bound));
-                        lengths[index] = r.Length;
-                        payloadBytes += r.Length;
-                        compressed++;
+                        r.Bytes.CopyTo(payloads.Slot(index));
+                        payloads.AddCompressed(index, r.Length);
                         break;
                     default:
-                        lengths[index] = Raw;
-                        raw++;
-                        busy += r.IsBusy ? 1 : 0;
+                        payloads.AddRaw(index);
                         break;
                 }
             });
@@ -90,11 +80,11 @@ internal static class EngineComparer
             for (int i = 0; i < count; i++)
             {
                 long offset = (long)i * PageSize;
-                if (lengths[i] >= 0)
+                if (payloads.LengthOf(i) >= 0)
                 {
-                    engine.SubmitCompressed(to, offset, payloads.AsSpan(i * bound, lengths[i]));
+                    engine.SubmitCompressed(to, offset, payloads.Payload(i));
                 }
-                else if (lengths[i] == Zero)
+                else if (payloads.LengthOf(i) == MeasuredPayloads.Zero)
                 {
                     engine.SubmitZero(to, offset);
                 }
@@ -109,19 +99,6 @@ internal static class EngineComparer
         }
 
         bool verified = from.GetSpan(0, pages.Length).SequenceEqual(to.GetSpan(0, pages.Length));
-        return new CodecMeasurement
-        {
-            Candidate = candidate,
-            Threads = compressThreads,
-            DecompressThreads = decompressThreads,
-            Pages = count,
-            ZeroPages = zero,
-            CompressedPages = compressed,
-            RawPages = raw,
-            PayloadBytes = payloadBytes,
-            CompressTime = compressTime,
-            DecompressTime = decompressTime,
-            Verified = verified,
-        };
+        return payloads.ToMeasurement(candidate, compressThreads, decompressThreads, compressTime, decompressTime, verified);
     }
 }

@@ -45,18 +45,7 @@ internal static class IncomingCommand
         // On a pool thread so that Ctrl-C cancels the token instead of killing the process (see MigrateCommand).
         command.SetAction((parse, cancellationToken) => Task.Run(() => CliErrors.Run(() =>
         {
-            string? listenUri = parse.GetValue(listen);
-            string? fromUri = parse.GetValue(from);
-            if ((listenUri is null) == (fromUri is null))
-            {
-                throw new EngineParameterException("listen", "give exactly one of --listen tcp:HOST:PORT or --from file:PATH");
-            }
-
-            MigrationEndpoint endpoint = MigrationEndpoint.Parse(listenUri ?? fromUri!, listenUri is null ? "from" : "listen");
-            if (endpoint.IsTcp != (listenUri is not null))
-            {
-                throw new EngineParameterException(listenUri is null ? "from" : "listen", listenUri is null ? "--from takes file:PATH" : "--listen takes tcp:HOST:PORT");
-            }
+            MigrationEndpoint endpoint = EndpointOptions.ListenOrFrom(parse, listen, from);
 
             MigrationParameters p = parameters.Build(parse, multifd, tlsOptions);
             var options = new DestinationOptions

@@ -60,18 +60,7 @@ internal static class RelayCommand
         tlsInOptions.AddTo(command, client: false, server: true);
         command.SetAction((parse, cancellationToken) => Task.Run(() => CliErrors.Run(() =>
         {
-            string? listenUri = parse.GetValue(listen);
-            string? fromUri = parse.GetValue(from);
-            if ((listenUri is null) == (fromUri is null))
-            {
-                throw new EngineParameterException("listen", "give exactly one of --listen tcp:HOST:PORT or --from file:PATH");
-            }
-
-            MigrationEndpoint input = MigrationEndpoint.Parse(listenUri ?? fromUri!, listenUri is null ? "from" : "listen");
-            if (input.IsTcp != (listenUri is not null))
-            {
-                throw new EngineParameterException(listenUri is null ? "from" : "listen", listenUri is null ? "--from takes file:PATH" : "--listen takes tcp:HOST:PORT");
-            }
+            MigrationEndpoint input = EndpointOptions.ListenOrFrom(parse, listen, from);
 
             MigrationEndpoint output = MigrationEndpoint.Parse(parse.GetValue(to)!, "to");
             if (!output.IsTcp)

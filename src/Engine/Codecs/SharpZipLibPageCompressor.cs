@@ -14,7 +14,7 @@ namespace Engine.Codecs;
 /// heap, node, length and code arrays for each of the three trees, and offers no way to reuse them. Level 0 (stored blocks)
 /// builds no trees and allocates nothing.
 /// </remarks>
-internal sealed class SharpZipLibPageCompressor : IPageCompressor
+internal sealed class SharpZipLibPageCompressor : PageCompressor
 {
     private readonly Deflater _deflater;
     private readonly byte[] _input = new byte[PageSizes.PageSize];
@@ -22,33 +22,21 @@ internal sealed class SharpZipLibPageCompressor : IPageCompressor
 
     /// <summary>Creates a compressor at <paramref name="level"/> (0 to 9, 0 = stored); throws <see cref="EngineParameterException"/> otherwise.</summary>
     public SharpZipLibPageCompressor(int level)
+        : base(CompressMethod.Zlib, level)
     {
-        _ = CompressionSettings.Create(CompressMethod.Zlib, level);
-
         // noZlibHeaderOrFooter: false, so the output is a zlib (RFC 1950) stream as QEMU writes, not raw deflate.
         _deflater = new Deflater(level, noZlibHeaderOrFooter: false);
-        Level = level;
     }
 
     /// <inheritdoc />
-    public CompressMethod Method => CompressMethod.Zlib;
-
-    /// <inheritdoc />
-    public int Level { get; }
-
-    /// <inheritdoc />
-    public int MaxCompressedLength => PageSizes.ZlibBound;
-
-    /// <inheritdoc />
-    public CompressResult Compress(ReadOnlySpan<byte> page, Span<byte> destination, out int written)
+    public override void Dispose()
     {
-        PageArguments.ThrowIfNotPage(page);
-        written = 0;
-        if (destination.Length < PageSizes.ZlibBound)
-        {
-            return CompressResult.DestinationTooSmall;
-        }
+        // Managed only: nothing to release.
+    }
 
+    /// <inheritdoc />
+    protected override int CompressPage(ReadOnlySpan<byte> page, Span<byte> destination)
+    {
         page.CopyTo(_input);
         _deflater.Reset();
         _deflater.SetInput(_input, 0, PageSizes.PageSize);
@@ -60,7 +48,7 @@ internal sealed class SharpZipLibPageCompressor : IPageCompressor
             // Stop as soon as the stream reaches a page: it goes out raw anyway, and the next Reset discards the rest.
             if (length >= PageSizes.PageSize)
             {
-                return CompressResult.SendRaw;
+                return length;
             }
 
             int produced = _deflater.Deflate(_output, length, _output.Length - length);
@@ -73,19 +61,11 @@ internal sealed class SharpZipLibPageCompressor : IPageCompressor
             length += produced;
         }
 
-        if (length >= PageSizes.PageSize)
+        if (length < PageSizes.PageSize)
         {
-            return CompressResult.SendRaw;
+            _output.AsSpan(0, length).CopyTo(destination);
         }
 
-        _output.AsSpan(0, length).CopyTo(destination);
-        written = length;
-        return CompressResult.Compressed;
-    }
-
-    /// <inheritdoc />
-    public void Dispose()
-    {
-        // Managed only: nothing to release.
+        return length;
     }
 }

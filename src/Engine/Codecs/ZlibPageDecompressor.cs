@@ -10,7 +10,7 @@ namespace Engine.Codecs;
 /// byte and fill the page. zlib never writes past the room it is given, so nothing beyond the page is touched.
 /// Nothing is allocated per page.
 /// </summary>
-internal sealed unsafe class ZlibPageDecompressor : IPageDecompressor
+internal sealed class ZlibPageDecompressor : IPageDecompressor
 {
     private readonly ZlibStreamHandle _stream;
 
@@ -33,50 +33,8 @@ internal sealed unsafe class ZlibPageDecompressor : IPageDecompressor
             return status;
         }
 
-        int rc;
-        uint inputLeft;
-        uint outputLeft;
-        bool referenced = false;
-
-        // Holds the handle open across the native calls (and throws ObjectDisposedException once disposed).
-        _stream.DangerousAddRef(ref referenced);
-        try
-        {
-            Interop.ZStream* stream = _stream.Stream;
-            rc = Interop.inflateReset(stream);
-            if (rc != Z_OK)
-            {
-                throw NativeLibraries.Native($"zlib inflateReset returned {rc}; the loaded zlib misbehaves.");
-            }
-
-            fixed (byte* source = payload)
-            fixed (byte* target = page)
-            {
-                stream->next_in = source;
-                stream->avail_in = (uint)payload.Length;
-                stream->next_out = target;
-                stream->avail_out = PageSizes.PageSize;
-
-                // Z_FINISH: all input and all output room are here; zlib may then skip keeping a sliding window.
-                rc = Interop.inflate(stream, Z_FINISH);
-                inputLeft = stream->avail_in;
-                outputLeft = stream->avail_out;
-
-                // Do not leave zlib pointing into buffers that are unpinned from here on.
-                stream->next_in = null;
-                stream->next_out = null;
-                stream->avail_in = 0;
-                stream->avail_out = 0;
-            }
-        }
-        finally
-        {
-            if (referenced)
-            {
-                _stream.DangerousRelease();
-            }
-        }
-
+        // Exactly one page of room: zlib never writes past it.
+        int rc = _stream.ResetAndFinish(payload, page[..PageSizes.PageSize], out uint inputLeft, out uint outputLeft);
         switch (rc)
         {
             case Z_STREAM_END:

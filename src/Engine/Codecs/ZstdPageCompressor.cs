@@ -13,7 +13,7 @@ namespace Engine.Codecs;
 /// <c>ZSTD_maxCLevel()</c> (22) and hands it to <c>ZSTD_compressCCtx</c> unchanged, so the negative fast levels Engine accepts
 /// (down to <see cref="CompressionSettings.ZstdMinLevel"/>) need no advanced parameters.
 /// </remarks>
-internal sealed class ZstdPageCompressor : IPageCompressor
+internal sealed class ZstdPageCompressor : PageCompressor
 {
     private readonly CompressionOptions _options;
     private readonly Compressor _compressor;
@@ -21,49 +21,15 @@ internal sealed class ZstdPageCompressor : IPageCompressor
 
     /// <summary>Creates a compressor at <paramref name="level"/> (1 to 22, or -1 to -100); throws <see cref="EngineParameterException"/> otherwise.</summary>
     public ZstdPageCompressor(int level)
+        : base(CompressMethod.Zstd, level)
     {
-        _ = CompressionSettings.Create(CompressMethod.Zstd, level);
         NativeLibraries.EnsureZstd();
         _options = new CompressionOptions(level);
         _compressor = new Compressor(_options);
-        Level = level;
     }
 
     /// <inheritdoc />
-    public CompressMethod Method => CompressMethod.Zstd;
-
-    /// <inheritdoc />
-    public int Level { get; }
-
-    /// <inheritdoc />
-    public int MaxCompressedLength => PageSizes.ZstdBound;
-
-    /// <inheritdoc />
-    public CompressResult Compress(ReadOnlySpan<byte> page, Span<byte> destination, out int written)
-    {
-        PageArguments.ThrowIfNotPage(page);
-
-        // ZstdNet frees its context on Dispose and would then pass a null context to libzstd.
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        written = 0;
-        if (destination.Length < PageSizes.ZstdBound)
-        {
-            return CompressResult.DestinationTooSmall;
-        }
-
-        // With ZSTD_compressBound(4096) bytes of room libzstd cannot fail for lack of space, so Wrap does not throw here.
-        int length = _compressor.Wrap(page, destination[..PageSizes.ZstdBound]);
-        if (length >= PageSizes.PageSize)
-        {
-            return CompressResult.SendRaw;
-        }
-
-        written = length;
-        return CompressResult.Compressed;
-    }
-
-    /// <inheritdoc />
-    public void Dispose()
+    public override void Dispose()
     {
         if (_disposed)
         {
@@ -73,5 +39,15 @@ internal sealed class ZstdPageCompressor : IPageCompressor
         _disposed = true;
         _compressor.Dispose();
         _options.Dispose();
+    }
+
+    /// <inheritdoc />
+    protected override int CompressPage(ReadOnlySpan<byte> page, Span<byte> destination)
+    {
+        // ZstdNet frees its context on Dispose and would then pass a null context to libzstd.
+        ObjectDisposedException.ThrowIf(_disposed, this);
+
+        // With ZSTD_compressBound(4096) bytes of room libzstd cannot fail for lack of space, so Wrap does not throw here.
+        return _compressor.Wrap(page, destination);
     }
 }

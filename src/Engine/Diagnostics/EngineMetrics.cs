@@ -145,15 +145,7 @@ public static class EngineMetrics
         {
             if (s_engines.Remove(engine))
             {
-                CompressionStatistics s = engine.Statistics;
-                s_engineRetired = new CompressionStatistics
-                {
-                    Pages = s_engineRetired.Pages + s.Pages,
-                    Busy = s_engineRetired.Busy + s.Busy,
-                    CompressedSize = s_engineRetired.CompressedSize + s.CompressedSize,
-                    ZeroPages = s_engineRetired.ZeroPages + s.ZeroPages,
-                    NormalPages = s_engineRetired.NormalPages + s.NormalPages,
-                };
+                s_engineRetired += engine.Statistics;
             }
         }
     }
@@ -311,15 +303,7 @@ public static class EngineMetrics
             CompressionStatistics sum = s_engineRetired;
             foreach (CompressionEngine engine in s_engines)
             {
-                CompressionStatistics s = engine.Statistics;
-                sum = new CompressionStatistics
-                {
-                    Pages = sum.Pages + s.Pages,
-                    Busy = sum.Busy + s.Busy,
-                    CompressedSize = sum.CompressedSize + s.CompressedSize,
-                    ZeroPages = sum.ZeroPages + s.ZeroPages,
-                    NormalPages = sum.NormalPages + s.NormalPages,
-                };
+                sum += engine.Statistics;
             }
 
             return sum;

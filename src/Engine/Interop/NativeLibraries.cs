@@ -99,83 +99,86 @@ public static class NativeLibraries
     /// Loads zlib (once) or throws <see cref="EngineException"/> (<see cref="EngineErrorKind.Native"/>) that names the files
     /// it looked for and the fix.
     /// </summary>
-    internal static void EnsureZlib()
-    {
-        InstallResolver();
-        if (Volatile.Read(ref s_zlibHandle) != 0)
-        {
-            return;
-        }
-
-        lock (s_loadLock)
-        {
-            if (s_zlibHandle != 0)
-            {
-                return;
-            }
-
-            string[] candidates = ZlibCandidates();
-            if (!TryLoadFirst(candidates, out nint handle, out string? path))
-            {
-                throw LoadFailure("zlib", candidates, ZlibFix(), LoaderError(candidates[0]));
-            }
-
-            s_zlibPath = path;
-
-            // Publish the handle after the path, so a reader that sees the handle also sees the path.
-            Volatile.Write(ref s_zlibHandle, handle);
-        }
-    }
+    internal static void EnsureZlib() => EnsureLoaded(ref s_zlibHandle, ref s_zlibPath, LoadZlib);
 
     /// <summary>
     /// Loads ZstdNet's libzstd (once) and makes sure ZstdNet itself binds it; otherwise throws <see cref="EngineException"/>
     /// (<see cref="EngineErrorKind.Native"/>) that names the files it looked for and the fix.
     /// </summary>
-    internal static void EnsureZstd()
+    internal static void EnsureZstd() => EnsureLoaded(ref s_zstdHandle, ref s_zstdPath, LoadZstd);
+
+    /// <summary>
+    /// Runs <paramref name="load"/> once, under the lock, and publishes the library it loaded: its path in
+    /// <paramref name="loadedPath"/>, then its handle in <paramref name="loaded"/> (double-checked: once loaded, a call costs
+    /// one volatile read).
+    /// </summary>
+    private static void EnsureLoaded(ref nint loaded, ref string? loadedPath, LoadLibrary load)
     {
         InstallResolver();
-        if (Volatile.Read(ref s_zstdHandle) != 0)
+        if (Volatile.Read(ref loaded) != 0)
         {
             return;
         }
 
         lock (s_loadLock)
         {
-            if (s_zstdHandle != 0)
+            if (loaded != 0)
             {
                 return;
             }
 
-            string[] candidates = ZstdCandidates();
-            nint handle;
-            string? path;
-            if (!TryLoadFirst(candidates, out handle, out path))
-            {
-                // Not in the output folder: let the runtime probe as it does for ZstdNet's own imports (deps.json paths).
-                if (!NativeLibrary.TryLoad(ZstdLibraryName, typeof(ZstdNet.Compressor).Assembly, null, out handle))
-                {
-                    throw LoadFailure("libzstd", [.. candidates, $"'{ZstdLibraryName}' on ZstdNet's search path"], ZstdFix(), LoaderError(candidates[0]));
-                }
-
-                path = ZstdLibraryName;
-            }
-
-            try
-            {
-                // ZstdNet binds its imports itself (DllImport "libzstd"): touch one so a failure surfaces here, with the fix.
-                _ = ZstdNet.CompressionOptions.MaxCompressionLevel;
-            }
-            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or TypeInitializationException)
-            {
-                throw Native($"ZstdNet could not bind libzstd although Engine loaded {path}: {e.Message} Fix: {ZstdFix()}", e);
-            }
-
-            s_zstdPath = path;
+            nint handle = load(out string path);
+            loadedPath = path;
 
             // Publish the handle after the path, so a reader that sees the handle also sees the path.
-            Volatile.Write(ref s_zstdHandle, handle);
+            Volatile.Write(ref loaded, handle);
         }
     }
+
+    private static nint LoadZlib(out string path)
+    {
+        string[] candidates = ZlibCandidates();
+        if (!TryLoadFirst(candidates, out nint handle, out string? found))
+        {
+            throw LoadFailure("zlib", candidates, ZlibFix(), LoaderError(candidates[0]));
+        }
+
+        path = found;
+        return handle;
+    }
+
+    private static nint LoadZstd(out string path)
+    {
+        string[] candidates = ZstdCandidates();
+        if (TryLoadFirst(candidates, out nint handle, out string? found))
+        {
+            path = found;
+        }
+        else
+        {
+            // Not in the output folder: let the runtime probe as it does for ZstdNet's own imports (deps.json paths).
+            if (!NativeLibrary.TryLoad(ZstdLibraryName, typeof(ZstdNet.Compressor).Assembly, null, out handle))
+            {
+                throw LoadFailure("libzstd", [.. candidates, $"'{ZstdLibraryName}' on ZstdNet's search path"], ZstdFix(), LoaderError(candidates[0]));
+            }
+
+            path = ZstdLibraryName;
+        }
+
+        try
+        {
+            // ZstdNet binds its imports itself (DllImport "libzstd"): touch one so a failure surfaces here, with the fix.
+            _ = ZstdNet.CompressionOptions.MaxCompressionLevel;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or TypeInitializationException)
+        {
+            throw Native($"ZstdNet could not bind libzstd although Engine loaded {path}: {e.Message} Fix: {ZstdFix()}", e);
+        }
+
+        return handle;
+    }
+
+    private delegate nint LoadLibrary(out string path);
 
     /// <summary>Tries each file in order; the first that loads wins.</summary>
     internal static bool TryLoadFirst(IReadOnlyList<string> candidates, out nint handle, [NotNullWhen(true)] out string? path)
@@ -222,41 +225,37 @@ public static class NativeLibraries
         }
     }
 
+    /// <summary>
+    /// The handle of a library Engine loads itself (in <paramref name="loaded"/> once <paramref name="ensure"/> has loaded
+    /// it), or 0 when it cannot be loaded: the runtime then probes and reports. Engine's own entry points call Ensure* first
+    /// and throw its error, which names the fix.
+    /// </summary>
+    private static nint ResolveLoaded(ref nint loaded, Action ensure)
+    {
+        if (Volatile.Read(ref loaded) == 0)
+        {
+            try
+            {
+                ensure();
+            }
+            catch (EngineException e) when (e.Kind == EngineErrorKind.Native)
+            {
+                return 0;
+            }
+        }
+
+        return loaded;
+    }
+
     private static nint Resolve(string libraryName, Assembly assembly, DllImportSearchPath? searchPath)
     {
         // Returning 0 hands the name back to the runtime's default probing.
         switch (libraryName)
         {
             case ZlibLibraryName:
-                if (Volatile.Read(ref s_zlibHandle) == 0)
-                {
-                    try
-                    {
-                        EnsureZlib();
-                    }
-                    catch (EngineException e) when (e.Kind == EngineErrorKind.Native)
-                    {
-                        // Let the runtime probe and report; Engine's own entry points call Ensure* first and throw this one.
-                        return 0;
-                    }
-                }
-
-                return s_zlibHandle;
+                return ResolveLoaded(ref s_zlibHandle, EnsureZlib);
             case ZstdLibraryName:
-                if (Volatile.Read(ref s_zstdHandle) == 0)
-                {
-                    try
-                    {
-                        EnsureZstd();
-                    }
-                    catch (EngineException e) when (e.Kind == EngineErrorKind.Native)
-                    {
-                        // Let the runtime probe and report; Engine's own entry points call Ensure* first and throw this one.
-                        return 0;
-                    }
-                }
-
-                return s_zstdHandle;
+                return ResolveLoaded(ref s_zstdHandle, EnsureZstd);
             case "libc":
                 // glibc's soname; "libc.so" may be a linker script the loader cannot open.
                 return OperatingSystem.IsLinux() && NativeLibrary.TryLoad("libc.so.6", out nint libc) ? libc : 0;

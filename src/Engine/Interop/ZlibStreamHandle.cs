@@ -28,55 +28,65 @@ internal sealed unsafe class ZlibStreamHandle : SafeHandle
     /// </summary>
     public Interop.ZStream* Stream => (Interop.ZStream*)handle;
 
-    /// <summary>A deflate stream as QEMU's <c>deflateInit(level)</c>: zlib wrapper, window 15, memLevel 8, default strategy.</summary>
-    public static ZlibStreamHandle CreateDeflate(int level)
+    /// <summary>
+    /// One page codec's call: resets the stream (<c>deflateReset</c> or <c>inflateReset</c>), points it at all of
+    /// <paramref name="input"/> and <paramref name="output"/>, runs <c>deflate</c> or <c>inflate</c> once with <c>Z_FINISH</c>
+    /// and leaves no pointer into the buffers behind. Returns that call's code; <paramref name="inputLeft"/> and
+    /// <paramref name="outputLeft"/> are the bytes it did not consume and the room it did not fill. A failing reset (zlib's
+    /// state is broken) throws.
+    /// </summary>
+    public int ResetAndFinish(ReadOnlySpan<byte> input, Span<byte> output, out uint inputLeft, out uint outputLeft)
     {
-        var result = new ZlibStreamHandle(isInflate: false);
-        Interop.ZStream* stream = AllocateStream();
         int rc;
-        fixed (byte* version = Interop.ZlibAbiVersion)
+        bool referenced = false;
+
+        // Holds the handle open across the native calls (and throws ObjectDisposedException once disposed).
+        DangerousAddRef(ref referenced);
+        try
         {
-            rc = Interop.deflateInit2_(
-                stream,
-                level,
-                Interop.Zlib.Z_DEFLATED,
-                Interop.Zlib.MAX_WBITS,
-                Interop.Zlib.DEF_MEM_LEVEL,
-                Interop.Zlib.Z_DEFAULT_STRATEGY,
-                version,
-                sizeof(Interop.ZStream));
+            Interop.ZStream* stream = Stream;
+            rc = _isInflate ? Interop.inflateReset(stream) : Interop.deflateReset(stream);
+            if (rc != Interop.Zlib.Z_OK)
+            {
+                throw NativeLibraries.Native($"zlib {(_isInflate ? "inflateReset" : "deflateReset")} returned {rc}; the loaded zlib misbehaves.");
+            }
+
+            fixed (byte* source = input)
+            fixed (byte* target = output)
+            {
+                stream->next_in = source;
+                stream->avail_in = (uint)input.Length;
+                stream->next_out = target;
+                stream->avail_out = (uint)output.Length;
+
+                // Z_FINISH: all input and all output room are here; inflate may then skip keeping a sliding window.
+                rc = _isInflate ? Interop.inflate(stream, Interop.Zlib.Z_FINISH) : Interop.deflate(stream, Interop.Zlib.Z_FINISH);
+                inputLeft = stream->avail_in;
+                outputLeft = stream->avail_out;
+
+                // Do not leave zlib pointing into buffers that are unpinned from here on.
+                stream->next_in = null;
+                stream->next_out = null;
+                stream->avail_in = 0;
+                stream->avail_out = 0;
+            }
+        }
+        finally
+        {
+            if (referenced)
+            {
+                DangerousRelease();
+            }
         }
 
-        if (rc != Interop.Zlib.Z_OK)
-        {
-            NativeMemory.AlignedFree(stream);
-            throw InitFailure("deflateInit2_", rc);
-        }
-
-        result.SetHandle((nint)stream);
-        return result;
+        return rc;
     }
+
+    /// <summary>A deflate stream as QEMU's <c>deflateInit(level)</c>: zlib wrapper, window 15, memLevel 8, default strategy.</summary>
+    public static ZlibStreamHandle CreateDeflate(int level) => Create(isInflate: false, level);
 
     /// <summary>An inflate stream as QEMU's <c>inflateInit</c>: zlib wrapper, window up to 15.</summary>
-    public static ZlibStreamHandle CreateInflate()
-    {
-        var result = new ZlibStreamHandle(isInflate: true);
-        Interop.ZStream* stream = AllocateStream();
-        int rc;
-        fixed (byte* version = Interop.ZlibAbiVersion)
-        {
-            rc = Interop.inflateInit2_(stream, Interop.Zlib.MAX_WBITS, version, sizeof(Interop.ZStream));
-        }
-
-        if (rc != Interop.Zlib.Z_OK)
-        {
-            NativeMemory.AlignedFree(stream);
-            throw InitFailure("inflateInit2_", rc);
-        }
-
-        result.SetHandle((nint)stream);
-        return result;
-    }
+    public static ZlibStreamHandle CreateInflate() => Create(isInflate: true, level: 0);
 
     /// <inheritdoc />
     protected override bool ReleaseHandle()
@@ -87,6 +97,36 @@ internal sealed unsafe class ZlibStreamHandle : SafeHandle
         _ = _isInflate ? Interop.inflateEnd(stream) : Interop.deflateEnd(stream);
         NativeMemory.AlignedFree(stream);
         return true;
+    }
+
+    private static ZlibStreamHandle Create(bool isInflate, int level)
+    {
+        var result = new ZlibStreamHandle(isInflate);
+        Interop.ZStream* stream = AllocateStream();
+        int rc;
+        fixed (byte* version = Interop.ZlibAbiVersion)
+        {
+            rc = isInflate
+                ? Interop.inflateInit2_(stream, Interop.Zlib.MAX_WBITS, version, sizeof(Interop.ZStream))
+                : Interop.deflateInit2_(
+                    stream,
+                    level,
+                    Interop.Zlib.Z_DEFLATED,
+                    Interop.Zlib.MAX_WBITS,
+                    Interop.Zlib.DEF_MEM_LEVEL,
+                    Interop.Zlib.Z_DEFAULT_STRATEGY,
+                    version,
+                    sizeof(Interop.ZStream));
+        }
+
+        if (rc != Interop.Zlib.Z_OK)
+        {
+            NativeMemory.AlignedFree(stream);
+            throw InitFailure(isInflate ? "inflateInit2_" : "deflateInit2_", rc);
+        }
+
+        result.SetHandle((nint)stream);
+        return result;
     }
 
     private static Interop.ZStream* AllocateStream()

@@ -23,21 +23,8 @@ internal sealed class ZstdContextHandle : SafeHandle
     public static ZstdContextHandle CreateCompression(int level)
     {
         NativeLibraries.EnsureZstd();
-        var result = new ZstdContextHandle(isDecompression: false);
-        nint context = Interop.ZSTD_createCCtx();
-        if (context == 0)
-        {
-            throw new OutOfMemoryException("ZSTD_createCCtx could not allocate a compression context.");
-        }
-
-        result.SetHandle(context);
-        nuint rc = Interop.ZSTD_CCtx_setParameter(context, Interop.ZSTD_c_compressionLevel, level);
-        if (Interop.ZSTD_isError(rc) != 0)
-        {
-            result.Dispose();
-            throw NativeLibraries.Native($"ZSTD_CCtx_setParameter(compressionLevel, {level}) failed: {ErrorName(rc)}");
-        }
-
+        ZstdContextHandle result = Adopt(isDecompression: false, Interop.ZSTD_createCCtx(), "ZSTD_createCCtx");
+        result.ThrowIfError(Interop.ZSTD_CCtx_setParameter(result.handle, Interop.ZSTD_c_compressionLevel, level), $"ZSTD_CCtx_setParameter(compressionLevel, {level})");
         return result;
     }
 
@@ -45,26 +32,36 @@ internal sealed class ZstdContextHandle : SafeHandle
     public static ZstdContextHandle CreateDecompression(int windowLogMax)
     {
         NativeLibraries.EnsureZstd();
-        var result = new ZstdContextHandle(isDecompression: true);
-        nint context = Interop.ZSTD_createDCtx();
-        if (context == 0)
-        {
-            throw new OutOfMemoryException("ZSTD_createDCtx could not allocate a decompression context.");
-        }
-
-        result.SetHandle(context);
-        nuint rc = Interop.ZSTD_DCtx_setParameter(context, Interop.ZSTD_d_windowLogMax, windowLogMax);
-        if (Interop.ZSTD_isError(rc) != 0)
-        {
-            result.Dispose();
-            throw NativeLibraries.Native($"ZSTD_DCtx_setParameter(windowLogMax, {windowLogMax}) failed: {ErrorName(rc)}");
-        }
-
+        ZstdContextHandle result = Adopt(isDecompression: true, Interop.ZSTD_createDCtx(), "ZSTD_createDCtx");
+        result.ThrowIfError(Interop.ZSTD_DCtx_setParameter(result.handle, Interop.ZSTD_d_windowLogMax, windowLogMax), $"ZSTD_DCtx_setParameter(windowLogMax, {windowLogMax})");
         return result;
     }
 
     /// <summary>libzstd's name for an error code.</summary>
     public static unsafe string ErrorName(nuint code) => Marshal.PtrToStringAnsi((nint)Interop.ZSTD_getErrorName(code)) ?? $"error {code}";
+
+    /// <summary>A handle that owns <paramref name="context"/>, which <paramref name="create"/> returned (0: it could not allocate).</summary>
+    private static ZstdContextHandle Adopt(bool isDecompression, nint context, string create)
+    {
+        if (context == 0)
+        {
+            throw new OutOfMemoryException($"{create} could not allocate a {(isDecompression ? "decompression" : "compression")} context.");
+        }
+
+        var result = new ZstdContextHandle(isDecompression);
+        result.SetHandle(context);
+        return result;
+    }
+
+    /// <summary>Frees the context and throws when <paramref name="rc"/>, what <paramref name="call"/> returned, is an error code.</summary>
+    private void ThrowIfError(nuint rc, string call)
+    {
+        if (Interop.ZSTD_isError(rc) != 0)
+        {
+            Dispose();
+            throw NativeLibraries.Native($"{call} failed: {ErrorName(rc)}");
+        }
+    }
 
     /// <inheritdoc />
     protected override bool ReleaseHandle()

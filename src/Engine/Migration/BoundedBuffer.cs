@@ -1,7 +1,9 @@
+using Engine.Transport;
+
 namespace Engine.Migration;
 
 /// <summary>A write-only memory buffer with a cap: what a peer sends after RAM's END can never make it allocate without bound.</summary>
-internal sealed class BoundedBuffer : Stream
+internal sealed class BoundedBuffer : SpanStream
 {
     private readonly MemoryStream _inner = new();
     private readonly long _limit;
@@ -9,8 +11,6 @@ internal sealed class BoundedBuffer : Stream
     public BoundedBuffer(long limit) => _limit = limit;
 
     public override bool CanRead => false;
-
-    public override bool CanSeek => false;
 
     public override bool CanWrite => true;
 
@@ -23,8 +23,6 @@ internal sealed class BoundedBuffer : Stream
     }
 
     public byte[] ToArray() => _inner.ToArray();
-
-    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
 
     public override void Write(ReadOnlySpan<byte> buffer)
     {
@@ -39,12 +37,6 @@ internal sealed class BoundedBuffer : Stream
     public override void Flush()
     {
     }
-
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

@@ -33,18 +33,26 @@ public static class Checkpoint
     internal static long SaveMappedRam(string path, DestinationResult received, int threads, CancellationToken cancellationToken = default)
     {
         CheckSave(path, received, threads);
-        return OutputFile.WriteThenRename(path, file => MappedRamWriter.Write(
+        return OutputFile.WriteThenRename(path, file => WriteMappedRam(file, 0, received, threads, out _, cancellationToken), flushToDisk: true);
+    }
+
+    /// <summary>
+    /// Writes <paramref name="received"/> as a mapped-ram stream into <paramref name="file"/> from file offset
+    /// <paramref name="baseOffset"/> (<see cref="MappedRamWriter.Write"/>); returns the file offset of its end, with the
+    /// pages written (the non-zero ones) in <paramref name="pagesWritten"/>.
+    /// </summary>
+    internal static long WriteMappedRam(FileStream file, long baseOffset, DestinationResult received, int threads, out long pagesWritten, CancellationToken cancellationToken)
+        => MappedRamWriter.Write(
             file.SafeFileHandle,
-            0,
+            baseOffset,
             received.StreamPrefix,
             received.RamSectionId,
             received.RamBlockList,
             received.Memory.Blocks,
             received.Tail,
             threads,
-            out _,
-            cancellationToken), flushToDisk: true);
-    }
+            out pagesWritten,
+            cancellationToken);
 
     /// <summary>The checks both saves make before any file is made.</summary>
     private static void CheckSave(string path, DestinationResult received, int threads)

@@ -89,18 +89,10 @@ public sealed class DestinationMigration
 
             // A QEMU source (device state after RAM) expects no reply; the reply is an Engine-to-Engine extension.
             kept.ReadTail(reader, _options.MaxDeviceStateBytes);
-            bool engineSource = !kept.FromQemu;
             TimeSpan elapsed = clock.Elapsed;
             loop.Finish();
             metrics.SetOutcome(MigrationOutcome.Completed);
-            // Best effort: the stream is complete, so a source that went away after its EOF (a relay that closed once it
-            // had carried everything) does not make the destination discard it.
-            bool replying = connection is not null && engineSource && MigrationReply.TryWrite(connection, MigrationReply.WriteReceived);
-            IReadOnlyList<BlockChecksum> checksums = MemoryChecksum.Of(memory);
-            if (replying)
-            {
-                MigrationReply.TryWrite(connection!, s => MigrationReply.WriteChecksums(s, checksums));
-            }
+            IReadOnlyList<BlockChecksum> checksums = kept.Acknowledge(connection, memory);
 
             DestinationResult result = kept.Fill(
                 new DestinationResult

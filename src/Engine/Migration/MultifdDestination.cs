@@ -142,13 +142,7 @@ public sealed class MultifdDestination
             loop.PublishMetrics();
             metrics.SetOutcome(MigrationOutcome.Completed);
 
-            // The reply is an Engine-to-Engine extension: a QEMU source (device state after RAM) expects none.
-            bool replied = !kept.FromQemu && MigrationReply.TryWrite(main, MigrationReply.WriteReceived);
-            IReadOnlyList<BlockChecksum> checksums = MemoryChecksum.Of(memory);
-            if (replied)
-            {
-                MigrationReply.TryWrite(main, s => MigrationReply.WriteChecksums(s, checksums));
-            }
+            IReadOnlyList<BlockChecksum> checksums = kept.Acknowledge(main, memory);
 
             DestinationResult result = kept.Fill(new DestinationResult
             {

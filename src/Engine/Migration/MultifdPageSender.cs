@@ -1,5 +1,3 @@
-using System.Net.Sockets;
-using System.Runtime.CompilerServices;
 using Engine.Codecs;
 using Engine.Memory;
 using Engine.Migration;
@@ -30,18 +28,10 @@ internal sealed class MultifdPageSender : PageSender
     private readonly MigrationStatistics _statistics;
     private readonly RamBlock[] _blocks;
     private readonly byte[][] _blockNames;
-    private readonly SemaphoreSlim _progress = new(0);
-    private readonly List<MultifdSendChannel> _opened;
     private readonly bool _flushRecord;
-    private MultifdSendChannel[] _channels = [];
-    private CancellationTokenRegistration _stopChannels;
-    private CancellationToken _cancellationToken;
+    private MultifdSendChannels? _channels;
     private MigrationStreamWriter? _writer;
     private RateLimiter? _limiter;
-    private MultifdBatch? _current;
-    private int _currentChannel;
-    private int _nextChannel;
-    private long _packets;
     private long _channelBytes;
 
     public MultifdPageSender(PrecopyDriver driver, byte[] uuid, byte[][] blockNames, Func<int, CancellationToken, Stream> connectChannel)
@@ -52,14 +42,13 @@ internal sealed class MultifdPageSender : PageSender
         _statistics = driver.Statistics;
         _blocks = driver.Blocks;
         _blockNames = blockNames;
-        _opened = new List<MultifdSendChannel>(_multifd.MultifdChannels);
 
         // A QEMU 8.1+ destination on its own machine type syncs at the MULTIFD_FLUSH record, not at EOS.
         _flushRecord = QemuMachineType.SyncsMultifdPerRound(driver.MachineType);
     }
 
     /// <summary>Packets written on every channel so far (SYNC packets included).</summary>
-    public long Packets => _packets;
+    public long Packets => _channels?.Packets ?? 0;
 
     /// <summary>Bytes written on the channel connections (hellos and packets), after <see cref="Finish"/>.</summary>
     public long ChannelBytes => _channelBytes;
@@ -72,14 +61,11 @@ internal sealed class MultifdPageSender : PageSender
     {
         _writer = writer;
         _limiter = limiter;
-        _cancellationToken = cancellationToken;
-
-        // A cancellation wakes the migration thread when it waits for a channel.
-        _stopChannels = cancellationToken.UnsafeRegister(static s => ((SemaphoreSlim)s!).Release(), _progress);
+        _channels = new MultifdSendChannels(_multifd.MultifdCompression, _multifd.MultifdLevel, "multifd channel {0}", Reap, cancellationToken);
 
         // As QEMU: the main connection's header and configuration go out first, then the channels connect.
         writer.Flush();
-        ConnectChannels(cancellationToken);
+        ConnectChannels(_channels, cancellationToken);
     }
 
     public override void SendPages(int blockIndex, ReadOnlySpan<long> offsets)
@@ -93,7 +79,7 @@ internal sealed class MultifdPageSender : PageSender
             offsets = offsets[take..];
             if (batch.Count == MultifdFormat.PagesPerPacket)
             {
-                SubmitCurrent();
+                _channels!.SubmitCurrent();
             }
         }
     }
@@ -110,17 +96,7 @@ internal sealed class MultifdPageSender : PageSender
     /// </remarks>
     public override void EndSection()
     {
-        SubmitCurrent();
-        DrainAll();
-        foreach (MultifdSendChannel channel in _channels)
-        {
-            MultifdBatch sync = channel.Next;
-            sync.Sync = true;
-            channel.Submit();
-            _packets++;
-        }
-
-        DrainAll();
+        _channels!.Barrier();
         if (_flushRecord)
         {
             long before = _writer!.Position;
@@ -130,56 +106,24 @@ internal sealed class MultifdPageSender : PageSender
         }
     }
 
-    public override void ThrowIfFailed()
-    {
-        foreach (MultifdSendChannel channel in _channels)
-        {
-            if (channel.Failure is Exception failure)
-            {
-                throw new MigrationException($"multifd channel {channel.Id} failed: {failure.Message}", failure);
-            }
-        }
-    }
+    public override void ThrowIfFailed() => _channels?.ThrowIfFailed();
 
     public override long Finish()
     {
-        foreach (MultifdSendChannel channel in _channels)
-        {
-            channel.Stop(graceful: true);
-            _channelBytes += channel.BytesSent;
-        }
-
+        _channelBytes += _channels?.Finish() ?? 0;
         return _channelBytes;
     }
 
-    public override void Dispose()
-    {
-        // Every channel thread is stopped and joined, whatever happened.
-        foreach (MultifdSendChannel channel in _opened)
-        {
-            channel.Dispose();
-        }
-
-        _opened.Clear();
-        _channels = [];
-        _current = null;
-        _stopChannels.Dispose();
-        _progress.Dispose();
-    }
+    // Every channel thread is stopped and joined, whatever happened.
+    public override void Dispose() => _channels?.Dispose();
 
     /// <summary>As QEMU: the main connection first (done), then the channels, each opening with its hello.</summary>
-    private void ConnectChannels(CancellationToken cancellationToken)
+    private void ConnectChannels(MultifdSendChannels channels, CancellationToken cancellationToken)
     {
-        var packetCounter = new StrongBox<long>();
         for (int i = 0; i < _multifd.MultifdChannels; i++)
         {
-            Stream stream = ConnectChannel(i, cancellationToken);
-            var channel = new MultifdSendChannel(i, stream, _multifd.MultifdCompression, _multifd.MultifdLevel, _progress, packetCounter);
-            _opened.Add(channel);
-            channel.Start(_uuid);
+            channels.Add(i, ConnectChannel(i, cancellationToken), _uuid);
         }
-
-        _channels = _opened.ToArray();
     }
 
     /// <summary>Opens channel <paramref name="id"/>'s connection (TCP, and TLS when the migration has it); a failure names the channel.</summary>
@@ -202,63 +146,14 @@ internal sealed class MultifdPageSender : PageSender
     /// <summary>The batch being filled, for a page of block <paramref name="blockIndex"/>: a block change sends the current one.</summary>
     private MultifdBatch CurrentBatch(int blockIndex)
     {
-        if (_current is { } current)
+        if (_channels!.Current is { } current && current.BlockIndex == blockIndex)
         {
-            if (current.BlockIndex == blockIndex)
-            {
-                return current;
-            }
-
-            SubmitCurrent();
+            return current;
         }
 
-        MultifdBatch batch = AcquireBatch(out _currentChannel);
+        MultifdBatch batch = _channels.Begin(blockIndex, _blockNames[blockIndex]);
         batch.Block = _blocks[blockIndex];
-        batch.BlockIndex = blockIndex;
-        batch.BlockName = _blockNames[blockIndex];
-        _current = batch;
         return batch;
-    }
-
-    private void SubmitCurrent()
-    {
-        if (_current is not null)
-        {
-            _channels[_currentChannel].Submit();
-            _packets++;
-            _current = null;
-        }
-    }
-
-    /// <summary>A free batch on the next channel that has one, round-robin (QEMU's <c>multifd_send_pages</c>); waits when none has.</summary>
-    private MultifdBatch AcquireBatch(out int channelIndex)
-    {
-        while (true)
-        {
-            for (int step = 0; step < _channels.Length; step++)
-            {
-                int c = (_nextChannel + step) % _channels.Length;
-                MultifdBatch next = _channels[c].Next;
-
-                // Acquire: pairs with the channel's release of Done.
-                int state = Volatile.Read(ref next.State);
-                if (state == MultifdBatch.Submitted)
-                {
-                    continue;
-                }
-
-                if (state == MultifdBatch.Done)
-                {
-                    Reap(next);
-                }
-
-                _nextChannel = (c + 1) % _channels.Length;
-                channelIndex = c;
-                return next;
-            }
-
-            WaitForProgress();
-        }
     }
 
     /// <summary>Writes what a finished batch found: ZERO records for its zero pages, statistics and bytes for its packet.</summary>
@@ -295,37 +190,5 @@ internal sealed class MultifdPageSender : PageSender
         }
 
         _limiter.Record(batch.WireBytes);
-        batch.Reset();
-        Volatile.Write(ref batch.State, MultifdBatch.Free);
-    }
-
-    private void DrainAll()
-    {
-        foreach (MultifdSendChannel channel in _channels)
-        {
-            foreach (MultifdBatch batch in channel.Slots)
-            {
-                while (Volatile.Read(ref batch.State) == MultifdBatch.Submitted)
-                {
-                    WaitForProgress();
-                }
-
-                if (Volatile.Read(ref batch.State) == MultifdBatch.Done)
-                {
-                    Reap(batch);
-                }
-            }
-        }
-    }
-
-    private void WaitForProgress()
-    {
-        ThrowIfFailed();
-        _cancellationToken.ThrowIfCancellationRequested();
-
-        // Bounded, so a failure or a cancellation is noticed even if no release comes; a release ends it at once.
-        _progress.Wait(100);
-        ThrowIfFailed();
-        _cancellationToken.ThrowIfCancellationRequested();
     }
 }

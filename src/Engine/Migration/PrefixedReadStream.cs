@@ -1,7 +1,9 @@
+using Engine.Transport;
+
 namespace Engine.Migration;
 
 /// <summary>Reads <c>prefix</c> first, then <c>rest</c>: the destination's reply over TLS, whose first bytes the source's watch has read already.</summary>
-internal sealed class PrefixedReadStream : Stream
+internal sealed class PrefixedReadStream : SpanStream
 {
     private readonly Stream _rest;
     private ReadOnlyMemory<byte> _prefix;
@@ -14,19 +16,7 @@ internal sealed class PrefixedReadStream : Stream
 
     public override bool CanRead => true;
 
-    public override bool CanSeek => false;
-
     public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
     {
@@ -44,10 +34,4 @@ internal sealed class PrefixedReadStream : Stream
     public override void Flush()
     {
     }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }

@@ -93,6 +93,24 @@ internal sealed class ReceivedStreamParts
         FromQemu = shape == StreamTail.Shape.DeviceState;
     }
 
+    /// <summary>
+    /// The checksums of the received <paramref name="memory"/>, for the result; an Engine source (not QEMU: the reply is an
+    /// Engine-to-Engine extension, and a QEMU source expects none) is told on <paramref name="connection"/> that the stream was
+    /// received, then sent the checksums. Best effort: the stream is complete, so a source that went away after its EOF (a
+    /// relay that closed once it had carried everything) does not make the destination discard it.
+    /// </summary>
+    public IReadOnlyList<BlockChecksum> Acknowledge(Stream? connection, GuestMemory memory)
+    {
+        bool replying = connection is not null && !FromQemu && MigrationReply.TryWrite(connection, MigrationReply.WriteReceived);
+        IReadOnlyList<BlockChecksum> checksums = MemoryChecksum.Of(memory);
+        if (replying)
+        {
+            MigrationReply.TryWrite(connection!, s => MigrationReply.WriteChecksums(s, checksums));
+        }
+
+        return checksums;
+    }
+
     /// <summary><paramref name="result"/> with the kept parts.</summary>
     public DestinationResult Fill(DestinationResult result) => result with
     {

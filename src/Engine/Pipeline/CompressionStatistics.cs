@@ -36,6 +36,16 @@ internal readonly record struct CompressionStatistics
     /// <summary>"compression rate" over the engine's life: page bytes per compressed byte (0 before the first compressed page).</summary>
     public double CompressionRate => CompressedSize == 0 ? 0 : (double)Pages * PageSizes.PageSize / CompressedSize;
 
+    /// <summary>The counts of two engines (or of one engine's two lives) together.</summary>
+    public static CompressionStatistics operator +(in CompressionStatistics a, in CompressionStatistics b) => new()
+    {
+        Pages = a.Pages + b.Pages,
+        Busy = a.Busy + b.Busy,
+        CompressedSize = a.CompressedSize + b.CompressedSize,
+        ZeroPages = a.ZeroPages + b.ZeroPages,
+        NormalPages = a.NormalPages + b.NormalPages,
+    };
+
     /// <summary>QEMU's rates for the period between <paramref name="previous"/> and this snapshot.</summary>
     public CompressionRates RatesSince(in CompressionStatistics previous)
     {

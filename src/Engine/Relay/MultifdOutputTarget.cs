@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using Engine.Codecs;
 using Engine.Memory;
 using Engine.Migration;
@@ -43,28 +42,21 @@ internal sealed class MultifdOutputTarget : IPageTarget, IDisposable
     private readonly TranscodeResult _result;
     private readonly int _channelCount;
     private readonly CompressMethod _compression;
-    private readonly int _level;
     private readonly byte[] _uuid;
     private readonly string? _machineType;
     private readonly Func<int, CancellationToken, Stream> _connectChannel;
     private readonly CancellationToken _cancellationToken;
-    private readonly SemaphoreSlim _progress = new(0);
-    private readonly List<MultifdSendChannel> _opened = [];
-    private readonly IPageDecompressor?[] _decompressors = new IPageDecompressor?[3];
-    private MultifdSendChannel[] _channels = [];
+    private readonly MultifdSendChannels _channels;
+    private readonly PagePayloadDecoder _decoder = new();
     private byte[][] _blockNames = [];
     private MigrationStreamReader? _reader;
     private ulong[][] _queued = []; // a bit per page sent since the last barrier, per block
     private string[] _blockLabels = [];
-    private MultifdBatch? _current;
-    private int _currentChannel;
-    private int _nextChannel;
     private readonly bool _sourceIsMultifd;
     private bool? _perRound;
     private bool? _configuredPerRound;
     private bool _sentSinceBarrier;
     private bool _submitPending;
-    private long _packets;
 
     /// <summary>
     /// A target that writes the main stream with <paramref name="writer"/> (non-page items through
@@ -95,7 +87,6 @@ internal sealed class MultifdOutputTarget : IPageTarget, IDisposable
         _result = result;
         _channelCount = parameters.MultifdChannels;
         _compression = parameters.MultifdCompression;
-        _level = parameters.MultifdLevel;
         _uuid = uuid.ToByteArray(bigEndian: true);
         _machineType = machineType;
         _connectChannel = connectChannel;
@@ -105,13 +96,15 @@ internal sealed class MultifdOutputTarget : IPageTarget, IDisposable
         {
             _perRound = QemuMachineType.SyncsMultifdPerRound(machineType);
         }
+
+        _channels = new MultifdSendChannels(_compression, parameters.MultifdLevel, "multifd channel {0} to the destination", Reap, cancellationToken);
     }
 
     /// <summary>Whether the barrier is written per round (the 0x200 record after each), once known.</summary>
     public bool? SyncsPerRound => _perRound;
 
     /// <summary>Packets written on every channel (SYNC packets included).</summary>
-    public long Packets => _packets;
+    public long Packets => _channels.Packets;
 
     /// <summary>Bytes written on the channel connections (hellos and packets), after <see cref="Finish"/>.</summary>
     public long ChannelBytes { get; private set; }
@@ -152,7 +145,7 @@ internal sealed class MultifdOutputTarget : IPageTarget, IDisposable
             _queued[i] = new ulong[(blocks[i].Length / PageSizes.PageSize + 63) / 64];
         }
 
-        if (_channels.Length == 0)
+        if (_channels.Count == 0)
         {
             // As QEMU: the main connection's header and configuration first, then the channels, each opening with its hello.
             _writer.Flush();
@@ -183,16 +176,8 @@ internal sealed class MultifdOutputTarget : IPageTarget, IDisposable
     {
         Queue(block, offset, streamOffset);
         Span<byte> slot = Slot(block, offset);
-        IPageDecompressor decompressor = _decompressors[(int)method] ??= PageCodecs.CreateDecompressor(method);
-        DecompressStatus status = decompressor.Decompress(payload, slot);
         _result.DecompressedPages++;
-        if (status != DecompressStatus.Ok)
-        {
-            throw new MigrationStreamException(
-                streamOffset,
-                $"expected a {CompressionSettings.NameOf(method)} payload that decompresses to exactly one 4096-byte page "
-                + $"(block '{_blockLabels[block]}', offset 0x{offset:X}), found: {status}");
-        }
+        _decoder.Decode(method, payload, slot, _blockLabels[block], offset, streamOffset);
     }
 
     /// <inheritdoc />
@@ -258,39 +243,19 @@ internal sealed class MultifdOutputTarget : IPageTarget, IDisposable
     /// <summary>After the whole stream is written: every channel ends its connection (over TLS with a close_notify) and its thread is joined.</summary>
     public void Finish()
     {
-        ThrowIfFailed();
-        long bytes = 0;
-        foreach (MultifdSendChannel channel in _channels)
-        {
-            channel.Stop(graceful: true);
-            bytes += channel.BytesSent;
-        }
-
-        ChannelBytes = bytes;
+        _channels.ThrowIfFailed();
+        ChannelBytes = _channels.Finish();
     }
 
     /// <summary>Stops and joins every channel thread and closes its connection, whatever happened.</summary>
     public void Dispose()
     {
-        foreach (MultifdSendChannel channel in _opened)
-        {
-            channel.Dispose();
-        }
-
-        _opened.Clear();
-        _channels = [];
-        _current = null;
-        foreach (IPageDecompressor? decompressor in _decompressors)
-        {
-            decompressor?.Dispose();
-        }
-
-        _progress.Dispose();
+        _channels.Dispose();
+        _decoder.Dispose();
     }
 
     private void ConnectChannels()
     {
-        var packetCounter = new StrongBox<long>();
         for (int i = 0; i < _channelCount; i++)
         {
             Stream stream;
@@ -303,21 +268,9 @@ internal sealed class MultifdOutputTarget : IPageTarget, IDisposable
                 throw new MigrationException($"multifd channel {i} to the destination could not be opened: {e.Message}", e);
             }
 
-            MultifdSendChannel channel;
             try
             {
-                channel = new MultifdSendChannel(i, stream, _compression, _level, _progress, packetCounter);
-            }
-            catch
-            {
-                stream.Dispose();
-                throw;
-            }
-
-            _opened.Add(channel);
-            try
-            {
-                channel.Start(_uuid);
+                _channels.Add(i, stream, _uuid);
             }
             catch (IOException e)
             {
@@ -325,14 +278,12 @@ internal sealed class MultifdOutputTarget : IPageTarget, IDisposable
                 throw new MigrationException($"multifd channel {i} to the destination failed: the connection failed: {e.Message}", e);
             }
         }
-
-        _channels = _opened.ToArray();
     }
 
     /// <summary>The 4096 bytes of the next page of <paramref name="block"/> in the batch being filled; a full batch is sent.</summary>
     private Span<byte> Slot(int block, long offset)
     {
-        if (_channels.Length == 0)
+        if (_channels.Count == 0)
         {
             throw new InvalidOperationException("a page before the block list");
         }
@@ -354,33 +305,15 @@ internal sealed class MultifdOutputTarget : IPageTarget, IDisposable
 
     private MultifdBatch CurrentBatch(int block)
     {
-        if (_current is { } current)
+        if (!_submitPending && _channels.Current is { } current && current.BlockIndex == block)
         {
-            if (!_submitPending && current.BlockIndex == block)
-            {
-                return current;
-            }
-
-            SubmitCurrent();
+            return current;
         }
 
-        MultifdBatch batch = AcquireBatch(out _currentChannel);
-        batch.Pages ??= new byte[MultifdFormat.PacketDataSize];
-        batch.BlockIndex = block;
-        batch.BlockName = _blockNames[block];
-        _current = batch;
-        return batch;
-    }
-
-    private void SubmitCurrent()
-    {
         _submitPending = false;
-        if (_current is not null)
-        {
-            _channels[_currentChannel].Submit();
-            _packets++;
-            _current = null;
-        }
+        MultifdBatch batch = _channels.Begin(block, _blockNames[block]);
+        batch.Pages ??= new byte[MultifdFormat.PacketDataSize];
+        return batch;
     }
 
     /// <summary>
@@ -389,17 +322,8 @@ internal sealed class MultifdOutputTarget : IPageTarget, IDisposable
     /// </summary>
     private void Barrier()
     {
-        SubmitCurrent();
-        DrainAll();
-        foreach (MultifdSendChannel channel in _channels)
-        {
-            MultifdBatch sync = channel.Next;
-            sync.Sync = true;
-            channel.Submit();
-            _packets++;
-        }
-
-        DrainAll();
+        _submitPending = false;
+        _channels.Barrier();
         if (_perRound == true)
         {
             _writer.WriteMultifdFlush();
@@ -440,36 +364,6 @@ internal sealed class MultifdOutputTarget : IPageTarget, IDisposable
         bits[page >> 6] |= mask;
     }
 
-    private MultifdBatch AcquireBatch(out int channelIndex)
-    {
-        while (true)
-        {
-            for (int step = 0; step < _channels.Length; step++)
-            {
-                int c = (_nextChannel + step) % _channels.Length;
-                MultifdBatch next = _channels[c].Next;
-
-                // Acquire: pairs with the channel's release of Done.
-                int state = Volatile.Read(ref next.State);
-                if (state == MultifdBatch.Submitted)
-                {
-                    continue;
-                }
-
-                if (state == MultifdBatch.Done)
-                {
-                    Reap(next);
-                }
-
-                _nextChannel = (c + 1) % _channels.Length;
-                channelIndex = c;
-                return next;
-            }
-
-            WaitForProgress();
-        }
-    }
-
     /// <summary>Writes a finished batch's zero pages as ZERO records on the main stream and counts its packet's pages.</summary>
     private void Reap(MultifdBatch batch)
     {
@@ -486,50 +380,6 @@ internal sealed class MultifdOutputTarget : IPageTarget, IDisposable
         else
         {
             _result.CompressedPages += batch.NormalPages;
-        }
-
-        batch.Reset();
-        Volatile.Write(ref batch.State, MultifdBatch.Free);
-    }
-
-    private void DrainAll()
-    {
-        foreach (MultifdSendChannel channel in _channels)
-        {
-            foreach (MultifdBatch batch in channel.Slots)
-            {
-                while (Volatile.Read(ref batch.State) == MultifdBatch.Submitted)
-                {
-                    WaitForProgress();
-                }
-
-                if (Volatile.Read(ref batch.State) == MultifdBatch.Done)
-                {
-                    Reap(batch);
-                }
-            }
-        }
-    }
-
-    private void WaitForProgress()
-    {
-        ThrowIfFailed();
-        _cancellationToken.ThrowIfCancellationRequested();
-
-        // Bounded, so a failure or a cancellation is noticed even if no release comes; a release ends it at once.
-        _progress.Wait(100);
-        ThrowIfFailed();
-        _cancellationToken.ThrowIfCancellationRequested();
-    }
-
-    private void ThrowIfFailed()
-    {
-        foreach (MultifdSendChannel channel in _channels)
-        {
-            if (channel.Failure is Exception failure)
-            {
-                throw new MigrationException($"multifd channel {channel.Id} to the destination failed: {failure.Message}", failure);
-            }
         }
     }
 }

@@ -9,7 +9,7 @@ namespace Engine.Relay;
 /// further up (a truncated stream, a failed write) can be reported as "which peer went away".
 /// </summary>
 /// <remarks>Used by the relay's one thread; <see cref="Abort"/> may come from the watch thread (it only shuts the socket down).</remarks>
-internal sealed class PeerStream : Stream
+internal sealed class PeerStream : SpanStream
 {
     private readonly Stream _inner;
     private readonly string _name;
@@ -36,19 +36,13 @@ internal sealed class PeerStream : Stream
 
     public override bool CanRead => _inner.CanRead;
 
-    public override bool CanSeek => false;
-
     public override bool CanWrite => _inner.CanWrite;
-
-    public override long Length => throw new NotSupportedException();
 
     public override long Position
     {
         get => BytesRead + BytesWritten;
         set => throw new NotSupportedException();
     }
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
     {
@@ -72,8 +66,6 @@ internal sealed class PeerStream : Stream
         return read;
     }
 
-    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
-
     public override void Write(ReadOnlySpan<byte> buffer)
     {
         try
@@ -90,10 +82,6 @@ internal sealed class PeerStream : Stream
     }
 
     public override void Flush() => _inner.Flush();
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
 
     /// <summary>Shuts the connection down both ways (wakes any blocked read or write on it); nothing for a file.</summary>
     public void Abort() => Connection?.Shutdown();

@@ -81,17 +81,7 @@ internal static class MemoryTranscode
                     output.Write(before);
                     if (mappedRam)
                     {
-                        long end = MappedRamWriter.Write(
-                            output.SafeFileHandle,
-                            offset,
-                            received.StreamPrefix,
-                            received.RamSectionId,
-                            received.RamBlockList,
-                            received.Memory.Blocks,
-                            received.Tail,
-                            threads,
-                            out long pages,
-                            cancellationToken);
+                        long end = Checkpoint.WriteMappedRam(output, offset, received, threads, out long pages, cancellationToken);
                         result.BytesWritten = end - offset;
                         result.RawPages = pages;
                         result.ZeroPages = received.Memory.Blocks.Sum(b => b.PageCount) - pages;

@@ -1,4 +1,5 @@
 using Engine.Wire;
+using Engine.Transport;
 
 namespace Engine.Tools;
 
@@ -6,7 +7,7 @@ namespace Engine.Tools;
 /// Passes the bytes after RAM's END on to an inner stream and keeps a copy (up to a cap) so that their end can be checked
 /// with <see cref="StreamTail"/> once the source has closed: a device state cut off by a dying source is then reported.
 /// </summary>
-internal sealed class TailCapture : Stream
+internal sealed class TailCapture : SpanStream
 {
     private readonly Stream _inner;
     private readonly MemoryStream _copy = new();
@@ -23,21 +24,9 @@ internal sealed class TailCapture : Stream
 
     public override bool CanRead => false;
 
-    public override bool CanSeek => false;
-
     public override bool CanWrite => true;
 
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
-
     public ReadOnlySpan<byte> Bytes => _copy.GetBuffer().AsSpan(0, (int)_copy.Length);
-
-    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
 
     public override void Write(ReadOnlySpan<byte> buffer)
     {
@@ -54,12 +43,6 @@ internal sealed class TailCapture : Stream
     }
 
     public override void Flush() => _inner.Flush();
-
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

@@ -23,14 +23,15 @@ internal sealed partial class Transcoder : IDisposable
     private const long MaxCheckedTail = 64L << 20;
 
     private readonly TranscodeOptions _options;
-    private readonly IPageDecompressor?[] _decompressors = new IPageDecompressor?[3];
     private readonly byte[] _page = new byte[PageSizes.PageSize];
+    private readonly PagePayloadDecoder _decoder;
     private StreamPageEncoder? _encoder;
 
     /// <summary>Creates a transcoder and starts its encoder's workers; they are reused for every stream.</summary>
     public Transcoder(TranscodeOptions? options = null)
     {
         _options = options ?? new TranscodeOptions();
+        _decoder = new PagePayloadDecoder(_options.DecompressorFactory);
         _encoder = CreateEncoder();
     }
 
@@ -140,10 +141,7 @@ internal sealed partial class Transcoder : IDisposable
     {
         _encoder?.Dispose();
         _encoder = null;
-        foreach (IPageDecompressor? decompressor in _decompressors)
-        {
-            decompressor?.Dispose();
-        }
+        _decoder.Dispose();
     }
 
     private StreamPageEncoder CreateEncoder() => new(_options.Settings, _options.CompressThreads, _options.CompressorFactory);
@@ -151,16 +149,8 @@ internal sealed partial class Transcoder : IDisposable
     /// <summary>Decodes a compressed page on the calling thread and adds it to <paramref name="encoder"/>.</summary>
     private void AddCompressedPage(StreamPageEncoder encoder, MigrationStreamWriter writer, TranscodeResult result, int block, long offset, CompressMethod method, ReadOnlySpan<byte> payload, long streamOffset)
     {
-        IPageDecompressor decompressor = _decompressors[(int)method] ??= (_options.DecompressorFactory ?? (m => PageCodecs.CreateDecompressor(m)))(method);
-        DecompressStatus status = decompressor.Decompress(payload, _page);
         result.DecompressedPages++;
-        if (status != DecompressStatus.Ok)
-        {
-            throw new MigrationStreamException(
-                streamOffset,
-                $"expected a {CompressionSettings.NameOf(method)} payload that decompresses to exactly one 4096-byte page "
-                + $"(block '{writer.Blocks[block].Name}', offset 0x{offset:X}), found: {status}");
-        }
+        _decoder.Decode(method, payload, _page, writer.Blocks[block].Name, offset, streamOffset);
 
         encoder.AddPage(block, offset, _page);
     }

@@ -17,7 +17,7 @@ namespace Engine.Transport;
 /// its next call. <see cref="Flush"/> hands over a partial chunk without waiting for it; <see cref="Complete"/> waits
 /// until every byte has been written to the inner stream.
 /// </remarks>
-internal sealed class BackgroundWriteStream : Stream
+internal sealed class BackgroundWriteStream : SpanStream
 {
     private readonly Stream _inner;
     private readonly BlockingCollection<byte[]> _free;
@@ -54,23 +54,7 @@ internal sealed class BackgroundWriteStream : Stream
     public override bool CanRead => false;
 
     /// <inheritdoc />
-    public override bool CanSeek => false;
-
-    /// <inheritdoc />
     public override bool CanWrite => true;
-
-    /// <inheritdoc />
-    public override long Length => throw new NotSupportedException();
-
-    /// <inheritdoc />
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
-
-    /// <inheritdoc />
-    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
 
     /// <inheritdoc />
     public override void Write(ReadOnlySpan<byte> buffer)
@@ -117,15 +101,6 @@ internal sealed class BackgroundWriteStream : Stream
         Volatile.Read(ref _failure)?.Throw();
         _inner.Flush();
     }
-
-    /// <inheritdoc />
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    /// <inheritdoc />
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    /// <inheritdoc />
-    public override void SetLength(long value) => throw new NotSupportedException();
 
     /// <summary>Stops the sender without waiting for unsent bytes (after a failure); the inner stream is not disposed.</summary>
     protected override void Dispose(bool disposing)

@@ -8,7 +8,7 @@ namespace Engine.Transport;
 /// sent, so that a failed handshake can say what the server answered instead (a plaintext destination's error line);
 /// the server's runs <see cref="BeforeRead"/> (see TlsSessionTickets). Afterwards it only passes calls through.
 /// </summary>
-internal sealed class HandshakeRecorder : Stream
+internal sealed class HandshakeRecorder : SpanStream
 {
     private const int Keep = 512;
     private readonly Stream _inner;
@@ -21,17 +21,7 @@ internal sealed class HandshakeRecorder : Stream
 
     public override bool CanRead => _inner.CanRead;
 
-    public override bool CanSeek => false;
-
     public override bool CanWrite => _inner.CanWrite;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
 
     public override int ReadTimeout
     {
@@ -87,8 +77,6 @@ internal sealed class HandshakeRecorder : Stream
         return TlsTransport.Show(seen[..Math.Min(seen.Length, 16)]);
     }
 
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
     public override int Read(Span<byte> buffer)
     {
         Hook();
@@ -108,8 +96,6 @@ internal sealed class HandshakeRecorder : Stream
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
         => ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
-    public override void Write(byte[] buffer, int offset, int count) => _inner.Write(buffer, offset, count);
-
     public override void Write(ReadOnlySpan<byte> buffer) => _inner.Write(buffer);
 
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) => _inner.WriteAsync(buffer, cancellationToken);
@@ -119,10 +105,6 @@ internal sealed class HandshakeRecorder : Stream
     public override void Flush() => _inner.Flush();
 
     public override Task FlushAsync(CancellationToken cancellationToken) => _inner.FlushAsync(cancellationToken);
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

@@ -12,7 +12,7 @@ namespace Engine.Transport;
 /// bytes read in it must reach the minimum, else <see cref="IOException"/> says how much came in how long. So a trickling
 /// peer is dropped within two windows. Read only (the destination's side); writes pass through.
 /// </remarks>
-internal sealed class ProgressGuardStream : Stream
+internal sealed class ProgressGuardStream : SpanStream
 {
     private readonly Stream _inner;
     private readonly long _windowTicks;
@@ -47,23 +47,7 @@ internal sealed class ProgressGuardStream : Stream
     public override bool CanRead => _inner.CanRead;
 
     /// <inheritdoc />
-    public override bool CanSeek => false;
-
-    /// <inheritdoc />
     public override bool CanWrite => _inner.CanWrite;
-
-    /// <inheritdoc />
-    public override long Length => throw new NotSupportedException();
-
-    /// <inheritdoc />
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
-
-    /// <inheritdoc />
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     /// <inheritdoc />
     public override int Read(Span<byte> buffer)
@@ -86,19 +70,10 @@ internal sealed class ProgressGuardStream : Stream
         => ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
     /// <inheritdoc />
-    public override void Write(byte[] buffer, int offset, int count) => _inner.Write(buffer, offset, count);
-
-    /// <inheritdoc />
     public override void Write(ReadOnlySpan<byte> buffer) => _inner.Write(buffer);
 
     /// <inheritdoc />
     public override void Flush() => _inner.Flush();
-
-    /// <inheritdoc />
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    /// <inheritdoc />
-    public override void SetLength(long value) => throw new NotSupportedException();
 
     private void Account(int read)
     {

@@ -6,7 +6,7 @@ namespace Engine.Transport;
 /// source only as fast as it writes, the source is held to the link's speed too.
 /// </summary>
 /// <remarks>Used by one writing thread. A write is cut into pieces of at most one window's allowance, so no burst exceeds it.</remarks>
-internal sealed class RateLimitedStream : Stream
+internal sealed class RateLimitedStream : SpanStream
 {
     private readonly Stream _inner;
     private readonly RateLimiter _limiter;
@@ -28,13 +28,7 @@ internal sealed class RateLimitedStream : Stream
     public override bool CanRead => false;
 
     /// <inheritdoc />
-    public override bool CanSeek => false;
-
-    /// <inheritdoc />
     public override bool CanWrite => true;
-
-    /// <inheritdoc />
-    public override long Length => throw new NotSupportedException();
 
     /// <inheritdoc />
     public override long Position
@@ -42,9 +36,6 @@ internal sealed class RateLimitedStream : Stream
         get => BytesWritten;
         set => throw new NotSupportedException();
     }
-
-    /// <inheritdoc />
-    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
 
     /// <inheritdoc />
     public override void Write(ReadOnlySpan<byte> buffer)
@@ -62,13 +53,4 @@ internal sealed class RateLimitedStream : Stream
 
     /// <inheritdoc />
     public override void Flush() => _inner.Flush();
-
-    /// <inheritdoc />
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    /// <inheritdoc />
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    /// <inheritdoc />
-    public override void SetLength(long value) => throw new NotSupportedException();
 }

@@ -1,4 +1,3 @@
-using System.Runtime.ExceptionServices;
 using Engine.Codecs;
 using Engine.Memory;
 using Microsoft.Win32.SafeHandles;
@@ -17,9 +16,6 @@ namespace Engine.Wire;
 /// </remarks>
 internal static class MappedRamReader
 {
-    /// <summary>Pages per work item: 16 MiB, a multiple of 64 so that no two items share a bitmap word.</summary>
-    internal const int ChunkPages = 4096;
-
     /// <summary>The default number of workers: one per core, at most 8 (the reads are copies from the page cache or the disk).</summary>
     public static int DefaultThreads => Math.Clamp(Environment.ProcessorCount, 1, 8);
 
@@ -59,7 +55,6 @@ internal static class MappedRamReader
         }
 
         long fileLength = RandomAccess.GetLength(file);
-        var work = new List<(int Block, long FirstPage, long EndPage)>();
         for (int i = 0; i < blocks.Count; i++)
         {
             MappedRamBlock block = blocks[i];
@@ -79,34 +74,16 @@ internal static class MappedRamReader
                     block.HeaderOffset + 20,
                     $"expected block '{block.Name}''s pages ({block.Length} bytes at file offset {block.PagesOffset}) to lie inside the file, which is {fileLength} bytes long");
             }
-
-            for (long page = 0; page < block.PageCount; page += ChunkPages)
-            {
-                work.Add((i, page, Math.Min(page + ChunkPages, block.PageCount)));
-            }
         }
 
-        // Design: the work items are disjoint page ranges of the destinations, the bitmaps are only read, and a positional
-        // read on one file handle is safe from several threads; the only shared write is the page count, added atomically.
-        long pagesRead = 0;
-        try
-        {
-            Parallel.ForEach(
-                work,
-                new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = cancellationToken },
-                item =>
-                {
-                    long read = LoadRange(file, blocks[item.Block], destinations[item.Block], item.FirstPage, item.EndPage, destinationIsZero);
-                    Interlocked.Add(ref pagesRead, read);
-                });
-        }
-        catch (AggregateException e)
-        {
-            Exception first = e.InnerExceptions.FirstOrDefault(x => x is MigrationStreamException) ?? e.InnerExceptions[0];
-            ExceptionDispatchInfo.Throw(first);
-        }
-
-        return pagesRead;
+        // Design: the ranges are disjoint page ranges of the destinations, the bitmaps are only read, and a positional read on
+        // one file handle is safe from several threads.
+        return MappedRamRanges.ForEach(
+            blocks.Count,
+            b => blocks[b].PageCount,
+            threads,
+            cancellationToken,
+            (b, firstPage, endPage) => LoadRange(file, blocks[b], destinations[b], firstPage, endPage, destinationIsZero));
     }
 
     /// <summary>
@@ -139,7 +116,7 @@ internal static class MappedRamReader
                 runEnd++;
             }
 
-            // A run lies inside one chunk, so its length fits an int: ChunkPages * 4096 bytes.
+            // A run lies inside one chunk, so its length fits an int: MappedRamRanges.ChunkPages * 4096 bytes.
             Span<byte> target = destination.GetSpan(page * PageSizes.PageSize, (int)((runEnd - page) * PageSizes.PageSize));
             if (present)
             {

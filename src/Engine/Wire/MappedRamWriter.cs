@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Runtime.ExceptionServices;
 using Engine.Codecs;
 using Engine.Memory;
 using Microsoft.Win32.SafeHandles;
@@ -27,9 +26,6 @@ internal static class MappedRamWriter
 
     /// <summary>The MappedRamHeader version QEMU 9.0 to 10.0 write.</summary>
     internal const uint HeaderVersion = 1;
-
-    /// <summary>Pages per work item: 16 MiB, a multiple of 64 so that no two items share a bitmap word.</summary>
-    private const int ChunkPages = 4096;
 
     /// <summary>
     /// Writes the file through <paramref name="file"/> (opened for writing, empty), starting at file offset
@@ -187,36 +183,14 @@ internal static class MappedRamWriter
 
     private static long WritePages(SafeFileHandle file, IReadOnlyList<RamBlock> blocks, ulong[][] bitmaps, long[] pagesOffsets, int threads, CancellationToken cancellationToken)
     {
-        var work = new List<(int Block, long FirstPage, long EndPage)>();
-        for (int b = 0; b < blocks.Count; b++)
-        {
-            for (long page = 0; page < blocks[b].PageCount; page += ChunkPages)
-            {
-                work.Add((b, page, Math.Min(page + ChunkPages, blocks[b].PageCount)));
-            }
-        }
-
-        // Design: the work items are disjoint page ranges of the memory (only read) and of the file, and disjoint words of
-        // the bitmaps (a range is a multiple of 64 pages); positional writes on one handle are safe from several threads.
-        // The only shared write is the page count, added atomically once per range.
-        long written = 0;
-        try
-        {
-            Parallel.ForEach(
-                work,
-                new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = cancellationToken },
-                item =>
-                {
-                    long count = WriteRange(file, blocks[item.Block], bitmaps[item.Block], pagesOffsets[item.Block], item.FirstPage, item.EndPage);
-                    Interlocked.Add(ref written, count);
-                });
-        }
-        catch (AggregateException e)
-        {
-            ExceptionDispatchInfo.Throw(e.InnerExceptions[0]);
-        }
-
-        return written;
+        // Design: the ranges are disjoint page ranges of the memory (only read) and of the file, and disjoint words of the
+        // bitmaps (a range is a multiple of 64 pages); positional writes on one handle are safe from several threads.
+        return MappedRamRanges.ForEach(
+            blocks.Count,
+            b => blocks[b].PageCount,
+            threads,
+            cancellationToken,
+            (b, firstPage, endPage) => WriteRange(file, blocks[b], bitmaps[b], pagesOffsets[b], firstPage, endPage));
     }
 
     private static long WriteRange(SafeFileHandle file, RamBlock block, ulong[] bitmap, long pagesOffset, long firstPage, long endPage)
@@ -242,7 +216,7 @@ internal static class MappedRamWriter
                 bitmap[p >> 6] |= 1UL << (int)(p & 63);
             }
 
-            // A run lies inside one range, so its length fits an int: ChunkPages * 4096 bytes.
+            // A run lies inside one range, so its length fits an int: MappedRamRanges.ChunkPages * 4096 bytes.
             ReadOnlySpan<byte> run = block.GetSpan(page << PageSizes.PageShift, (int)((runEnd - page) << PageSizes.PageShift));
             RandomAccess.Write(file, run, pagesOffset + (page << PageSizes.PageShift));
             written += runEnd - page;

@@ -149,25 +149,41 @@ internal sealed partial class MigrationStreamReader
         long skipStart = _bufferOrigin + _position;
         while (length > 0)
         {
-            if (_end == _position)
+            int taken = ConsumeBuffered(length).Length;
+            if (taken == 0)
             {
-                // Nothing of the skipped body is kept, so the whole buffer can be reused.
-                _bufferOrigin += _position;
-                _position = 0;
-                _end = 0;
-                _itemStart = 0;
-                if (!TryRequire(1))
-                {
-                    throw new MigrationStreamException(
-                        skipStart,
-                        $"expected {what} ({length} more bytes), found the end of the stream at byte {_bufferOrigin + _end}");
-                }
+                throw new MigrationStreamException(
+                    skipStart,
+                    $"expected {what} ({length} more bytes), found the end of the stream at byte {_bufferOrigin + _end}");
             }
 
-            int take = (int)Math.Min(length, _end - _position);
-            _position += take;
-            length -= take;
+            length -= taken;
         }
+    }
+
+    /// <summary>
+    /// Consumes up to <paramref name="max"/> of the buffered bytes and returns them (valid until the next read); an empty
+    /// buffer is refilled first, from its start, since nothing before <see cref="_position"/> is kept by the callers (bodies
+    /// read or skipped in pieces, never exposed raw). Empty only at the end of the stream.
+    /// </summary>
+    private ReadOnlySpan<byte> ConsumeBuffered(long max)
+    {
+        if (_end == _position)
+        {
+            _bufferOrigin += _position;
+            _position = 0;
+            _end = 0;
+            _itemStart = 0;
+            if (!TryRequire(1))
+            {
+                return default;
+            }
+        }
+
+        int take = (int)Math.Min(max, _end - _position);
+        ReadOnlySpan<byte> buffered = _buffer.AsSpan(_position, take);
+        _position += take;
+        return buffered;
     }
 
     private int ReadInput(int offset, int count)

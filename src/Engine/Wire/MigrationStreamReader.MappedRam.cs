@@ -183,25 +183,17 @@ internal sealed partial class MigrationStreamReader
         int done = 0;
         while (done < destination.Length)
         {
-            if (_end == _position)
+            // Nothing before _position is kept (the block list item of a mapped-ram stream is not exposed raw).
+            ReadOnlySpan<byte> buffered = ConsumeBuffered(destination.Length - done);
+            if (buffered.IsEmpty)
             {
-                // Nothing before _position is kept (the block list item of a mapped-ram stream is not exposed raw).
-                _bufferOrigin += _position;
-                _position = 0;
-                _end = 0;
-                _itemStart = 0;
-                if (!TryRequire(1))
-                {
-                    throw new MigrationStreamException(
-                        bitmapStart,
-                        $"expected block '{name}''s {destination.Length}-byte mapped-ram bitmap, found the end of the stream after {done} bytes of it");
-                }
+                throw new MigrationStreamException(
+                    bitmapStart,
+                    $"expected block '{name}''s {destination.Length}-byte mapped-ram bitmap, found the end of the stream after {done} bytes of it");
             }
 
-            int take = Math.Min(destination.Length - done, _end - _position);
-            _buffer.AsSpan(_position, take).CopyTo(destination[done..]);
-            _position += take;
-            done += take;
+            buffered.CopyTo(destination[done..]);
+            done += buffered.Length;
         }
 
         if (!BitConverter.IsLittleEndian)

@@ -112,7 +112,7 @@ public sealed class MappedRamTests : IDisposable
     public void Extract_splits_a_large_block_across_workers_and_keeps_runs_across_chunk_edges()
     {
         // More than one work item (4096 pages each): present runs that cross the chunk edge and the last bitmap word.
-        int pages = MappedRamReader.ChunkPages + 100;
+        int pages = MappedRamRanges.ChunkPages + 100;
         MappedRamFileBuilder builder = new MappedRamFileBuilder()
             .Block("pc.ram", pages, i => (i >= 4000 && i < 4200) || i % 97 == 0 || i == pages - 1 ? StreamBuilder.TextPage(i) : null, spec => spec.StaleWhereClear = true);
         string path = Write(builder.Build());
