@@ -1,0 +1,179 @@
+using Engine.Memory;
+
+namespace Engine.Migration;
+
+/// <summary>
+/// The source's <see cref="MemoryChecksum"/> of every block, computed while the pages are sent: each 16 MiB chunk is
+/// hashed when the migration hands its last dirty page to the sender (the chunk's pages are in cache then), instead of in
+/// one pass over all of RAM after the stream ends. A chunk the guest writes after it was hashed is hashed again once the
+/// guest is paused. The value is the one-pass value for the memory at the pause (the same chunks, the same digests).
+/// </summary>
+/// <remarks>
+/// <para>
+/// Why the value stays exact: a chunk's digest counts only while no page of the chunk was written after its hash began.
+/// The dirty log reports every write after its bytes are in memory (<see cref="IDirtyLog"/>), so a write after the hash
+/// began is reported by a later sync and its page is then dirty in the migration's bitmap; after every sync each hashed
+/// chunk with a dirty page is marked stale (<see cref="Synced"/>). That also drops chunks whose dirty page was reported
+/// before the hash (conservative, never wrong). A stale chunk is not hashed again while the guest runs (it may be written
+/// again); once the guest is paused, the last sync marks what changed, and stale chunks are hashed as the last round
+/// passes them, or at the end (<see cref="Finish"/>) on every core with the chunks never hashed.
+/// </para>
+/// <para>
+/// Design: only the migration thread calls this, as <see cref="PrecopyDriver"/> hands pages over; the hash of a passed
+/// chunk runs on that thread (16 MiB, a few milliseconds from cache, while the sender's threads work through what they
+/// hold). No thread of its own, so nothing outlives a failed migration.
+/// </para>
+/// </remarks>
+internal sealed class SourceChecksums
+{
+    private const byte Unhashed = 0;
+    private const byte Hashed = 1;
+    private const byte Stale = 2;
+
+    private readonly RamBlock[] _blocks;
+    private readonly DirtyBitmap[] _bitmaps;
+    private readonly byte[][] _digests;
+    private readonly byte[][] _states;
+    private int _pendingBlock = -1;
+    private int _pendingChunk;
+    private int _hashedWhileSending;
+
+    /// <summary>Tracks <paramref name="blocks"/>, whose dirty pages (still to send) are <paramref name="bitmaps"/>.</summary>
+    public SourceChecksums(RamBlock[] blocks, DirtyBitmap[] bitmaps)
+    {
+        _blocks = blocks;
+        _bitmaps = bitmaps;
+        _digests = blocks.Select(b => new byte[MemoryChecksum.ChunkCount(b) * MemoryChecksum.DigestSize]).ToArray();
+        _states = blocks.Select(b => new byte[MemoryChecksum.ChunkCount(b)]).ToArray();
+    }
+
+    /// <summary>True once the guest is paused: stale chunks may then be hashed again as they are passed.</summary>
+    public bool GuestPaused { get; set; }
+
+    /// <summary>Chunks hashed while pages were being sent (counting each hash); any thread may read it.</summary>
+    public int HashedWhileSending => Volatile.Read(ref _hashedWhileSending);
+
+    /// <summary>Chunks hashed by <see cref="Finish"/>: never passed clean, or stale at the end.</summary>
+    public int HashedAtFinish { get; private set; }
+
+    /// <summary>Times a hashed chunk was marked stale because a sync found it written.</summary>
+    public int Invalidated { get; private set; }
+
+    /// <summary>
+    /// The driver handed the pages <paramref name="firstOffset"/> to <paramref name="lastOffset"/> (ascending) of block
+    /// <paramref name="blockIndex"/> to the sender: the chunks the batch left behind (and the chunk of the previous batch,
+    /// when this one starts elsewhere) are hashed if none of their pages is still dirty.
+    /// </summary>
+    public void Handed(int blockIndex, long firstOffset, long lastOffset)
+    {
+        int first = (int)(firstOffset / MemoryChecksum.ChunkSize);
+        int last = (int)(lastOffset / MemoryChecksum.ChunkSize);
+        if (_pendingBlock >= 0 && (_pendingBlock != blockIndex || _pendingChunk != first))
+        {
+            Passed(_pendingBlock, _pendingChunk);
+        }
+
+        for (int chunk = first; chunk < last; chunk++)
+        {
+            Passed(blockIndex, chunk);
+        }
+
+        _pendingBlock = blockIndex;
+        _pendingChunk = last;
+    }
+
+    /// <summary>Every bitmap is empty: the chunk of the last batch is passed too.</summary>
+    public void AllSent()
+    {
+        if (_pendingBlock >= 0)
+        {
+            Passed(_pendingBlock, _pendingChunk);
+            _pendingBlock = -1;
+        }
+    }
+
+    /// <summary>After a sync of the dirty log into the bitmaps: every hashed chunk with a dirty page is stale.</summary>
+    public void Synced()
+    {
+        for (int b = 0; b < _blocks.Length; b++)
+        {
+            DirtyBitmap bitmap = _bitmaps[b];
+            byte[] states = _states[b];
+            long pagesPerChunk = MemoryChecksum.ChunkSize / PageSizes.PageSize;
+            long page = bitmap.DirtyCount == 0 ? bitmap.PageCount : bitmap.FindNextDirty(0);
+            while (page < bitmap.PageCount)
+            {
+                int chunk = (int)(page / pagesPerChunk);
+                if (states[chunk] == Hashed)
+                {
+                    states[chunk] = Stale;
+                    Invalidated++;
+                }
+
+                page = bitmap.FindNextDirty((chunk + 1) * pagesPerChunk);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Each block's checksum, in block order: the chunks not hashed (or stale) are hashed now, on every core. The guest is
+    /// paused and every page sent, so the memory is what the destination holds.
+    /// </summary>
+    public IReadOnlyList<BlockChecksum> Finish()
+    {
+        var todo = new List<(int Block, int Chunk)>();
+        for (int b = 0; b < _blocks.Length; b++)
+        {
+            for (int chunk = 0; chunk < _states[b].Length; chunk++)
+            {
+                if (_states[b][chunk] != Hashed)
+                {
+                    todo.Add((b, chunk));
+                }
+            }
+        }
+
+        Parallel.For(0, todo.Count, i =>
+        {
+            (int b, int chunk) = todo[i];
+            MemoryChecksum.HashChunk(_blocks[b], chunk, _digests[b].AsSpan(chunk * MemoryChecksum.DigestSize, MemoryChecksum.DigestSize));
+        });
+
+        foreach ((int b, int chunk) in todo)
+        {
+            _states[b][chunk] = Hashed;
+        }
+
+        HashedAtFinish += todo.Count;
+        var checksums = new BlockChecksum[_blocks.Length];
+        for (int b = 0; b < _blocks.Length; b++)
+        {
+            checksums[b] = new BlockChecksum(_blocks[b].Name, MemoryChecksum.Combine(_digests[b]));
+        }
+
+        return checksums;
+    }
+
+    /// <summary>The migration's cursor left chunk <paramref name="chunk"/> of block <paramref name="blockIndex"/> behind.</summary>
+    private void Passed(int blockIndex, int chunk)
+    {
+        byte state = _states[blockIndex][chunk];
+        if (state == Hashed || (state == Stale && !GuestPaused))
+        {
+            return;
+        }
+
+        // A chunk with pages still to send is hashed when the cursor passes it clean (or at the end).
+        DirtyBitmap bitmap = _bitmaps[blockIndex];
+        long pagesPerChunk = MemoryChecksum.ChunkSize / PageSizes.PageSize;
+        long start = chunk * pagesPerChunk;
+        if (bitmap.DirtyCount > 0 && bitmap.FindNextDirty(start) < Math.Min(start + pagesPerChunk, bitmap.PageCount))
+        {
+            return;
+        }
+
+        MemoryChecksum.HashChunk(_blocks[blockIndex], chunk, _digests[blockIndex].AsSpan(chunk * MemoryChecksum.DigestSize, MemoryChecksum.DigestSize));
+        _states[blockIndex][chunk] = Hashed;
+        Volatile.Write(ref _hashedWhileSending, _hashedWhileSending + 1);
+    }
+}
