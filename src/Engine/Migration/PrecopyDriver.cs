@@ -230,6 +230,11 @@ internal sealed partial class PrecopyDriver
 
                 throw e as MigrationException ?? new MigrationException($"{sender.Name} failed: {reason}", e);
             }
+            finally
+            {
+                // No chunk's hash outlives the migration (the caller may free the memory next).
+                _checksums.Drain();
+            }
         }
     }
 

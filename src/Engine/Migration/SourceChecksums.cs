@@ -19,9 +19,12 @@ namespace Engine.Migration;
 /// passes them, or at the end (<see cref="Finish"/>) on every core with the chunks never hashed.
 /// </para>
 /// <para>
-/// Design: only the migration thread calls this, as <see cref="PrecopyDriver"/> hands pages over; the hash of a passed
-/// chunk runs on that thread (16 MiB, a few milliseconds from cache, while the sender's threads work through what they
-/// hold). No thread of its own, so nothing outlives a failed migration.
+/// Design: only the migration thread calls this, as <see cref="PrecopyDriver"/> hands pages over. A passed chunk is
+/// hashed on the thread pool (16 MiB, a few milliseconds from cache), so the migration thread goes on feeding the sender
+/// meanwhile: hashing on the migration thread itself left the sender's queue empty when that thread lost its core on a
+/// loaded machine (docs/PERFORMANCE.md). A hash writes its digest only if its chunk was not marked stale while it ran
+/// (a generation per chunk, under a lock). <see cref="Finish"/> and <see cref="Drain"/> wait for every hash, so none
+/// outlives the migration or reads memory after it.
 /// </para>
 /// </remarks>
 internal sealed class SourceChecksums
@@ -30,13 +33,19 @@ internal sealed class SourceChecksums
     private const byte Hashed = 1;
     private const byte Stale = 2;
 
+    private const byte Hashing = 3;
+
     private readonly RamBlock[] _blocks;
     private readonly DirtyBitmap[] _bitmaps;
     private readonly byte[][] _digests;
     private readonly byte[][] _states;
+    private readonly int[][] _generations;
+    private readonly List<Task> _hashes = [];
+    private readonly Lock _gate = new();
     private int _pendingBlock = -1;
     private int _pendingChunk;
     private int _hashedWhileSending;
+    private int _invalidated;
 
     /// <summary>Tracks <paramref name="blocks"/>, whose dirty pages (still to send) are <paramref name="bitmaps"/>.</summary>
     public SourceChecksums(RamBlock[] blocks, DirtyBitmap[] bitmaps)
@@ -45,19 +54,38 @@ internal sealed class SourceChecksums
         _bitmaps = bitmaps;
         _digests = blocks.Select(b => new byte[MemoryChecksum.ChunkCount(b) * MemoryChecksum.DigestSize]).ToArray();
         _states = blocks.Select(b => new byte[MemoryChecksum.ChunkCount(b)]).ToArray();
+        _generations = blocks.Select(b => new int[MemoryChecksum.ChunkCount(b)]).ToArray();
     }
 
     /// <summary>True once the guest is paused: stale chunks may then be hashed again as they are passed.</summary>
     public bool GuestPaused { get; set; }
 
-    /// <summary>Chunks hashed while pages were being sent (counting each hash); any thread may read it.</summary>
-    public int HashedWhileSending => Volatile.Read(ref _hashedWhileSending);
+    /// <summary>Chunks hashed while pages were being sent (counting each hash that counted); any thread may read it.</summary>
+    public int HashedWhileSending
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _hashedWhileSending;
+            }
+        }
+    }
 
     /// <summary>Chunks hashed by <see cref="Finish"/>: never passed clean, or stale at the end.</summary>
     public int HashedAtFinish { get; private set; }
 
-    /// <summary>Times a hashed chunk was marked stale because a sync found it written.</summary>
-    public int Invalidated { get; private set; }
+    /// <summary>Times a hashed (or hashing) chunk was marked stale because a sync found it written.</summary>
+    public int Invalidated
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _invalidated;
+            }
+        }
+    }
 
     /// <summary>
     /// The driver handed the pages <paramref name="firstOffset"/> to <paramref name="lastOffset"/> (ascending) of block
@@ -95,24 +123,46 @@ internal sealed class SourceChecksums
     /// <summary>After a sync of the dirty log into the bitmaps: every hashed chunk with a dirty page is stale.</summary>
     public void Synced()
     {
-        for (int b = 0; b < _blocks.Length; b++)
+        lock (_gate)
         {
-            DirtyBitmap bitmap = _bitmaps[b];
-            byte[] states = _states[b];
-            long pagesPerChunk = MemoryChecksum.ChunkSize / PageSizes.PageSize;
-            long page = bitmap.DirtyCount == 0 ? bitmap.PageCount : bitmap.FindNextDirty(0);
-            while (page < bitmap.PageCount)
+            for (int b = 0; b < _blocks.Length; b++)
             {
-                int chunk = (int)(page / pagesPerChunk);
-                if (states[chunk] == Hashed)
+                DirtyBitmap bitmap = _bitmaps[b];
+                byte[] states = _states[b];
+                long pagesPerChunk = MemoryChecksum.ChunkSize / PageSizes.PageSize;
+                long page = bitmap.DirtyCount == 0 ? bitmap.PageCount : bitmap.FindNextDirty(0);
+                while (page < bitmap.PageCount)
                 {
-                    states[chunk] = Stale;
-                    Invalidated++;
-                }
+                    int chunk = (int)(page / pagesPerChunk);
+                    if (states[chunk] is Hashed or Hashing)
+                    {
+                        // A hash still running began before this sync: its digest is dropped when it ends.
+                        states[chunk] = Stale;
+                        _invalidated++;
+                    }
 
-                page = bitmap.FindNextDirty((chunk + 1) * pagesPerChunk);
+                    page = bitmap.FindNextDirty((chunk + 1) * pagesPerChunk);
+                }
             }
         }
+    }
+
+    /// <summary>Waits for every hash still running (after a failure too: none may read the memory once it is freed).</summary>
+    public void Drain()
+    {
+        foreach (Task hash in _hashes)
+        {
+            try
+            {
+                hash.Wait();
+            }
+            catch (AggregateException)
+            {
+                // A migration that failed reports its own error; Finish reports a failed hash.
+            }
+        }
+
+        _hashes.Clear();
     }
 
     /// <summary>
@@ -121,6 +171,8 @@ internal sealed class SourceChecksums
     /// </summary>
     public IReadOnlyList<BlockChecksum> Finish()
     {
+        Task.WaitAll(_hashes);
+        _hashes.Clear();
         var todo = new List<(int Block, int Chunk)>();
         for (int b = 0; b < _blocks.Length; b++)
         {
@@ -157,23 +209,44 @@ internal sealed class SourceChecksums
     /// <summary>The migration's cursor left chunk <paramref name="chunk"/> of block <paramref name="blockIndex"/> behind.</summary>
     private void Passed(int blockIndex, int chunk)
     {
-        byte state = _states[blockIndex][chunk];
-        if (state == Hashed || (state == Stale && !GuestPaused))
+        int generation;
+        lock (_gate)
         {
-            return;
+            byte state = _states[blockIndex][chunk];
+            if (state is Hashed or Hashing || (state == Stale && !GuestPaused))
+            {
+                return;
+            }
+
+            // A chunk with pages still to send is hashed when the cursor passes it clean (or at the end).
+            DirtyBitmap bitmap = _bitmaps[blockIndex];
+            long pagesPerChunk = MemoryChecksum.ChunkSize / PageSizes.PageSize;
+            long start = chunk * pagesPerChunk;
+            if (bitmap.DirtyCount > 0 && bitmap.FindNextDirty(start) < Math.Min(start + pagesPerChunk, bitmap.PageCount))
+            {
+                return;
+            }
+
+            _states[blockIndex][chunk] = Hashing;
+            generation = ++_generations[blockIndex][chunk];
         }
 
-        // A chunk with pages still to send is hashed when the cursor passes it clean (or at the end).
-        DirtyBitmap bitmap = _bitmaps[blockIndex];
-        long pagesPerChunk = MemoryChecksum.ChunkSize / PageSizes.PageSize;
-        long start = chunk * pagesPerChunk;
-        if (bitmap.DirtyCount > 0 && bitmap.FindNextDirty(start) < Math.Min(start + pagesPerChunk, bitmap.PageCount))
-        {
-            return;
-        }
+        _hashes.Add(Task.Run(() => Hash(blockIndex, chunk, generation)));
+    }
 
-        MemoryChecksum.HashChunk(_blocks[blockIndex], chunk, _digests[blockIndex].AsSpan(chunk * MemoryChecksum.DigestSize, MemoryChecksum.DigestSize));
-        _states[blockIndex][chunk] = Hashed;
-        Volatile.Write(ref _hashedWhileSending, _hashedWhileSending + 1);
+    /// <summary>On the thread pool: the digest counts only if no sync marked the chunk stale (or passed it again) meanwhile.</summary>
+    private void Hash(int blockIndex, int chunk, int generation)
+    {
+        Span<byte> digest = stackalloc byte[MemoryChecksum.DigestSize];
+        MemoryChecksum.HashChunk(_blocks[blockIndex], chunk, digest);
+        lock (_gate)
+        {
+            if (_generations[blockIndex][chunk] == generation && _states[blockIndex][chunk] == Hashing)
+            {
+                digest.CopyTo(_digests[blockIndex].AsSpan(chunk * MemoryChecksum.DigestSize, MemoryChecksum.DigestSize));
+                _states[blockIndex][chunk] = Hashed;
+                _hashedWhileSending++;
+            }
+        }
     }
 }
