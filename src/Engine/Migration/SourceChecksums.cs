@@ -21,9 +21,11 @@ namespace Engine.Migration;
 /// <para>
 /// Design: only the migration thread calls this, as <see cref="PrecopyDriver"/> hands pages over. A passed chunk is
 /// hashed on the thread pool (16 MiB, a few milliseconds from cache), so the migration thread goes on feeding the sender
-/// meanwhile: hashing on the migration thread itself left the sender's queue empty when that thread lost its core on a
-/// loaded machine (docs/PERFORMANCE.md). A hash writes its digest only if its chunk was not marked stale while it ran
-/// (a generation per chunk, under a lock). <see cref="Finish"/> and <see cref="Drain"/> wait for every hash, so none
+/// meanwhile: on the migration thread itself a hash stops the feeding for longer than multifd none's queued packets
+/// last (about a millisecond, docs/PERFORMANCE.md). The states, generations, digests and counters are shared with the
+/// pool's hashes and guarded by one lock (a few acquisitions per 16 MiB); a hash writes its digest only if its chunk was
+/// neither marked stale nor passed again while it ran (its generation). The list of running hashes is the migration
+/// thread's alone. <see cref="Finish"/> and <see cref="Drain"/> wait for every hash, so none
 /// outlives the migration or reads memory after it.
 /// </para>
 /// </remarks>
@@ -32,7 +34,6 @@ internal sealed class SourceChecksums
     private const byte Unhashed = 0;
     private const byte Hashed = 1;
     private const byte Stale = 2;
-
     private const byte Hashing = 3;
 
     private readonly RamBlock[] _blocks;
