@@ -8,6 +8,11 @@ namespace Engine.Migration;
 /// transfer and engine faults, not against an adversary (TLS authenticates the peer); chosen over SHA-256 because it
 /// runs at memory speed (SHA-256 took 12% of a migration's CPU, docs/PERFORMANCE.md).
 /// </summary>
+/// <remarks>
+/// The value is a tree of depth one: the XXH128 of the XXH128 digests of the block's 16 MiB chunks, in order. So the
+/// chunks hash on every core, and a source hashes each chunk while its pages are still in cache
+/// (<see cref="SourceChecksums"/>), with the same value as one pass over the block.
+/// </remarks>
 internal static class MemoryChecksum
 {
     /// <summary>The name of the algorithm, as the checksum reply and the sidecar file spell it.</summary>
@@ -16,6 +21,9 @@ internal static class MemoryChecksum
     /// <summary>The block is hashed in chunks of this many bytes, on all cores; the checksum is the XXH128 of their digests.</summary>
     public const int ChunkSize = 16 << 20;
 
+    /// <summary>The bytes of one chunk's digest.</summary>
+    public const int DigestSize = 16;
+
     /// <summary>
     /// The checksum of <paramref name="block"/>: the XXH128 of the XXH128 digests of its 16 MiB chunks, in order (a tree
     /// of depth one, so the chunks hash on every core). The caller makes sure nothing writes to the block meanwhile.
@@ -23,15 +31,10 @@ internal static class MemoryChecksum
     public static string Of(RamBlock block)
     {
         ArgumentNullException.ThrowIfNull(block);
-        int chunks = (int)((block.Size + ChunkSize - 1) / ChunkSize);
-        byte[] digests = new byte[chunks * 16];
-        Parallel.For(0, chunks, i =>
-        {
-            long offset = (long)i * ChunkSize;
-            XxHash128.Hash(block.GetSpan(offset, (int)Math.Min(ChunkSize, block.Size - offset)), digests.AsSpan(i * 16, 16));
-        });
-
-        return Convert.ToHexStringLower(XxHash128.Hash(digests));
+        int chunks = ChunkCount(block);
+        byte[] digests = new byte[chunks * DigestSize];
+        Parallel.For(0, chunks, i => HashChunk(block, i, digests.AsSpan(i * DigestSize, DigestSize)));
+        return Combine(digests);
     }
 
     /// <summary>Every block's checksum, in block order, as (name, checksum).</summary>
@@ -40,4 +43,17 @@ internal static class MemoryChecksum
         ArgumentNullException.ThrowIfNull(memory);
         return memory.Blocks.Select(b => new BlockChecksum(b.Name, Of(b))).ToArray();
     }
+
+    /// <summary>The number of chunks of <paramref name="block"/> (the last one may be shorter).</summary>
+    public static int ChunkCount(RamBlock block) => (int)((block.Size + ChunkSize - 1) / ChunkSize);
+
+    /// <summary>Writes the XXH128 of chunk <paramref name="chunk"/> of <paramref name="block"/> into <paramref name="digest"/> (16 bytes).</summary>
+    public static void HashChunk(RamBlock block, int chunk, Span<byte> digest)
+    {
+        long offset = (long)chunk * ChunkSize;
+        XxHash128.Hash(block.GetSpan(offset, (int)Math.Min(ChunkSize, block.Size - offset)), digest);
+    }
+
+    /// <summary>The block's checksum from its chunks' digests, in order.</summary>
+    public static string Combine(ReadOnlySpan<byte> digests) => Convert.ToHexStringLower(XxHash128.Hash(digests));
 }

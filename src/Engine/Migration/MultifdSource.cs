@@ -57,6 +57,9 @@ public sealed class MultifdSource
     /// <summary>The live statistics.</summary>
     internal MigrationStatistics Statistics => _driver.Statistics;
 
+    /// <summary>The source's checksums as they were hashed (chunks hashed while sending, at the end, found written after their hash).</summary>
+    internal SourceChecksums Checksums => _driver.Checksums;
+
     /// <summary>Milliseconds on the migration's clock (for a progress display's snapshots of <see cref="Statistics"/>).</summary>
     public long NowMs => _driver.NowMs;
 

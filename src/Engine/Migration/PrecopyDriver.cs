@@ -23,7 +23,9 @@ namespace Engine.Migration;
 /// <c>downtime-limit</c> at the last window's bandwidth), sync the dirty log first; if it is still below, complete: pause
 /// the guest, sync once more, lift the rate limit, send the rest in the END section, EOF, and wait for the destination to
 /// say it holds every page (downtime ends there). Then compare checksums of each block, source at the pause against
-/// destination.
+/// destination. The source's checksum is hashed chunk by chunk as the pages are handed over (<see cref="SourceChecksums"/>:
+/// a 16 MiB chunk when its last dirty page has gone, again at the pause if the guest wrote it after), so little is left
+/// to hash after the stream ends.
 /// </para>
 /// <para>
 /// Transferred bytes (QEMU's <c>ram.transferred</c>) are every byte the source writes: the stream's header,
@@ -55,6 +57,7 @@ internal sealed partial class PrecopyDriver
     private readonly MigrationStatistics _statistics;
     private readonly DirtyBitmap[] _bitmaps;
     private readonly RamBlock[] _blocks;
+    private readonly SourceChecksums _checksums;
     private long _cursorBlock;
     private long _cursorPage;
 
@@ -69,6 +72,7 @@ internal sealed partial class PrecopyDriver
         _statistics = new MigrationStatistics((long)Math.Max(1, _options.RatePeriod.TotalMilliseconds));
         _blocks = guest.Memory.Blocks.ToArray();
         _bitmaps = _blocks.Select(b => new DirtyBitmap(b.PageCount)).ToArray();
+        _checksums = new SourceChecksums(_blocks, _bitmaps);
     }
 
     /// <summary>The parameters (the driver's copy).</summary>
@@ -79,6 +83,9 @@ internal sealed partial class PrecopyDriver
 
     /// <summary>The guest's RAM blocks, in the order of the block list; a block's index is its index here.</summary>
     public RamBlock[] Blocks => _blocks;
+
+    /// <summary>The source's checksums, hashed chunk by chunk as the pages are sent (counts for tests).</summary>
+    internal SourceChecksums Checksums => _checksums;
 
     /// <summary>The machine type the stream's configuration names (the destination QEMU's own).</summary>
     public string MachineType => _options.MachineType;
@@ -175,6 +182,7 @@ internal sealed partial class PrecopyDriver
                 _statistics.GuestPaused(NowMs);
                 _guest.Control?.Pause();
                 paused = true;
+                _checksums.GuestPaused = true;
                 Sync(autoConverge);
                 limiter.SetBandwidth(0);
                 BeginSection(SectionType.End, writer, limiter);
@@ -183,8 +191,9 @@ internal sealed partial class PrecopyDriver
                 long streamBytes = writer.Position + sender.Finish();
                 IReadOnlyList<BlockChecksum>? destinationChecksums = EndStream(main, destination, expectReply);
 
-                // The guest is still paused: its memory is exactly what was sent.
-                IReadOnlyList<BlockChecksum> source = MemoryChecksum.Of(_guest.Memory);
+                // The guest is still paused: its memory is exactly what was sent. Most chunks were hashed as their last
+                // page was sent; the rest (written after their hash, or never passed clean) are hashed now.
+                IReadOnlyList<BlockChecksum> source = _checksums.Finish();
                 return new MigrationResult
                 {
                     Info = _statistics.Snapshot(NowMs),
@@ -220,6 +229,11 @@ internal sealed partial class PrecopyDriver
                 }
 
                 throw e as MigrationException ?? new MigrationException($"{sender.Name} failed: {reason}", e);
+            }
+            finally
+            {
+                // No chunk's hash outlives the migration (the caller may free the memory next).
+                _checksums.Drain();
             }
         }
     }
@@ -332,6 +346,9 @@ internal sealed partial class PrecopyDriver
             added += _guest.DirtyLog.SyncInto(i, _bitmaps[i]);
         }
 
+        // A chunk hashed before a write the log now reports is hashed again.
+        _checksums.Synced();
+
         (long BytesSent, long BytesDirtied)? period = _statistics.BitmapSynced(NowMs, added);
         if (period is { } p && autoConverge.EndPeriod(p.BytesSent, p.BytesDirtied))
         {
@@ -359,10 +376,12 @@ internal sealed partial class PrecopyDriver
             int count = CollectDirty(offsets, out int blockIndex);
             if (count == 0)
             {
+                _checksums.AllSent();
                 break;
             }
 
             sender.SendPages(blockIndex, offsets[..count]);
+            _checksums.Handed(blockIndex, offsets[0], offsets[count - 1]);
             if (limited && limiter.IsOverLimit)
             {
                 break;

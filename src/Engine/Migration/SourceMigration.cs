@@ -43,6 +43,9 @@ public sealed class SourceMigration
     /// <summary>The live statistics (a progress display may snapshot them from another thread).</summary>
     internal MigrationStatistics Statistics => _driver.Statistics;
 
+    /// <summary>The source's checksums as they were hashed (chunks hashed while sending, at the end, found written after their hash).</summary>
+    internal SourceChecksums Checksums => _driver.Checksums;
+
     /// <summary>Milliseconds on the migration's clock.</summary>
     public long NowMs => _driver.NowMs;
 

@@ -114,15 +114,66 @@ public sealed class PrecopyFailureTests
         }
     }
 
+    [Theory(Timeout = 60_000)]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AConnectionResetInTheMiddleOfABatchAfterChunksWereHashedFailsCleanly(bool multifd)
+    {
+        // The source hashes each 16 MiB chunk as it leaves it behind; a connection that dies while pages of the next
+        // chunk are in flight must fail the migration as before: the error, Failed, the guest untouched and running.
+        using var control = new RecordingControl();
+        var block = new RamBlock("pc.ram", 48L << 20);
+        new Random(9).NextBytes(block.GetSpan(0, 48 << 20));
+        using MigrationGuest guest = MigrationGuest.FromBlocks([block], control: control);
+        string before = MemoryChecksum.Of(block);
+        await using var sinks = new Sinks();
+        (NetworkStream sourceEnd, NetworkStream destinationEnd) = TcpTransport.CreateLoopbackPair(IoTimeout);
+        using (sourceEnd)
+        using (destinationEnd)
+        {
+            sinks.Drain(destinationEnd);
+            var parameters = new MigrationParameters { Compression = CompressionSettings.Create(CompressMethod.None, 0), CompressThreads = 2, MaxBandwidth = 24L << 20 };
+            (Func<MigrationResult> run, Func<MigrationStatistics> statistics, Func<SourceChecksums> checksums) = SourceWithChecksums(guest, parameters, multifd, sourceEnd, sinks, CancellationToken.None);
+            Task<MigrationResult> migrating = Task.Factory.StartNew(run, TaskCreationOptions.LongRunning);
+            while (checksums().HashedWhileSending == 0 && !migrating.IsCompleted)
+            {
+                await Task.Delay(5);
+            }
+
+            Assert.False(migrating.IsCompleted, "the migration ended before the test could interfere");
+            int hashed = checksums().HashedWhileSending;
+            sinks.Reset();
+            long reset = Stopwatch.GetTimestamp();
+
+            MigrationException failure = await Assert.ThrowsAsync<MigrationException>(() => migrating);
+            TimeSpan noticed = Stopwatch.GetElapsedTime(reset);
+            Assert.True(noticed < NoticeLimit, $"the source noticed the reset after {noticed.TotalMilliseconds:0} ms");
+            Assert.False(string.IsNullOrEmpty(failure.Message));
+            Assert.Equal(MigrationStatus.Failed, statistics().Status);
+            Assert.True(hashed >= 1, "the reset came before any chunk was hashed");
+            Assert.Equal(0, checksums().HashedAtFinish);
+            Assert.Equal(0, control.Pauses);
+            Assert.Equal(before, MemoryChecksum.Of(block));
+        }
+    }
+
     /// <summary>A source of either mode over <paramref name="main"/>; multifd's channels go to sinks of their own.</summary>
     private static (Func<MigrationResult> Run, Func<MigrationStatistics> Statistics) Source(
+        MigrationGuest guest, MigrationParameters parameters, bool multifd, NetworkStream main, Sinks sinks, CancellationToken cancellationToken)
+    {
+        (Func<MigrationResult> run, Func<MigrationStatistics> statistics, _) = SourceWithChecksums(guest, parameters, multifd, main, sinks, cancellationToken);
+        return (run, statistics);
+    }
+
+    /// <summary><see cref="Source"/>, with the source's checksums as they are hashed.</summary>
+    private static (Func<MigrationResult> Run, Func<MigrationStatistics> Statistics, Func<SourceChecksums> Checksums) SourceWithChecksums(
         MigrationGuest guest, MigrationParameters parameters, bool multifd, NetworkStream main, Sinks sinks, CancellationToken cancellationToken)
     {
         var options = new SourceMigrationOptions { ReplyTimeout = IoTimeout, RatePeriod = TimeSpan.FromMilliseconds(200) };
         if (!multifd)
         {
             var single = new SourceMigration(guest, parameters, options);
-            return (() => single.Run(main, cancellationToken), () => single.Statistics);
+            return (() => single.Run(main, cancellationToken), () => single.Statistics, () => single.Checksums);
         }
 
         var source = new MultifdSource(guest, MultifdLoopback.Combine(parameters, new MigrationParameters { MultifdChannels = 2 }), options);
@@ -131,7 +182,7 @@ public sealed class PrecopyFailureTests
             (NetworkStream channel, NetworkStream far) = TcpTransport.CreateLoopbackPair(IoTimeout);
             sinks.Drain(far, dispose: true);
             return channel;
-        }, cancellationToken), () => source.Statistics);
+        }, cancellationToken), () => source.Statistics, () => source.Checksums);
     }
 
     private static async Task WaitForTransferred(Func<MigrationStatistics> statistics, Task<MigrationResult> migrating, long bytes)
@@ -171,6 +222,26 @@ public sealed class PrecopyFailureTests
             lock (_readers)
             {
                 _readers.Add((reader, stream, dispose));
+            }
+        }
+
+        /// <summary>Resets every connection now (linger 0: the source's next send or read fails).</summary>
+        public void Reset()
+        {
+            lock (_readers)
+            {
+                foreach ((Task _, NetworkStream stream, bool _) in _readers)
+                {
+                    try
+                    {
+                        stream.Socket.LingerState = new LingerOption(true, 0);
+                        stream.Socket.Close();
+                    }
+                    catch (Exception e) when (e is SocketException or ObjectDisposedException)
+                    {
+                        // Ended already.
+                    }
+                }
             }
         }
 

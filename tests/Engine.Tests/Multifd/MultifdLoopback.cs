@@ -33,7 +33,7 @@ internal static class MultifdLoopback
     /// </summary>
     public static async Task<(MigrationResult Source, DestinationResult Destination, MultifdSource Migration)> Migrate(
         MigrationGuest guest, MigrationParameters parameters, MigrationParameters multifd, TlsOptions? serverTls, TlsOptions? clientTls,
-        SourceMigrationOptions? options = null, TlsOptions? channelTls = null, bool plainChannels = false)
+        SourceMigrationOptions? options = null, TlsOptions? channelTls = null, bool plainChannels = false, Action<MultifdSource>? started = null)
     {
         using TcpListener listener = TcpTransport.Listen("127.0.0.1", 0, backlog: 256);
         int port = ((IPEndPoint)listener.LocalEndpoint).Port;
@@ -47,6 +47,7 @@ internal static class MultifdLoopback
             return received;
         });
         var source = new MultifdSource(guest, MultifdLoopback.Combine(parameters, multifd), options ?? new SourceMigrationOptions { ReplyTimeout = IoTimeout, RatePeriod = TimeSpan.FromMilliseconds(200) });
+        started?.Invoke(source);
         TlsOptions? channels = plainChannels ? null : channelTls ?? clientTls;
         MigrationResult result;
         try

@@ -1,0 +1,335 @@
+using System.Net.Sockets;
+using Engine.Codecs;
+using Engine.Memory;
+using Engine.Migration;
+using Engine.Tests.Multifd;
+using Engine.Transport;
+using Xunit;
+
+namespace Engine.Tests.Migration;
+
+/// <summary>
+/// The source's checksums hashed chunk by chunk as the pages are sent (<c>SourceChecksums</c>, on the thread pool): the
+/// value is always the one-pass <see cref="MemoryChecksum"/> of the memory at the pause, a chunk written after its hash
+/// (or while it is hashed) is hashed again, in both wire modes.
+/// </summary>
+public sealed class SourceChecksumTests
+{
+    private static readonly TimeSpan IoTimeout = TimeSpan.FromSeconds(10);
+
+    private const int PagesPerChunk = MemoryChecksum.ChunkSize / PageSizes.PageSize;
+
+    [Fact] // the pool's hashes are drained before each check
+    public void AChunkIsHashedWhenPassedCleanAndAgainOnlyAfterThePauseWhenWrittenAfterItsHash()
+    {
+        // 40 MiB: chunks of 16, 16 and 8 MiB. The driver's walk is played by hand: batches of 128 pages from the start.
+        using var block = new RamBlock("pc.ram", 40L << 20);
+        new Random(11).NextBytes(block.GetSpan(0, 40 << 20));
+        var bitmap = new DirtyBitmap(block.PageCount);
+        bitmap.SetAll();
+        var checksums = new SourceChecksums([block], [bitmap]);
+
+        Send(checksums, bitmap, 0, PagesPerChunk);
+        checksums.Drain();
+        Assert.Equal(0, checksums.HashedWhileSending); // the cursor has not left chunk 0 yet
+        Send(checksums, bitmap, PagesPerChunk, 128);
+        checksums.Drain();
+        Assert.Equal(1, checksums.HashedWhileSending);
+
+        // A page of chunk 0 is written after its hash; the sync reports it: chunk 0 is stale, and not hashed again while
+        // the guest runs, even when the cursor passes it clean.
+        block.GetSpan(5 * PageSizes.PageSize, 8).Fill(0xA5);
+        Assert.True(bitmap.MarkPending(5));
+        checksums.Synced();
+        Assert.Equal(1, checksums.Invalidated);
+        Send(checksums, bitmap, PagesPerChunk + 128, (int)block.PageCount - PagesPerChunk - 128);
+        Send(checksums, bitmap, 5, 1);
+        checksums.AllSent();
+        checksums.Drain();
+        Assert.Equal(3, checksums.HashedWhileSending); // chunks 1 and 2
+
+        // A chunk with a page still to send is not hashed when passed: chunk 1 gets a dirty page before the pause.
+        block.GetSpan((PagesPerChunk + 9) * PageSizes.PageSize, 8).Fill(0x5A);
+        Assert.True(bitmap.MarkPending(PagesPerChunk + 9));
+        checksums.Synced();
+        Assert.Equal(2, checksums.Invalidated);
+
+        // Paused: the last round passes chunk 1 (its page sent) and hashes it again; chunk 0 (stale, nothing to send) is
+        // hashed at the end.
+        checksums.GuestPaused = true;
+        Send(checksums, bitmap, PagesPerChunk + 9, 1);
+        checksums.AllSent();
+        checksums.Drain();
+        Assert.Equal(4, checksums.HashedWhileSending);
+        IReadOnlyList<BlockChecksum> result = checksums.Finish();
+        Assert.Equal(1, checksums.HashedAtFinish);
+        Assert.Equal(MemoryChecksum.Of(block), Assert.Single(result).Checksum);
+        Assert.Equal("pc.ram", result[0].Name);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task AHashStillRunningWhenASyncFindsItsChunkWrittenIsDropped()
+    {
+        // The sync may come before or after the pool's hash of chunk 0 ends: either way chunk 0 ends stale and is hashed
+        // again at the end, so the write counts.
+        using var block = new RamBlock("pc.ram", 32L << 20);
+        new Random(13).NextBytes(block.GetSpan(0, 32 << 20));
+        for (int round = 0; round < 20; round++)
+        {
+            var bitmap = new DirtyBitmap(block.PageCount);
+            bitmap.SetAll();
+            var checksums = new SourceChecksums([block], [bitmap]);
+            Send(checksums, bitmap, 0, PagesPerChunk + 128); // chunk 0 passed: its hash starts on the pool
+            block.GetSpan((round + 1) * PageSizes.PageSize, 8).Fill((byte)round);
+            Assert.True(bitmap.MarkPending(round + 1));
+            checksums.Synced();
+            Assert.Equal(1, checksums.Invalidated);
+            Send(checksums, bitmap, PagesPerChunk + 128, PagesPerChunk - 128);
+            Send(checksums, bitmap, round + 1, 1);
+            checksums.AllSent();
+            IReadOnlyList<BlockChecksum> result = await Task.Run(checksums.Finish);
+            Assert.Equal(1, checksums.HashedWhileSending); // chunk 1 only
+            Assert.Equal(1, checksums.HashedAtFinish);
+            Assert.Equal(MemoryChecksum.Of(block), result[0].Checksum);
+        }
+    }
+
+    [Fact] // no thread, nothing to hang
+    public void ChunksNeverPassedCleanAreHashedAtTheEndWithTheOnePassValue()
+    {
+        // Pages sent out of order (a bitmap re-dirtied behind the cursor) leave chunks unpassed: Finish hashes them all.
+        using var block = new RamBlock("pc.ram", (33L << 20) + (3 * PageSizes.PageSize));
+        new Random(12).NextBytes(block.GetSpan(0, (int)block.Size));
+        var bitmap = new DirtyBitmap(block.PageCount);
+        bitmap.SetAll();
+        var checksums = new SourceChecksums([block], [bitmap]);
+        Send(checksums, bitmap, 0, 100);
+        IReadOnlyList<BlockChecksum> result = checksums.Finish();
+        Assert.Equal(0, checksums.HashedWhileSending);
+        Assert.Equal(3, checksums.HashedAtFinish);
+        Assert.Equal(MemoryChecksum.Of(block), result[0].Checksum);
+    }
+
+    [Theory(Timeout = 60_000)]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AFrozenGuestIsHashedWhileSentWithTheOnePassValue(bool multifd)
+    {
+        // Two blocks, the second not a whole number of chunks; half the pages zero.
+        var first = new RamBlock("pc.ram", 48L << 20);
+        var second = new RamBlock("vga.vram", (20L << 20) + (5 * PageSizes.PageSize));
+        Fill(first, 21);
+        Fill(second, 22);
+        using MigrationGuest guest = MigrationGuest.FromBlocks([first, second]);
+        IReadOnlyList<BlockChecksum> onePass = MemoryChecksum.Of(guest.Memory);
+        var parameters = new MigrationParameters { CompressThreads = 2, MaxBandwidth = 0 };
+
+        (MigrationResult source, DestinationResult destination, SourceChecksums checksums) = await Migrate(guest, parameters, multifd, null);
+        using (destination.Memory)
+        {
+            Assert.Equal(onePass, source.SourceChecksums);
+            Assert.True(source.ChecksumsMatch, "the destination's checksums differ");
+            Assert.Equal(onePass, destination.Checksums);
+
+            // Every chunk was hashed as it was sent, none after: 3 + 2 chunks.
+            Assert.Equal(5, checksums.HashedWhileSending);
+            Assert.Equal(0, checksums.HashedAtFinish);
+            Assert.Equal(0, checksums.Invalidated);
+        }
+    }
+
+    [Theory(Timeout = 60_000)]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ALiveGuestWritingChunksAfterTheirHashEndsWithTheOnePassValueAtThePause(bool multifd)
+    {
+        // 48 MiB at 24 MiB/s: chunk 0 is hashed after about 0.7 s, and a writer then keeps writing pages of chunk 0 (and
+        // chunk 2) until the pause. The source's checksum must be the one-pass value of the memory at the pause.
+        var memory = new GuestMemory();
+        RamBlock block = memory.AddBlock("pc.ram", 48L << 20);
+        Fill(block, 31);
+        using var writer = new ChunkWriter(memory);
+        using MigrationGuest guest = MigrationGuest.FromMemory(memory, writer.Log, writer);
+        var parameters = new MigrationParameters { Compression = CompressionSettings.Create(CompressMethod.None, 0), CompressThreads = 2, MaxBandwidth = 24L << 20 };
+
+        (MigrationResult source, DestinationResult destination, SourceChecksums checksums) = await Migrate(guest, parameters, multifd, writer.StartAfterFirstHash);
+        await writer.Stopped.WaitAsync(TimeSpan.FromSeconds(10));
+        using (destination.Memory)
+        {
+            Assert.True(writer.Writes > 0, "the writer never wrote");
+            Assert.True(checksums.Invalidated >= 1, "no chunk was found written after its hash");
+            Assert.True(checksums.HashedWhileSending + checksums.HashedAtFinish > 3, $"{checksums.HashedWhileSending} + {checksums.HashedAtFinish} hashes: a stale chunk must be hashed again");
+
+            // The guest is paused: its memory is what the source hashed and the destination holds.
+            Assert.Equal(MemoryChecksum.Of(guest.Memory), source.SourceChecksums);
+            Assert.True(source.ChecksumsMatch, "the destination's checksums differ");
+            Assert.True(block.GetSpan(0, 48 << 20).SequenceEqual(destination.Memory.Blocks[0].GetSpan(0, 48 << 20)), "the destination's memory differs");
+        }
+    }
+
+    /// <summary>Hands pages <paramref name="start"/> to <paramref name="start"/> + <paramref name="count"/> over as the driver does.</summary>
+    private static void Send(SourceChecksums checksums, DirtyBitmap bitmap, long start, int count)
+    {
+        for (long page = start; page < start + count; page += 128)
+        {
+            long last = Math.Min(page + 128, start + count) - 1;
+            for (long p = page; p <= last; p++)
+            {
+                bitmap.TestAndClear(p);
+            }
+
+            checksums.Handed(0, page * PageSizes.PageSize, last * PageSizes.PageSize);
+        }
+    }
+
+    /// <summary>Half the pages random, half zero, in runs of 8 pages.</summary>
+    private static void Fill(RamBlock block, int seed)
+    {
+        var random = new Random(seed);
+        for (long page = 0; page < block.PageCount; page++)
+        {
+            if ((page / 8) % 2 == 0)
+            {
+                random.NextBytes(block.GetSpan(page * PageSizes.PageSize, PageSizes.PageSize));
+            }
+        }
+    }
+
+    /// <summary>Migrates <paramref name="guest"/> over loopback in either wire mode to an Engine destination.</summary>
+    private static async Task<(MigrationResult Source, DestinationResult Destination, SourceChecksums Checksums)> Migrate(
+        MigrationGuest guest, MigrationParameters parameters, bool multifd, Action<Func<SourceChecksums>>? started)
+    {
+        if (multifd)
+        {
+            MultifdSource? created = null;
+            (MigrationResult result, DestinationResult received, MultifdSource source) = await MultifdLoopback.Migrate(
+                guest, parameters, new MigrationParameters { MultifdChannels = 2, MultifdCompression = parameters.Compression.Method },
+                serverTls: null, clientTls: null, started: s =>
+                {
+                    created = s;
+                    started?.Invoke(() => s.Checksums);
+                });
+            Assert.Same(created, source);
+            return (result, received, source.Checksums);
+        }
+
+        (NetworkStream sourceEnd, NetworkStream destinationEnd) = TcpTransport.CreateLoopbackPair(IoTimeout);
+        using (sourceEnd)
+        using (destinationEnd)
+        {
+            var destination = new DestinationMigration(new DestinationOptions { Parameters = parameters, ReadTimeout = IoTimeout });
+            Task<DestinationResult> incoming = Task.Factory.StartNew(() => destination.Run(destinationEnd), TaskCreationOptions.LongRunning);
+            var single = new SourceMigration(guest, parameters, new SourceMigrationOptions { ReplyTimeout = IoTimeout, RatePeriod = TimeSpan.FromMilliseconds(200) });
+            started?.Invoke(() => single.Checksums);
+            MigrationResult result = await Task.Factory.StartNew(() => single.Run(sourceEnd), TaskCreationOptions.LongRunning);
+            return (result, await incoming, single.Checksums);
+        }
+    }
+
+    /// <summary>
+    /// A guest's vCPU played by the test: once the source has hashed a chunk, writes a page of chunk 0 or 2 every
+    /// millisecond (bytes first, then the dirty log, as <see cref="IDirtyLog"/> asks) until the migration pauses it.
+    /// </summary>
+    private sealed class ChunkWriter : IGuestControl, IDisposable
+    {
+        private readonly RamBlock _block;
+        private readonly Lock _gate = new();
+        private readonly CancellationTokenSource _stop = new();
+        private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private bool _paused;
+        private bool _started;
+        private bool _disposed;
+        private int _writes;
+
+        public ChunkWriter(GuestMemory memory)
+        {
+            _block = memory.Blocks[0];
+            Log = new DirtyPageLog(memory);
+        }
+
+        public DirtyPageLog Log { get; }
+
+        public int Writes => Volatile.Read(ref _writes);
+
+        public Task Stopped => _stopped.Task;
+
+        public Exception? Failure => null;
+
+        public void StartAfterFirstHash(Func<SourceChecksums> checksums)
+        {
+            _started = true;
+            _ = Task.Factory.StartNew(() =>
+            {
+                try
+                {
+                    var random = new Random(41);
+                    while (checksums().HashedWhileSending == 0 && !_stop.IsCancellationRequested)
+                    {
+                        Thread.Sleep(1);
+                    }
+
+                    while (!_stop.IsCancellationRequested)
+                    {
+                        lock (_gate)
+                        {
+                            if (_paused)
+                            {
+                                return;
+                            }
+
+                            long chunk = random.Next(2) * 2;
+                            long page = (chunk * PagesPerChunk) + random.Next(PagesPerChunk);
+                            random.NextBytes(_block.GetSpan(page * PageSizes.PageSize, 64));
+                            Log.MarkDirty(0, page * PageSizes.PageSize);
+                            _writes++;
+                        }
+
+                        Thread.Sleep(1);
+                    }
+                }
+                finally
+                {
+                    _stopped.TrySetResult();
+                }
+            }, TaskCreationOptions.LongRunning);
+        }
+
+        public void Pause()
+        {
+            lock (_gate)
+            {
+                _paused = true;
+            }
+        }
+
+        public void Resume()
+        {
+            lock (_gate)
+            {
+                _paused = false;
+            }
+        }
+
+        public void Throttle(double fraction)
+        {
+        }
+
+        public void Dispose()
+        {
+            // Twice: the guest disposes its control, and so does the test.
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            _stop.Cancel();
+            if (_started)
+            {
+                _stopped.Task.Wait(TimeSpan.FromSeconds(10));
+            }
+
+            _stop.Dispose();
+        }
+    }
+}
