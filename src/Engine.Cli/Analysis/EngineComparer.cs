@@ -15,7 +15,7 @@ internal static class EngineComparer
     /// <summary>Measures one candidate on <paramref name="pages"/> (a whole number of 4096-byte pages).</summary>
     public static CodecMeasurement Measure(CodecCandidate candidate, ReadOnlyMemory<byte> pages, int compressThreads, int decompressThreads)
     {
-        const int PageSize = PageSizes.PageSize;
+        const int PageSize = PageCodecs.PageSize;
         if (pages.Length % PageSize != 0 || pages.Length == 0)
         {
             throw new ArgumentException($"page data is {pages.Length} bytes, not a whole, non-zero number of {PageSize}-byte pages", nameof(pages));
@@ -45,7 +45,7 @@ internal static class EngineComparer
         pages.Span.CopyTo(from.GetSpan(0, pages.Length));
 
         // What the single writer would put on the wire, kept so decompression can be timed apart from compression.
-        var payloads = new MeasuredPayloads(count, PageSizes.MaxCompressedPage);
+        var payloads = new MeasuredPayloads(count, PageCodecs.MaxCompressedPage);
 
         TimeSpan compressTime;
         using (var engine = new CompressionEngine(compressOptions))
