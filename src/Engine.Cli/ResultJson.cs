@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using Engine.Codecs;
-using Engine.Memory;
 using Engine.Migration;
 using Engine.Relay;
 
@@ -70,8 +69,8 @@ internal static class ResultJson
             ["transferred"] = bytes,
             ["duplicate"] = zero,
             ["normal"] = raw,
-            ["normal-bytes"] = raw * PageSizes.PageSize,
-            ["page-size"] = PageSizes.PageSize,
+            ["normal-bytes"] = raw * PageCodecs.PageSize,
+            ["page-size"] = PageCodecs.PageSize,
         },
         ["compression"] = new JsonObject { ["pages"] = compressed },
     };

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Engine.Codecs;
-using Engine.Memory;
 
 namespace Engine.Cli.Analysis;
 
@@ -13,7 +12,7 @@ internal static class CodecComparer
     /// <summary>Measures one candidate on <paramref name="pages"/> (a whole number of 4096-byte pages).</summary>
     public static CodecMeasurement Measure(CodecCandidate candidate, ReadOnlyMemory<byte> pages)
     {
-        const int PageSize = PageSizes.PageSize;
+        const int PageSize = PageCodecs.PageSize;
         if (pages.Length % PageSize != 0)
         {
             throw new ArgumentException($"page data is {pages.Length} bytes, not a whole number of {PageSize}-byte pages", nameof(pages));
@@ -28,7 +27,7 @@ internal static class CodecComparer
         var payloads = new MeasuredPayloads(count, compressor?.MaxCompressedLength ?? PageSize);
 
         // Warm up the contexts so first-use costs stay out of the timing.
-        Span<byte> scratch = stackalloc byte[PageSizes.MaxCompressedPage];
+        Span<byte> scratch = stackalloc byte[PageCodecs.MaxCompressedPage];
         ReadOnlySpan<byte> all = pages.Span;
         if (compressor is not null && count > 0)
         {
@@ -42,7 +41,7 @@ internal static class CodecComparer
         for (int i = 0; i < count; i++)
         {
             ReadOnlySpan<byte> page = all.Slice(i * PageSize, PageSize);
-            if (ZeroPage.IsZero(page))
+            if (PageCodecs.IsZeroPage(page))
             {
                 payloads.AddZero(i);
                 continue;

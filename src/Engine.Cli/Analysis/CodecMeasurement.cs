@@ -1,4 +1,4 @@
-using Engine.Memory;
+using Engine.Codecs;
 
 namespace Engine.Cli.Analysis;
 
@@ -44,8 +44,8 @@ internal sealed record CodecMeasurement
         get
         {
             long nonZero = CompressedPages + RawPages;
-            long sent = PayloadBytes + (RawPages * PageSizes.PageSize);
-            return sent == 0 ? 0 : (double)(nonZero * PageSizes.PageSize) / sent;
+            long sent = PayloadBytes + (RawPages * PageCodecs.PageSize);
+            return sent == 0 ? 0 : (double)(nonZero * PageCodecs.PageSize) / sent;
         }
     }
 
@@ -55,7 +55,7 @@ internal sealed record CodecMeasurement
         get
         {
             long size = PayloadBytes + (4 * CompressedPages);
-            return size == 0 ? 0 : (double)(CompressedPages * PageSizes.PageSize) / size;
+            return size == 0 ? 0 : (double)(CompressedPages * PageCodecs.PageSize) / size;
         }
     }
 
@@ -69,5 +69,5 @@ internal sealed record CodecMeasurement
     public double DecompressMBps => Rate(DecompressThreads > 0 ? Pages : CompressedPages, DecompressTime);
 
     private static double Rate(long pages, TimeSpan time)
-        => time <= TimeSpan.Zero ? 0 : pages * (double)PageSizes.PageSize / time.TotalSeconds / 1e6;
+        => time <= TimeSpan.Zero ? 0 : pages * (double)PageCodecs.PageSize / time.TotalSeconds / 1e6;
 }

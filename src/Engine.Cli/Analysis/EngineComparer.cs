@@ -15,7 +15,7 @@ internal static class EngineComparer
     /// <summary>Measures one candidate on <paramref name="pages"/> (a whole number of 4096-byte pages).</summary>
     public static CodecMeasurement Measure(CodecCandidate candidate, ReadOnlyMemory<byte> pages, int compressThreads, int decompressThreads)
     {
-        const int PageSize = PageSizes.PageSize;
+        const int PageSize = PageCodecs.PageSize;
         if (pages.Length % PageSize != 0 || pages.Length == 0)
         {
             throw new ArgumentException($"page data is {pages.Length} bytes, not a whole, non-zero number of {PageSize}-byte pages", nameof(pages));
@@ -45,30 +45,33 @@ internal static class EngineComparer
         pages.Span.CopyTo(from.GetSpan(0, pages.Length));
 
         // What the single writer would put on the wire, kept so decompression can be timed apart from compression.
-        var payloads = new MeasuredPayloads(count, PageSizes.MaxCompressedPage);
+        var payloads = new MeasuredPayloads(count, PageCodecs.MaxCompressedPage);
 
         TimeSpan compressTime;
         using (var engine = new CompressionEngine(compressOptions))
         {
             long start = Stopwatch.GetTimestamp();
-            engine.CompressBlock(from, (in PageResult r) =>
+
+            // The engine's public loop, as a host's writer runs it: submit; when every worker's credit is taken, take the
+            // oldest result first; keep whatever is ready; at the end, wait for every page in flight. Results come in page order.
+            for (long offset = 0; offset < from.Size; offset += PageSize)
             {
-                int index = (int)(r.Offset / PageSize);
-                switch (r.Kind)
+                while (!engine.TrySubmit(from, offset))
                 {
-                    case PageResultKind.Zero:
-                        payloads.AddZero(index);
-                        break;
-                    case PageResultKind.Compressed:
-                        r.Bytes.CopyTo(payloads.Slot(index));
-                        payloads.AddCompressed(index, r.Length);
-                        break;
-                    default:
-                        payloads.AddRaw(index);
-                        break;
+                    Keep(engine, engine.Receive(), payloads);
                 }
-            });
-            engine.Drain(static (in PageResult _) => { });
+
+                while (engine.TryReceive(out PageResult ready))
+                {
+                    Keep(engine, ready, payloads);
+                }
+            }
+
+            while (engine.InFlight > 0)
+            {
+                Keep(engine, engine.Receive(), payloads);
+            }
+
             compressTime = Stopwatch.GetElapsedTime(start);
         }
 
@@ -100,5 +103,26 @@ internal static class EngineComparer
 
         bool verified = from.GetSpan(0, pages.Length).SequenceEqual(to.GetSpan(0, pages.Length));
         return payloads.ToMeasurement(candidate, compressThreads, decompressThreads, compressTime, decompressTime, verified);
+    }
+
+    /// <summary>Records one result as the single writer would put it on the wire, then gives its bytes back to the engine.</summary>
+    private static void Keep(CompressionEngine engine, in PageResult r, MeasuredPayloads payloads)
+    {
+        int index = (int)(r.Offset / PageCodecs.PageSize);
+        switch (r.Kind)
+        {
+            case PageResultKind.Zero:
+                payloads.AddZero(index);
+                break;
+            case PageResultKind.Compressed:
+                r.Bytes.CopyTo(payloads.Slot(index));
+                payloads.AddCompressed(index, r.Length);
+                break;
+            default:
+                payloads.AddRaw(index);
+                break;
+        }
+
+        engine.Release(in r);
     }
 }

@@ -4,7 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Engine.Cli.Analysis;
 using Engine.Codecs;
-using Engine.Memory;
+using Engine.Migration;
 using Spectre.Console;
 
 namespace Engine.Cli.Commands;
@@ -56,7 +56,7 @@ internal static class CompareCommand
         var decompressThreads = new Option<int>("--decompress-threads")
         {
             Description = "decompress-threads (1-255) when --threads is given.",
-            DefaultValueFactory = _ => ThreadCounts.DefaultDecompress,
+            DefaultValueFactory = _ => MigrationOptions.Defaults.DecompressThreads,
         };
         var json = new Option<bool>("--json") { Description = "Print the results as JSON." };
 
@@ -81,12 +81,12 @@ internal static class CompareCommand
         string methodList, string levelList, string zlibChoice, FileInfo? file, int pageCount, string content, int threads, int decompressThreads, bool json)
     {
         List<CodecCandidate> candidates = ParseCandidates(methodList, levelList, zlibChoice);
-        if (threads is < 0 or > ThreadCounts.Max)
+        if (threads is < 0 or > MigrationParameters.MaxThreads)
         {
             throw new EngineParameterException("compress-threads", $"--threads {threads} is out of range: accepted 0 (no engine) or 1 to 255");
         }
 
-        ThreadCounts.Check("decompress-threads", decompressThreads);
+        _ = new MigrationParameters { DecompressThreads = decompressThreads }; // its setter checks the range, in the library's words
 
         NativeLibraries.SelfCheck();
         (byte[] data, string source) = LoadPages(file, pageCount, content);
@@ -126,7 +126,7 @@ internal static class CompareCommand
         }
         else
         {
-            Render(source, data.Length / PageSizes.PageSize, threads, decompressThreads, results);
+            Render(source, data.Length / PageCodecs.PageSize, threads, decompressThreads, results);
         }
 
         return results.All(r => r.Verified) ? 0 : CliErrors.Failure;
@@ -198,11 +198,11 @@ internal static class CompareCommand
 
             if (content == "synthetic")
             {
-                byte[] synthetic = new byte[pageCount * PageSizes.PageSize];
+                byte[] synthetic = new byte[pageCount * PageCodecs.PageSize];
                 var model = new SyntheticContent(seed: 1);
                 for (int i = 0; i < pageCount; i++)
                 {
-                    model.Fill(synthetic.AsSpan(i * PageSizes.PageSize, PageSizes.PageSize), i);
+                    model.Fill(synthetic.AsSpan(i * PageCodecs.PageSize, PageCodecs.PageSize), i);
                 }
 
                 return (synthetic, FormattableString.Invariant(
@@ -229,7 +229,7 @@ internal static class CompareCommand
         }
 
         // A trailing partial page is padded with zeros, as a guest would see the rest of its page.
-        long padded = (file.Length + PageSizes.PageSize - 1) / PageSizes.PageSize * PageSizes.PageSize;
+        long padded = (file.Length + PageCodecs.PageSize - 1) / PageCodecs.PageSize * PageCodecs.PageSize;
         byte[] data = GC.AllocateUninitializedArray<byte>(checked((int)padded));
         using (FileStream stream = file.OpenRead())
         {
@@ -238,7 +238,7 @@ internal static class CompareCommand
 
         data.AsSpan((int)file.Length).Clear();
         string note = padded != file.Length ? $", last page padded with {padded - file.Length} zero bytes" : string.Empty;
-        return (data, $"{file.Name}, {padded / PageSizes.PageSize} pages{note}");
+        return (data, $"{file.Name}, {padded / PageCodecs.PageSize} pages{note}");
     }
 
     private static void Render(string source, int pages, int threads, int decompressThreads, List<CodecMeasurement> results)

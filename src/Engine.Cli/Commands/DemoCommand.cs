@@ -86,7 +86,7 @@ internal static class DemoCommand
         var counts = new List<int>();
         foreach (string item in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
-            if (!int.TryParse(item, NumberStyles.None, CultureInfo.InvariantCulture, out int n) || n is < ThreadCounts.Min or > ThreadCounts.Max)
+            if (!int.TryParse(item, NumberStyles.None, CultureInfo.InvariantCulture, out int n) || n is < 1 or > MigrationParameters.MaxThreads)
             {
                 throw new EngineParameterException("benchmark-threads", $"benchmark-threads '{item}' is not accepted: compress-threads 1 to 255, comma-separated");
             }
@@ -197,7 +197,7 @@ internal static class DemoCommand
                 {
                     incoming.GetAwaiter().GetResult().Memory.Dispose();
                 }
-                catch (Exception e) when (e is MigrationException or OperationCanceledException)
+                catch (Exception e) when (e is EngineException { Kind: EngineErrorKind.Migration } or OperationCanceledException)
                 {
                     // The source's error is the one to report.
                 }

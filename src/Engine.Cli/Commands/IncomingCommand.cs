@@ -117,7 +117,7 @@ internal static class IncomingCommand
             bytes = 0;
         }
 
-        if (bytes < PageSizes.PageSize)
+        if (bytes < PageCodecs.PageSize)
         {
             throw new EngineParameterException("max-ram", $"max-ram '{text}' is not accepted: a size of at least 4K, with K, M, G or T (1024-based), e.g. 16G");
         }

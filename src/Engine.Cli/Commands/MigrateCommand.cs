@@ -96,8 +96,8 @@ internal static class MigrateCommand
 
         // The progress lines follow the migration that runs, in either wire mode.
         using JsonProgress? lines = JsonProgress.StartIf(jsonProgress, () => source is not null
-            ? source.Statistics.Snapshot(source.NowMs).ToJsonObject()
-            : multifdSource!.Statistics.Snapshot(multifdSource.NowMs).ToJsonObject());
+            ? source.Query().ToJsonObject()
+            : multifdSource!.Query().ToJsonObject());
         MigrationResult result;
         if (multifdSource is not null)
         {

@@ -52,7 +52,7 @@ internal static class MigrationBenchmark
                 MigrationResult result = DemoCommand.RunOnce(guest, parameters, null, cancellationToken);
                 if (result.ChecksumsMatch != true)
                 {
-                    throw new MigrationException($"benchmark run {method} x{threads}: the checksums differ");
+                    throw new EngineException(EngineErrorKind.Migration, $"benchmark run {method} x{threads}: the checksums differ");
                 }
 
                 double mbps = result.Info.TotalBytes / 1e6 / Math.Max(0.001, result.Info.TotalTimeMs / 1000.0);

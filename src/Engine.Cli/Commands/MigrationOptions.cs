@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using Engine.Codecs;
-using Engine.Memory;
 using Engine.Migration;
 using Engine.Wire;
 
@@ -14,13 +13,16 @@ namespace Engine.Cli.Commands;
 /// </summary>
 internal sealed class MigrationOptions
 {
+    /// <summary>The library's defaults (QEMU's): the options' defaults are read from here, never written again.</summary>
+    public static readonly MigrationParameters Defaults = new();
+
     public Option<string> Method { get; } = new("--compress-method") { Description = "compress-method: none, zlib or zstd.", DefaultValueFactory = _ => "zlib" };
 
     public Option<int> Level { get; } = new("--compress-level") { Description = "compress-level (zlib 0-9, zstd 1-22 or -1 to -100).", DefaultValueFactory = _ => 1 };
 
-    public Option<int> CompressThreads { get; } = new("--compress-threads") { Description = "compress-threads, 1-255.", DefaultValueFactory = _ => ThreadCounts.DefaultCompress };
+    public Option<int> CompressThreads { get; } = new("--compress-threads") { Description = "compress-threads, 1-255.", DefaultValueFactory = _ => Defaults.CompressThreads };
 
-    public Option<int> DecompressThreads { get; } = new("--decompress-threads") { Description = "decompress-threads, 1-255.", DefaultValueFactory = _ => ThreadCounts.DefaultDecompress };
+    public Option<int> DecompressThreads { get; } = new("--decompress-threads") { Description = "decompress-threads, 1-255.", DefaultValueFactory = _ => Defaults.DecompressThreads };
 
     public Option<bool> NoWaitThread { get; } = new("--no-compress-wait-thread") { Description = "compress-wait-thread off: send a page raw when every worker is busy." };
 
@@ -106,7 +108,7 @@ internal sealed class MigrationOptions
             throw new EngineParameterException(parameter, $"{parameter} '{text}' is not a size: accepted bytes or a number with K, M, G (1024-based), e.g. 256M");
         }
 
-        if (bytes < PageSizes.PageSize || bytes > 64L << 30 || bytes % PageSizes.PageSize != 0)
+        if (bytes < PageCodecs.PageSize || bytes > 64L << 30 || bytes % PageCodecs.PageSize != 0)
         {
             throw new EngineParameterException(parameter, $"{parameter} '{text}' is out of range: accepted 4K to 64G, a multiple of 4096 bytes");
         }

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Engine.Multifd;
 
 namespace Engine.Cli.Commands;
 
@@ -16,7 +15,7 @@ internal sealed class MultifdOptions(string prefix = "", Option<string?>? shared
 {
     public Option<bool> Enabled { get; } = new($"--{prefix}multifd") { Description = prefix.Length == 0 ? "The multifd capability: a main connection plus --multifd-channels connections in QEMU 7.2's multifd format (implied by the options below)." : $"multifd to the destination: a main connection plus --{prefix}multifd-channels connections in QEMU's multifd format (implied by the --{prefix}multifd options)." };
 
-    public Option<int> Channels { get; } = new($"--{prefix}multifd-channels") { Description = "multifd-channels, 1-255.", DefaultValueFactory = _ => ThreadCounts.DefaultMultifdChannels };
+    public Option<int> Channels { get; } = new($"--{prefix}multifd-channels") { Description = "multifd-channels, 1-255.", DefaultValueFactory = _ => MigrationOptions.Defaults.MultifdChannels };
 
     public Option<string> Compression { get; } = new($"--{prefix}multifd-compression") { Description = "multifd-compression: none, zlib or zstd.", DefaultValueFactory = _ => "none" };
 
@@ -56,7 +55,23 @@ internal sealed class MultifdOptions(string prefix = "", Option<string?>? shared
             || parse.GetResult(Compression) is { Implicit: false }
             || (source && (parse.GetResult(ZlibLevel) is { Implicit: false } || parse.GetResult(ZstdLevel) is { Implicit: false }));
 
-    /// <summary><c>--uuid</c> (QEMU's <c>-uuid</c>, in its byte order), or all zero.</summary>
+    /// <summary>
+    /// <c>--uuid</c> (QEMU's <c>-uuid</c>, in its byte order), or all zero: 32 hex digits, hyphens anywhere ignored; else an
+    /// <see cref="EngineParameterException"/> naming <c>uuid</c>.
+    /// </summary>
     public Guid ParseUuid(ParseResult parse)
-        => parse.GetValue(Uuid) is string uuid ? new Guid(MultifdFormat.ParseUuid(uuid), bigEndian: true) : Guid.Empty;
+    {
+        if (parse.GetValue(Uuid) is not string text)
+        {
+            return Guid.Empty;
+        }
+
+        string hex = text.Replace("-", "", StringComparison.Ordinal);
+        if (hex.Length != 32 || !hex.All(Uri.IsHexDigit))
+        {
+            throw new EngineParameterException("uuid", $"uuid '{text}' is not a UUID: accepted 8-4-4-4-12 hex digits, e.g. 00000000-0000-0000-0000-000000000000");
+        }
+
+        return new Guid(Convert.FromHexString(hex), bigEndian: true);
+    }
 }

@@ -128,7 +128,7 @@ internal static class RelayCommand
                     : null;
                 string? toMultifdName = !toMultifdRequested ? null
                     : outgoing.MultifdCompression == CompressMethod.None ? $"none x{outgoing.MultifdChannels}"
-                    : $"{CompressionSettings.NameOf(outgoing.MultifdCompression)}-{outgoing.MultifdLevel} x{outgoing.MultifdChannels}";
+                    : $"{CompressionSettings.NameOf(outgoing.MultifdCompression)}-{(outgoing.MultifdCompression == CompressMethod.Zlib ? outgoing.MultifdZlibLevel : outgoing.MultifdZstdLevel)} x{outgoing.MultifdChannels}";
                 return Execute(new MigrationRelay(options), input, output, io, parse.GetValue(json), settings, tlsIn, tlsOut, cancellationToken, channels, toMultifdName);
             }
             finally
@@ -185,7 +185,7 @@ internal static class RelayCommand
         }
         catch (IOException e)
         {
-            throw new MigrationException($"relay: the destination {output} cannot be reached: {e.Message}", e);
+            throw new EngineException(EngineErrorKind.Migration, $"relay: the destination {output} cannot be reached: {e.Message}", innerException: e);
         }
 
         using (destination)

@@ -25,12 +25,16 @@ public static class Checkpoint
     }
 
     /// <summary>
-    /// Writes <paramref name="received"/> to <paramref name="path"/> as a QEMU mapped-ram file (<see cref="MappedRamWriter"/>),
-    /// which QEMU 9.0+ restores with <c>migrate-incoming file:PATH</c> and the mapped-ram capability on (multifd on or off).
-    /// Pages are uncompressed (mapped-ram has no compressed form); zero pages are holes. Returns the file's length; the
-    /// file is written under a temporary name and renamed when complete.
+    /// Writes <paramref name="received"/> to <paramref name="path"/> as a QEMU mapped-ram file, which QEMU 9.0+ restores with
+    /// <c>migrate-incoming file:PATH</c> and the mapped-ram capability on (multifd on or off): the received header,
+    /// configuration and commands, each RAM block's pages at fixed file offsets, then the bytes received after RAM.
+    /// Pages are uncompressed (mapped-ram has no compressed form); zero pages are holes. The non-zero pages are written by
+    /// <paramref name="threads"/> workers (1–255). Returns the file's length; the file is written under a temporary name
+    /// and renamed when complete, so a failure or a cancellation leaves no partial file.
     /// </summary>
-    internal static long SaveMappedRam(string path, DestinationResult received, int threads, CancellationToken cancellationToken = default)
+    /// <exception cref="EngineParameterException"><paramref name="threads"/> is out of range.</exception>
+    /// <exception cref="ArgumentException"><paramref name="received"/> did not come from a destination (no stream header or block list kept).</exception>
+    public static long SaveMappedRam(string path, DestinationResult received, int threads, CancellationToken cancellationToken = default)
     {
         CheckSave(path, received, threads);
         return OutputFile.WriteThenRename(path, file => WriteMappedRam(file, 0, received, threads, out _, cancellationToken), flushToDisk: true);

@@ -40,6 +40,13 @@ public sealed class SourceMigration
         _driver = new PrecopyDriver(guest, parameters, options);
     }
 
+    /// <summary>
+    /// The migration now, as QEMU's <c>query-migrate</c> answers it: status, times, RAM counters and rates (status
+    /// <c>none</c> before <see cref="Run"/>). Safe to call from any thread at any time; a progress display polls it, where
+    /// <see cref="SourceMigrationOptions.Progress"/> reports once per iteration.
+    /// </summary>
+    public MigrationInfo Query() => _driver.Statistics.Snapshot(_driver.NowMs);
+
     /// <summary>The live statistics (a progress display may snapshot them from another thread).</summary>
     internal MigrationStatistics Statistics => _driver.Statistics;
 

@@ -76,6 +76,20 @@ public sealed class PublicSurfaceTests
         Assert.True(type.IsPublic, $"{type.FullName} is what a host embeds (docs/EMBEDDING.md): it must stay public");
     }
 
+    /// <summary>
+    /// Calls the <c>engine</c> tool makes that a host may make too (issue 17: the tool uses only what a host may;
+    /// docs/ARCHITECTURE.md, "What the CLI uses that a host may not"): public members, not a friend's internals.
+    /// </summary>
+    [Theory]
+    [InlineData(typeof(Checkpoint), nameof(Checkpoint.SaveMappedRam))]
+    [InlineData(typeof(SourceMigration), nameof(SourceMigration.Query))]
+    [InlineData(typeof(MultifdSource), nameof(MultifdSource.Query))]
+    public void WhatTheToolCallsIsPublic(Type type, string method)
+    {
+        Assert.True(type.IsPublic, $"{type.FullName} is not public");
+        Assert.Contains(type.GetMethods(BindingFlags.Public | BindingFlags.Static | BindingFlags.Instance), m => m.Name == method);
+    }
+
     private static string[] Exported()
         => s_library.GetExportedTypes().Select(t => t.FullName!).Order(StringComparer.Ordinal).ToArray();
 }
