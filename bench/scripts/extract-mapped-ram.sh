@@ -5,7 +5,11 @@
 # `migrate file:` with the mapped-ram capability, and `migrate file:` without it (one stream, as QEMU 10 writes it by
 # default: pages raw, zero pages as ZERO records). Then extracts each REPEAT times, alternating, and prints the wall time
 # of each run and the medians; both extracts must give the same pc.ram image (checked once, cmp).
-#   bench/scripts/extract-mapped-ram.sh            MACHINE=pc-q35-10.0 MEM=512 REPEAT=3
+# With QEMU_LOAD=1 each round also times a fresh QEMU 10.0 (`-S -incoming defer`, same machine and memory) loading each
+# file with `migrate-incoming file:` (mapped-ram capability on for the mapped-ram file), from the command until
+# query-migrate says "completed" (polled every 5 ms; QEMU's own start-up not counted; Engine's figure is the whole
+# process, start-up included): issue 18's "the destination of QEMU's streams" row.
+#   bench/scripts/extract-mapped-ram.sh            MACHINE=pc-q35-10.0 MEM=512 REPEAT=3 QEMU_LOAD=0
 # Needs tests/interop/work (the guest) and QEMU 10 unpacked by tests/interop/qemu10.sh; ENGINE= the CLI to time.
 set -u
 REPEAT=${REPEAT:-3}; MACHINE=${MACHINE:-pc-q35-10.0}; MEM=${MEM:-512}
@@ -41,8 +45,34 @@ run() { # FILE -> wall ms of engine extract FILE
     e=$(date +%s%N)
     echo $(( (e - s) / 1000000 ))
 }
-MR=(); ST=()
+qload() { # FILE MAPPED_RAM(true|false) -> ms from migrate-incoming until completed, in a fresh QEMU 10.0
+    rm -f "$B/d.qmp"
+    "$Q10" -accel tcg -machine "$MACHINE" -smp 1 -m "$MEM" -display none -nic none -no-reboot -monitor none -S \
+        -kernel "$G/vmlinuz" -initrd "$G/initramfs.cpio.gz" -qmp "unix:$B/d.qmp,server=on,wait=off" \
+        -incoming defer > "$B/qload.log" 2>&1 &
+    local d=$!
+    for _ in $(seq 1 500); do [ -S "$B/d.qmp" ] && break; sleep 0.02; done
+    timeout 120 python3 - "$B/d.qmp" "$1" "$2" "$ROOT/tests/interop" <<'PY' || { kill $d; wait $d 2>/dev/null; echo "QEMU load failed" >&2; exit 1; }
+import sys, time
+sys.path.insert(0, sys.argv[4]); from qmp import Qmp
+q = Qmp(sys.argv[1])
+q.cmd("migrate-set-capabilities", capabilities=[{"capability": "mapped-ram", "state": sys.argv[3] == "true"}])
+t0 = time.monotonic(); q.cmd("migrate-incoming", uri="file:" + sys.argv[2])
+while True:
+    st = q.cmd("query-migrate").get("status")
+    if st == "completed": break
+    if st in ("failed", "cancelled"): sys.exit("QEMU load " + st)
+    time.sleep(0.005)
+print(round((time.monotonic() - t0) * 1000))
+PY
+    kill $d; wait $d 2>/dev/null
+}
+MR=(); ST=(); QMR=(); QST=()
 for r in $(seq 1 "$REPEAT"); do
+    if [ "${QEMU_LOAD:-0}" = 1 ]; then
+        qm=$(qload "$B/mapped-ram.bin" true); QMR+=("$qm"); qs=$(qload "$B/stream.bin" false); QST+=("$qs")
+        echo "run $r: QEMU 10.0 loads mapped-ram $qm ms, single stream $qs ms"
+    fi
     m=$(run "$B/mapped-ram.bin"); [ "$r" = 1 ] && cp "$B/out/pc.ram.raw" "$B/mr.raw"; MR+=("$m")
     s=$(run "$B/stream.bin"); [ "$r" = 1 ] && { cmp -s "$B/out/pc.ram.raw" "$B/mr.raw" && echo "pc.ram: the two extracts are equal" || echo "pc.ram: the two extracts DIFFER"; }
     ST+=("$s")
@@ -50,4 +80,5 @@ for r in $(seq 1 "$REPEAT"); do
 done
 median() { printf '%s\n' "$@" | sort -n | sed -n "$(( ($# + 1) / 2 ))p"; }
 echo "median of $REPEAT: mapped-ram $(median "${MR[@]}") ms, single stream $(median "${ST[@]}") ms"
+[ "${QEMU_LOAD:-0}" = 1 ] && echo "median of $REPEAT, QEMU 10.0 loading: mapped-ram $(median "${QMR[@]}") ms, single stream $(median "${QST[@]}") ms"
 rm -rf "$B/out" "$B/mr.raw"
