@@ -246,38 +246,42 @@ run_relay() {
 
 # The restore leg's TLS options (relay --from file: --tls-creds ...), set by run_tls_store only.
 STORE_OUT_TLS=()
+# run_store RUN [MULTIFD ENGINE-ARGS...]: "store" (and, through run_tls_store and run_store_multifd, their runs). Each run's
+# files and logs are its own (store.bin, store-in.log for "store"; tls-store.bin, tls-store-in.log, ...), so that the
+# "store" run's checkpoint is still there for restore-multifd after the runs between.
 run_store() {
-    local run=$1 multifd=${2:-false} name=$P.store port tick
+    local run=$1 multifd=${2:-false} name=$P.store port tick st=store
+    [ "$run" = store ] || st=${run//:/-}
     shift; [ $# -gt 0 ] && shift
     caps "$multifd" false || { RESULT[$run]="FAIL (migrate-set-capabilities: $(tail -1 "$OUT/caps.err"))"; return; }
     tick=$(last_tick "$WORK/$P.src.console")
     port=$(free_port)
-    start_engine store-in incoming --listen "tcp:127.0.0.1:$port" --timeout 60 --save-stream "$OUT/store.bin" \
+    start_engine "$st-in" incoming --listen "tcp:127.0.0.1:$port" --timeout 60 --save-stream "$OUT/$st.bin" \
         --compress-method zstd --compress-level 1 --compress-threads 2 "$@"
     local epid=$LAST_PID
-    wait_listening "$OUT/store-in.log" 60 || { RESULT[$run]="FAIL (engine incoming did not listen: $(engine_said store-in))"; stop_qemu "$epid"; return; }
+    wait_listening "$OUT/$st-in.log" 60 || { RESULT[$run]="FAIL (engine incoming did not listen: $(engine_said "$st-in"))"; stop_qemu "$epid"; return; }
     source_migrate "tcp:127.0.0.1:$port"
     EXIT_CODE=; wait_exit "$epid" 60 || stop_qemu "$epid"
-    if [ "$ST" != completed ] || [ "${EXIT_CODE:-timeout}" != 0 ] || [ ! -s "$OUT/store.bin" ]; then
-        RESULT[$run]="FAIL (storing: QEMU: $ST${QERR:+ ($QERR)}; engine incoming --save-stream exit ${EXIT_CODE:-timeout}: $(engine_said store-in))"; return
+    if [ "$ST" != completed ] || [ "${EXIT_CODE:-timeout}" != 0 ] || [ ! -s "$OUT/$st.bin" ]; then
+        RESULT[$run]="FAIL (storing: QEMU: $ST${QERR:+ ($QERR)}; engine incoming --save-stream exit ${EXIT_CODE:-timeout}: $(engine_said "$st-in"))"; return
     fi
-    pmem "$OUT/store.src.pmem"
-    local size; size=$(stat -c %s "$OUT/store.bin")
+    pmem "$OUT/$st.src.pmem"
+    local size; size=$(stat -c %s "$OUT/$st.bin")
     if [ ${#STORE_OUT_TLS[@]} -gt 0 ]; then
-        start_dest10_tls "$name" || { RESULT[$run]="FAIL (the destination QEMU did not take tls-creds, tls-authz and migrate-incoming: $(qemu_said "$name"))"; stop_qemu "$DPID"; rm -f "$OUT/store.bin" "$OUT/store.src.pmem"; return; }
+        start_dest10_tls "$name" || { RESULT[$run]="FAIL (the destination QEMU did not take tls-creds, tls-authz and migrate-incoming: $(qemu_said "$name"))"; stop_qemu "$DPID"; rm -f "$OUT/$st.bin" "$OUT/$st.src.pmem"; return; }
     else
         start_dest10 "$name" || { RESULT[$run]="FAIL (the destination QEMU did not start: $(qemu_said "$name"))"; stop_qemu "$DPID"; return; }
     fi
-    start_engine store-out relay --from "file:$OUT/store.bin" --to "tcp:127.0.0.1:$DPORT" --compress-method none --decompress-threads 2 "${STORE_OUT_TLS[@]}"
+    start_engine "$st-out" relay --from "file:$OUT/$st.bin" --to "tcp:127.0.0.1:$DPORT" --compress-method none --decompress-threads 2 "${STORE_OUT_TLS[@]}"
     local rpid=$LAST_PID
     EXIT_CODE=; wait_exit "$rpid" 120 || stop_qemu "$rpid"
     if [ "${EXIT_CODE:-timeout}" != 0 ]; then
-        RESULT[$run]="FAIL (restoring: engine relay --from file: exit ${EXIT_CODE:-timeout}: $(engine_said store-out); destination: $(qemu_said "$name"))"
-    elif dest_judged "$run" "$name" "$OUT/store.src.pmem" "$tick"; then
+        RESULT[$run]="FAIL (restoring: engine relay --from file: exit ${EXIT_CODE:-timeout}: $(engine_said "$st-out"); destination: $(qemu_said "$name"))"
+    elif dest_judged "$run" "$name" "$OUT/$st.src.pmem" "$tick"; then
         RESULT[$run]="PASS (checkpoint of $size bytes (zstd-1) for $MEM_MIB MiB; restored: $DETAIL)"
     fi
     # restore-multifd (below) restores the same checkpoint once more, so the source is not migrated again for it.
-    if [ "$run" = store ] && [[ " ${RUNS[*]} " == *" restore-multifd "* ]]; then echo "$tick" > "$OUT/store.tick"; else rm -f "$OUT/store.bin" "$OUT/store.src.pmem"; fi
+    if [ "$run" = store ] && [[ " ${RUNS[*]} " == *" restore-multifd "* ]]; then echo "$tick" > "$OUT/store.tick"; else rm -f "$OUT/$st.bin" "$OUT/$st.src.pmem"; fi
     stop_qemu "$DPID"
 }
 
