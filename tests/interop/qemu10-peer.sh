@@ -27,7 +27,14 @@
 #                      `engine incoming --tls-creds DIR --tls-authz CN=client`)
 #   tls-multifd:METHOD:N  multifd over TLS, on the main connection and on every channel
 #   tls-relay          the relay run with TLS on every leg (mutual X.509): the source into relay A, A to B, and B into a
-#                      fresh QEMU 10.0 with tls-creds-x509 endpoint=server,verify-peer=on; RAM equal, the guest ticks on
+#                      fresh QEMU 10.0 with tls-creds-x509 endpoint=server,verify-peer=on and tls-authz (CN=client);
+#                      RAM equal, the guest ticks on
+#   tls-to-qemu        `engine migrate --tls-creds` (one stream) into a fresh QEMU 10.0 that verifies its peer (verify-peer=on,
+#                      tls-authz CN=client): RAM equal to what Engine sent, the source's pmemsave (RAM only: no guest to run)
+#   tls-to-qemu:METHOD:N  the same with multifd, TLS on the main connection and on every channel
+#   tls-store          the store run over TLS: the source into `engine incoming --tls-creds --tls-authz CN=client
+#                      --save-stream F --compress-method zstd`, then `relay --from file:F --tls-creds` into a fresh QEMU 10.0
+#                      that verifies its peer: RAM equal, the guest ticks on
 #   xbzrle             plain with the xbzrle capability on (the source is paused: QEMU sends no XBZRLE record; see run_xbzrle)
 #   store-multifd:METHOD:N  the store run with a multifd source (`incoming --multifd-channels N --save-stream F`)
 #   relay-multifd      QEMU (multifd zstd x2) -> relay A (one stream, zstd-1) -> relay B (--to-multifd-channels 2, none)
@@ -237,34 +244,44 @@ run_relay() {
     stop_qemu "$apid"; stop_qemu "$bpid"; stop_qemu "$DPID"
 }
 
+# The restore leg's TLS options (relay --from file: --tls-creds ...), set by run_tls_store only.
+STORE_OUT_TLS=()
+# run_store RUN [MULTIFD ENGINE-ARGS...]: "store" (and, through run_tls_store and run_store_multifd, their runs). Each run's
+# files and logs are its own (store.bin, store-in.log for "store"; tls-store.bin, tls-store-in.log, ...), so that the
+# "store" run's checkpoint is still there for restore-multifd after the runs between.
 run_store() {
-    local run=$1 multifd=${2:-false} name=$P.store port tick
+    local run=$1 multifd=${2:-false} name=$P.store port tick st=store
+    [ "$run" = store ] || st=${run//:/-}
     shift; [ $# -gt 0 ] && shift
     caps "$multifd" false || { RESULT[$run]="FAIL (migrate-set-capabilities: $(tail -1 "$OUT/caps.err"))"; return; }
     tick=$(last_tick "$WORK/$P.src.console")
     port=$(free_port)
-    start_engine store-in incoming --listen "tcp:127.0.0.1:$port" --timeout 60 --save-stream "$OUT/store.bin" \
+    start_engine "$st-in" incoming --listen "tcp:127.0.0.1:$port" --timeout 60 --save-stream "$OUT/$st.bin" \
         --compress-method zstd --compress-level 1 --compress-threads 2 "$@"
     local epid=$LAST_PID
-    wait_listening "$OUT/store-in.log" 60 || { RESULT[$run]="FAIL (engine incoming did not listen: $(engine_said store-in))"; stop_qemu "$epid"; return; }
+    wait_listening "$OUT/$st-in.log" 60 || { RESULT[$run]="FAIL (engine incoming did not listen: $(engine_said "$st-in"))"; stop_qemu "$epid"; return; }
     source_migrate "tcp:127.0.0.1:$port"
     EXIT_CODE=; wait_exit "$epid" 60 || stop_qemu "$epid"
-    if [ "$ST" != completed ] || [ "${EXIT_CODE:-timeout}" != 0 ] || [ ! -s "$OUT/store.bin" ]; then
-        RESULT[$run]="FAIL (storing: QEMU: $ST${QERR:+ ($QERR)}; engine incoming --save-stream exit ${EXIT_CODE:-timeout}: $(engine_said store-in))"; return
+    if [ "$ST" != completed ] || [ "${EXIT_CODE:-timeout}" != 0 ] || [ ! -s "$OUT/$st.bin" ]; then
+        RESULT[$run]="FAIL (storing: QEMU: $ST${QERR:+ ($QERR)}; engine incoming --save-stream exit ${EXIT_CODE:-timeout}: $(engine_said "$st-in"))"; return
     fi
-    pmem "$OUT/store.src.pmem"
-    local size; size=$(stat -c %s "$OUT/store.bin")
-    start_dest10 "$name" || { RESULT[$run]="FAIL (the destination QEMU did not start: $(qemu_said "$name"))"; stop_qemu "$DPID"; return; }
-    start_engine store-out relay --from "file:$OUT/store.bin" --to "tcp:127.0.0.1:$DPORT" --compress-method none --decompress-threads 2
+    pmem "$OUT/$st.src.pmem"
+    local size; size=$(stat -c %s "$OUT/$st.bin")
+    if [ ${#STORE_OUT_TLS[@]} -gt 0 ]; then
+        start_dest10_tls "$name" || { RESULT[$run]="FAIL (the destination QEMU did not take tls-creds, tls-authz and migrate-incoming: $(qemu_said "$name"))"; stop_qemu "$DPID"; rm -f "$OUT/$st.bin" "$OUT/$st.src.pmem"; return; }
+    else
+        start_dest10 "$name" || { RESULT[$run]="FAIL (the destination QEMU did not start: $(qemu_said "$name"))"; stop_qemu "$DPID"; return; }
+    fi
+    start_engine "$st-out" relay --from "file:$OUT/$st.bin" --to "tcp:127.0.0.1:$DPORT" --compress-method none --decompress-threads 2 "${STORE_OUT_TLS[@]}"
     local rpid=$LAST_PID
     EXIT_CODE=; wait_exit "$rpid" 120 || stop_qemu "$rpid"
     if [ "${EXIT_CODE:-timeout}" != 0 ]; then
-        RESULT[$run]="FAIL (restoring: engine relay --from file: exit ${EXIT_CODE:-timeout}: $(engine_said store-out); destination: $(qemu_said "$name"))"
-    elif dest_judged "$run" "$name" "$OUT/store.src.pmem" "$tick"; then
+        RESULT[$run]="FAIL (restoring: engine relay --from file: exit ${EXIT_CODE:-timeout}: $(engine_said "$st-out"); destination: $(qemu_said "$name"))"
+    elif dest_judged "$run" "$name" "$OUT/$st.src.pmem" "$tick"; then
         RESULT[$run]="PASS (checkpoint of $size bytes (zstd-1) for $MEM_MIB MiB; restored: $DETAIL)"
     fi
     # restore-multifd (below) restores the same checkpoint once more, so the source is not migrated again for it.
-    if [[ " ${RUNS[*]} " == *" restore-multifd "* ]]; then echo "$tick" > "$OUT/store.tick"; else rm -f "$OUT/store.bin" "$OUT/store.src.pmem"; fi
+    if [ "$run" = store ] && [[ " ${RUNS[*]} " == *" restore-multifd "* ]]; then echo "$tick" > "$OUT/store.tick"; else rm -f "$OUT/$st.bin" "$OUT/$st.src.pmem"; fi
     stop_qemu "$DPID"
 }
 
@@ -342,7 +359,7 @@ SRC_EXTRA=()
 CREDS=$OUT/creds
 for run in "${RUNS[@]}"; do
     case "$run" in
-        tls|tls-multifd:*|tls-relay)
+        tls|tls-multifd:*|tls-relay|tls-to-qemu|tls-to-qemu:*|tls-store)
             if [ ${#SRC_EXTRA[@]} = 0 ]; then
                 "$HERE/mk-certs.sh" "$CREDS" >/dev/null 2>&1 || all "FAIL (mk-certs.sh could not make the TLS certificates)"
                 SRC_EXTRA=(-object "tls-creds-x509,id=tls0,dir=$CREDS,endpoint=client")
@@ -370,23 +387,40 @@ run_tls() {
     case "${RESULT[$run]}" in PASS*) RESULT[$run]="PASS (over TLS, mutual X.509: ${RESULT[$run]#PASS (}" ;; esac
 }
 
+# start_dest10_tls NAME [CHANNELS METHOD]: as start_dest10, a fresh QEMU 10.0 on MACHINE that takes migration over TLS
+# only from a verified client: tls-creds-x509 endpoint=server,verify-peer=on (mk-certs.sh's CA and server certificate for
+# 127.0.0.1) and tls-authz naming an authz-simple object whose one identity is CN=client (the subject of mk-certs.sh's
+# client certificate, which Engine's connecting end presents); with CHANNELS and METHOD, multifd on as well (TLS on
+# every channel). Sets DPID and DPORT; false if QEMU did not take its setup.
+start_dest10_tls() {
+    local name=$1 channels=${2:-} method=${3:-}
+    start_qemu "$name" -S -incoming defer -object "tls-creds-x509,id=tls0,dir=$CREDS,endpoint=server,verify-peer=on" \
+        -object authz-simple,id=authz0,identity=CN=client
+    DPID=$LAST_PID
+    DPORT=$(free_port)
+    local D="timeout 60 $QMP $WORK/$name.qmp"
+    if [ -n "$channels" ]; then
+        $D migrate-set-capabilities '{"capabilities":[{"capability":"multifd","state":true}]}' >/dev/null 2>&1 \
+            && $D migrate-set-parameters "{\"multifd-channels\":$channels,\"multifd-compression\":\"$method\"}" >/dev/null 2>&1 \
+            || return 1
+    fi
+    $D migrate-set-parameters '{"tls-creds":"tls0","tls-authz":"authz0"}' >/dev/null 2>&1 \
+        && $D migrate-incoming "{\"uri\":\"tcp:127.0.0.1:$DPORT\"}" >/dev/null 2>&1
+}
+
 # run_tls_relay RUN: "tls-relay": a relay pair with TLS on every leg: the source (tls-creds, tls-hostname) -> relay A
 # (--listen-tls-creds, --listen-tls-authz CN=client; zstd-1, --tls-creds to B) -> relay B (--listen-tls-creds; none,
-# --tls-creds to the destination) -> a fresh QEMU 10.0 on MACHINE with tls-creds-x509 endpoint=server,verify-peer=on
-# (migrate-set-parameters tls-creds before migrate-incoming). Each end verifies the other's certificate (the server's
-# is for 127.0.0.1, the client's CN=client). The destination's pmemsave equals the source's, and its guest ticks on.
+# --tls-creds to the destination) -> a fresh QEMU 10.0 on MACHINE from start_dest10_tls (verify-peer=on, tls-authz
+# CN=client). Each end verifies the other's certificate (the server's is for 127.0.0.1, the client's CN=client). The
+# destination's pmemsave equals the source's, and its guest ticks on.
 run_tls_relay() {
     local run=$1 name=$P.tlsrelay a b tick
     caps false false || { RESULT[$run]="FAIL (migrate-set-capabilities: $(tail -1 "$OUT/caps.err"))"; return; }
     $Q migrate-set-parameters '{"tls-creds":"tls0","tls-hostname":"127.0.0.1"}' >/dev/null 2>"$OUT/params.err" \
         || { RESULT[$run]="FAIL (QEMU refused the TLS parameters: $(tail -1 "$OUT/params.err"))"; return; }
     tick=$(last_tick "$WORK/$P.src.console")
-    start_qemu "$name" -S -incoming defer -object "tls-creds-x509,id=tls0,dir=$CREDS,endpoint=server,verify-peer=on"
-    DPID=$LAST_PID
-    DPORT=$(free_port)
-    local D="timeout 60 $QMP $WORK/$name.qmp"
-    if ! $D migrate-set-parameters '{"tls-creds":"tls0"}' >/dev/null 2>&1 || ! $D migrate-incoming "{\"uri\":\"tcp:127.0.0.1:$DPORT\"}" >/dev/null 2>&1; then
-        RESULT[$run]="FAIL (the destination QEMU did not take tls-creds and migrate-incoming: $(qemu_said "$name"))"
+    if ! start_dest10_tls "$name"; then
+        RESULT[$run]="FAIL (the destination QEMU did not take tls-creds, tls-authz and migrate-incoming: $(qemu_said "$name"))"
         stop_qemu "$DPID"; $Q migrate-set-parameters '{"tls-creds":"","tls-hostname":""}' >/dev/null 2>&1; return
     fi
     local bport aport; bport=$(free_port); aport=$(free_port)
@@ -413,6 +447,62 @@ run_tls_relay() {
     fi
     $Q migrate-set-parameters '{"tls-creds":"","tls-hostname":""}' >/dev/null 2>&1 || true
     stop_qemu "$apid"; stop_qemu "$bpid"; stop_qemu "$DPID"
+}
+
+# run_tls_to_qemu RUN: "tls-to-qemu" (one stream) or "tls-to-qemu:METHOD:N" (multifd, TLS on the main connection and
+# on every channel): `engine migrate --tls-creds --tls-hostname 127.0.0.1 --no-reply --machine-type MACHINE` sends the
+# stopped source's RAM (its pmemsave, as one pc.ram image) into a fresh QEMU 10.0 from start_dest10_tls (verify-peer=on,
+# tls-authz CN=client), whose pmemsave must equal it. Engine's migrate streams carry RAM only (no device state), so the
+# destination has no CPU state to run on: this judges the RAM; tls-store's restore is the Engine-as-TLS-source leg whose
+# guest ticks on.
+run_tls_to_qemu() {
+    local run=$1 method="" channels="" name=$P.tlstoq verdict ok
+    # One stream: --compress-method none, as QEMU 9.1+ has no compress capability (engine migrate's default, zlib, writes
+    # compressed pages, flag 0x100, which QEMU 10.0 refuses: "Unknown combination of migration flags: 0x100").
+    local mode=(--compress-method none) what="one stream"
+    if [ "$run" != tls-to-qemu ]; then
+        IFS=: read -r _ method channels <<< "$run"
+        if [ -z "$method" ] || ! [[ "$channels" =~ ^[0-9]+$ ]]; then RESULT[$run]="FAIL (not tls-to-qemu:METHOD:CHANNELS)"; return; fi
+        mode=(--multifd-channels "$channels" --multifd-compression "$method")
+        what="multifd $method x$channels (TLS on the main connection and on every channel)"
+    fi
+    pmem "$OUT/tlstoq.src.pmem"
+    if ! start_dest10_tls "$name" $channels $method; then
+        RESULT[$run]="FAIL (the destination QEMU did not take its setup: $(qemu_said "$name"))"; stop_qemu "$DPID"; rm -f "$OUT/tlstoq.src.pmem"; return
+    fi
+    echo "+ engine migrate --tls-creds ... ${mode[*]}" > "$OUT/tlstoq.log"
+    # shellcheck disable=SC2086
+    if ! timeout 180 $ENGINE migrate --to "tcp:127.0.0.1:$DPORT" --tls-creds "$CREDS" --tls-hostname 127.0.0.1 --image "$OUT/tlstoq.src.pmem" \
+        "${mode[@]}" --max-bandwidth 0 --machine-type "$MACHINE" --no-reply --timeout 60 >> "$OUT/tlstoq.log" 2>&1; then
+        RESULT[$run]="FAIL (engine migrate --tls-creds: $(engine_said tlstoq); destination: $(qemu_said "$name"))"
+    elif ! wait_incoming_completed "$WORK/$name.qmp" 120; then
+        RESULT[$run]="FAIL (the destination QEMU did not complete loading: $(qemu_said "$name"))"
+    else
+        timeout 60 $QMP "$WORK/$name.qmp" pmemsave "{\"val\":0,\"size\":$((MEM_MIB << 20)),\"filename\":\"$OUT/tlstoq.dst.pmem\"}" >/dev/null
+        verdict=$(ram_equal "$OUT/tlstoq.dst.pmem" "$OUT/tlstoq.src.pmem"); ok=$?
+        if [ $ok = 0 ]; then
+            RESULT[$run]="PASS (QEMU 10.0 with verify-peer and tls-authz loaded Engine's $what, over TLS: $verdict)"
+        else
+            RESULT[$run]="FAIL (the destination's RAM vs what Engine sent: $verdict)"
+        fi
+    fi
+    rm -f "$OUT/tlstoq.src.pmem" "$OUT/tlstoq.dst.pmem"
+    stop_qemu "$DPID"
+}
+
+# run_tls_store RUN: "tls-store": the store run over TLS both ways: the source (tls-creds, tls-hostname) into `engine
+# incoming --tls-creds --tls-authz CN=client --save-stream F --compress-method zstd`, then `engine relay --from file:F
+# --tls-creds --tls-hostname 127.0.0.1` into a fresh QEMU 10.0 from start_dest10_tls (verify-peer=on, tls-authz
+# CN=client): RAM equal to the source's, and the guest ticks on.
+run_tls_store() {
+    local run=$1
+    $Q migrate-set-parameters '{"tls-creds":"tls0","tls-hostname":"127.0.0.1"}' >/dev/null 2>"$OUT/params.err" \
+        || { RESULT[$run]="FAIL (QEMU refused the TLS parameters: $(tail -1 "$OUT/params.err"))"; return; }
+    STORE_OUT_TLS=(--tls-creds "$CREDS" --tls-hostname 127.0.0.1)
+    run_store "$run" false --tls-creds "$CREDS" --tls-authz CN=client
+    STORE_OUT_TLS=()
+    $Q migrate-set-parameters '{"tls-creds":"","tls-hostname":""}' >/dev/null 2>&1 || true
+    case "${RESULT[$run]}" in PASS*) RESULT[$run]="PASS (stored and restored over TLS, mutual X.509: ${RESULT[$run]#PASS (}" ;; esac
 }
 
 # run_xbzrle RUN: "xbzrle": the xbzrle capability on (QEMU's default 64 MiB cache) into `engine incoming`. The source is
@@ -585,12 +675,14 @@ for run in "${RUNS[@]}"; do
         to-qemu:*) run_to_qemu "$run" ;;
         tls|tls-multifd:*) run_tls "$run" ;;
         tls-relay) run_tls_relay "$run" ;;
+        tls-to-qemu|tls-to-qemu:*) run_tls_to_qemu "$run" ;;
+        tls-store) run_tls_store "$run" ;;
         xbzrle) run_xbzrle "$run" ;;
         store-multifd:*) run_store_multifd "$run" ;;
         mapped-ram-out) run_mapped_ram_out "$run" ;;
         relay-multifd) run_relay_multifd "$run" ;;
         restore-multifd) run_restore_multifd "$run" ;;
-        *) RESULT[$run]="FAIL (unknown run; known: plain, multifd:METHOD:N, relay, store, mapped-ram, mapped-ram:N, to-qemu:METHOD:N, tls, tls-multifd:METHOD:N, tls-relay, xbzrle, store-multifd:METHOD:N, mapped-ram-out, relay-multifd, restore-multifd)" ;;
+        *) RESULT[$run]="FAIL (unknown run; known: plain, multifd:METHOD:N, relay, store, mapped-ram, mapped-ram:N, to-qemu:METHOD:N, tls, tls-multifd:METHOD:N, tls-relay, tls-to-qemu, tls-to-qemu:METHOD:N, tls-store, xbzrle, store-multifd:METHOD:N, mapped-ram-out, relay-multifd, restore-multifd)" ;;
     esac
     source_reset
     echo "== q10 $MACHINE $run: $((SECONDS - t)) s, ${RESULT[$run]%% *}"

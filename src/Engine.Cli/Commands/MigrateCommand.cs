@@ -91,7 +91,7 @@ internal static class MigrateCommand
     {
         using MigrationGuest guest = image is null ? MigrationGuest.CreateSynthetic(blocks, writers) : SyntheticGuest.FromImage(image.FullName, writers);
         guest.StartWriters();
-        SourceMigration? source = multifd ? null : new SourceMigration(guest, parameters, options);
+        SourceMigration? source = multifd ? null : new SourceMigration(guest, parameters, options) { ExpectReply = expectReply };
         Engine.Migration.MultifdSource? multifdSource = multifd ? new Engine.Migration.MultifdSource(guest, parameters, options) { ExpectReply = expectReply } : null;
 
         // The progress lines follow the migration that runs, in either wire mode.

@@ -25,7 +25,7 @@ internal sealed class MultifdOptions(string prefix = "", Option<string?>? shared
 
     public Option<string?> Uuid { get; } = sharedUuid ?? new("--uuid") { Description = "The UUID multifd channels carry (QEMU's -uuid); default all zero, as QEMU without -uuid." };
 
-    public Option<bool> NoReply { get; } = new("--no-reply") { Description = "multifd source: the destination is QEMU, which sends no reply; finish once the stream is written (no checksum comparison)." };
+    public Option<bool> NoReply { get; } = new("--no-reply") { Description = "The destination is QEMU, which sends no reply (one stream or multifd): finish once the stream is written (no checksum comparison)." };
 
     public void AddTo(Command command, bool source)
     {

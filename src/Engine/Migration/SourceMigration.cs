@@ -57,14 +57,21 @@ public sealed class SourceMigration
     public long NowMs => _driver.NowMs;
 
     /// <summary>
-    /// Migrates into <paramref name="output"/>. A <see cref="NetworkStream"/> is a connection to an Engine destination: the
-    /// source shuts down its sending side after EOF and waits for the destination's reply (<see cref="MigrationReply"/>).
-    /// Any other stream (a file) just receives the stream. Throws <see cref="MigrationException"/> on failure, after
-    /// resuming the guest's writers.
+    /// Whether a connected destination is an Engine that answers (<see cref="MigrationReply"/>); false for a QEMU
+    /// destination, which sends nothing: the source then ends once the stream is written (its sending side shut down)
+    /// and has no checksums to compare. As <see cref="MultifdSource.ExpectReply"/>.
+    /// </summary>
+    public bool ExpectReply { get; init; } = true;
+
+    /// <summary>
+    /// Migrates into <paramref name="output"/>. A <see cref="NetworkStream"/> (or TLS over one) is a connection: the
+    /// source shuts down its sending side after EOF and, with <see cref="ExpectReply"/>, waits for the destination's reply
+    /// (<see cref="MigrationReply"/>). Any other stream (a file) just receives the stream. Throws
+    /// <see cref="MigrationException"/> on failure, after resuming the guest's writers.
     /// </summary>
     public MigrationResult Run(Stream output, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(output);
-        return _driver.Run(output, new StreamPageSender(_driver), expectReply: true, cancellationToken);
+        return _driver.Run(output, new StreamPageSender(_driver), ExpectReply, cancellationToken);
     }
 }

@@ -1,6 +1,11 @@
 using System.Globalization;
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
 using System.Text.Json;
+using Engine.Migration;
 using Engine.Tests.Transport;
+using Engine.Transport;
 using Engine.Wire;
 using Xunit;
 
@@ -93,6 +98,70 @@ public sealed class TlsCliTests
         }
         finally
         {
+            Directory.Delete(creds, true);
+        }
+    }
+
+    [Fact(Timeout = 180_000)] // the peer's task and the child process each have a bound too
+    public async Task NoReplyEndsAOneStreamTlsMigrationIntoAPeerThatAnswersNothingAsQemuDoes()
+    {
+        // A QEMU destination over TLS (verify-peer, tls-authz) reads the stream to its end and closes, answering nothing.
+        // `engine migrate --no-reply` must then end once the stream is written, with exit 0; on one stream it used to wait
+        // for Engine's reply anyway and fail ("the destination closed the TLS connection before the migration ended")
+        // after QEMU 10.0 had loaded every page (qemu10-peer.sh tls-to-qemu).
+        string creds = BothEnds();
+        string image = Path.Combine(creds, "pc.ram.raw");
+        byte[] ram = new byte[4 << 20];
+        for (int page = 0; page < ram.Length / 4096; page++)
+        {
+            if (page % 4 != 0)
+            {
+                ram.AsSpan(page * 4096, 4096).Fill((byte)(page * 13));
+                System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(ram.AsSpan(page * 4096), page);
+            }
+        }
+
+        File.WriteAllBytes(image, ram);
+        TlsCredentials serverCredentials = TestCertificates.Shared.Server; // shared by the run's tests: not disposed here
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        Task<byte[]> peer = Task.Run(() =>
+        {
+            using TcpClient client = listener.AcceptTcpClient();
+            client.ReceiveTimeout = 30_000;
+            using SslStream tls = TlsTransport.AuthenticateAsServer(
+                client.GetStream(), new TlsOptions { Credentials = serverCredentials, AuthorizedSubjects = ["CN=client,O=Engine"] });
+            var received = new MemoryStream();
+            tls.CopyTo(received); // to the source's close_notify; then closed, no reply
+            return received.ToArray();
+        });
+        try
+        {
+            using EngineProcess migrate = EngineProcess.Start(
+                "migrate", "--to", $"tcp:127.0.0.1:{port}", "--tls-creds", creds, "--image", image, "--compress-method", "none",
+                "--no-reply", "--max-bandwidth", "0", "--timeout", "10");
+            Assert.True(migrate.WaitForExit(ProcessTimeout) == 0, migrate.StdErr);
+            Assert.Contains("checksums: not compared (the destination sends no reply)", migrate.StdOut);
+            byte[] received = await peer.WaitAsync(ProcessTimeout); // TimeoutException: the peer did not read to the end
+            DestinationResult result = new DestinationMigration().Run(new MemoryStream(received));
+            using (result.Memory)
+            {
+                Assert.True(ram.AsSpan().SequenceEqual(result.Memory.Blocks[0].GetSpan(0, ram.Length)), "the RAM the peer received differs from the image");
+            }
+        }
+        finally
+        {
+            listener.Stop(); // ends an accept still waiting
+            try
+            {
+                await peer.WaitAsync(ProcessTimeout);
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException or TimeoutException or System.Security.Authentication.AuthenticationException)
+            {
+                // The peer's failure is the assertions' to report; here it only must have ended.
+            }
+
             Directory.Delete(creds, true);
         }
     }

@@ -28,7 +28,9 @@ public sealed class Qemu10PeerRuns : IDisposable
     /// 10.0 types, and <c>engine migrate --machine-type</c> into QEMU 10.0 (to-qemu) on per-round types (10.0, 8.2) and
     /// per-section ones (7.2, 8.0). On pc-q35-10.0 only (the modes do not depend on the machine type's wire changes beyond
     /// what the runs above cover, and each costs a guest's worth of time): TLS (precopy and multifd zstd x2 into Engine,
-    /// and a relay pair with TLS on every leg into QEMU 10.0, mutual X.509), a store whose source is multifd, and a relay
+    /// a relay pair with TLS on every leg into QEMU 10.0, <c>engine migrate --tls-creds</c> into QEMU 10.0 one stream and
+    /// multifd zstd x2, and a store over TLS restored over TLS; mutual X.509, each QEMU destination with verify-peer and
+    /// tls-authz), a store whose source is multifd, and a relay
     /// pair and a restore that write multifd into QEMU 10.0; there rather than on pc-i440fx-10.0 so that neither 10.0
     /// script nears its 5-minute bound under load. (xbzrle: xbzrle-diff.sh, a running guest of its own; qemu10-peer.sh's
     /// paused-source <c>xbzrle</c> run carries no XBZRLE record and is left out.) The longest first, so that the two lanes
@@ -36,7 +38,7 @@ public sealed class Qemu10PeerRuns : IDisposable
     /// </summary>
     public static readonly IReadOnlyList<(string Machine, string[] Runs)> Plan =
     [
-        ("pc-q35-10.0", ["plain", "multifd:zstd:2", "multifd:none:2", "relay", "store", "mapped-ram", "mapped-ram:2", "tls", "tls-multifd:zstd:2", "tls-relay", "store-multifd:zstd:2", "relay-multifd", "restore-multifd"]),
+        ("pc-q35-10.0", ["plain", "multifd:zstd:2", "multifd:none:2", "relay", "store", "mapped-ram", "mapped-ram:2", "tls", "tls-multifd:zstd:2", "tls-relay", "tls-to-qemu", "tls-to-qemu:zstd:2", "tls-store", "store-multifd:zstd:2", "relay-multifd", "restore-multifd"]),
         ("pc-i440fx-10.0", ["plain", "multifd:zstd:2", "multifd:none:2", "relay", "store", "mapped-ram", "mapped-ram:2", "mapped-ram-out", "to-qemu:zstd:2"]),
         ("pc-i440fx-8.2", ["plain", "multifd:zstd:2", "multifd:none:2", "relay", "store", "mapped-ram", "mapped-ram-out", "to-qemu:zlib:2"]),
         ("pc-i440fx-9.2", ["plain", "multifd:zstd:2", "multifd:none:2", "relay", "store", "mapped-ram", "mapped-ram-out"]),

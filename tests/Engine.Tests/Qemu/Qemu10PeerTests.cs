@@ -11,7 +11,8 @@ namespace Engine.Tests.Qemu;
 /// a fresh QEMU 10.0 (RAM equal, guest runs on), a zstd checkpoint stored by <c>incoming --save-stream</c> and restored
 /// by <c>relay --from file:</c> into a fresh QEMU 10.0, a mapped-ram file (<c>migrate file:</c>, without and with
 /// multifd) read by <c>engine extract</c>, Engine's mapped-ram file restored by QEMU 10.0, and on pc-q35-10.0 TLS
-/// (precopy and multifd into Engine, a relay pair with TLS on every leg), a multifd-source store, and a multifd QEMU
+/// (precopy and multifd into Engine, a relay pair with TLS on every leg, <c>engine migrate --tls-creds</c> into QEMU 10.0,
+/// a store over TLS restored over TLS), a multifd-source store, and a multifd QEMU
 /// through a relay pair whose last relay writes multifd on (<c>relay-multifd</c>) and the store run's checkpoint restored
 /// as multifd with <c>--machine-type</c> (<c>restore-multifd</c>) (<see cref="Qemu10PeerRuns.Plan"/> has which run on
 /// which type). One case per machine type and check; each asserts its check's line. Beside them,
