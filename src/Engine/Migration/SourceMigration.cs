@@ -1,3 +1,4 @@
+using Engine.Codecs;
 using System.Net.Sockets;
 using Engine.Pipeline;
 using Engine.Wire;
@@ -72,6 +73,16 @@ public sealed class SourceMigration
     public MigrationResult Run(Stream output, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(output);
+        CompressMethod method = _driver.Parameters.Compression.Method;
+        if (!ExpectReply && method != CompressMethod.None && QemuMachineType.HasNoCompress(_driver.MachineType))
+        {
+            // Refused before anything is sent: the QEMU destination would fail at the first compressed page.
+            throw new EngineParameterException("compress-method",
+                $"compress-method {CompressionSettings.NameOf(method)} cannot go to a QEMU destination of machine type " +
+                $"{_driver.MachineType}: QEMU 9.1 and later have no compress capability and refuse compressed pages; " +
+                "use compress-method none (or multifd with multifd-compression zstd or zlib)");
+        }
+
         return _driver.Run(output, new StreamPageSender(_driver), ExpectReply, cancellationToken);
     }
 }

@@ -18,6 +18,14 @@ internal static class QemuMachineType
     public static bool SyncsMultifdPerRound(string machineType)
         => !TryVersion(machineType, out int major, out int minor) || major > 8 || (major == 8 && minor >= 1);
 
+    /// <summary>
+    /// True when only a QEMU without the compress capability can run this machine type: a machine type <c>X.Y</c> exists
+    /// from QEMU X.Y on, and QEMU 9.1 removed compress, so a destination of type 9.1 or later refuses the series'
+    /// compressed pages ("Unknown combination of migration flags: 0x100"). A name without a version is taken as current.
+    /// </summary>
+    public static bool HasNoCompress(string machineType)
+        => !TryVersion(machineType, out int major, out int minor) || major > 9 || (major == 9 && minor >= 1);
+
     /// <summary>The <c>X.Y</c> at the end of a versioned machine type name.</summary>
     public static bool TryVersion(string machineType, out int major, out int minor)
     {
