@@ -74,9 +74,11 @@ public sealed class SourceMigration
     {
         ArgumentNullException.ThrowIfNull(output);
         CompressMethod method = _driver.Parameters.Compression.Method;
-        if (!ExpectReply && method != CompressMethod.None && QemuMachineType.HasNoCompress(_driver.MachineType))
+        if (!ExpectReply && method != CompressMethod.None && QemuMachineType.HasNoCompress(_driver.MachineType)
+            && Transport.MigrationConnection.Of(output) is not null)
         {
-            // Refused before anything is sent: the QEMU destination would fail at the first compressed page.
+            // A connection to a QEMU (no reply) that would fail at the first compressed page: refused before anything is
+            // sent. A file is not refused (Engine's own `incoming --from file:` reads it).
             throw new EngineParameterException("compress-method",
                 $"compress-method {CompressionSettings.NameOf(method)} cannot go to a QEMU destination of machine type " +
                 $"{_driver.MachineType}: QEMU 9.1 and later have no compress capability and refuse compressed pages; " +
