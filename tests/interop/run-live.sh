@@ -3,7 +3,8 @@
 #   1. plain: a running guest migrates into `engine incoming`; the RAM it holds equals pmemsave of the stopped source
 #      (outside 0xa0000-0x100000); --save-stream writes a zlib checkpoint
 #   2. xbzrle: the same with the xbzrle capability (a running guest, a few rounds, XBZRLE records on the wire)
-#   3. compress zlib (2 threads), guest stopped before the migration (QEMU's own compress races on a running guest)
+#   3. compress zlib (2 threads), guest stopped before the migration (QEMU's own compress races on a running guest);
+#      --save-stream keeps a zstd-1 checkpoint of it (restored in check 12)
 #   4. the checkpoint of check 1 loads into a fresh QEMU (compress on) and the guest ticks on
 #   5. QEMU -> relay A (zstd-1) -> relay B (none) -> QEMU: completed, destination runs and ticks on; relays exit 0
 #   6. relay --from file:CHECKPOINT -> QEMU: the destination runs and ticks on
@@ -12,6 +13,10 @@
 #   8. faults: relay B killed mid-migration: relay A exits non-zero within 1 s naming it; the destination QEMU does not run
 #   9. unsupported: postcopy-ram on the source: relay exits non-zero naming postcopy; the destination QEMU never runs
 #  10. faults: the source QEMU killed mid-migration: both relays exit non-zero within 1 s, naming the source
+#  11. compress zlib (2 threads, the source paused): QEMU -> relay A (zstd-1) -> relay B (none) -> a plain QEMU: RAM equal
+#      to the source's pmemsave, the destination ticks on (run after check 12)
+#  12. compress store & restore: check 3's `--save-stream` checkpoint (zstd-1) -> `relay --from file:` -> a plain QEMU:
+#      RAM equal to the source's pmemsave (still paused as check 3 left it), the destination ticks on (run after check 3)
 # Prints "live check N: PASS|FAIL|SKIPPED (detail)"; exits 1 if any check failed.
 # Env: ENGINE (default: dotnet run --project src/Engine.Cli -c Release --), INTEROP_WORK, LIVE_TIME_LIMIT (default 600 s).
 # Every wait is bounded; only processes this script started are stopped, by PID.
@@ -25,7 +30,7 @@ INTEROP_MEM_MIB=${INTEROP_MEM_MIB:-256}
 source "$HERE/lib.sh"
 trap stop_all_started EXIT
 ENGINE=${ENGINE:-"dotnet run --project $ROOT/src/Engine.Cli -c Release --"}
-CHECKS=10
+CHECKS=12
 declare -A RESULT
 OUT=$WORK/live
 rm -rf "$OUT"; mkdir -p "$OUT"
@@ -145,7 +150,70 @@ echo "live: check 3 starts at $SECONDS s"
 $Q stop >/dev/null
 $Q migrate-set-capabilities '{"capabilities":[{"capability":"compress","state":true}]}' >/dev/null
 $Q migrate-set-parameters '{"compress-level":1,"compress-threads":2}' >/dev/null
-incoming_check 3 zlib
+incoming_check 3 zlib --save-stream "$OUT/compress.ckpt" --compress-method zstd --compress-level 1 --compress-threads 2
+
+# dest_ram_check NAME PMEM: the paused destination NAME has completed its incoming migration; its RAM against PMEM.
+# Sets SAME ("RAM equal: ..." or "RAM DIFFERS: ...").
+dest_ram_check() {
+    SAME="not loaded: $(tail -1 "$WORK/$1.log")"
+    wait_incoming_completed "$WORK/$1.qmp" 120 || return 1
+    timeout 60 $QMP "$WORK/$1.qmp" pmemsave "{\"val\":0,\"size\":$((MEM_MIB << 20)),\"filename\":\"$OUT/$1-dst.pmem\"}" >/dev/null
+    SAME=$(compare_ram "$OUT/$1-dst.pmem" "$2") && SAME="RAM equal:$SAME" || SAME="RAM DIFFERS:$SAME"
+    rm -f "$OUT/$1-dst.pmem"
+    [[ "$SAME" == "RAM equal"* ]]
+}
+
+# The source is still paused as check 3 migrated it: its pmemsave is what check 3's stream (and checkpoint) carried.
+$Q pmemsave "{\"val\":0,\"size\":$((MEM_MIB << 20)),\"filename\":\"$OUT/compress-src.pmem\"}" >/dev/null
+TICK3=$(last_tick "$WORK/src.console")
+
+echo "live: check 12 starts at $SECONDS s"
+# 12. the compress source's store (check 3's `incoming --save-stream`, zstd-1) restored by `relay --from file:` into a
+#     fresh plain QEMU (started paused): RAM equal to the paused source's, the destination runs and ticks on.
+if [ -s "$OUT/compress.ckpt" ]; then
+    DEST_PAUSED=1 start_dest crestore
+    start_engine crestore relay --from "file:$OUT/compress.ckpt" --to "tcp:127.0.0.1:$DPORT" --compress-method none --decompress-threads 2
+    rpid=$LAST_PID
+    EXIT_CODE=; wait_exit "$rpid" 120; r=${EXIT_CODE:-timeout}
+    dest_ram_check crestore "$OUT/compress-src.pmem"
+    echo "  compress store & restore: destination vs source $SAME"
+    if [ "$r" = 0 ] && [[ "$SAME" == "RAM equal"* ]] && dest_runs crestore "$TICK3"; then
+        RESULT[12]="PASS (checkpoint of $(stat -c %s "$OUT/compress.ckpt") bytes from the compress source, restored: destination $SAME; guest ticking)"
+    else
+        RESULT[12]="FAIL (relay --from file: exit $r: $(tail -1 "$OUT/crestore.log"); destination $SAME; console: $(tail -1 "$WORK/crestore.console"))"
+    fi
+    stop_qemu "$DPID"
+else
+    RESULT[12]="FAIL (check 3 wrote no checkpoint: ${RESULT[3]:-})"
+fi
+echo "live: check 11 starts at $SECONDS s"
+# 11. the compress source (still paused, compress on; QEMU's own compress races on a running guest, so the source's
+#     pmemsave is what it sent) -> relay A (zstd-1) -> relay B (none) -> a plain QEMU (started paused): RAM equal to the
+#     source's, relays exit 0, the destination runs and ticks on.
+#     From postmigrate: cont, then stop (as run-tls-interop.sh does), so the source is an ordinary paused guest again.
+$Q cont >/dev/null 2>&1
+$Q stop >/dev/null
+rm -f "$OUT/compress-src.pmem"
+$Q pmemsave "{\"val\":0,\"size\":$((MEM_MIB << 20)),\"filename\":\"$OUT/compress-src.pmem\"}" >/dev/null
+TICK11=$(last_tick "$WORK/src.console")
+if DEST_PAUSED=1 relay_pair crelay zstd; then
+    $Q migrate "{\"uri\":\"tcp:127.0.0.1:$APORT\"}" >/dev/null
+    st=$(timeout 300 $QMP "$WORK/src.qmp" wait-migrate 290)
+    EXIT_CODE=; wait_exit "$APID" 30; a=${EXIT_CODE:-timeout}
+    EXIT_CODE=; wait_exit "$BPID" 30; b=${EXIT_CODE:-timeout}
+    dest_ram_check crelay "$OUT/compress-src.pmem"
+    echo "  compress relay pair: destination vs source $SAME"
+    if [ "$st" = completed ] && [ "$a" = 0 ] && [ "$b" = 0 ] && [[ "$SAME" == "RAM equal"* ]] && dest_runs crelay "$TICK11"; then
+        RESULT[11]="PASS (compress zlib x2 source, completed; destination $SAME; relay A: $(grep -o 'relayed.*' "$OUT/crelay-relayA.log" | cut -c1-80); destination ticking)"
+    else
+        RESULT[11]="FAIL (QEMU $st, relay A exit $a, relay B exit $b, destination $SAME: $(tail -1 "$OUT/crelay-relayA.log") / $(tail -1 "$OUT/crelay-relayB.log"); destination console: $(tail -1 "$WORK/crelay.console"))"
+    fi
+else
+    RESULT[11]="FAIL (the relays did not listen)"
+fi
+stop_qemu "$DPID"; stop_qemu "$APID"; stop_qemu "$BPID"
+
+rm -f "$OUT/compress-src.pmem" "$OUT/compress.ckpt"
 $Q migrate-set-capabilities '{"capabilities":[{"capability":"compress","state":false}]}' >/dev/null
 $Q cont >/dev/null
 

@@ -6,10 +6,10 @@ using Xunit.Sdk;
 namespace Engine.Tests.Qemu;
 
 /// <summary>
-/// Engine as a live peer of real QEMU 7.2 (issue 11): tests/interop/run-live.sh boots one guest and runs ten checks
+/// Engine as a live peer of real QEMU 7.2 (issue 11): tests/interop/run-live.sh boots one guest and runs twelve checks
 /// against it through the built <c>engine</c> CLI (QEMU into <c>engine incoming</c> for plain, xbzrle and compress zlib,
 /// each compared with QEMU's pmemsave; the checkpoint loaded by a fresh QEMU; QEMU, relay, relay, QEMU; a replay; a killed
-/// destination, relay and source; postcopy refused). The script runs once; each test asserts its check's line.
+/// destination, relay and source; postcopy refused; a compress source through a relay pair and stored and restored). The script runs once; each test asserts its check's line.
 /// </summary>
 [Collection(QemuInteropCollection.Name)]
 public sealed partial class QemuLiveTests(QemuInterop qemu, ITestOutputHelper output)
@@ -48,6 +48,14 @@ public sealed partial class QemuLiveTests(QemuInterop qemu, ITestOutputHelper ou
 
     [SkippableFact]
     public void Live10_a_killed_source_Qemu_stops_both_relays_within_a_second_naming_it() => AssertPasses(10);
+
+    /// <summary>The compress (zlib x2) source of Live3, paused (QEMU 7.2's compress races on a running guest), through relay A (zstd-1) and relay B (none) into a plain QEMU: RAM equal to the source's pmemsave, the guest ticks on.</summary>
+    [SkippableFact]
+    public void Live11_compress_Qemu_to_relay_to_relay_to_a_plain_Qemu_holds_the_sources_RAM_and_ticks_on() => AssertPasses(11);
+
+    /// <summary>Live3's migration stored by <c>incoming --save-stream</c> (zstd-1), restored by <c>relay --from file:</c> into a plain QEMU: RAM equal to the paused source's pmemsave, the guest ticks on.</summary>
+    [SkippableFact]
+    public void Live12_a_compress_sources_checkpoint_restored_by_relay_from_file_holds_the_sources_RAM_and_ticks_on() => AssertPasses(12);
 
     private void AssertPasses(int number)
     {

@@ -6,7 +6,7 @@ namespace Engine.Tests.Qemu;
 
 /// <summary>
 /// Migration TLS against real QEMU 7.2 (tls-creds-x509, mutual X.509), through the built CLI: tests/interop/run-tls-interop.sh
-/// boots the guest once and runs four checks; each test asserts its check's line.
+/// boots the guest once and runs six checks; each test asserts its check's line.
 /// </summary>
 [Collection(QemuInteropCollection.Name)]
 public sealed partial class QemuTlsInteropTests(QemuInterop qemu, ITestOutputHelper output)
@@ -31,6 +31,14 @@ public sealed partial class QemuTlsInteropTests(QemuInterop qemu, ITestOutputHel
     /// <summary>multifd (2 channels, zstd) with TLS on the main connection and on each channel, from a QEMU 7.2 (paused, so its pmemsave is what it sent).</summary>
     [SkippableFact]
     public void Check4_a_Qemu_multifd_source_over_tls_migrates_into_engine_incoming_with_identical_ram() => AssertPasses(4);
+
+    /// <summary>A paused QEMU 7.2 source over TLS into relay A, A to B over TLS, B over TLS into a QEMU 7.2 destination with verify-peer=on: RAM equal to the source's pmemsave, the guest ticks on.</summary>
+    [SkippableFact]
+    public void Check5_a_relay_pair_with_tls_on_every_leg_carries_a_Qemu_source_into_a_verifying_Qemu_destination() => AssertPasses(5);
+
+    /// <summary>Check 2's migration stored by <c>incoming --tls-creds --save-stream</c>, restored by <c>relay --from file: --tls-creds</c> into a QEMU 7.2 destination with verify-peer=on: RAM equal, the guest ticks on.</summary>
+    [SkippableFact]
+    public void Check6_a_checkpoint_stored_over_tls_is_restored_over_tls_into_a_verifying_Qemu_destination() => AssertPasses(6);
 
     private void AssertPasses(int number)
     {
