@@ -54,7 +54,7 @@ internal sealed unsafe partial class DecompressWorker
 
                 break;
             case PageResultKind.Raw:
-                new ReadOnlySpan<byte>(SlotPointer(slot), PageSizes.PageSize).CopyTo(page);
+                PageCopy.CopyTo(new ReadOnlySpan<byte>(SlotPointer(slot), PageSizes.PageSize), page);
                 break;
             default:
                 DecompressStatus status = _decompressor.Decompress(new ReadOnlySpan<byte>(SlotPointer(slot), item.Length), page);

@@ -120,7 +120,7 @@ public sealed unsafe partial class DecompressionEngine
         var page = new Span<byte>(destination, PageSizes.PageSize);
         if (kind == PageResultKind.Raw)
         {
-            payload.CopyTo(page);
+            PageCopy.CopyTo(payload, page);
         }
         else if (!ZeroPage.IsZero(page))
         {
