@@ -31,11 +31,18 @@ public sealed class GuestMemory : IDisposable
         return AddBlock(new RamBlock(name, size));
     }
 
-    /// <summary>A new zeroed block for a destination, which writes only the pages that arrive: in 4 KiB pages (see <see cref="PageMemoryHandle.AllocateZeroed"/>).</summary>
+    /// <summary>
+    /// A new zeroed block for a destination, which writes only the pages that arrive: in 4 KiB pages (see
+    /// <see cref="PageMemoryHandle.AllocateZeroed"/>), with a bit per written page (<see cref="RamBlock.TrackWrites"/>), so
+    /// that zero pages and the checksum never read memory that was never written. Every writer of such a block marks the
+    /// pages it writes (<see cref="RamBlock.MarkWritten"/>).
+    /// </summary>
     internal RamBlock AddReceivingBlock(string name, long size)
     {
         ThrowIfNameTaken(name);
-        return AddBlock(new RamBlock(name, size, hugePages: false));
+        var block = new RamBlock(name, size, hugePages: false);
+        block.TrackWrites();
+        return AddBlock(block);
     }
 
     /// <summary>

@@ -20,6 +20,8 @@ public sealed unsafe class RamBlock : IDisposable
 
     private readonly PageMemoryHandle? _memory;
     private readonly byte* _base;
+    private readonly bool _allocatedZeroed;
+    private WrittenPages? _written;
     private int _disposed;
 
     /// <summary>Allocates a zeroed block of <paramref name="size"/> bytes named <paramref name="name"/>.</summary>
@@ -37,6 +39,7 @@ public sealed unsafe class RamBlock : IDisposable
         ValidateSize(size);
         _memory = PageMemoryHandle.AllocateZeroed((nuint)size, hugePages);
         _base = _memory.Pointer;
+        _allocatedZeroed = true;
         Name = name;
         Size = size;
     }
@@ -105,6 +108,45 @@ public sealed unsafe class RamBlock : IDisposable
 
     /// <summary>The number of 4 KiB pages.</summary>
     public long PageCount => Size >> PageSizes.PageShift;
+
+    /// <summary>
+    /// The destination's bit per written page (<see cref="TrackWrites"/>), or null: a block whose writers keep no such
+    /// record (a source, a wrapped VMM's memory, an image), where a zero page is told by reading it.
+    /// </summary>
+    internal WrittenPages? Written => _written;
+
+    /// <summary>
+    /// Starts keeping a bit per written page (<see cref="Written"/>): a destination's fresh block, before any page is written,
+    /// so that its writers (<see cref="MarkWritten"/>, <see cref="MakeZero"/>) never read memory that was never written.
+    /// Only for a block allocated here (zero until written); idempotent.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The block's memory was mapped or wrapped: its untouched pages need not be zero.</exception>
+    internal void TrackWrites()
+    {
+        if (!_allocatedZeroed)
+        {
+            throw new InvalidOperationException($"RAM block '{Name}' was not allocated zeroed: its written pages cannot be tracked");
+        }
+
+        _written ??= new WrittenPages(PageCount);
+    }
+
+    /// <summary>With <see cref="TrackWrites"/> on, marks the page at <paramref name="offset"/> (a checked page offset) written; else nothing.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void MarkWritten(long offset) => _written?.Mark(offset >> PageSizes.PageShift);
+
+    /// <summary>
+    /// Makes the page at <paramref name="offset"/> all zero (a zero page): with <see cref="TrackWrites"/> on, only a page
+    /// marked written is touched (and unmarked); otherwise the page is read, and written only if it is not zero already.
+    /// </summary>
+    internal void MakeZero(long offset)
+    {
+        var page = new Span<byte>(GetPagePointer(offset), PageSizes.PageSize);
+        if (_written is null ? !ZeroPage.IsZero(page) : _written.TryClear(offset >> PageSizes.PageShift))
+        {
+            page.Clear();
+        }
+    }
 
     /// <summary>True once <see cref="Dispose"/> has run.</summary>
     public bool IsDisposed => Volatile.Read(ref _disposed) != 0;

@@ -17,7 +17,8 @@ namespace Engine.Multifd;
 /// (release) before <c>_synced</c> is released, so a main thread waiting there sees it; a clean end of the connection at a
 /// packet boundary sets <c>_ended</c> the same way. Every field of a packet is checked before it is used
 /// (<see cref="MultifdPacketParser"/>), so nothing is written outside the named block's pages; a packet's zero pages
-/// (QEMU 9.0+) are made zero where they are not already. With
+/// (QEMU 9.0+) are made zero where they are not already (<see cref="RamBlock.MakeZero"/>: on a destination's block, only
+/// pages the bit per written page marks; the bits of one word are set and cleared by several channels, atomically). With
 /// <see cref="MultifdReceiveState.TrackPages"/> the channel also lists the pages it wrote since its last SYNC; the list is
 /// written by the channel thread before it releases <c>_synced</c> and read and cleared by the main thread before it
 /// releases <c>_release</c>, so the semaphores order every access. At RAM's end in per-round mode the main thread drains the
@@ -313,11 +314,8 @@ internal sealed unsafe class MultifdReceiveChannel : IDisposable
         int end = packet.TotalPages;
         for (int i = packet.NormalPages; i < end; i++)
         {
-            Span<byte> page = block.GetPage(_offsets[i]);
-            if (!ZeroPage.IsZero(page))
-            {
-                page.Clear();
-            }
+            // A destination's block (its bit per written page) touches only a page it wrote; others read the page first.
+            block.MakeZero(_offsets[i]);
         }
 
         Volatile.Write(ref _zeroPages, _zeroPages + packet.ZeroPages);
@@ -332,6 +330,7 @@ internal sealed unsafe class MultifdReceiveChannel : IDisposable
             for (int i = 0; i < count; i++)
             {
                 Span<byte> page = block.GetPage(_offsets[i]);
+                block.MarkWritten(_offsets[i]);
                 int got = ReadFully(page);
                 if (got < page.Length)
                 {
@@ -354,6 +353,7 @@ internal sealed unsafe class MultifdReceiveChannel : IDisposable
             _decompressor.Begin(_payload, size);
             for (int i = 0; i < count; i++)
             {
+                block.MarkWritten(_offsets[i]);
                 if (!_decompressor.DecodePage(block.GetPagePointer(_offsets[i]), last: i == count - 1))
                 {
                     throw Error(payloadStart + _decompressor.Consumed, $"page {i} of {count} (block '{block.Name}', offset 0x{_offsets[i]:X}): {_decompressor.Error}");

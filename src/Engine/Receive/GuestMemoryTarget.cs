@@ -41,14 +41,33 @@ internal sealed class GuestMemoryTarget : IPageTarget
     }
 
     /// <inheritdoc />
-    public void OnZeroPage(int block, long offset) => _engine.SubmitZero(_blocks[block], offset);
+    public void OnZeroPage(int block, long offset)
+    {
+        // A page never written (or made zero since) is zero already: not read, not queued. The bit is taken here, on the
+        // submitting thread, so it says what the page holds once the queued work is done (a raw page queued before this
+        // one set it; the worker applies both in order).
+        RamBlock target = _blocks[block];
+        if (target.Written is not WrittenPages written || written.TryClear(offset >> PageSizes.PageShift))
+        {
+            _engine.SubmitZero(target, offset);
+        }
+    }
 
     /// <inheritdoc />
-    public void OnRawPage(int block, long offset, ReadOnlySpan<byte> page) => _engine.SubmitRaw(_blocks[block], offset, page);
+    public void OnRawPage(int block, long offset, ReadOnlySpan<byte> page)
+    {
+        RamBlock target = _blocks[block];
+        target.MarkWritten(offset);
+        _engine.SubmitRaw(target, offset, page);
+    }
 
     /// <inheritdoc />
     public void OnCompressedPage(int block, long offset, CompressMethod method, ReadOnlySpan<byte> payload, long streamOffset)
-        => _engine.SubmitCompressed(_blocks[block], offset, payload, streamOffset);
+    {
+        RamBlock target = _blocks[block];
+        target.MarkWritten(offset);
+        _engine.SubmitCompressed(target, offset, payload, streamOffset);
+    }
 
     /// <inheritdoc />
     public void OnXbzrlePage(int block, long offset, ReadOnlySpan<byte> encoded, long streamOffset)
@@ -58,6 +77,8 @@ internal sealed class GuestMemoryTarget : IPageTarget
         {
             throw new MigrationStreamException(streamOffset, "an XBZRLE delta did not apply to its page");
         }
+
+        _blocks[block].MarkWritten(offset);
     }
 
     /// <inheritdoc />
