@@ -1,7 +1,6 @@
 using Engine.Codecs;
 using Engine.Memory;
 using Engine.Migration;
-using Engine.Wire;
 
 namespace Engine.Synthetic;
 

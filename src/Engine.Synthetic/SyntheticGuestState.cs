@@ -1,7 +1,6 @@
 using System.Runtime.CompilerServices;
 using Engine.Memory;
 using Engine.Migration;
-using Engine.Wire;
 
 namespace Engine.Synthetic;
 

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using Engine.Tools;
-using Engine.Transport;
 
 namespace Engine.Cli.Commands;
 
