@@ -13,6 +13,12 @@ namespace Engine.Cli;
 /// </summary>
 internal static class ResultJson
 {
+    /// <summary>
+    /// A block checksum's field name in the results and the sidecar file: the algorithm, as the library's checksum reply
+    /// spells it (<see cref="BlockChecksum"/>: XXH128).
+    /// </summary>
+    public const string ChecksumName = "xxh128";
+
     /// <summary>What <c>engine incoming</c> received.</summary>
     public static JsonObject Incoming(DestinationResult result, bool? checksumsVerified, string? savedStream, long? savedStreamBytes)
     {
@@ -20,7 +26,7 @@ internal static class ResultJson
         var blocks = new JsonArray();
         foreach (BlockChecksum c in result.Checksums)
         {
-            blocks.Add((JsonNode)new JsonObject { ["name"] = c.Name, [MemoryChecksum.Algorithm] = c.Checksum });
+            blocks.Add((JsonNode)new JsonObject { ["name"] = c.Name, [ChecksumName] = c.Checksum });
         }
 
         json["engine"] = new JsonObject

@@ -1,7 +1,6 @@
 using Engine.Codecs;
 using Engine.Memory;
 using Engine.Migration;
-using Engine.Wire;
 
 namespace Engine.Synthetic;
 
@@ -14,14 +13,14 @@ public static class SyntheticGuest
 {
     /// <summary>A synthetic guest of <paramref name="size"/> bytes in one block, filled with the calibrated content model.</summary>
     public static MigrationGuest Create(long size, GuestWriterOptions? writers = null, ulong seed = 1, string blockName = "pc.ram", double zeroFraction = SyntheticContent.MeasuredZeroFraction)
-        => Create([new RamBlockInfo(blockName, size)], writers, seed, zeroFraction);
+        => Create([(blockName, size)], writers, seed, zeroFraction);
 
     /// <summary>
-    /// A synthetic guest of several RAM blocks (e.g. <c>pc.ram</c> and <c>vga.vram</c>), in the given order, each filled with
-    /// the calibrated content model. Pages are numbered across the blocks for the model, so no two blocks hold the same
-    /// content; the writers dirty all of them.
+    /// A synthetic guest of several RAM blocks, each a name and a size in bytes (e.g. <c>pc.ram</c> and <c>vga.vram</c>), in
+    /// the given order, each filled with the calibrated content model. Pages are numbered across the blocks for the model, so
+    /// no two blocks hold the same content; the writers dirty all of them.
     /// </summary>
-    internal static MigrationGuest Create(IReadOnlyList<RamBlockInfo> blocks, GuestWriterOptions? writers = null, ulong seed = 1, double zeroFraction = SyntheticContent.MeasuredZeroFraction)
+    public static MigrationGuest Create(IReadOnlyList<(string Name, long Size)> blocks, GuestWriterOptions? writers = null, ulong seed = 1, double zeroFraction = SyntheticContent.MeasuredZeroFraction)
     {
         ArgumentNullException.ThrowIfNull(blocks);
         if (blocks.Count == 0)
@@ -29,11 +28,11 @@ public static class SyntheticGuest
             throw new EngineParameterException("guest", "a guest needs at least one RAM block");
         }
 
-        foreach (RamBlockInfo info in blocks)
+        foreach ((string Name, long Size) info in blocks)
         {
-            if (info.Length <= 0 || info.Length % PageSizes.PageSize != 0)
+            if (info.Size <= 0 || info.Size % PageSizes.PageSize != 0)
             {
-                throw new EngineParameterException("guest-size", $"RAM block '{info.Name}' of {info.Length} bytes is not accepted: a positive multiple of 4096 bytes");
+                throw new EngineParameterException("guest-size", $"RAM block '{info.Name}' of {info.Size} bytes is not accepted: a positive multiple of 4096 bytes");
             }
 
             // The stream spells a block's name with a one-byte length (QEMU's idstr).
@@ -49,14 +48,14 @@ public static class SyntheticGuest
         {
             var content = new SyntheticContent(seed, zeroFraction);
             long firstPageOfBlock = 0;
-            foreach (RamBlockInfo info in blocks)
+            foreach ((string Name, long Size) info in blocks)
             {
                 if (memory.Blocks.Any(b => b.Name == info.Name))
                 {
                     throw new EngineParameterException("guest", $"RAM block name '{info.Name}' is given twice");
                 }
 
-                RamBlock block = memory.AddBlock(info.Name, info.Length);
+                RamBlock block = memory.AddBlock(info.Name, info.Size);
                 Fill(block, content, firstPageOfBlock);
                 firstPageOfBlock += block.PageCount;
             }

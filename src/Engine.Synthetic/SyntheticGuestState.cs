@@ -1,7 +1,6 @@
 using System.Runtime.CompilerServices;
 using Engine.Memory;
 using Engine.Migration;
-using Engine.Wire;
 
 namespace Engine.Synthetic;
 
@@ -30,8 +29,8 @@ public static class SyntheticGuestExtensions
         public static MigrationGuest CreateSynthetic(long size, GuestWriterOptions? writers = null, ulong seed = 1, string blockName = "pc.ram", double zeroFraction = SyntheticContent.MeasuredZeroFraction)
             => SyntheticGuest.Create(size, writers, seed, blockName, zeroFraction);
 
-        /// <summary>A synthetic guest of several blocks (<see cref="SyntheticGuest.Create(IReadOnlyList{RamBlockInfo}, GuestWriterOptions?, ulong, double)"/>).</summary>
-        internal static MigrationGuest CreateSynthetic(IReadOnlyList<RamBlockInfo> blocks, GuestWriterOptions? writers = null, ulong seed = 1, double zeroFraction = SyntheticContent.MeasuredZeroFraction)
+        /// <summary>A synthetic guest of several blocks, each a name and a size in bytes (<see cref="SyntheticGuest.Create(IReadOnlyList{ValueTuple{string, long}}, GuestWriterOptions?, ulong, double)"/>).</summary>
+        public static MigrationGuest CreateSynthetic(IReadOnlyList<(string Name, long Size)> blocks, GuestWriterOptions? writers = null, ulong seed = 1, double zeroFraction = SyntheticContent.MeasuredZeroFraction)
             => SyntheticGuest.Create(blocks, writers, seed, zeroFraction);
 
         /// <summary>The writer threads, if the guest has any.</summary>

@@ -1,12 +1,13 @@
 #:project ../../src/Engine/Engine.csproj
-// engine-shim.cs: a stand-in for `engine extract|transcode|inspect` over the Wire library API, for running the interop
+#:project ../../src/Engine.Tools/Engine.Tools.csproj
+// engine-shim.cs: a stand-in for `engine extract|transcode|inspect` over Engine.Tools (public, as the CLI uses it), for running the interop
 // checks before the CLI is wired (ENGINE="dotnet run tests/interop/engine-shim.cs --" tests/interop/run-interop.sh).
 // Same arguments as the CLI: extract FILE --out DIR; transcode IN OUT --compress-method M --compress-level L
 // --compress-threads N; inspect FILE.
+using Engine;
 using Engine.Codecs;
 using Engine.Migration;
 using Engine.Tools;
-using Engine.Wire;
 
 string Option(string name, string fallback)
 {
@@ -48,7 +49,7 @@ try
             return 2;
     }
 }
-catch (MigrationStreamException e)
+catch (EngineException e) // a malformed stream (Kind Stream), or a page that does not decompress
 {
     Console.Error.WriteLine($"engine: {e.Message}");
     return 1;

@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using Engine.Codecs;
 using Engine.Migration;
+using Engine.Tools;
 using Engine.Transport;
 using Engine.Wire;
 using Spectre.Console;
@@ -67,7 +68,7 @@ internal static class DemoCommand
                 runs.Add(run);
             }
 
-            RamBlockInfo[] guestBlocks = MigrationOptions.ParseBlocks(parse.GetValue(size)!, "size");
+            (string Name, long Size)[] guestBlocks = MigrationOptions.ParseBlocks(parse.GetValue(size)!, "size");
             if (bench)
             {
                 int[] threadCounts = ParseThreadCounts(parse.GetValue(benchmarkThreads)!);
@@ -97,11 +98,11 @@ internal static class DemoCommand
         return counts.Count > 0 ? counts.ToArray() : throw new EngineParameterException("benchmark-threads", "benchmark-threads needs at least one thread count");
     }
 
-    private static int Execute(List<MigrationParameters> runs, RamBlockInfo[] guestBlocks, FileInfo? image, GuestWriterOptions writers, bool json, CancellationToken cancellationToken)
+    private static int Execute(List<MigrationParameters> runs, (string Name, long Size)[] guestBlocks, FileInfo? image, GuestWriterOptions writers, bool json, CancellationToken cancellationToken)
     {
         bool interactive = !json && !Console.IsOutputRedirected;
         string guestText = image is null
-            ? $"synthetic guest {string.Join(" + ", guestBlocks.Select(b => $"{b.Name} {b.Length >> 20} MiB"))} (calibrated Debian RAM model), dirtying {writers.PagesPerSecond:0} pages/s"
+            ? $"synthetic guest {string.Join(" + ", guestBlocks.Select(b => $"{b.Name} {b.Size >> 20} MiB"))} (calibrated Debian RAM model), dirtying {writers.PagesPerSecond:0} pages/s"
             : $"image {image.Name}, dirtying {writers.PagesPerSecond:0} pages/s";
         if (!json)
         {
@@ -162,8 +163,8 @@ internal static class DemoCommand
 
     internal static MigrationResult RunOnce(MigrationGuest guest, MigrationParameters parameters, Action<MigrationInfo>? progress, CancellationToken cancellationToken = default)
     {
-        TimeSpan io = TcpTransport.DefaultIoTimeout;
-        (NetworkStream sourceEnd, NetworkStream destinationEnd) = TcpTransport.CreateLoopbackPair(io);
+        TimeSpan io = ToolTransport.DefaultIoTimeout;
+        (NetworkStream sourceEnd, NetworkStream destinationEnd) = ToolTransport.CreateLoopbackPair(io);
         using (sourceEnd)
         using (destinationEnd)
         {

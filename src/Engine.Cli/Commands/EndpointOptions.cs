@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Engine.Transport;
+using Engine.Tools;
 
 namespace Engine.Cli.Commands;
 

@@ -137,9 +137,9 @@ internal static class IncomingCommand
         {
             // multifd: the first connection is the main channel (as QEMU 7.2), the N channels are accepted after it; with
             // --tls-creds each one runs its TLS handshake right after the accept (the channels' inside MultifdDestination).
-            using TcpListener channels = TcpTransport.Listen(endpoint.Host, endpoint.Port, backlog: 256);
+            using TcpListener channels = ToolTransport.Listen(endpoint.Host, endpoint.Port, backlog: 256);
             TlsCliOptions.Announce("incoming", channels.LocalEndpoint, endpoint.Host, tls);
-            Stream main = TlsCliOptions.AcceptReportingRefusals("incoming", () => TlsTransport.Accept(channels, tls, io, cancellationToken));
+            Stream main = TlsCliOptions.AcceptReportingRefusals("incoming", () => ToolTransport.Accept(channels, tls, io, cancellationToken));
             using (main)
             {
                 result = multifd.Run(main, channels, cancellationToken);
@@ -170,7 +170,7 @@ internal static class IncomingCommand
             {
                 using JsonDocument doc = JsonDocument.Parse(File.ReadAllText(sidecar));
                 expected = doc.RootElement.EnumerateArray()
-                    .Select(e => new BlockChecksum(e.GetProperty("name").GetString() ?? "", e.GetProperty(MemoryChecksum.Algorithm).GetString() ?? ""))
+                    .Select(e => new BlockChecksum(e.GetProperty("name").GetString() ?? "", e.GetProperty(ResultJson.ChecksumName).GetString() ?? ""))
                     .ToArray();
             }
         }
@@ -184,10 +184,10 @@ internal static class IncomingCommand
                 foreach (Engine.Memory.RamBlock block in result.Memory.Blocks)
                 {
                     // Two block names can map to one file name; the later one gets a number, as extract does.
-                    string name = Engine.Tools.RamImageSink.FileNameFor(block.Name);
+                    string name = Engine.Tools.RamExtractor.FileNameFor(block.Name);
                     for (int i = 1; !taken.Add(name); i++)
                     {
-                        name = $"{Path.GetFileNameWithoutExtension(Engine.Tools.RamImageSink.FileNameFor(block.Name))}-{i}.raw";
+                        name = $"{Path.GetFileNameWithoutExtension(Engine.Tools.RamExtractor.FileNameFor(block.Name))}-{i}.raw";
                     }
 
                     using FileStream image = File.Create(Path.Combine(saveImage.FullName, name));

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Engine.Migration;
+using Engine.Tools;
 using Engine.Transport;
 using Engine.Wire;
 using Spectre.Console;
@@ -46,7 +47,7 @@ internal static class MigrateCommand
             var writers = new GuestWriterOptions { PagesPerSecond = parse.GetValue(dirtyRate) };
             writers.Validate();
             FileInfo? imageFile = parse.GetValue(image);
-            RamBlockInfo[] blocks = [];
+            (string Name, long Size)[] blocks = [];
             if (imageFile is null)
             {
                 string spec = parse.GetValue(guest)!;
@@ -87,7 +88,7 @@ internal static class MigrateCommand
         return command;
     }
 
-    private static int Execute(MigrationParameters parameters, MigrationEndpoint endpoint, FileInfo? image, RamBlockInfo[] blocks, GuestWriterOptions writers, TimeSpan io, bool json, bool jsonProgress, CancellationToken cancellationToken, TlsOptions? tls, bool multifd, SourceMigrationOptions options, bool expectReply)
+    private static int Execute(MigrationParameters parameters, MigrationEndpoint endpoint, FileInfo? image, (string Name, long Size)[] blocks, GuestWriterOptions writers, TimeSpan io, bool json, bool jsonProgress, CancellationToken cancellationToken, TlsOptions? tls, bool multifd, SourceMigrationOptions options, bool expectReply)
     {
         using MigrationGuest guest = image is null ? MigrationGuest.CreateSynthetic(blocks, writers) : SyntheticGuest.FromImage(image.FullName, writers);
         guest.StartWriters();
@@ -103,10 +104,10 @@ internal static class MigrateCommand
         {
             // The main connection first, then each channel's (QEMU 7.2's destination takes the first as the main channel);
             // with --tls-creds each one runs its TLS handshake right after its TCP connect, as QEMU's.
-            using Stream main = TlsTransport.Connect(endpoint.Host, endpoint.Port, tls, TimeSpan.FromSeconds(10), io, cancellationToken);
+            using Stream main = ToolTransport.Connect(endpoint.Host, endpoint.Port, tls, TimeSpan.FromSeconds(10), io, cancellationToken);
             try
             {
-                result = multifdSource.Run(main, (_, token) => TlsTransport.Connect(endpoint.Host, endpoint.Port, tls, TimeSpan.FromSeconds(10), io, token), cancellationToken);
+                result = multifdSource.Run(main, (_, token) => ToolTransport.Connect(endpoint.Host, endpoint.Port, tls, TimeSpan.FromSeconds(10), io, token), cancellationToken);
             }
             finally
             {
@@ -115,7 +116,7 @@ internal static class MigrateCommand
         }
         else if (endpoint.IsTcp)
         {
-            using Stream stream = TlsTransport.Connect(endpoint.Host, endpoint.Port, tls, TimeSpan.FromSeconds(10), io, cancellationToken);
+            using Stream stream = ToolTransport.Connect(endpoint.Host, endpoint.Port, tls, TimeSpan.FromSeconds(10), io, cancellationToken);
             try
             {
                 result = source!.Run(stream, cancellationToken);
@@ -134,7 +135,7 @@ internal static class MigrateCommand
             }
 
             // The file has no return path: its checksums go beside it, for `engine incoming --from file:` to verify.
-            File.WriteAllText(ChecksumFile(endpoint.Path), new JsonArray(result.SourceChecksums.Select(c => (JsonNode)new JsonObject { ["name"] = c.Name, ["xxh128"] = c.Checksum }).ToArray()).ToJsonString());
+            File.WriteAllText(ChecksumFile(endpoint.Path), new JsonArray(result.SourceChecksums.Select(c => (JsonNode)new JsonObject { ["name"] = c.Name, [ResultJson.ChecksumName] = c.Checksum }).ToArray()).ToJsonString());
         }
 
         if (lines is not null)

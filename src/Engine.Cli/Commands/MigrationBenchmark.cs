@@ -20,7 +20,7 @@ namespace Engine.Cli.Commands;
 /// </remarks>
 internal static class MigrationBenchmark
 {
-    public static int Run(RamBlockInfo[] blocks, FileInfo? image, IReadOnlyList<CompressionSettings> methods, IReadOnlyList<int> threadCounts, int decompressThreads, bool json, CancellationToken cancellationToken)
+    public static int Run((string Name, long Size)[] blocks, FileInfo? image, IReadOnlyList<CompressionSettings> methods, IReadOnlyList<int> threadCounts, int decompressThreads, bool json, CancellationToken cancellationToken)
     {
         using MigrationGuest guest = image is null ? MigrationGuest.CreateSynthetic(blocks) : MigrationGuest.FromImage(image.FullName);
         if (!json)

@@ -121,10 +121,10 @@ internal sealed class MigrationOptions
     /// <c>256M,vga.vram:16M</c>; the first block may be named too (<c>pc.ram:256M</c>). Sizes as <see cref="ParseSize"/>;
     /// names are unique and 1 to 255 bytes (the stream's limit); 64 GiB in all at most.
     /// </summary>
-    public static RamBlockInfo[] ParseBlocks(string text, string parameter)
+    public static (string Name, long Size)[] ParseBlocks(string text, string parameter)
     {
         string[] items = text.Split(',', StringSplitOptions.TrimEntries);
-        var blocks = new List<RamBlockInfo>(items.Length);
+        var blocks = new List<(string Name, long Size)>(items.Length);
         long total = 0;
         for (int i = 0; i < items.Length; i++)
         {
@@ -148,7 +148,7 @@ internal sealed class MigrationOptions
                 throw new EngineParameterException(parameter, $"{parameter} '{text}' is out of range: at most 64G of RAM in all");
             }
 
-            blocks.Add(new RamBlockInfo(name, size));
+            blocks.Add((name, size));
         }
 
         return blocks.ToArray();

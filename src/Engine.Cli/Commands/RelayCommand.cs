@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using Engine.Codecs;
 using Engine.Migration;
 using Engine.Relay;
+using Engine.Tools;
 using Engine.Transport;
 
 namespace Engine.Cli.Commands;
@@ -121,7 +122,7 @@ internal static class RelayCommand
                     OutputMultifd = toMultifdRequested,
                     OutputUuid = multifd.ParseUuid(parse),
                     ConnectOutputChannel = !toMultifdRequested ? null
-                        : (_, token) => TlsTransport.Connect(output.Host, output.Port, channelTls, TimeSpan.FromSeconds(Math.Min(10, io.TotalSeconds)), io, token),
+                        : (_, token) => ToolTransport.Connect(output.Host, output.Port, channelTls, TimeSpan.FromSeconds(Math.Min(10, io.TotalSeconds)), io, token),
                 };
                 Engine.Migration.MultifdDestination? channels = useMultifd
                     ? new Engine.Migration.MultifdDestination(new DestinationOptions { Parameters = accepting, Uuid = multifd.ParseUuid(parse), ReadTimeout = io }) { Tls = tlsIn }
@@ -145,12 +146,12 @@ internal static class RelayCommand
         RelayResult result;
         if (input.IsTcp)
         {
-            using TcpListener listener = TcpTransport.Listen(input.Host, input.Port, backlog: multifd is null ? 1 : 256);
+            using TcpListener listener = ToolTransport.Listen(input.Host, input.Port, backlog: multifd is null ? 1 : 256);
             TlsCliOptions.Announce("relay", listener.LocalEndpoint, input.Host, tlsIn, "--listen-tls-creds");
 
             // The first connection is the main channel (with multifd, as QEMU 7.2: the channels are accepted after it, each
             // with TLS when the main one has it: MultifdDestination.AcceptChannel).
-            using Stream source = TlsCliOptions.AcceptReportingRefusals("relay", () => TlsTransport.Accept(listener, tlsIn, io, cancellationToken));
+            using Stream source = TlsCliOptions.AcceptReportingRefusals("relay", () => ToolTransport.Accept(listener, tlsIn, io, cancellationToken));
             result = Relay(output, io, tlsOut, cancellationToken, destination => multifd is null
                 ? relay.Run(source, destination, cancellationToken)
                 : relay.Run(source, listener, multifd, destination, cancellationToken));
@@ -181,7 +182,7 @@ internal static class RelayCommand
         Stream destination;
         try
         {
-            destination = TlsTransport.Connect(output.Host, output.Port, tls, TimeSpan.FromSeconds(Math.Min(10, io.TotalSeconds)), io, cancellationToken);
+            destination = ToolTransport.Connect(output.Host, output.Port, tls, TimeSpan.FromSeconds(Math.Min(10, io.TotalSeconds)), io, cancellationToken);
         }
         catch (IOException e)
         {

@@ -4,11 +4,11 @@ using System.Net.Sockets;
 namespace Engine.Transport;
 
 /// <summary>
-/// One migration connection, plain TCP or TLS over it, as <see cref="TcpTransport"/>, <see cref="TlsTransport"/> and
-/// <see cref="MigrationListener"/> make them: the stream to read and write, the socket under it, the peer's name, quiet
-/// shutdowns, and the watch for a peer that closes, resets or speaks when it should be silent. Every part of a migration
-/// that needs more of a connection than its stream (timeouts, cancellation, ending a side, watching the peer) goes through
-/// here.
+/// One migration connection, plain TCP or TLS over it, as <see cref="TcpTransport"/>, <see cref="TlsTransport"/> and the
+/// engine command's listener (<c>Engine.Tools.MigrationListener</c>) make them: the stream to read and write, the socket
+/// under it, the peer's name, quiet shutdowns, and the watch for a peer that closes, resets or speaks when it should be
+/// silent. Every part of a migration that needs more of a connection than its stream (timeouts, cancellation, ending a
+/// side, watching the peer) goes through here.
 /// </summary>
 /// <remarks>
 /// <para>

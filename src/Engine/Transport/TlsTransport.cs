@@ -26,7 +26,7 @@ namespace Engine.Transport;
 /// TlsTransport.ShutdownSend(main);   // TLS close_notify, then TCP FIN; the peer's reply can still be read
 /// TlsTransport.Close(main);          // close_notify if not sent yet (best effort), then dispose
 ///
-/// // destination / server, per accepted connection (or use MigrationListener, which does this and refuses the rest)
+/// // destination / server, per accepted connection (the engine command's Engine.Tools.MigrationListener does this and refuses the rest)
 /// SslStream s = TlsTransport.AuthenticateAsServer(acceptedTcp, serverTls, ct);
 ///
 /// // code that needs more of a plain or TLS connection than its stream (timeouts, shutdown, the peer's name, its watch)

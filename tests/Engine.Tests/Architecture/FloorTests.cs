@@ -5,8 +5,10 @@ namespace Engine.Tests.Architecture;
 
 /// <summary>
 /// The library's folders are floors (docs/ARCHITECTURE.md, "Floors"): a file may use the floors below its own, never its
-/// own floor's other folders or a floor above. These tests read every <c>src/Engine/**/*.cs</c> as text and name each file
-/// and reference that breaks the rule, so an upward import fails the build's tests where it is written.
+/// own floor's other folders or a floor above. The top two floors, Tools and Relay, are the Engine.Tools project
+/// (src/Engine.Tools, not in the library package), which may import any of the library's floors. These tests read every
+/// <c>src/Engine/**/*.cs</c> and <c>src/Engine.Tools/**/*.cs</c> as text and name each file and reference that breaks the
+/// rule, so an upward import fails the build's tests where it is written.
 /// </summary>
 public sealed partial class FloorTests
 {
@@ -25,9 +27,12 @@ public sealed partial class FloorTests
         ["Receive"] = 7,     // ReceiveLoop and its page targets
         ["Multifd"] = 7,     // the multifd format and channels
         ["Migration"] = 8,   // sources, destinations, checkpoint
-        ["Tools"] = 9,       // inspect, extract, transcode: the tools that use the format
-        ["Relay"] = 10,      // MigrationRelay and its helpers
+        ["Tools"] = 9,       // src/Engine.Tools: inspect, extract, transcode, the engine command's listener and connections
+        ["Relay"] = 10,      // src/Engine.Tools: MigrationRelay and its helpers
     };
+
+    /// <summary>The floors that are src/Engine.Tools's folders; every other floor is a folder of src/Engine.</summary>
+    internal static readonly IReadOnlySet<string> ToolsFloors = new HashSet<string>(StringComparer.Ordinal) { "Tools", "Relay" };
 
     // Folders whose files are in the root namespace Engine: Interop keeps dotnet/runtime's `Interop` class, which a namespace
     // Engine.Interop would hide from every Engine.* file.
@@ -53,6 +58,35 @@ public sealed partial class FloorTests
         }
 
         Assert.True(problems.Count == 0, string.Join(Environment.NewLine, problems));
+    }
+
+    [Fact]
+    public void TheToolsFloorsAreEngineToolsAndTheRestTheLibrary()
+    {
+        var problems = new List<string>();
+        foreach (SourceFile file in SourceFile.All())
+        {
+            string expected = ToolsFloors.Contains(file.Folder) ? "src/Engine.Tools" : "src/Engine";
+            if (file.Project != expected)
+            {
+                problems.Add($"{file.Path}: folder '{file.Folder}' belongs in {expected}");
+            }
+        }
+
+        Assert.True(problems.Count == 0, string.Join(Environment.NewLine, problems));
+    }
+
+    /// <summary>
+    /// The library cannot import Engine.Tools at all: the compiler sees to it, as Engine.Tools references the library and a
+    /// reference back would be a cycle. This says so where the floors are checked, on the built assembly and the project.
+    /// </summary>
+    [Fact]
+    public void TheLibraryDoesNotReferenceEngineTools()
+    {
+        Assert.Contains(typeof(Engine.Tools.Transcoder).Assembly.GetReferencedAssemblies(), a => a.Name == "Engine.Core");
+        Assert.DoesNotContain(typeof(EngineException).Assembly.GetReferencedAssemblies(), a => a.Name == "Engine.Tools");
+        string project = File.ReadAllText(Path.Combine(SourceFile.FindRepositoryRoot(), "src", "Engine", "Engine.csproj"));
+        Assert.DoesNotContain("Engine.Tools.csproj", project, StringComparison.Ordinal);
     }
 
     [Fact]

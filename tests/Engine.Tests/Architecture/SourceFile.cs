@@ -4,29 +4,43 @@ using Xunit;
 
 namespace Engine.Tests.Architecture;
 
-/// <summary>One source file of src/Engine as the floor check reads it: comments and string contents blanked, lines kept.</summary>
+/// <summary>
+/// One source file of src/Engine (the library) or src/Engine.Tools (the tools above it) as the floor check reads it: comments
+/// and string contents blanked, lines kept.
+/// </summary>
 internal sealed partial record SourceFile(string Path, string Folder, string Namespace, string Code)
 {
-    /// <summary>Every <c>*.cs</c> under src/Engine (bin and obj left out), paths relative to the repository.</summary>
+    /// <summary>The projects whose folders are floors: the library, and Engine.Tools (its top floors, Tools and Relay).</summary>
+    public static readonly string[] Projects = ["src/Engine", "src/Engine.Tools"];
+
+    /// <summary>The project (one of <see cref="Projects"/>) the file is in.</summary>
+    public string Project => Path[..Path.IndexOf('/', "src/".Length)];
+
+    /// <summary>Every <c>*.cs</c> under the <see cref="Projects"/> (bin and obj left out), paths relative to the repository.</summary>
     public static IReadOnlyCollection<SourceFile> All()
     {
         string root = FindRepositoryRoot();
-        string library = System.IO.Path.Combine(root, "src", "Engine");
         var files = new List<SourceFile>();
-        foreach (string path in Directory.EnumerateFiles(library, "*.cs", SearchOption.AllDirectories))
+        foreach (string project in Projects)
         {
-            string relative = System.IO.Path.GetRelativePath(library, path).Replace('\\', '/');
-            if (relative.StartsWith("bin/", StringComparison.Ordinal) || relative.StartsWith("obj/", StringComparison.Ordinal))
+            string directory = System.IO.Path.Combine(root, project);
+            int before = files.Count;
+            foreach (string path in Directory.EnumerateFiles(directory, "*.cs", SearchOption.AllDirectories))
             {
-                continue;
+                string relative = System.IO.Path.GetRelativePath(directory, path).Replace('\\', '/');
+                if (relative.StartsWith("bin/", StringComparison.Ordinal) || relative.StartsWith("obj/", StringComparison.Ordinal))
+                {
+                    continue;
+                }
+
+                int slash = relative.IndexOf('/', StringComparison.Ordinal);
+                string folder = slash < 0 ? "" : relative[..slash];
+                files.Add(FromText(project + "/" + relative, folder, File.ReadAllText(path)));
             }
 
-            int slash = relative.IndexOf('/', StringComparison.Ordinal);
-            string folder = slash < 0 ? "" : relative[..slash];
-            files.Add(FromText("src/Engine/" + relative, folder, File.ReadAllText(path)));
+            Assert.True(files.Count > before, $"no source files in {project}");
         }
 
-        Assert.NotEmpty(files);
         return files;
     }
 
@@ -125,7 +139,8 @@ internal sealed partial record SourceFile(string Path, string Folder, string Nam
         }
     }
 
-    private static string FindRepositoryRoot()
+    /// <summary>The repository's root (where Engine.sln is), found above the tests' directory.</summary>
+    internal static string FindRepositoryRoot()
     {
         for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
         {

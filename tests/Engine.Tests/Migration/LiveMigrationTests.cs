@@ -103,7 +103,7 @@ public sealed class LiveMigrationTests
     public async Task AGuestOfSeveralBlocksArrivesIdenticalBlockByBlock()
     {
         var parameters = new MigrationParameters { Compression = CompressionSettings.Create(CompressMethod.Zstd, 1), CompressThreads = 2, MaxBandwidth = 32L << 20 };
-        RamBlockInfo[] blocks = [new("pc.ram", 6L << 20), new("vga.vram", 1L << 20), new("/rom@etc/acpi/tables", 128L << 10)];
+        (string Name, long Size)[] blocks = [("pc.ram", 6L << 20), ("vga.vram", 1L << 20), ("/rom@etc/acpi/tables", 128L << 10)];
         using MigrationGuest guest = MigrationGuest.CreateSynthetic(blocks, new GuestWriterOptions { Threads = 1, PagesPerSecond = 3_000 });
         Assert.False(guest.Memory.Blocks[0].GetSpan(0, 1 << 20).SequenceEqual(guest.Memory.Blocks[1].GetSpan(0, 1 << 20)), "two blocks hold the same content");
         (MigrationResult source, DestinationResult destination) = await MigrateOverLoopback(guest, parameters);
@@ -111,7 +111,7 @@ public sealed class LiveMigrationTests
         {
             Assert.True(source.ChecksumsMatch);
             Assert.Equal(blocks.Select(b => b.Name), destination.Memory.Blocks.Select(b => b.Name));
-            Assert.Equal(blocks.Select(b => b.Length), destination.Memory.Blocks.Select(b => b.Size));
+            Assert.Equal(blocks.Select(b => b.Size), destination.Memory.Blocks.Select(b => b.Size));
             Assert.Equal(3, source.SourceChecksums.Count);
         }
     }

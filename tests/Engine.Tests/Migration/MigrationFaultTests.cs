@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net.Sockets;
 using Engine.Codecs;
 using Engine.Migration;
+using Engine.Tools;
 using Engine.Transport;
 using Xunit;
 

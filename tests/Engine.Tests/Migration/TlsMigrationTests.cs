@@ -4,6 +4,7 @@ using Engine.Codecs;
 using Engine.Migration;
 using Engine.Tests.Support;
 using Engine.Tests.Transport;
+using Engine.Tools;
 using Engine.Transport;
 using Xunit;
 

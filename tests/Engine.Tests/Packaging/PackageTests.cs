@@ -62,6 +62,10 @@ public sealed class PackageTests(PackedPackages packages) : IClassFixture<Packed
         Assert.DoesNotContain(entries, e => e.Contains("Synthetic", StringComparison.Ordinal));
         string[] types = reader.TypeDefinitions.Select(h => reader.GetString(reader.GetTypeDefinition(h).Name)).ToArray();
         Assert.DoesNotContain(types, t => t.StartsWith("Synthetic", StringComparison.Ordinal) || t.StartsWith("GuestWriter", StringComparison.Ordinal));
+
+        // Nor are the tools (inspect, extract, transcode, relay): Engine.Tools rides in the tool package only.
+        Assert.DoesNotContain(entries, e => e.Contains("Engine.Tools", StringComparison.Ordinal));
+        Assert.DoesNotContain(types, t => t is "Transcoder" or "MigrationRelay" or "StreamInspector" or "RamExtractor");
         Assert.Contains("lib/net10.0/Engine.Core.xml", entries);
     }
 
@@ -91,6 +95,7 @@ public sealed class PackageTests(PackedPackages packages) : IClassFixture<Packed
         Assert.Contains("tools/net10.0/any/runtimes/linux-x64/native/libzstd.so", entries);
         Assert.Contains("tools/net10.0/any/Engine.Core.dll", entries);
         Assert.Contains("tools/net10.0/any/Engine.Synthetic.dll", entries);
+        Assert.Contains("tools/net10.0/any/Engine.Tools.dll", entries);
     }
 
     [Fact]

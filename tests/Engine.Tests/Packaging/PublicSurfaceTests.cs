@@ -1,4 +1,7 @@
 using System.Reflection;
+using System.Runtime.CompilerServices;
+using System.Text.RegularExpressions;
+using System.Xml.Linq;
 using Xunit;
 using Engine.Memory;
 using Engine.Migration;
@@ -10,7 +13,7 @@ namespace Engine.Tests.Packaging;
 /// The library's public surface: what a host may embed (docs/EMBEDDING.md, "What is public"). Everything else is internal,
 /// reachable only by Engine's own programs and tests (InternalsVisibleTo), so it can change without breaking a host.
 /// </summary>
-public sealed class PublicSurfaceTests
+public sealed partial class PublicSurfaceTests
 {
     /// <summary>The most public types the packed library may have (issue 17); nested public types count.</summary>
     private const int MaxPublicTypes = 45;
@@ -35,9 +38,8 @@ public sealed class PublicSurfaceTests
     [InlineData("Engine.Memory.PageSizes")]
     [InlineData("Engine.Codecs.PageDecoder")]
     [InlineData("Engine.Transport.MigrationTlsStream")]
-    [InlineData("Engine.Tools.IRamSink")]
-    [InlineData("Engine.Tools.RamStreamLoader")]
-    [InlineData("Engine.Tools.RamImageSink")]
+    [InlineData("Engine.Transport.TcpTransport")]
+    [InlineData("Engine.Wire.RamBlockInfo")]
     [InlineData("Engine.Wire.MigrationStreamReader")]
     [InlineData("Engine.Wire.MigrationStreamWriter")]
     [InlineData("Engine.Migration.MigrationStatistics")]
@@ -46,6 +48,72 @@ public sealed class PublicSurfaceTests
         Type? type = s_library.GetType(name);
         Assert.NotNull(type);
         Assert.False(type.IsVisible, $"{name} is public: it is plumbing a host does not need");
+    }
+
+    /// <summary>The tools (inspect, extract, transcode, the relay) are Engine.Tools, which only the tool package carries.</summary>
+    [Fact]
+    public void TheToolsAreNotInTheLibrary()
+    {
+        Assert.DoesNotContain(s_library.GetTypes(), t => t.Namespace is "Engine.Tools" or "Engine.Relay");
+        Assert.Equal("Engine.Tools", typeof(Transcoder).Assembly.GetName().Name);
+    }
+
+    /// <summary>What the tools build on stays internal in Engine.Tools too: the reader's sink of pages and its loader.</summary>
+    [Theory]
+    [InlineData("Engine.Tools.IRamSink")]
+    [InlineData("Engine.Tools.RamStreamLoader")]
+    [InlineData("Engine.Tools.RamImageSink")]
+    [InlineData("Engine.Relay.MultifdOutputTarget")]
+    public void TheToolsPlumbingIsInternal(string name)
+    {
+        Type? type = typeof(Transcoder).Assembly.GetType(name);
+        Assert.NotNull(type);
+        Assert.False(type.IsVisible, $"{name} is public in Engine.Tools: the engine command does not call it");
+    }
+
+    /// <summary>
+    /// The engine command (assembly <c>engine</c>) uses only what a host may (issue 17; docs/ARCHITECTURE.md, "What the CLI
+    /// uses that a host may not"): no assembly it builds on grants it InternalsVisibleTo. The library's friends are read from
+    /// src/Engine/Engine.csproj and its sources' <c>[assembly: InternalsVisibleTo]</c>, and from the built assemblies.
+    /// </summary>
+    [Fact]
+    public void TheEngineCommandIsNoFriend()
+    {
+        string root = Architecture.SourceFile.FindRepositoryRoot();
+        string library = Path.Combine(root, "src", "Engine");
+        var granted = new List<string>();
+        foreach (XElement item in XDocument.Load(Path.Combine(library, "Engine.csproj")).Descendants("InternalsVisibleTo"))
+        {
+            granted.Add($"Engine.csproj: {item.Attribute("Include")?.Value}");
+        }
+
+        foreach (string path in Directory.EnumerateFiles(library, "*.cs", SearchOption.AllDirectories))
+        {
+            string relative = Path.GetRelativePath(library, path).Replace('\\', '/');
+            if (relative.StartsWith("bin/", StringComparison.Ordinal) || relative.StartsWith("obj/", StringComparison.Ordinal))
+            {
+                continue; // the build's own AssemblyInfo.cs: the built assembly is read below
+            }
+
+            foreach (Match m in AssemblyInternalsVisibleTo().Matches(File.ReadAllText(path)))
+            {
+                granted.Add($"{Path.GetRelativePath(root, path)}: {m.Groups[1].Value}");
+            }
+        }
+
+        foreach (Assembly assembly in new[] { s_library, typeof(Transcoder).Assembly, typeof(SyntheticGuest).Assembly })
+        {
+            foreach (InternalsVisibleToAttribute a in assembly.GetCustomAttributes<InternalsVisibleToAttribute>())
+            {
+                granted.Add($"{assembly.GetName().Name}.dll: {a.AssemblyName.Split(',')[0].Trim()}");
+            }
+        }
+
+        // The reading finds the grants there are (Engine.Tools is the library's friend in the project and the assembly).
+        Assert.Contains("Engine.csproj: Engine.Tools", granted);
+        Assert.Contains("Engine.Core.dll: Engine.Tools", granted);
+        string[] toEngine = granted.Where(g => g[(g.LastIndexOf(": ", StringComparison.Ordinal) + 2)..].Equals("engine", StringComparison.OrdinalIgnoreCase)).ToArray();
+        Assert.True(toEngine.Length == 0, $"the engine command is granted internals: {string.Join("; ", toEngine)}");
     }
 
     [Fact]
@@ -92,4 +160,7 @@ public sealed class PublicSurfaceTests
 
     private static string[] Exported()
         => s_library.GetExportedTypes().Select(t => t.FullName!).Order(StringComparer.Ordinal).ToArray();
+
+    [GeneratedRegex(@"\[\s*assembly\s*:\s*(?:System\.Runtime\.CompilerServices\.)?InternalsVisibleTo(?:Attribute)?\s*\(\s*""([^"",]*)")]
+    private static partial Regex AssemblyInternalsVisibleTo();
 }

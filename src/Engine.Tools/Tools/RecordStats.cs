@@ -1,7 +1,7 @@
 namespace Engine.Tools;
 
 /// <summary>A count of records and their bytes on the wire (headers included).</summary>
-internal sealed class RecordStats
+public sealed class RecordStats
 {
     /// <summary>Records.</summary>
     public long Count { get; set; }

@@ -3,4 +3,4 @@ namespace Engine.Tools;
 /// <summary>What <see cref="RamExtractor"/> wrote.</summary>
 /// <param name="Blocks">The block images.</param>
 /// <param name="Counts">The records read.</param>
-internal sealed record RamExtractResult(IReadOnlyList<ExtractedBlock> Blocks, RamLoadCounts Counts);
+public sealed record RamExtractResult(IReadOnlyList<ExtractedBlock> Blocks, RamLoadCounts Counts);

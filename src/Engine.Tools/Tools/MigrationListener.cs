@@ -1,7 +1,8 @@
 using System.Net;
 using System.Net.Sockets;
+using Engine.Transport;
 
-namespace Engine.Transport;
+namespace Engine.Tools;
 
 /// <summary>
 /// A destination's listening socket: accepts the connections of one migration (plain, or TLS through
@@ -24,7 +25,7 @@ namespace Engine.Transport;
 /// migration. <see cref="Dispose"/> cancels the accept, aborts the connection being refused, and joins the thread.
 /// </para>
 /// </remarks>
-internal sealed class MigrationListener : IDisposable
+public sealed class MigrationListener : IDisposable
 {
     /// <summary>The longest a refused connection is attended to.</summary>
     public static readonly TimeSpan RefusalTimeout = TimeSpan.FromSeconds(3);

@@ -5,7 +5,7 @@ using Engine.Wire;
 namespace Engine.Tools;
 
 /// <summary>Options of <see cref="Transcoder"/>: QEMU's parameters of the output and the transcoder's own.</summary>
-internal sealed record TranscodeOptions
+public sealed record TranscodeOptions
 {
     /// <summary>
     /// The output's parameters: <c>compress-method</c>/<c>compress-level</c> (<see cref="CompressMethod.None"/> writes plain
@@ -21,7 +21,7 @@ internal sealed record TranscodeOptions
     public Func<CompressMethod, IPageDecompressor>? DecompressorFactory { get; init; }
 
     /// <summary>Reader limits (timeouts, caps); <see cref="MigrationStreamReaderOptions.StopAfterRamEnd"/> is always on.</summary>
-    public MigrationStreamReaderOptions? ReaderOptions { get; init; }
+    internal MigrationStreamReaderOptions? ReaderOptions { get; init; }
 
     /// <summary>
     /// A live stream (a relay between two migration peers): the output is flushed after every section footer, so the

@@ -48,7 +48,7 @@ namespace Engine.Relay;
 /// (<see cref="RelayOptions.MachineType"/>, else the source's). Every channel thread is joined before a run returns or throws.
 /// </para>
 /// </remarks>
-internal sealed class MigrationRelay
+public sealed class MigrationRelay
 {
     private static readonly TimeSpan s_watchInterval = TimeSpan.FromMilliseconds(20);
     private readonly RelayOptions _options;

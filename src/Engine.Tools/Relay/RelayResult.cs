@@ -1,7 +1,7 @@
 namespace Engine.Relay;
 
 /// <summary>What a <see cref="MigrationRelay"/> carried.</summary>
-internal sealed record RelayResult
+public sealed record RelayResult
 {
     /// <summary>Bytes read from the source.</summary>
     public long BytesIn { get; init; }

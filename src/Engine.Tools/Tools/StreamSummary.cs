@@ -3,7 +3,7 @@ using Engine.Wire;
 namespace Engine.Tools;
 
 /// <summary>What <see cref="StreamInspector"/> found in a migration stream: the data behind <c>engine inspect</c>.</summary>
-internal sealed class StreamSummary
+public sealed class StreamSummary
 {
     /// <summary>The file version (3).</summary>
     public uint FileVersion { get; set; }

@@ -5,7 +5,7 @@ using Engine.Wire;
 namespace Engine.Relay;
 
 /// <summary>How a <see cref="MigrationRelay"/> carries a migration: QEMU's parameters of the outgoing side and the relay's own.</summary>
-internal sealed record RelayOptions
+public sealed record RelayOptions
 {
     /// <summary>
     /// The outgoing side's parameters: <c>compress-method</c>/<c>compress-level</c> the relay writes pages with (zstd for a
@@ -49,7 +49,7 @@ internal sealed record RelayOptions
     public string? MachineType { get; init; }
 
     /// <summary>Reader limits; the relay sets the stop at RAM's END itself.</summary>
-    public MigrationStreamReaderOptions? ReaderOptions { get; init; }
+    internal MigrationStreamReaderOptions? ReaderOptions { get; init; }
 
     /// <summary>The method and level the relay writes pages with (<see cref="Parameters"/>' compression).</summary>
     internal CompressionSettings Settings => Parameters.Compression;

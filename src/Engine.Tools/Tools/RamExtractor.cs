@@ -6,7 +6,7 @@ namespace Engine.Tools;
 /// <c>engine extract</c>: turns a migration stream (QEMU's or Engine's) into one raw image per RAM block. For a full QEMU
 /// migration file it stops after RAM's END section; the device sections after it are not needed.
 /// </summary>
-internal static class RamExtractor
+public static class RamExtractor
 {
     /// <summary>Extracts the RAM of <paramref name="input"/> into <paramref name="outputDirectory"/>.</summary>
     /// <remarks>
@@ -60,6 +60,20 @@ internal static class RamExtractor
     {
         using FileStream input = new(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
         return Extract(input, outputDirectory, options);
+    }
+
+    /// <summary>The image file name of a RAM block, as extract and <c>engine incoming --save-images</c> name it: its name with anything but letters, digits, '.', '-' and '@' as '_', plus <c>.raw</c>.</summary>
+    public static string FileNameFor(string blockName)
+    {
+        Span<char> name = blockName.Length <= 255 ? stackalloc char[blockName.Length] : new char[blockName.Length];
+        for (int i = 0; i < blockName.Length; i++)
+        {
+            char c = blockName[i];
+            name[i] = char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '@' ? c : '_';
+        }
+
+        string trimmed = name.ToString().Trim('_', '.');
+        return (trimmed.Length == 0 ? "block" : trimmed) + ".raw";
     }
 
     private static (IReadOnlyList<ExtractedBlock> Blocks, RamLoadCounts Counts) ExtractInto(Stream input, string directory, RamExtractOptions options)

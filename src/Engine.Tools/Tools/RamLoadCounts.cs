@@ -3,7 +3,7 @@ using Engine.Wire;
 namespace Engine.Tools;
 
 /// <summary>What <see cref="RamStreamLoader.Load(MigrationStreamReader, IRamSink)"/> read.</summary>
-internal sealed class RamLoadCounts
+public sealed class RamLoadCounts
 {
     /// <summary>Zero page records.</summary>
     public long ZeroPages { get; set; }

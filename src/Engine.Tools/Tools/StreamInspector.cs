@@ -4,18 +4,17 @@ using Engine.Wire;
 namespace Engine.Tools;
 
 /// <summary><c>engine inspect</c>: reads a whole migration stream, validating it, and summarises what it holds.</summary>
-internal static class StreamInspector
+public static class StreamInspector
 {
     /// <summary>Inspects <paramref name="input"/> to its end.</summary>
     /// <param name="input">The stream, read from its current position.</param>
-    /// <param name="options">Reader limits; <see cref="MigrationStreamReaderOptions.StopAfterRamEnd"/> is always on, the rest is counted.</param>
     /// <param name="progress">Receives the number of bytes read, at every RAM section end.</param>
+    /// <remarks>The reader's default limits; <see cref="MigrationStreamReaderOptions.StopAfterRamEnd"/> is always on, the rest is counted.</remarks>
     /// <exception cref="MigrationStreamException">The stream is malformed; the message says what and where.</exception>
-    public static StreamSummary Inspect(Stream input, MigrationStreamReaderOptions? options = null, IProgress<long>? progress = null)
+    public static StreamSummary Inspect(Stream input, IProgress<long>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(input);
-        MigrationStreamReaderOptions o = options ?? new MigrationStreamReaderOptions();
-        MigrationStreamReaderOptions readerOptions = o with { StopAfterRamEnd = true, AcceptMappedRam = true };
+        var readerOptions = new MigrationStreamReaderOptions { StopAfterRamEnd = true, AcceptMappedRam = true };
 
         var summary = new StreamSummary();
         using var reader = new MigrationStreamReader(input, readerOptions, leaveOpen: true);
@@ -113,9 +112,9 @@ internal static class StreamInspector
     }
 
     /// <summary>Inspects the file at <paramref name="path"/>.</summary>
-    public static StreamSummary Inspect(string path, MigrationStreamReaderOptions? options = null, IProgress<long>? progress = null)
+    public static StreamSummary Inspect(string path, IProgress<long>? progress = null)
     {
         using FileStream input = new(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
-        return Inspect(input, options, progress);
+        return Inspect(input, progress);
     }
 }

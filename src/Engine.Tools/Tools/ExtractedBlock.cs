@@ -4,4 +4,4 @@ namespace Engine.Tools;
 /// <param name="Name">The block's id string.</param>
 /// <param name="Length">The block's used length: the image's size.</param>
 /// <param name="Path">The image file.</param>
-internal sealed record ExtractedBlock(string Name, long Length, string Path);
+public sealed record ExtractedBlock(string Name, long Length, string Path);

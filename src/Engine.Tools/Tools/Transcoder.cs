@@ -17,7 +17,7 @@ namespace Engine.Tools;
 /// XBZRLE deltas are passed through: re-encoding is lossless, so the page they apply to is the same at the destination.
 /// Record headers are the writer's, so CONTINUE is decided afresh.
 /// </remarks>
-internal sealed partial class Transcoder : IDisposable
+public sealed partial class Transcoder : IDisposable
 {
     // The most bytes after RAM's END kept to check their end in a live stream (device state is far smaller).
     private const long MaxCheckedTail = 64L << 20;

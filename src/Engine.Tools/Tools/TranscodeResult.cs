@@ -1,7 +1,7 @@
 namespace Engine.Tools;
 
 /// <summary>What <see cref="Transcoder"/> read and wrote.</summary>
-internal sealed class TranscodeResult
+public sealed class TranscodeResult
 {
     /// <summary>Bytes read from the input, all of it.</summary>
     public long BytesRead { get; set; }

@@ -57,7 +57,7 @@ internal sealed unsafe class RamImageSink : IRamSink, IDisposable
         _extracted = new List<ExtractedBlock>(blocks.Count);
         for (int i = 0; i < blocks.Count; i++)
         {
-            string fileName = FileNameFor(blocks[i].Name);
+            string fileName = RamExtractor.FileNameFor(blocks[i].Name);
             if (!used.Add(fileName))
             {
                 fileName = $"{Path.GetFileNameWithoutExtension(fileName)}-{i}.raw";
@@ -160,20 +160,6 @@ internal sealed unsafe class RamImageSink : IRamSink, IDisposable
                 file.Dispose();
             }
         }
-    }
-
-    /// <summary>The image file name for a RAM block: its name with anything but letters, digits, '.', '-' and '@' as '_', plus <c>.raw</c>.</summary>
-    public static string FileNameFor(string blockName)
-    {
-        Span<char> name = blockName.Length <= 255 ? stackalloc char[blockName.Length] : new char[blockName.Length];
-        for (int i = 0; i < blockName.Length; i++)
-        {
-            char c = blockName[i];
-            name[i] = char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '@' ? c : '_';
-        }
-
-        string trimmed = name.ToString().Trim('_', '.');
-        return (trimmed.Length == 0 ? "block" : trimmed) + ".raw";
     }
 
     private bool IsWritten(int block, long offset)

@@ -1,9 +1,9 @@
 using System.Globalization;
 
-namespace Engine.Transport;
+namespace Engine.Tools;
 
 /// <summary>Where a migration goes or comes from: <c>tcp:HOST:PORT</c> or <c>file:PATH</c> (QEMU's URI forms).</summary>
-internal sealed record MigrationEndpoint
+public sealed record MigrationEndpoint
 {
     /// <summary>True for TCP, false for a file.</summary>
     public bool IsTcp { get; init; }

@@ -10,7 +10,7 @@ namespace Engine.Tools;
 /// memory as <c>engine incoming --from file:</c> does, then written as <c>--save-stream</c> does, in the format asked for.
 /// Holds the guest's RAM in memory meanwhile.
 /// </summary>
-internal static class MemoryTranscode
+public static class MemoryTranscode
 {
     /// <summary>True when <paramref name="path"/> is a QEMU mapped-ram file (its configuration lists the capability).</summary>
     public static bool IsMappedRamFile(string path)

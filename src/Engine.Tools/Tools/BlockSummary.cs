@@ -1,7 +1,7 @@
 namespace Engine.Tools;
 
 /// <summary>One RAM block of a <see cref="StreamSummary"/>.</summary>
-internal sealed class BlockSummary
+public sealed class BlockSummary
 {
     /// <summary>Creates the summary of a block.</summary>
     public BlockSummary(string name, long length)

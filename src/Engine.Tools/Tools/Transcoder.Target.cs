@@ -5,7 +5,7 @@ using Engine.Wire;
 namespace Engine.Tools;
 
 /// <summary>The re-encoder as the receive loop's target: pages into the encoder, every other item re-framed or copied.</summary>
-internal sealed partial class Transcoder
+public sealed partial class Transcoder
 {
     /// <summary>
     /// One transcode's target: pages (the stream's and, at each barrier, a multifd source's channels') go into the

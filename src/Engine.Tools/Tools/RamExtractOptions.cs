@@ -5,7 +5,7 @@ using Engine.Wire;
 namespace Engine.Tools;
 
 /// <summary>Options of <see cref="RamExtractor"/>: QEMU's parameters it reads and the extractor's own.</summary>
-internal sealed record RamExtractOptions
+public sealed record RamExtractOptions
 {
     /// <summary>The parameters; the extractor reads <c>decompress-threads</c>, its workers (default 2).</summary>
     public MigrationParameters Parameters { get; init; } = new();
@@ -17,7 +17,7 @@ internal sealed record RamExtractOptions
     public int MappedRamThreads { get; init; } = MappedRamReader.DefaultThreads;
 
     /// <summary>Reader limits (timeouts, caps, strict method); default <see cref="MigrationStreamReaderOptions"/>.</summary>
-    public MigrationStreamReaderOptions? ReaderOptions { get; init; }
+    internal MigrationStreamReaderOptions? ReaderOptions { get; init; }
 
     /// <summary>Receives the number of stream bytes read, at every RAM section end.</summary>
     public IProgress<long>? Progress { get; init; }
