@@ -57,6 +57,8 @@ internal sealed class MultifdPageSender : PageSender
 
     public override string Name => "multifd migration";
 
+    public override int BusyThreads => _multifd.MultifdCompression == CompressMethod.None ? 0 : _multifd.MultifdChannels;
+
     public override void Open(MigrationStreamWriter writer, RateLimiter limiter, CancellationToken cancellationToken)
     {
         _writer = writer;
