@@ -131,6 +131,7 @@ internal static unsafe class MultifdPacketProbe
     /// Valid inputs for each method. QEMU 7.2's packets: two on one stream (the second relying on the first's history), a
     /// packet in the second block, a SYNC. QEMU 9.0+'s: normal pages then unsorted zero pages (one over a page the first
     /// packet wrote), a packet of zero pages only (with the method's bits), and 9.2's SYNC (pages_alloc 0, flags 0x1).
+    /// And Engine's zstd: a frame per packet.
     /// </summary>
     public static IEnumerable<(string Name, byte[] Input)> Seeds()
     {
