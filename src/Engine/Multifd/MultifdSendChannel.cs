@@ -204,10 +204,10 @@ internal sealed unsafe class MultifdSendChannel : IDisposable
                 byte* page = staged != null ? staged + ((long)i * PageSizes.PageSize) : block!.GetPagePointer(offset);
 
                 // The zero check reads the page where it is, and only a page with data is copied (the codec and the packet
-                // then see that one copy): most pages of a guest are zero, and copying them was a fifth of the copies'
-                // work. A page the guest writes while it is checked may be judged either way, as QEMU's in-place check
-                // (9.0+) may: the write is in the dirty log's next sync, so the page is sent again, and once the guest
-                // is paused for the last round nothing writes.
+                // then see that one copy): most pages of a guest are zero, and copying them only to find them zero was
+                // most of the copies' work. A page the guest writes while it is checked may be judged either way, as
+                // QEMU's in-place check (9.0+) may: the write is in the dirty log's next sync, so the page is sent again,
+                // and once the guest is paused for the last round nothing writes.
                 if (ZeroPage.IsZero(new ReadOnlySpan<byte>(page, PageSizes.PageSize)))
                 {
                     batch.ZeroOffsets[zero++] = offset;
