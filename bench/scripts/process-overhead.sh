@@ -74,7 +74,7 @@ with open(sys.argv[2], "wb") as out:
         if m[i:i + 4096] != z: out.write(m[i:i + 4096])
 PY
 NZ=$(stat -c %s "$B/nonzero.bin")
-RATE=$(zstd -b1 -B4096 -i3 "$B/nonzero.bin" 2>&1 | tr '\r' '\n' | grep -o '[0-9.]* MB/s' | tail -2 | head -1 | cut -d' ' -f1)
+RATE=$(zstd -b1 -B4096 -i3 "$B/nonzero.bin" 2>&1 | tr '\r' '\n' | grep -- '->' | tail -1 | grep -o '[0-9.]* MB/s' | head -1 | cut -d' ' -f1)
 LIMIT=$(python3 -c "print(round($NZ / ($RATE * 1e6) / 2 * 1000))")
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"

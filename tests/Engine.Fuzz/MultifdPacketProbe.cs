@@ -131,6 +131,7 @@ internal static unsafe class MultifdPacketProbe
     /// Valid inputs for each method. QEMU 7.2's packets: two on one stream (the second relying on the first's history), a
     /// packet in the second block, a SYNC. QEMU 9.0+'s: normal pages then unsorted zero pages (one over a page the first
     /// packet wrote), a packet of zero pages only (with the method's bits), and 9.2's SYNC (pages_alloc 0, flags 0x1).
+    /// And Engine's zstd: a frame per packet.
     /// </summary>
     public static IEnumerable<(string Name, byte[] Input)> Seeds()
     {
@@ -138,7 +139,7 @@ internal static unsafe class MultifdPacketProbe
         {
             using var output = new MemoryStream();
             output.WriteByte((byte)method);
-            using PacketCompressor? compressor = PacketCompressor.Create(method, 1);
+            using PacketCompressor? compressor = PacketCompressor.CreateQemuShaped(method, 1);
             WritePacket(output, compressor, method, "pc.ram", [0, 0x3000, 0x5000], seed: 1, sync: false);
             WritePacket(output, compressor, method, "pc.ram", [0x1000, 0x2000], seed: 1, sync: false);
             WritePacket(output, compressor, method, "vga.vram", [0x1000], seed: 2, sync: true);
@@ -150,12 +151,23 @@ internal static unsafe class MultifdPacketProbe
         {
             using var output = new MemoryStream();
             output.WriteByte((byte)method);
-            using PacketCompressor? compressor = PacketCompressor.Create(method, 1);
+            using PacketCompressor? compressor = PacketCompressor.CreateQemuShaped(method, 1);
             WritePacket(output, compressor, method, "pc.ram", [0x2000, 0x6000, 0x5000], seed: 3, sync: false, zeroPages: 1);
             WritePacket(output, compressor, method, "pc.ram", [0x1000, 0x7000, 0x2000, 0x4000, 0x3000], seed: 3, sync: false, zeroPages: 3);
             WritePacket(output, compressor, method, "vga.vram", [0x3000, 0], seed: 0, sync: false, zeroPages: 2);
             WriteSync92(output);
             yield return ($"multifd-{MultifdPacketHeader.MethodName(method)}-qemu9.bin", output.ToArray());
+        }
+
+        // Engine's zstd: a frame per packet, so the stream's frames end and begin again at packet boundaries.
+        using (var output = new MemoryStream())
+        {
+            output.WriteByte((byte)CompressMethod.Zstd);
+            using PacketCompressor? compressor = PacketCompressor.Create(CompressMethod.Zstd, 1);
+            WritePacket(output, compressor, CompressMethod.Zstd, "pc.ram", [0, 0x3000, 0x5000], seed: 1, sync: false);
+            WritePacket(output, compressor, CompressMethod.Zstd, "pc.ram", [0x1000, 0x2000], seed: 1, sync: false);
+            WritePacket(output, compressor, CompressMethod.Zstd, "", [], seed: 0, sync: true);
+            yield return ("multifd-zstd-engine.bin", output.ToArray());
         }
     }
 

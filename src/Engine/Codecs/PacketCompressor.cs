@@ -4,8 +4,9 @@ using Engine.Memory;
 namespace Engine.Codecs;
 
 /// <summary>
-/// One channel's compression stream, kept for the whole migration as QEMU's multifd keeps it: pages go in one by one, the
-/// packet's last page flushes (so the receiver can decode the packet), and the stream is never ended or reset.
+/// One channel's compression, kept for the whole migration: zlib as QEMU's multifd keeps it, one stream whose packet's last
+/// page flushes (so the receiver can decode the packet) and which is never ended or reset; zstd one complete frame per
+/// packet (<see cref="ZstdPacketCompressor"/>), which QEMU's one stream per channel decodes as it decodes its own.
 /// </summary>
 /// <remarks>
 /// Owned by one channel thread; nothing is allocated per page. The output buffer must hold <see cref="OutputBound"/> bytes,
@@ -27,6 +28,13 @@ internal abstract unsafe class PacketCompressor : IDisposable
         CompressMethod.Zstd => new ZstdPacketCompressor(level),
         _ => throw new ArgumentOutOfRangeException(nameof(method)),
     };
+
+    /// <summary>
+    /// The stream as QEMU's multifd sends it, for the tests and fuzz seeds that play a QEMU source: for zstd one frame per
+    /// channel that never ends (<see cref="ZstdStreamPacketCompressor"/>), the others as <see cref="Create"/>.
+    /// </summary>
+    public static PacketCompressor? CreateQemuShaped(CompressMethod method, int level) =>
+        method == CompressMethod.Zstd ? new ZstdStreamPacketCompressor(level) : Create(method, level);
 
     /// <summary>
     /// Compresses <paramref name="count"/> pages laid out one after another at <paramref name="pages"/> into

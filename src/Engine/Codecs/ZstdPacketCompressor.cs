@@ -1,63 +1,56 @@
 namespace Engine.Codecs;
 
 /// <summary>
-/// multifd zstd (QEMU's multifd-zstd.c): one compression stream per channel at the channel's level; each page with
-/// <c>ZSTD_e_continue</c>, the packet's last with <c>ZSTD_e_flush</c>, which writes out whole blocks but keeps the frame
-/// open, so the window (history) carries over to the next packet. The frame is never ended.
+/// multifd zstd as Engine sends it: each packet is one complete zstd frame (<c>ZSTD_compress2</c> on the channel's context,
+/// at the channel's level, no checksum), compressed in one call from the packet's pages, which lie one after another.
 /// </summary>
+/// <remarks>
+/// <para>
+/// QEMU streams every page into one frame per channel that never ends (<see cref="ZstdStreamPacketCompressor"/>): libzstd
+/// then copies each page into its window and matches across the window's wrap (its <c>extDict</c> match finder), which
+/// was about a fifth of a source's CPU. One frame per packet matches straight in the pages (the one-shot match finder,
+/// what <c>zstd -b1 -B524288</c> measures) and copies nothing; what it gives up is history across packets (on the test
+/// guest's RAM about 1 % more bytes, docs/PERFORMANCE.md).
+/// </para>
+/// <para>
+/// Every multifd zstd receiver decodes it: QEMU's (7.2 to 10.0) and Engine's keep one <c>ZSTD_decompressStream</c> per
+/// channel, which starts the next frame after one ends (zstd's frames concatenate), and a frame here ends exactly at the
+/// packet's last page, where their page loops stop anyway (<c>ZSTD_decompressStream</c> returns 0 with the page full).
+/// </para>
+/// </remarks>
 internal sealed unsafe class ZstdPacketCompressor : PacketCompressor
 {
-    private readonly ZstdContextHandle _stream;
+    private readonly ZstdContextHandle _context;
 
     public ZstdPacketCompressor(int level)
     {
-        _stream = ZstdContextHandle.CreateCompression(level);
+        _context = ZstdContextHandle.CreateCompression(level);
     }
 
     public override int CompressPacket(byte* pages, int count, byte* output)
     {
         bool added = false;
-        _stream.DangerousAddRef(ref added);
+        _context.DangerousAddRef(ref added);
         try
         {
-            nint context = _stream.DangerousGetHandle();
-            var outBuffer = new Interop.ZstdOutBuffer { dst = output, size = OutputBound, pos = 0 };
-            for (int i = 0; i < count; i++)
+            // ZSTD_compress2 starts a new frame on the context's parameters (the level set once), compresses everything in
+            // one call and ends the frame; the context's tables are reused from packet to packet.
+            nuint rc = Interop.ZSTD_compress2(_context.DangerousGetHandle(), output, OutputBound, pages, (nuint)((long)count * PageSize));
+            if (Interop.ZSTD_isError(rc) != 0)
             {
-                bool last = i == count - 1;
-                var inBuffer = new Interop.ZstdInBuffer { src = pages + ((long)i * PageSize), size = PageSize, pos = 0 };
-                while (true)
-                {
-                    nuint rc = Interop.ZSTD_compressStream2(context, &outBuffer, &inBuffer, last ? Interop.ZSTD_e_flush : Interop.ZSTD_e_continue);
-                    if (Interop.ZSTD_isError(rc) != 0)
-                    {
-                        throw NativeLibraries.Native($"ZSTD_compressStream2 failed on page {i} of a packet: {ZstdContextHandle.ErrorName(rc)}");
-                    }
-
-                    // e_continue: done once the page is taken in. e_flush: rc is what is still to flush, 0 when done.
-                    bool done = last ? rc == 0 : inBuffer.pos == inBuffer.size;
-                    if (done)
-                    {
-                        break;
-                    }
-
-                    if (outBuffer.pos == outBuffer.size)
-                    {
-                        throw new InvalidOperationException("ZSTD_compressStream2 ran out of output room for one packet");
-                    }
-                }
+                throw NativeLibraries.Native($"ZSTD_compress2 failed on a packet of {count} pages: {ZstdContextHandle.ErrorName(rc)}");
             }
 
-            return (int)outBuffer.pos;
+            return (int)rc;
         }
         finally
         {
             if (added)
             {
-                _stream.DangerousRelease();
+                _context.DangerousRelease();
             }
         }
     }
 
-    public override void Dispose() => _stream.Dispose();
+    public override void Dispose() => _context.Dispose();
 }

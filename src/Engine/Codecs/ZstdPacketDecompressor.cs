@@ -1,6 +1,10 @@
 namespace Engine.Codecs;
 
-/// <summary>The receiving side of multifd zstd: one decompression stream per channel, its frame open for the whole migration.</summary>
+/// <summary>
+/// The receiving side of multifd zstd: one decompression stream per channel for the whole migration. It decodes QEMU's
+/// shape (one frame per channel that never ends, each packet flushed) and Engine's (one frame per packet): after a frame
+/// ends the stream starts the next. A frame may end only with a page (QEMU's receiver refuses anything else too).
+/// </summary>
 internal sealed unsafe class ZstdPacketDecompressor : PacketDecompressor
 {
     /// <summary>libzstd's default decoder limit (<c>ZSTD_WINDOWLOG_LIMIT_DEFAULT</c>, 128 MiB): what QEMU's receiver accepts, and the most a source can make one channel allocate.</summary>
@@ -40,7 +44,9 @@ internal sealed unsafe class ZstdPacketDecompressor : PacketDecompressor
 
                 if (rc == 0 && output.pos < output.size)
                 {
-                    Error = "the zstd frame ended, but a multifd channel's frame never ends";
+                    // A frame that ends with the page (rc 0, the page full) is Engine's frame per packet; one that ends inside
+                    // a page would put the pages after it out of place in QEMU's receiver.
+                    Error = $"a zstd frame ended {output.pos} bytes into a page: a multifd frame may end only at the end of a page";
                     return false;
                 }
 

@@ -4,9 +4,10 @@ namespace Engine;
 
 internal static partial class Interop
 {
-    // zstd's streaming API (zstd.h, stable since 1.4.0), for multifd: one compression stream per channel kept open for the
-    // whole migration (ZSTD_e_continue per page, ZSTD_e_flush per packet, never ZSTD_e_end) and one decompression stream
-    // per receiving channel. ZstdNet's streams allocate per call, so these are imported directly.
+    // zstd's advanced API (zstd.h, stable since 1.4.0), for multifd: one compression context per channel, each packet one
+    // frame (ZSTD_compress2); QEMU's shape, one stream per channel kept open for the whole migration (ZSTD_e_continue per
+    // page, ZSTD_e_flush per packet, never ZSTD_e_end), for the tests that play QEMU; and one decompression stream per
+    // receiving channel, which decodes both. ZstdNet's streams allocate per call, so these are imported directly.
 
     /// <summary>ZSTD_EndDirective.</summary>
     internal const int ZSTD_e_continue = 0;
@@ -46,6 +47,9 @@ internal static partial class Interop
 
     [LibraryImport(NativeLibraries.ZstdLibraryName)]
     internal static partial nuint ZSTD_CCtx_setParameter(nint cctx, int param, int value);
+
+    [LibraryImport(NativeLibraries.ZstdLibraryName)]
+    internal static unsafe partial nuint ZSTD_compress2(nint cctx, byte* dst, nuint dstCapacity, byte* src, nuint srcSize);
 
     [LibraryImport(NativeLibraries.ZstdLibraryName)]
     internal static unsafe partial nuint ZSTD_compressStream2(nint cctx, ZstdOutBuffer* output, ZstdInBuffer* input, int endOp);

@@ -17,7 +17,7 @@ namespace Engine.Migration;
 /// <remarks>
 /// Design: only the migration thread calls this (see <see cref="PageSender"/>); it owns the batches it fills and the
 /// reaping of the ones a channel marked Done (see <see cref="MultifdSendChannel"/> for the ring's orderings). Zero
-/// detection runs on the channel threads, which copy each page first. Within a section each page is sent once, and the
+/// detection runs on the channel threads (in place; only pages with data are copied). Within a section each page is sent once, and the
 /// SYNC barrier orders sections, so the destination ends with every page's last copy whichever connection carried it.
 /// </remarks>
 internal sealed class MultifdPageSender : PageSender
@@ -56,6 +56,8 @@ internal sealed class MultifdPageSender : PageSender
     public override int MaxBatchPages => MultifdFormat.PagesPerPacket;
 
     public override string Name => "multifd migration";
+
+    public override int BusyThreads => _multifd.MultifdCompression == CompressMethod.None ? 0 : _multifd.MultifdChannels;
 
     public override void Open(MigrationStreamWriter writer, RateLimiter limiter, CancellationToken cancellationToken)
     {

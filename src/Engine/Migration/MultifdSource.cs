@@ -19,7 +19,7 @@ namespace Engine.Migration;
 /// </para>
 /// <para>
 /// Design: the migration thread (the caller) owns the bitmaps, the writer, the statistics and the rate limiter, as in
-/// <see cref="SourceMigration"/>. Zero detection runs on the channel threads, which copy each page first; the zero pages a
+/// <see cref="SourceMigration"/>. Zero detection runs on the channel threads, on the page in place, and only pages with data are copied; the zero pages a
 /// channel finds come back in its batch and the migration thread writes their ZERO records on the main channel before the
 /// section's EOS. Within a section each page is sent once (the bitmap is only synced between sections), and the SYNC
 /// barrier orders sections, so the destination ends with every page's last copy whichever connection carried it.

@@ -27,6 +27,12 @@ internal abstract class PageSender : IDisposable
     public abstract string Name { get; }
 
     /// <summary>
+    /// Threads of the sender that keep a core busy while pages are sent: the compressing multifd channels or compress
+    /// workers. Channels that only copy and write (multifd none) wait on their connections and count none.
+    /// </summary>
+    public virtual int BusyThreads => 0;
+
+    /// <summary>
     /// Starts the sender's own machinery (workers, connections) for a stream written by <paramref name="writer"/>, which
     /// holds the stream's header and configuration, not yet flushed: the setup section follows in the same flush unless the
     /// sender flushes first (multifd, whose channels connect after the main connection's first bytes).

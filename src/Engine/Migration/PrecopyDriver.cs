@@ -23,9 +23,9 @@ namespace Engine.Migration;
 /// <c>downtime-limit</c> at the last window's bandwidth), sync the dirty log first; if it is still below, complete: pause
 /// the guest, sync once more, lift the rate limit, send the rest in the END section, EOF, and wait for the destination to
 /// say it holds every page (downtime ends there). Then compare checksums of each block, source at the pause against
-/// destination. The source's checksum is hashed chunk by chunk as the pages are handed over (<see cref="SourceChecksums"/>:
-/// a 16 MiB chunk when its last dirty page has gone, again at the pause if the guest wrote it after), so little is left
-/// to hash after the stream ends.
+/// destination. With a core to spare beside the sender's busy threads, the source's checksum is hashed chunk by chunk as
+/// the pages are handed over (<see cref="SourceChecksums"/>: a 16 MiB chunk when its last dirty page has gone, again at
+/// the pause if the guest wrote it after), so little is left to hash after the stream ends; else in one pass after it.
 /// </para>
 /// <para>
 /// Transferred bytes (QEMU's <c>ram.transferred</c>) are every byte the source writes: the stream's header,
@@ -126,6 +126,7 @@ internal sealed partial class PrecopyDriver
                 writer.WriteConfiguration(_options.MachineType);
                 Account(limiter, writer.Position);
                 sender.Open(writer, limiter, cancellationToken);
+                _checksums.HashWhileSending = _options.ChecksumWhileSending ?? SourceChecksums.HashWhileSendingOn(Environment.ProcessorCount, sender.BusyThreads);
 
                 // Setup: the block list; every page dirty; the dirty log starts clean.
                 long start = writer.Position;

@@ -3,12 +3,19 @@ using Engine.Memory;
 namespace Engine.Migration;
 
 /// <summary>
-/// The source's <see cref="MemoryChecksum"/> of every block, computed while the pages are sent: each 16 MiB chunk is
-/// hashed when the migration hands its last dirty page to the sender (the chunk's pages are in cache then), instead of in
-/// one pass over all of RAM after the stream ends. A chunk the guest writes after it was hashed is hashed again once the
-/// guest is paused. The value is the one-pass value for the memory at the pause (the same chunks, the same digests).
+/// The source's <see cref="MemoryChecksum"/> of every block, computed while the pages are sent when a core is spare: each
+/// 16 MiB chunk is hashed when the migration hands its last dirty page to the sender (the chunk's pages are in cache then),
+/// instead of in one pass over all of RAM after the stream ends. A chunk the guest writes after it was hashed is hashed
+/// again once the guest is paused. The value is the one-pass value for the memory at the pause (the same chunks, the same
+/// digests). Without a spare core (<see cref="HashWhileSendingOn"/>) every chunk is hashed in the pass at the end.
 /// </summary>
 /// <remarks>
+/// <para>
+/// Why the policy: while the pages are sent, a hash on the thread pool competes with the sender's busy threads. With a
+/// core to spare it runs beside them and the pass after the stream's end is gone; without one (2 cores, 2 compressing
+/// channels) it only moves the same CPU into the migration, whose own time then grows by what the pass took
+/// (docs/PERFORMANCE.md).
+/// </para>
 /// <para>
 /// Why the value stays exact: a chunk's digest counts only while no page of the chunk was written after its hash began.
 /// The dirty log reports every write after its bytes are in memory (<see cref="IDirtyLog"/>), so a write after the hash
@@ -58,6 +65,9 @@ internal sealed class SourceChecksums
         _generations = blocks.Select(b => new int[MemoryChecksum.ChunkCount(b)]).ToArray();
     }
 
+    /// <summary>False: nothing is hashed while sending, every chunk in <see cref="Finish"/>'s pass. Set before the first page is handed over.</summary>
+    public bool HashWhileSending { get; set; } = true;
+
     /// <summary>True once the guest is paused: stale chunks may then be hashed again as they are passed.</summary>
     public bool GuestPaused { get; set; }
 
@@ -87,6 +97,12 @@ internal sealed class SourceChecksums
             }
         }
     }
+
+    /// <summary>
+    /// Whether to hash while sending on a machine of <paramref name="processorCount"/> cores when the sender keeps
+    /// <paramref name="busyThreads"/> threads busy (<see cref="PageSender.BusyThreads"/>): only with a core to spare.
+    /// </summary>
+    public static bool HashWhileSendingOn(int processorCount, int busyThreads) => processorCount > busyThreads;
 
     /// <summary>
     /// The driver handed the pages <paramref name="firstOffset"/> to <paramref name="lastOffset"/> (ascending) of block
@@ -210,6 +226,11 @@ internal sealed class SourceChecksums
     /// <summary>The migration's cursor left chunk <paramref name="chunk"/> of block <paramref name="blockIndex"/> behind.</summary>
     private void Passed(int blockIndex, int chunk)
     {
+        if (!HashWhileSending)
+        {
+            return;
+        }
+
         int generation;
         lock (_gate)
         {

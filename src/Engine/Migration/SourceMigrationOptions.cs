@@ -18,6 +18,12 @@ public sealed record SourceMigrationOptions
     /// <summary>The UUID a <see cref="MultifdSource"/>'s channels carry (QEMU's <c>-uuid</c>); all zero by default, as QEMU without <c>-uuid</c>.</summary>
     public Guid Uuid { get; init; }
 
+    /// <summary>
+    /// Whether the source's checksum is hashed while the pages are sent (true) or in one pass after the stream's end
+    /// (false); null (the default) decides by the cores (<see cref="SourceChecksums.HashWhileSendingOn"/>). For tests.
+    /// </summary>
+    internal bool? ChecksumWhileSending { get; init; }
+
     /// <summary>Called on the migration thread after every iteration (keep it short); for progress displays.</summary>
     public Action<MigrationInfo>? Progress { get; init; }
 }

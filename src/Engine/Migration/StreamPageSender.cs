@@ -1,3 +1,4 @@
+using Engine.Codecs;
 using Engine.Memory;
 using Engine.Pipeline;
 using Engine.Transport;
@@ -36,6 +37,8 @@ internal sealed class StreamPageSender : PageSender
     public override int MaxBatchPages => CompressionEngineOptions.MaxBatchPages;
 
     public override string Name => "migration";
+
+    public override int BusyThreads => _parameters.Compression.Method == CompressMethod.None ? 0 : _parameters.CompressThreads;
 
     public override void Open(MigrationStreamWriter writer, RateLimiter limiter, CancellationToken cancellationToken)
     {

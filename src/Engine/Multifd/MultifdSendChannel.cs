@@ -199,18 +199,22 @@ internal sealed unsafe class MultifdSendChannel : IDisposable
             for (int i = 0; i < batch.Count; i++)
             {
                 long offset = batch.Offsets[i];
-                byte* copy = _pages + ((long)normal * PageSizes.PageSize);
 
-                // Copy first: the guest may write to the page meanwhile, and the zero check and the codec must see one version.
                 // A relay's batch carries its pages' bytes (MultifdBatch.Pages) instead of a block to read them from.
                 byte* page = staged != null ? staged + ((long)i * PageSizes.PageSize) : block!.GetPagePointer(offset);
-                Buffer.MemoryCopy(page, copy, PageSizes.PageSize, PageSizes.PageSize);
-                if (ZeroPage.IsZero(new ReadOnlySpan<byte>(copy, PageSizes.PageSize)))
+
+                // The zero check reads the page where it is, and only a page with data is copied (the codec and the packet
+                // then see that one copy): most pages of a guest are zero, and copying them only to find them zero was
+                // most of the copies' work. A page the guest writes while it is checked may be judged either way, as
+                // QEMU's in-place check (9.0+) may: the write is in the dirty log's next sync, so the page is sent again,
+                // and once the guest is paused for the last round nothing writes.
+                if (ZeroPage.IsZero(new ReadOnlySpan<byte>(page, PageSizes.PageSize)))
                 {
                     batch.ZeroOffsets[zero++] = offset;
                 }
                 else
                 {
+                    Buffer.MemoryCopy(page, _pages + ((long)normal * PageSizes.PageSize), PageSizes.PageSize, PageSizes.PageSize);
                     _normalOffsets[normal++] = offset;
                 }
             }

@@ -11,7 +11,8 @@ namespace Engine.Tests.Migration;
 /// <summary>
 /// The source's checksums hashed chunk by chunk as the pages are sent (<c>SourceChecksums</c>, on the thread pool): the
 /// value is always the one-pass <see cref="MemoryChecksum"/> of the memory at the pause, a chunk written after its hash
-/// (or while it is hashed) is hashed again, in both wire modes.
+/// (or while it is hashed) is hashed again, in both wire modes. And the policy: while sending only with a core to spare
+/// beside the sender's busy threads, else every chunk in the pass after the stream's end, with the same value.
 /// </summary>
 public sealed class SourceChecksumTests
 {
@@ -124,7 +125,7 @@ public sealed class SourceChecksumTests
         IReadOnlyList<BlockChecksum> onePass = MemoryChecksum.Of(guest.Memory);
         var parameters = new MigrationParameters { CompressThreads = 2, MaxBandwidth = 0 };
 
-        (MigrationResult source, DestinationResult destination, SourceChecksums checksums) = await Migrate(guest, parameters, multifd, null);
+        (MigrationResult source, DestinationResult destination, SourceChecksums checksums) = await Migrate(guest, parameters, multifd, null, whileSending: true);
         using (destination.Memory)
         {
             Assert.Equal(onePass, source.SourceChecksums);
@@ -152,7 +153,7 @@ public sealed class SourceChecksumTests
         using MigrationGuest guest = MigrationGuest.FromMemory(memory, writer.Log, writer);
         var parameters = new MigrationParameters { Compression = CompressionSettings.Create(CompressMethod.None, 0), CompressThreads = 2, MaxBandwidth = 24L << 20 };
 
-        (MigrationResult source, DestinationResult destination, SourceChecksums checksums) = await Migrate(guest, parameters, multifd, writer.StartAfterFirstHash);
+        (MigrationResult source, DestinationResult destination, SourceChecksums checksums) = await Migrate(guest, parameters, multifd, writer.StartAfterFirstHash, whileSending: true);
         await writer.Stopped.WaitAsync(TimeSpan.FromSeconds(10));
         using (destination.Memory)
         {
@@ -166,6 +167,72 @@ public sealed class SourceChecksumTests
             Assert.True(block.GetSpan(0, 48 << 20).SequenceEqual(destination.Memory.Blocks[0].GetSpan(0, 48 << 20)), "the destination's memory differs");
         }
     }
+
+    [Theory(Timeout = 60_000)]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task WithoutASpareCoreEveryChunkIsHashedAfterTheStreamWithTheOnePassValue(bool multifd)
+    {
+        // The policy forced to "after": nothing hashed while sending, all 3 + 2 chunks in the pass at the end.
+        var first = new RamBlock("pc.ram", 48L << 20);
+        var second = new RamBlock("vga.vram", (20L << 20) + (5 * PageSizes.PageSize));
+        Fill(first, 23);
+        Fill(second, 24);
+        using MigrationGuest guest = MigrationGuest.FromBlocks([first, second]);
+        IReadOnlyList<BlockChecksum> onePass = MemoryChecksum.Of(guest.Memory);
+        var parameters = new MigrationParameters { CompressThreads = 2, MaxBandwidth = 0 };
+
+        (MigrationResult source, DestinationResult destination, SourceChecksums checksums) = await Migrate(guest, parameters, multifd, null, whileSending: false);
+        using (destination.Memory)
+        {
+            Assert.False(checksums.HashWhileSending);
+            Assert.Equal(onePass, source.SourceChecksums);
+            Assert.True(source.ChecksumsMatch, "the destination's checksums differ");
+            Assert.Equal(0, checksums.HashedWhileSending);
+            Assert.Equal(5, checksums.HashedAtFinish);
+        }
+    }
+
+    [Theory(Timeout = 60_000)]
+    [InlineData(false, CompressMethod.Zstd)]
+    [InlineData(true, CompressMethod.Zstd)]
+    [InlineData(false, CompressMethod.None)]
+    [InlineData(true, CompressMethod.None)]
+    public async Task ByDefaultChunksAreHashedWhileSendingOnlyWithACoreToSpare(bool multifd, CompressMethod method)
+    {
+        // As many compressing channels or workers as the machine has cores: no core to spare, so the pass after the
+        // stream. Without compression the channels (or the stream) wait on their connections: hashed while sending.
+        var block = new RamBlock("pc.ram", 40L << 20);
+        Fill(block, 25);
+        using MigrationGuest guest = MigrationGuest.FromBlocks([block]);
+        int cores = Environment.ProcessorCount;
+        var parameters = new MigrationParameters
+        {
+            Compression = CompressionSettings.Create(method, method == CompressMethod.None ? 0 : 1),
+            CompressThreads = Math.Min(cores, MigrationParameters.MaxThreads),
+            MaxBandwidth = 0,
+        };
+        bool expectWhileSending = method == CompressMethod.None || cores > MigrationParameters.MaxThreads;
+
+        (MigrationResult source, DestinationResult destination, SourceChecksums checksums) = await Migrate(guest, parameters, multifd, null, whileSending: null, channels: Math.Min(cores, MigrationParameters.MaxThreads));
+        using (destination.Memory)
+        {
+            Assert.Equal(expectWhileSending, checksums.HashWhileSending);
+            Assert.Equal(MemoryChecksum.Of(guest.Memory), source.SourceChecksums);
+            Assert.True(source.ChecksumsMatch, "the destination's checksums differ");
+            Assert.Equal(expectWhileSending ? (0, 3) : (3, 0), (checksums.HashedAtFinish, checksums.HashedWhileSending));
+        }
+    }
+
+    [Theory]
+    [InlineData(2, 2, false)]
+    [InlineData(2, 1, true)]
+    [InlineData(2, 0, true)]
+    [InlineData(1, 1, false)]
+    [InlineData(4, 2, true)]
+    [InlineData(8, 8, false)]
+    public void TheSpareCoreRule(int cores, int busyThreads, bool whileSending)
+        => Assert.Equal(whileSending, SourceChecksums.HashWhileSendingOn(cores, busyThreads));
 
     /// <summary>Hands pages <paramref name="start"/> to <paramref name="start"/> + <paramref name="count"/> over as the driver does.</summary>
     private static void Send(SourceChecksums checksums, DirtyBitmap bitmap, long start, int count)
@@ -197,14 +264,15 @@ public sealed class SourceChecksumTests
 
     /// <summary>Migrates <paramref name="guest"/> over loopback in either wire mode to an Engine destination.</summary>
     private static async Task<(MigrationResult Source, DestinationResult Destination, SourceChecksums Checksums)> Migrate(
-        MigrationGuest guest, MigrationParameters parameters, bool multifd, Action<Func<SourceChecksums>>? started)
+        MigrationGuest guest, MigrationParameters parameters, bool multifd, Action<Func<SourceChecksums>>? started, bool? whileSending, int channels = 2)
     {
+        var options = new SourceMigrationOptions { ReplyTimeout = IoTimeout, RatePeriod = TimeSpan.FromMilliseconds(200), ChecksumWhileSending = whileSending };
         if (multifd)
         {
             MultifdSource? created = null;
             (MigrationResult result, DestinationResult received, MultifdSource source) = await MultifdLoopback.Migrate(
-                guest, parameters, new MigrationParameters { MultifdChannels = 2, MultifdCompression = parameters.Compression.Method },
-                serverTls: null, clientTls: null, started: s =>
+                guest, parameters, new MigrationParameters { MultifdChannels = channels, MultifdCompression = parameters.Compression.Method },
+                serverTls: null, clientTls: null, options, started: s =>
                 {
                     created = s;
                     started?.Invoke(() => s.Checksums);
@@ -219,7 +287,7 @@ public sealed class SourceChecksumTests
         {
             var destination = new DestinationMigration(new DestinationOptions { Parameters = parameters, ReadTimeout = IoTimeout });
             Task<DestinationResult> incoming = Task.Factory.StartNew(() => destination.Run(destinationEnd), TaskCreationOptions.LongRunning);
-            var single = new SourceMigration(guest, parameters, new SourceMigrationOptions { ReplyTimeout = IoTimeout, RatePeriod = TimeSpan.FromMilliseconds(200) });
+            var single = new SourceMigration(guest, parameters, options);
             started?.Invoke(() => single.Checksums);
             MigrationResult result = await Task.Factory.StartNew(() => single.Run(sourceEnd), TaskCreationOptions.LongRunning);
             return (result, await incoming, single.Checksums);

@@ -50,7 +50,7 @@ internal static unsafe class QemuShapedMultifd
         {
             for (int i = 0; i < count; i++)
             {
-                compressors[i] = PacketCompressor.Create(method, 1);
+                compressors[i] = PacketCompressor.CreateQemuShaped(method, 1);
             }
 
             int next = 0;
