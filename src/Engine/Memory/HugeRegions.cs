@@ -17,6 +17,15 @@ namespace Engine.Memory;
 /// page where the kernel has one, else its 4 KiB pages); a writer that finds it claimed waits until it is populated.
 /// </para>
 /// <para>
+/// When huge pages are slow, the block goes back to 4 KiB pages: on the measured machine (a VM whose guest returns free
+/// memory to its host, free page reporting) a 2 MiB page the guest kernel took from memory it had reported free faults on
+/// the host page by page while it is zeroed: about 5 ms per region instead of 0.05–0.2 ms, where 4 KiB faults for all of
+/// a region's 512 pages cost about 0.8 ms. So once <see cref="SlowPopulatesBeforeFallback"/> populates have each taken
+/// longer than <see cref="SlowPopulate"/>, the rest of the block is advised <c>MADV_NOHUGEPAGE</c> and its regions are
+/// no longer populated: its pages fault in one by one as they are written (docs/PERFORMANCE.md, "The destination's memory
+/// in 2 MiB regions again").
+/// </para>
+/// <para>
 /// The state of a region only goes untouched → claimed → ready; a ready region costs a writer one plain read. Populating
 /// never changes what the memory holds, so a region is correct whether or not the advice worked (a kernel without
 /// <c>MADV_POPULATE_WRITE</c>, before Linux 5.14, then faults the pages in as they are written).
@@ -31,9 +40,19 @@ internal sealed unsafe class HugeRegions
     private const int Claimed = 1;
     private const int Ready = 2;
 
+    /// <summary>A populate that takes longer than this is slow: 4 KiB faults for all 512 pages of a region take about 0.8 ms.</summary>
+    public static readonly TimeSpan SlowPopulate = TimeSpan.FromMilliseconds(1);
+
+    /// <summary>After this many slow populates the block falls back to 4 KiB pages (one could be a preemption).</summary>
+    public const int SlowPopulatesBeforeFallback = 2;
+
+    private static readonly long s_slowTicks = (long)(SlowPopulate.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
+
     private readonly byte* _base;
     private readonly long _size;
     private readonly int[] _state;
+    private int _slowPopulates;
+    private int _fallenBack;
 
     /// <summary>The regions of the <paramref name="size"/> bytes at <paramref name="memory"/> (2 MiB aligned, none written yet).</summary>
     public HugeRegions(byte* memory, long size)
@@ -52,7 +71,13 @@ internal sealed unsafe class HugeRegions
     /// <summary>The number of regions.</summary>
     public int Count => _state.Length;
 
-    /// <summary>True once the region of <paramref name="offset"/> has been populated.</summary>
+    /// <summary>True once the block went back to 4 KiB pages: its regions are no longer populated.</summary>
+    public bool FellBack => Volatile.Read(ref _fallenBack) != 0;
+
+    /// <summary>The number of populates that took longer than <see cref="SlowPopulate"/>.</summary>
+    public int SlowPopulates => Volatile.Read(ref _slowPopulates);
+
+    /// <summary>True once the region of <paramref name="offset"/> has been populated (or its writer was told to go ahead without).</summary>
     public bool IsReady(long offset) => Volatile.Read(ref _state[offset >> RegionShift]) == Ready;
 
     /// <summary>Makes sure the region holding <paramref name="offset"/> (inside the block) is populated before the caller writes to it (any thread).</summary>
@@ -93,10 +118,12 @@ internal sealed unsafe class HugeRegions
             {
                 long start = (long)region << RegionShift;
                 long length = Math.Min(1L << RegionShift, _size - start);
-                if (OperatingSystem.IsLinux())
+                if (OperatingSystem.IsLinux() && !FellBack)
                 {
                     // Advice: a failure (an old kernel, no memory for a huge page) leaves the pages to fault in as written.
+                    long before = System.Diagnostics.Stopwatch.GetTimestamp();
                     _ = Interop.Libc.madvise(_base + start, (nuint)length, Interop.Libc.MADV_POPULATE_WRITE);
+                    Timed(System.Diagnostics.Stopwatch.GetTimestamp() - before);
                 }
             }
             finally
@@ -107,11 +134,27 @@ internal sealed unsafe class HugeRegions
             return;
         }
 
-        // Another writer is populating it: wait (a huge page's fault takes tens of microseconds).
+        // Another writer is populating it: wait (a huge page's fault takes tens of microseconds, a slow one milliseconds).
         var spin = default(SpinWait);
         while (Volatile.Read(ref _state[region]) != Ready)
         {
             spin.SpinOnce();
+        }
+    }
+
+    /// <summary>Records a populate's duration (Stopwatch ticks) and falls back to 4 KiB pages after enough slow ones.</summary>
+    internal void Timed(long ticks)
+    {
+        if (ticks <= s_slowTicks || Interlocked.Increment(ref _slowPopulates) != SlowPopulatesBeforeFallback)
+        {
+            return;
+        }
+
+        // Once, by the thread whose populate made the count: regions already in 2 MiB pages keep them; new faults take 4 KiB.
+        Volatile.Write(ref _fallenBack, 1);
+        if (OperatingSystem.IsLinux())
+        {
+            _ = Interop.Libc.madvise(_base, (nuint)_size, Interop.Libc.MADV_NOHUGEPAGE);
         }
     }
 }

@@ -149,6 +149,41 @@ public sealed partial class HugeRegionsTests
     }
 
     [Fact]
+    public unsafe void AfterSlowPopulatesTheBlockGoesBackTo4KiBPagesAndStopsPopulating()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        using var memory = new GuestMemory();
+        RamBlock block = memory.AddReceivingBlock("pc.ram", 4L * Region);
+        HugeRegions regions = block.Regions!;
+        long slow = (long)(HugeRegions.SlowPopulate.TotalSeconds * System.Diagnostics.Stopwatch.Frequency) + 1;
+
+        // A fast populate does not count; one slow one could be a preemption.
+        regions.Timed(1);
+        regions.Timed(slow);
+        Assert.False(regions.FellBack);
+        Assert.Equal(1, regions.SlowPopulates);
+        block.MarkWritten(0);
+        block.GetPage(0).Fill(1);
+        Assert.Equal(Region / Page, Residency(block).Take(Region / Page).Count(r => (r & 1) != 0));
+
+        regions.Timed(slow);
+        Assert.True(regions.FellBack);
+        Assert.Contains("nh", ReceivingMemoryTests.VmFlags((nint)block.GetPagePointer(Region)));
+
+        // Region 1 is now written page by page: only the written page is resident, and the region counts as ready.
+        block.MarkWritten(Region + Page);
+        block.GetPage(Region + Page).Fill(2);
+        Assert.True(regions.IsReady(Region));
+        Assert.Equal(1, Residency(block).Skip(Region / Page).Take(Region / Page).Count(r => (r & 1) != 0));
+        Assert.Equal(1, block.GetPage(0)[Page - 1]);
+        Assert.Equal(2, block.GetPage(Region + Page)[0]);
+    }
+
+    [Fact]
     public unsafe void RegionsNeedAnAlignedStart()
     {
         using PageMemoryHandle memory = PageMemoryHandle.AllocateZeroed(2 * (nuint)Region);

@@ -28,7 +28,7 @@ public sealed unsafe class ReceivingMemoryTests
     }
 
     /// <summary>The VmFlags of the mapping that holds <paramref name="address"/>, from /proc/self/smaps.</summary>
-    private static string[] VmFlags(nint address)
+    internal static string[] VmFlags(nint address)
     {
         bool inside = false;
         foreach (string line in File.ReadLines("/proc/self/smaps"))
