@@ -9,6 +9,9 @@
 # With QEMU_LOAD=1 each round first times QEMU 10.0 (QEMU10=, default tests/interop/work/qemu10/qemu-system-x86_64) loading
 # each file, as bench/scripts/extract-mapped-ram.sh does (a fresh `-S -incoming defer` QEMU on pc-q35-10.0 with 512 MiB,
 # from `migrate-incoming file:` until query-migrate says completed; its start-up not counted): lines "round qemu work ms".
+# IDLE=SECONDS waits that long before each run (QEMU: after its start-up, before migrate-incoming), so the memory freed by
+# the run before is no longer at hand: on a VM with free page reporting (the measured machine) the kernel has returned it
+# to the host by then, and fresh 2 MiB pages fault on the host while they are zeroed ("cold"; without IDLE, "warm").
 set -uo pipefail
 ROUNDS=$1; BEFORE=$2; AFTER=$3; D=${4:-tests/interop/work/extract-mapped-ram}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -22,6 +25,7 @@ qload() { # FILE MAPPED_RAM(true|false) -> ms from migrate-incoming until comple
         -incoming defer > "$X/qload.log" 2>&1 &
     local d=$!
     for _ in $(seq 1 500); do [ -S "$X/d.qmp" ] && break; sleep 0.02; done
+    sleep "${IDLE:-0}"
     timeout 120 python3 - "$X/d.qmp" "$1" "$2" "$ROOT/tests/interop" <<'PY' || echo failed
 import sys, time
 sys.path.insert(0, sys.argv[4]); from qmp import Qmp
@@ -51,6 +55,7 @@ for r in $(seq 1 "$ROUNDS"); do
         ext-stream) rm -rf "$X/x"; args="extract $D/stream.bin -o $X/x";;
         inc-mr) args="incoming --from file:$D/mapped-ram.bin";;
       esac
+      sleep "${IDLE:-0}"
       t0=$(date +%s%N)
       out=$(/usr/bin/time -f "%U %S %R" $cli $args 2>&1)
       t1=$(date +%s%N)
