@@ -46,6 +46,7 @@ run() { # MODE NAME CMD
         single)  extra_in="--compress-method zstd --decompress-threads 2"; extra_out="--compress-method zstd --compress-level 1 --compress-threads 2" ;;
         multifd) extra_in="--multifd-channels 2 --multifd-compression zstd"; extra_out="--multifd-channels 2 --multifd-compression zstd --multifd-zstd-level 1" ;;
     esac
+    rm -f "$OUT/$mode-$name.in" # else the wait below may see the last round's "listening on" before the new one truncates it
     t0=$(date +%s%N)
     /usr/bin/time -f '%U %S %M %R' -o "$OUT/$mode-$name.time" timeout 120 $cmd incoming --listen "tcp:127.0.0.1:$port" $extra_in --json > "$OUT/$mode-$name.in" 2>&1 &
     inc=$!
