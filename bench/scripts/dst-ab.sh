@@ -2,11 +2,42 @@
 # dst-ab.sh: Engine -> Engine over loopback TCP, whole processes, two builds interleaved (A/B), the destination's CPU and
 # peak RSS from /usr/bin/time. Usage:
 #   bench/scripts/dst-ab.sh ROUNDS RAM.raw "NAME=CMD" "NAME=CMD" ...
-# CMD runs the CLI, e.g. "before=dotnet /tmp/before/engine.dll". Modes: single stream zstd-1 x2 and multifd zstd-1 x2.
+# CMD runs the CLI, e.g. "before=dotnet /tmp/before/engine.dll". Modes: single stream zstd-1 x2 and multifd zstd-1 x2
+# (MODES="multifd" for one of them).
 # Prints one line per run: mode build wall_ms src_total_ms dst_user_s dst_sys_s dst_maxrss_kb dst_minor_faults.
+# SINK=1 adds the mode "sink": the same multifd source alone (`--no-reply`) into a socket that discards what it reads,
+# whole process (issue 18's "Engine -> Engine both processes <= 1.15x the source alone into a sink"); its line has the
+# source's wall and total-time only.
 set -euo pipefail
 ROUNDS=$1; RAM=$2; shift 2
 OUT=${OUT:-$(mktemp -d)}
+SINK_PORT=
+if [ "${SINK:-0}" = 1 ]; then
+    cat > "$OUT/sink.py" <<'PY'
+import socket, sys, threading
+# sink.py PORTFILE: accepts any number of connections on a free port and discards what they send
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", 0)); s.listen(64)
+open(sys.argv[1], "w").write(str(s.getsockname()[1]))
+def drain(c):
+    while c.recv(1 << 20): pass
+    c.close()
+while True:
+    c, _ = s.accept(); threading.Thread(target=drain, args=(c,), daemon=True).start()
+PY
+    rm -f "$OUT/sink.port"; python3 "$OUT/sink.py" "$OUT/sink.port" & SINK_PID=$!
+    trap 'kill $SINK_PID 2>/dev/null' EXIT
+    for _ in $(seq 1 100); do [ -s "$OUT/sink.port" ] && break; sleep 0.1; done
+    SINK_PORT=$(cat "$OUT/sink.port")
+fi
+sink() { # NAME CMD: the multifd source alone into the sink
+    local name=$1 cmd=$2 t0 t1 total
+    t0=$(date +%s%N)
+    timeout 120 $cmd migrate --image "$RAM" --to "tcp:127.0.0.1:$SINK_PORT" --multifd-channels 2 --multifd-compression zstd \
+        --multifd-zstd-level 1 --max-bandwidth 0 --no-reply --json > "$OUT/sink-$name.out" 2>&1
+    t1=$(date +%s%N)
+    total=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["total-time"])' "$OUT/sink-$name.out" 2>/dev/null || echo '?')
+    echo "sink $name $(((t1 - t0) / 1000000)) $total"
+}
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 run() { # MODE NAME CMD
     local mode=$1 name=$2 cmd=$3 port t0 t1 inc extra_in extra_out
@@ -15,6 +46,7 @@ run() { # MODE NAME CMD
         single)  extra_in="--compress-method zstd --decompress-threads 2"; extra_out="--compress-method zstd --compress-level 1 --compress-threads 2" ;;
         multifd) extra_in="--multifd-channels 2 --multifd-compression zstd"; extra_out="--multifd-channels 2 --multifd-compression zstd --multifd-zstd-level 1" ;;
     esac
+    rm -f "$OUT/$mode-$name.in" # else the wait below may see the last round's "listening on" before the new one truncates it
     t0=$(date +%s%N)
     /usr/bin/time -f '%U %S %M %R' -o "$OUT/$mode-$name.time" timeout 120 $cmd incoming --listen "tcp:127.0.0.1:$port" $extra_in --json > "$OUT/$mode-$name.in" 2>&1 &
     inc=$!
@@ -27,7 +59,10 @@ run() { # MODE NAME CMD
     echo "$mode $name $(((t1 - t0) / 1000000)) $total $(cat "$OUT/$mode-$name.time")"
 }
 for r in $(seq 1 "$ROUNDS"); do
-    for mode in multifd single; do
+    for mode in ${MODES:-multifd single}; do
         for spec in "$@"; do run "$mode" "${spec%%=*}" "${spec#*=}"; done
     done
+    if [ -n "$SINK_PORT" ]; then
+        for spec in "$@"; do sink "${spec%%=*}" "${spec#*=}"; done
+    fi
 done

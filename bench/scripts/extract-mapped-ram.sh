@@ -10,6 +10,7 @@
 # query-migrate says "completed" (polled every 5 ms; QEMU's own start-up not counted; Engine's figure is the whole
 # process, start-up included): issue 18's "the destination of QEMU's streams" row.
 #   bench/scripts/extract-mapped-ram.sh            MACHINE=pc-q35-10.0 MEM=512 REPEAT=3 QEMU_LOAD=0
+# REUSE=1 keeps the two files of an earlier run (when both are there) instead of booting the guest and writing them again.
 # Needs tests/interop/work (the guest) and QEMU 10 unpacked by tests/interop/qemu10.sh; ENGINE= the CLI to time.
 set -u
 REPEAT=${REPEAT:-3}; MACHINE=${MACHINE:-pc-q35-10.0}; MEM=${MEM:-512}
@@ -17,7 +18,9 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 W=${INTEROP_WORK:-$ROOT/tests/interop/work}; G=$W/guest
 Q10=${QEMU10:-$W/qemu10/qemu-system-x86_64}; QMP="python3 $ROOT/tests/interop/qmp.py"
 ENGINE=${ENGINE:-"dotnet $ROOT/src/Engine.Cli/bin/Release/net10.0/engine.dll"}
-B=$W/extract-mapped-ram; rm -rf "$B"; mkdir -p "$B"
+B=$W/extract-mapped-ram
+if [ "${REUSE:-0}" != 1 ] || [ ! -s "$B/stream.bin" ] || [ ! -s "$B/mapped-ram.bin" ]; then
+rm -rf "$B"; mkdir -p "$B"
 "$Q10" -accel tcg -machine "$MACHINE" -smp 1 -m "$MEM" -display none -nic none -no-reboot -monitor none \
     -kernel "$G/vmlinuz" -initrd "$G/initramfs.cpio.gz" -append "console=ttyS0 panic=-1 quiet no_timer_check" \
     -serial "file:$B/console" -qmp "unix:$B/q.qmp,server=on,wait=off" > "$B/qemu.log" 2>&1 &
@@ -36,7 +39,8 @@ save() { # FILE MAPPED_RAM(true|false)
 }
 save "$B/mapped-ram.bin" true
 save "$B/stream.bin" false
-kill $P; wait $P 2>/dev/null
+kill $P; wait $P 2>/dev/null; trap - EXIT
+fi
 echo "$("$Q10" --version | head -1), $MACHINE, $MEM MiB; $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 run() { # FILE -> wall ms of engine extract FILE
     rm -rf "$B/out"

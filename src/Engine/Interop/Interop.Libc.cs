@@ -16,6 +16,7 @@ internal static partial class Interop
         public const int MADV_HUGEPAGE = 14;
         public const int MADV_NOHUGEPAGE = 15;
         public const int MADV_POPULATE_READ = 22;
+        public const int MADV_POPULATE_WRITE = 23;
 
         /// <summary>mmap's failure value, <c>(void*)-1</c>.</summary>
         public static readonly void* MAP_FAILED = (void*)-1;

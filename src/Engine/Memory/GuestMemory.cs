@@ -32,16 +32,18 @@ public sealed class GuestMemory : IDisposable
     }
 
     /// <summary>
-    /// A new zeroed block for a destination, which writes only the pages that arrive: in 4 KiB pages (see
-    /// <see cref="PageMemoryHandle.AllocateZeroed"/>), with a bit per written page (<see cref="RamBlock.TrackWrites"/>), so
-    /// that zero pages and the checksum never read memory that was never written. Every writer of such a block marks the
-    /// pages it writes (<see cref="RamBlock.MarkWritten"/>).
+    /// A new zeroed block for a destination, which writes only the pages that arrive: in 2 MiB pages, each 2 MiB region
+    /// populated once before its first page is written (<see cref="RamBlock.PopulateByRegion"/>), with a bit per written
+    /// page (<see cref="RamBlock.TrackWrites"/>), so that zero pages and the checksum never read memory that was never
+    /// written. Every writer of such a block marks the pages it writes, before writing them
+    /// (<see cref="RamBlock.MarkWritten(long)"/>).
     /// </summary>
     internal RamBlock AddReceivingBlock(string name, long size)
     {
         ThrowIfNameTaken(name);
-        var block = new RamBlock(name, size, hugePages: false);
+        var block = new RamBlock(name, size, hugePages: true);
         block.TrackWrites();
+        block.PopulateByRegion();
         return AddBlock(block);
     }
 

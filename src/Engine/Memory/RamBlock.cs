@@ -22,6 +22,7 @@ public sealed unsafe class RamBlock : IDisposable
     private readonly byte* _base;
     private readonly bool _allocatedZeroed;
     private WrittenPages? _written;
+    private HugeRegions? _regions;
     private int _disposed;
 
     /// <summary>Allocates a zeroed block of <paramref name="size"/> bytes named <paramref name="name"/>.</summary>
@@ -117,7 +118,7 @@ public sealed unsafe class RamBlock : IDisposable
 
     /// <summary>
     /// Starts keeping a bit per written page (<see cref="Written"/>): a destination's fresh block, before any page is written,
-    /// so that its writers (<see cref="MarkWritten"/>, <see cref="MakeZero"/>) never read memory that was never written.
+    /// so that its writers (<see cref="MarkWritten(long)"/>, <see cref="MakeZero"/>) never read memory that was never written.
     /// Only for a block allocated here (zero until written); idempotent.
     /// </summary>
     /// <exception cref="InvalidOperationException">The block's memory was mapped or wrapped: its untouched pages need not be zero.</exception>
@@ -131,9 +132,46 @@ public sealed unsafe class RamBlock : IDisposable
         _written ??= new WrittenPages(PageCount);
     }
 
-    /// <summary>With <see cref="TrackWrites"/> on, marks the page at <paramref name="offset"/> (a checked page offset) written; else nothing.</summary>
+    /// <summary>
+    /// With <see cref="TrackWrites"/> on, marks the page at <paramref name="offset"/> (a checked page offset) written, and
+    /// with <see cref="PopulateByRegion"/> on, first makes sure its 2 MiB region is populated; else nothing. Called before
+    /// the page is written.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal void MarkWritten(long offset) => _written?.Mark(offset >> PageSizes.PageShift);
+    internal void MarkWritten(long offset)
+    {
+        _regions?.Prepare(offset);
+        _written?.Mark(offset >> PageSizes.PageShift);
+    }
+
+    /// <summary>As <see cref="MarkWritten(long)"/> for the <paramref name="pages"/> pages from the page offset <paramref name="offset"/>.</summary>
+    internal void MarkWritten(long offset, long pages)
+    {
+        _regions?.Prepare(offset, pages << PageSizes.PageShift);
+        _written?.Mark(offset >> PageSizes.PageShift, pages);
+    }
+
+    /// <summary>The 2 MiB regions populated on first write (<see cref="PopulateByRegion"/>), or null.</summary>
+    internal HugeRegions? Regions => _regions;
+
+    /// <summary>
+    /// Populates each 2 MiB region of the block once, in one call, before the first page in it is written
+    /// (<see cref="HugeRegions"/>): for a destination's block allocated in 2 MiB pages, whose writers all call
+    /// <see cref="MarkWritten(long)"/> before writing. Only for a block allocated here, 2 MiB aligned; nothing on a
+    /// block shorter than 2 MiB or off Linux. Idempotent; before any page is written.
+    /// </summary>
+    internal void PopulateByRegion()
+    {
+        if (!_allocatedZeroed)
+        {
+            throw new InvalidOperationException($"RAM block '{Name}' was not allocated here: its regions cannot be populated on first write");
+        }
+
+        if (OperatingSystem.IsLinux() && Size >= 1L << HugeRegions.RegionShift && ((nuint)_base & ((1u << HugeRegions.RegionShift) - 1)) == 0)
+        {
+            _regions ??= new HugeRegions(_base, Size);
+        }
+    }
 
     /// <summary>
     /// Makes the page at <paramref name="offset"/> all zero (a zero page): with <see cref="TrackWrites"/> on, only a page

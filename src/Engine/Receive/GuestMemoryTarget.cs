@@ -73,12 +73,11 @@ internal sealed class GuestMemoryTarget : IPageTarget
     public void OnXbzrlePage(int block, long offset, ReadOnlySpan<byte> encoded, long streamOffset)
     {
         _engine.WaitForDone();
+        _blocks[block].MarkWritten(offset);
         if (!Xbzrle.Decode(encoded, _blocks[block].GetPage(offset)))
         {
             throw new MigrationStreamException(streamOffset, "an XBZRLE delta did not apply to its page");
         }
-
-        _blocks[block].MarkWritten(offset);
     }
 
     /// <inheritdoc />

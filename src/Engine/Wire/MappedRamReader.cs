@@ -120,7 +120,7 @@ internal static class MappedRamReader
             Span<byte> target = destination.GetSpan(page * PageSizes.PageSize, (int)((runEnd - page) * PageSizes.PageSize));
             if (present)
             {
-                destination.Written?.Mark(page, runEnd - page);
+                destination.MarkWritten(page * PageSizes.PageSize, runEnd - page);
                 ReadExactly(file, target, block.PagesOffset + (page * PageSizes.PageSize), block.Name, page);
                 read += runEnd - page;
             }
