@@ -142,10 +142,17 @@ internal sealed unsafe class HugeRegions
         }
     }
 
+    /// <summary>
+    /// Whether slow populates make the block fall back to 4 KiB pages (true). Tests that check what a populate makes
+    /// resident turn it off: on a machine whose huge pages are slow the fall-back would otherwise come at a time of the
+    /// machine's choosing.
+    /// </summary>
+    internal bool FallBackWhenSlow { get; set; } = true;
+
     /// <summary>Records a populate's duration (Stopwatch ticks) and falls back to 4 KiB pages after enough slow ones.</summary>
     internal void Timed(long ticks)
     {
-        if (ticks <= s_slowTicks || Interlocked.Increment(ref _slowPopulates) != SlowPopulatesBeforeFallback)
+        if (ticks <= s_slowTicks || !FallBackWhenSlow || Interlocked.Increment(ref _slowPopulates) != SlowPopulatesBeforeFallback)
         {
             return;
         }
