@@ -48,11 +48,11 @@ internal sealed unsafe partial class CompressWorker
     private CompressOutcome Process(byte* source, byte* slot)
     {
         // The zero check reads the page where it is; only a page with data is copied, and everything after the check
-        // looks only at that copy, so the payload and a raw page describe one snapshot and the codec never reads memory
-        // that changes under it (QEMU before 3.0 compressed the live page and produced corrupt streams). Most pages of a
-        // guest are zero, and copying them only to find them zero was most of the copies' work. A page the guest writes
-        // while it is checked may be judged either way, as the multifd channel's in-place check may: the write is in the
-        // dirty log's next sync, so the page is sent again, and once the guest is paused for the last round nothing writes.
+        // looks only at that copy, so the payload and a raw page describe one snapshot and the codec never reads
+        // memory that changes under it (QEMU before 3.0 compressed the live page and produced corrupt streams). Most
+        // pages of a guest are zero, and copying them only to find them zero was most of the copies' work. A page the
+        // guest writes while it is checked may be judged either way, as in the multifd channel's in-place check: the
+        // write is in the dirty log's next sync, so the page is sent again, and in the last round the guest is paused.
         if (ZeroPage.IsZero(new ReadOnlySpan<byte>(source, PageSizes.PageSize)))
         {
             return new CompressOutcome(PageResultKind.Zero, CompressMethod.None, 0);
