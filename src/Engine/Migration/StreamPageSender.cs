@@ -8,8 +8,8 @@ namespace Engine.Migration;
 
 /// <summary>
 /// The single-stream mode's pages (<see cref="SourceMigration"/>): batches go to the <see cref="CompressionEngine"/>'s
-/// workers, which copy each page, check it for zero and compress it; the results come back in submission order and are
-/// written in that order on the stream as ZERO, COMPRESS_PAGE or PAGE records.
+/// workers, which check each page for zero where it is, copy a page with data and compress the copy; the results come
+/// back in submission order and are written in that order on the stream as ZERO, COMPRESS_PAGE or PAGE records.
 /// </summary>
 /// <remarks>
 /// Design: results are written in submission order, so the destination, which applies copies of one page in stream

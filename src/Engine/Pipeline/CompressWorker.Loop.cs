@@ -47,44 +47,43 @@ internal sealed unsafe partial class CompressWorker
 
     private CompressOutcome Process(byte* source, byte* slot)
     {
-        // Copy first: the guest may be writing this page right now. Everything below looks only at the copy, so the zero
-        // verdict, the payload and a raw page all describe one snapshot, and the codec never reads memory that changes
-        // under it (QEMU before 3.0 compressed the live page and produced corrupt streams).
+        // The zero check reads the page where it is; only a page with data is copied, and everything after the check
+        // looks only at that copy, so the payload and a raw page describe one snapshot and the codec never reads
+        // memory that changes under it (QEMU before 3.0 compressed the live page and produced corrupt streams). Most
+        // pages of a guest are zero, and copying them only to find them zero was most of the copies' work. A page the
+        // guest writes while it is checked may be judged either way, as in the multifd channel's in-place check: the
+        // write is in the dirty log's next sync, so the page is sent again, and in the last round the guest is paused.
+        if (ZeroPage.IsZero(new ReadOnlySpan<byte>(source, PageSizes.PageSize)))
+        {
+            return new CompressOutcome(PageResultKind.Zero, CompressMethod.None, 0);
+        }
+
+        if (_compressor is null)
+        {
+            // Method none: the one copy goes straight to the slot the writer sends.
+            new ReadOnlySpan<byte>(source, PageSizes.PageSize).CopyTo(new Span<byte>(slot, PageSizes.PageSize));
+            return new CompressOutcome(PageResultKind.Raw, CompressMethod.None, PageSizes.PageSize);
+        }
+
         var page = new Span<byte>(_input, PageSizes.PageSize);
         new ReadOnlySpan<byte>(source, PageSizes.PageSize).CopyTo(page);
 
-        CompressOutcome outcome;
-        if (ZeroPage.IsZero(page))
+        CompressResult result = _compressor.Compress(page, new Span<byte>(slot, SlotCapacity), out int written);
+        if (result == CompressResult.Compressed && written > 0 && written < PageSizes.PageSize)
         {
-            outcome = new CompressOutcome(PageResultKind.Zero, CompressMethod.None, 0);
-        }
-        else if (_compressor is null)
-        {
-            page.CopyTo(new Span<byte>(slot, PageSizes.PageSize));
-            outcome = new CompressOutcome(PageResultKind.Raw, CompressMethod.None, PageSizes.PageSize);
-        }
-        else
-        {
-            CompressResult result = _compressor.Compress(page, new Span<byte>(slot, SlotCapacity), out int written);
-            if (result == CompressResult.Compressed && written > 0 && written < PageSizes.PageSize)
-            {
-                outcome = new CompressOutcome(PageResultKind.Compressed, _method, written);
-            }
-            else if (result == CompressResult.SendRaw)
-            {
-                // The snapshot, not the live page: the writer sends exactly what was checked.
-                page.CopyTo(new Span<byte>(slot, PageSizes.PageSize));
-                outcome = new CompressOutcome(PageResultKind.Raw, CompressMethod.None, PageSizes.PageSize);
-            }
-            else
-            {
-                throw new EngineException(string.Create(
-                    CultureInfo.InvariantCulture,
-                    $"the {CompressionSettings.NameOf(_method)} compressor returned {result} with {written} bytes into a {SlotCapacity}-byte slot"));
-            }
+            return new CompressOutcome(PageResultKind.Compressed, _method, written);
         }
 
-        return outcome;
+        if (result == CompressResult.SendRaw)
+        {
+            // The copy, not the live page: the writer sends exactly what the codec was given.
+            page.CopyTo(new Span<byte>(slot, PageSizes.PageSize));
+            return new CompressOutcome(PageResultKind.Raw, CompressMethod.None, PageSizes.PageSize);
+        }
+
+        throw new EngineException(string.Create(
+            CultureInfo.InvariantCulture,
+            $"the {CompressionSettings.NameOf(_method)} compressor returned {result} with {written} bytes into a {SlotCapacity}-byte slot"));
     }
 
     private EngineException DescribeFailure(int slot, int page, Exception e)
