@@ -53,6 +53,12 @@ internal sealed class MultifdPageSender : PageSender
     /// <summary>Bytes written on the channel connections (hellos and packets), after <see cref="Finish"/>.</summary>
     public long ChannelBytes => _channelBytes;
 
+    /// <summary>Packets written by gather writes from guest memory (multifd none on plain TCP), after <see cref="Finish"/>.</summary>
+    internal long GatherWrites => _channels?.GatherWrites ?? 0;
+
+    /// <summary>The gather writes' short sendmsg calls, after <see cref="Finish"/>.</summary>
+    internal long ShortWrites => _channels?.ShortWrites ?? 0;
+
     public override int MaxBatchPages => MultifdFormat.PagesPerPacket;
 
     public override string Name => "multifd migration";

@@ -59,6 +59,12 @@ internal sealed class MultifdSendChannels : IDisposable
     /// <summary>Packets handed to the channels so far (SYNC packets included).</summary>
     public long Packets => _packets;
 
+    /// <summary>Packets the channels wrote by gather writes from the pages (multifd none on plain TCP), after <see cref="Finish"/>.</summary>
+    public long GatherWrites { get; private set; }
+
+    /// <summary>The gather writes' sendmsg calls that took less than was left, after <see cref="Finish"/>.</summary>
+    public long ShortWrites { get; private set; }
+
     /// <summary>The batch being filled, if any.</summary>
     public MultifdBatch? Current => _current;
 
@@ -149,6 +155,8 @@ internal sealed class MultifdSendChannels : IDisposable
         {
             channel.Stop(graceful: true);
             bytes += channel.BytesSent;
+            GatherWrites += channel.GatherWrites;
+            ShortWrites += channel.ShortWrites;
         }
 
         return bytes;

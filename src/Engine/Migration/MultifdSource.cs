@@ -76,6 +76,12 @@ public sealed class MultifdSource
     /// <summary>Bytes written on the channel connections (hellos and packets), after <see cref="Run"/>.</summary>
     public long ChannelBytes => _sender?.ChannelBytes ?? 0;
 
+    /// <summary>Packets the channels wrote by gather writes from guest memory, after <see cref="Run"/> (for tests).</summary>
+    internal long GatherWrites => _sender?.GatherWrites ?? 0;
+
+    /// <summary>The gather writes' sendmsg calls that took less than was left, after <see cref="Run"/> (for tests).</summary>
+    internal long ShortWrites => _sender?.ShortWrites ?? 0;
+
     /// <summary>
     /// Migrates over <paramref name="main"/>, with <paramref name="connectChannel"/> opening each of the
     /// <c>multifd-channels</c> channel connections (called on this thread, in order, after the main one; a plain

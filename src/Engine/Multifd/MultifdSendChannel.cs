@@ -9,9 +9,10 @@ namespace Engine.Multifd;
 
 /// <summary>
 /// One multifd send channel: its connection, its thread, its compression stream, and a ring of <see cref="SlotCount"/>
-/// batches. The thread copies each page of a batch into its packet buffer (the guest may write to it meanwhile), drops
-/// the zero ones (reported back for the main channel), compresses the rest with the channel's one stream and writes the
-/// packet: header, offsets and payload in one write.
+/// batches. The thread checks each page of a batch for zero where it lies (the zero ones are reported back for the main
+/// channel), copies the rest into its packet buffer, compresses them with the channel's codec and writes the packet:
+/// header, offsets and payload in one write. Uncompressed packets on a plain TCP connection on Linux are not copied: one
+/// gather write (<see cref="SocketGather"/>) sends the header and the pages where they lie, as QEMU's <c>writev</c> does.
 /// </summary>
 /// <remarks>
 /// Design: single producer (the migration thread) and single consumer (this thread) over the batch ring, both walking it
@@ -40,6 +41,10 @@ internal sealed unsafe class MultifdSendChannel : IDisposable
     private readonly byte* _packet;
     private readonly byte* _pages;
     private readonly int _packetCapacity;
+    private readonly Socket? _gatherSocket; // set when packets go out by gather writes from the pages (SocketGather)
+    private readonly Interop.Libc.IoVec* _iov; // the gather write's buffers: the header, then the pages; null for copies
+    private long _gatherWrites;
+    private long _shortWrites;
     private Thread? _thread;
     private long _produced;
     private long _consumed;
@@ -47,7 +52,11 @@ internal sealed unsafe class MultifdSendChannel : IDisposable
     private Exception? _failure;
     private long _bytesSent;
 
-    public MultifdSendChannel(int id, Stream stream, CompressMethod method, int level, SemaphoreSlim progress, StrongBox<long> packetCounter)
+    /// <summary>
+    /// A channel over <paramref name="stream"/>; with <paramref name="gather"/> (the default) uncompressed packets on a plain
+    /// TCP connection on Linux are written from the pages themselves (<see cref="SocketGather"/>).
+    /// </summary>
+    public MultifdSendChannel(int id, Stream stream, CompressMethod method, int level, SemaphoreSlim progress, StrongBox<long> packetCounter, bool gather = true)
     {
         _id = id;
         _stream = stream;
@@ -65,6 +74,16 @@ internal sealed unsafe class MultifdSendChannel : IDisposable
         _packetCapacity = MultifdFormat.PacketHeaderLength + Math.Max(MultifdFormat.PacketDataSize, PacketCompressor.OutputBound);
         _packet = (byte*)NativeMemory.AlignedAlloc((nuint)_packetCapacity, 64);
         _pages = _method == CompressMethod.None ? _packet + MultifdFormat.PacketHeaderLength : (byte*)NativeMemory.AlignedAlloc(MultifdFormat.PacketDataSize, 64);
+
+        // Uncompressed pages over a plain TCP connection on Linux go out as QEMU sends them, one gather write of the header
+        // and the pages where they lie, without the copy into the packet buffer. TLS, compression and any other stream (a
+        // pipe, a test's wrapper) keep the copy and the stream's write.
+        if (gather && _method == CompressMethod.None && SocketGather.IsSupported && stream.GetType() == typeof(NetworkStream))
+        {
+            _gatherSocket = ((NetworkStream)stream).Socket;
+            _iov = (Interop.Libc.IoVec*)NativeMemory.Alloc((nuint)(MultifdFormat.PagesPerPacket + 1), (nuint)sizeof(Interop.Libc.IoVec));
+        }
+
         try
         {
             _compressor = PacketCompressor.Create(_method, level);
@@ -81,6 +100,15 @@ internal sealed unsafe class MultifdSendChannel : IDisposable
 
     /// <summary>Bytes written on this connection (hello and packets).</summary>
     public long BytesSent => Volatile.Read(ref _bytesSent);
+
+    /// <summary>True when the channel's packets are gather writes from the pages (no copy into the packet buffer).</summary>
+    public bool Gathers => _iov is not null;
+
+    /// <summary>Packets written by gather writes; read after the thread is joined (<see cref="Stop"/>).</summary>
+    public long GatherWrites => _gatherWrites;
+
+    /// <summary>sendmsg calls of the gather writes that took less than was left (the socket's buffer was full); read after <see cref="Stop"/>.</summary>
+    public long ShortWrites => _shortWrites;
 
     /// <summary>The failure that stopped the thread, if any (acquire: written before <c>progress</c> is released).</summary>
     public Exception? Failure => Volatile.Read(ref _failure);
@@ -149,6 +177,7 @@ internal sealed unsafe class MultifdSendChannel : IDisposable
         }
 
         NativeMemory.AlignedFree(_packet);
+        NativeMemory.Free(_iov);
     }
 
     private void Loop()
@@ -194,57 +223,85 @@ internal sealed unsafe class MultifdSendChannel : IDisposable
         int normal = 0;
         int zero = 0;
         RamBlock? block = batch.Block;
+
+        // A relay's batch carries its pages' bytes (MultifdBatch.Pages) instead of a block to read them from; they stay
+        // pinned until the packet is written (a gather write points at them).
         fixed (byte* staged = batch.Pages)
         {
+            Interop.Libc.IoVec* iov = _iov;
+            int iovCount = 1;
             for (int i = 0; i < batch.Count; i++)
             {
                 long offset = batch.Offsets[i];
-
-                // A relay's batch carries its pages' bytes (MultifdBatch.Pages) instead of a block to read them from.
                 byte* page = staged != null ? staged + ((long)i * PageSizes.PageSize) : block!.GetPagePointer(offset);
 
                 // The zero check reads the page where it is, and only a page with data is copied (the codec and the packet
-                // then see that one copy): most pages of a guest are zero, and copying them only to find them zero was
-                // most of the copies' work. A page the guest writes while it is checked may be judged either way, as
-                // QEMU's in-place check (9.0+) may: the write is in the dirty log's next sync, so the page is sent again,
-                // and once the guest is paused for the last round nothing writes.
+                // then see that one copy), or with a gather write not copied at all: most pages of a guest are zero, and
+                // copying them only to find them zero was most of the copies' work. A page the guest writes while it is
+                // checked (or sent) may be judged (or sent) either way, as QEMU's in-place check (9.0+) and its writev from
+                // guest memory may: the write is in the dirty log's next sync, so the page is sent again, and once the guest
+                // is paused for the last round nothing writes.
                 if (ZeroPage.IsZero(new ReadOnlySpan<byte>(page, PageSizes.PageSize)))
                 {
                     batch.ZeroOffsets[zero++] = offset;
+                    continue;
+                }
+
+                if (iov is null)
+                {
+                    Buffer.MemoryCopy(page, _pages + ((long)normal * PageSizes.PageSize), PageSizes.PageSize, PageSizes.PageSize);
+                }
+                else if (iovCount > 1 && (byte*)iov[iovCount - 1].iov_base + iov[iovCount - 1].iov_len == page)
+                {
+                    // Pages next to each other in memory go in one buffer.
+                    iov[iovCount - 1].iov_len += PageSizes.PageSize;
                 }
                 else
                 {
-                    Buffer.MemoryCopy(page, _pages + ((long)normal * PageSizes.PageSize), PageSizes.PageSize, PageSizes.PageSize);
-                    _normalOffsets[normal++] = offset;
+                    iov[iovCount++] = new Interop.Libc.IoVec { iov_base = page, iov_len = PageSizes.PageSize };
                 }
+
+                _normalOffsets[normal++] = offset;
             }
-        }
 
-        batch.ZeroCount = zero;
-        batch.NormalPages = normal;
-        if (normal == 0 && !batch.Sync)
-        {
-            // Every page was zero: nothing for this channel to send.
-            return;
-        }
+            batch.ZeroCount = zero;
+            batch.NormalPages = normal;
+            if (normal == 0 && !batch.Sync)
+            {
+                // Every page was zero: nothing for this channel to send.
+                return;
+            }
 
-        int payload = 0;
-        uint flags = batch.Sync ? MultifdFormat.FlagSync : 0;
-        if (normal > 0)
-        {
-            flags |= MultifdFormat.CompressionFlag(_method);
-            payload = _compressor is null
-                ? normal * PageSizes.PageSize
-                : _compressor.CompressPacket(_pages, normal, _packet + MultifdFormat.PacketHeaderLength);
-        }
+            int payload = 0;
+            uint flags = batch.Sync ? MultifdFormat.FlagSync : 0;
+            if (normal > 0)
+            {
+                flags |= MultifdFormat.CompressionFlag(_method);
+                payload = _compressor is null
+                    ? normal * PageSizes.PageSize
+                    : _compressor.CompressPacket(_pages, normal, _packet + MultifdFormat.PacketHeaderLength);
+            }
 
-        ulong packetNumber = (ulong)(Interlocked.Increment(ref _packetCounter.Value) - 1);
-        var header = new Span<byte>(_packet, MultifdFormat.PacketHeaderLength);
-        MultifdFormat.WritePacketHeader(header, flags, normal, payload, packetNumber, batch.BlockName, _normalOffsets.AsSpan(0, normal));
-        int length = MultifdFormat.PacketHeaderLength + payload;
-        _stream.Write(new ReadOnlySpan<byte>(_packet, length));
-        batch.PayloadBytes = payload;
-        batch.WireBytes = length;
-        Volatile.Write(ref _bytesSent, _bytesSent + length);
+            ulong packetNumber = (ulong)(Interlocked.Increment(ref _packetCounter.Value) - 1);
+            var header = new Span<byte>(_packet, MultifdFormat.PacketHeaderLength);
+            MultifdFormat.WritePacketHeader(header, flags, normal, payload, packetNumber, batch.BlockName, _normalOffsets.AsSpan(0, normal));
+            int length = MultifdFormat.PacketHeaderLength + payload;
+            if (iov is null)
+            {
+                _stream.Write(new ReadOnlySpan<byte>(_packet, length));
+            }
+            else
+            {
+                // The header, then the pages where they are: the kernel's copy into the socket is the only one. The pages
+                // (guest memory, or a relay batch's pinned bytes) are not needed once sendmsg has returned.
+                iov[0] = new Interop.Libc.IoVec { iov_base = _packet, iov_len = MultifdFormat.PacketHeaderLength };
+                _shortWrites += SocketGather.WriteAll(_gatherSocket!, iov, iovCount);
+                _gatherWrites++;
+            }
+
+            batch.PayloadBytes = payload;
+            batch.WireBytes = length;
+            Volatile.Write(ref _bytesSent, _bytesSent + length);
+        }
     }
 }

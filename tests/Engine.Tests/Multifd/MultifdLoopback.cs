@@ -29,11 +29,13 @@ internal static class MultifdLoopback
     /// <summary>
     /// Migrates with <paramref name="serverTls"/> on the destination (main and channels) and <paramref name="clientTls"/> on the
     /// source's main connection; the source's channels use <paramref name="channelTls"/> when given (else
-    /// <paramref name="clientTls"/>), or plain TCP when <paramref name="plainChannels"/>.
+    /// <paramref name="clientTls"/>), or plain TCP when <paramref name="plainChannels"/>; <paramref name="channelSocket"/> may
+    /// configure each channel's socket on the source (its send buffer) before the channel starts.
     /// </summary>
     public static async Task<(MigrationResult Source, DestinationResult Destination, MultifdSource Migration)> Migrate(
         MigrationGuest guest, MigrationParameters parameters, MigrationParameters multifd, TlsOptions? serverTls, TlsOptions? clientTls,
-        SourceMigrationOptions? options = null, TlsOptions? channelTls = null, bool plainChannels = false, Action<MultifdSource>? started = null)
+        SourceMigrationOptions? options = null, TlsOptions? channelTls = null, bool plainChannels = false, Action<MultifdSource>? started = null,
+        Action<Socket>? channelSocket = null)
     {
         using TcpListener listener = TcpTransport.Listen("127.0.0.1", 0, backlog: 256);
         int port = ((IPEndPoint)listener.LocalEndpoint).Port;
@@ -57,7 +59,16 @@ internal static class MultifdLoopback
                 using Stream main = TlsTransport.Connect("127.0.0.1", port, clientTls, IoTimeout, IoTimeout);
                 try
                 {
-                    return source.Run(main, (_, token) => TlsTransport.Connect("127.0.0.1", port, channels, IoTimeout, IoTimeout, token));
+                    return source.Run(main, (_, token) =>
+                    {
+                        Stream channel = TlsTransport.Connect("127.0.0.1", port, channels, IoTimeout, IoTimeout, token);
+                        if (channelSocket is not null && MigrationConnection.Of(channel) is MigrationConnection connection)
+                        {
+                            channelSocket(connection.Socket);
+                        }
+
+                        return channel;
+                    });
                 }
                 finally
                 {
