@@ -18,7 +18,11 @@ namespace Engine.Tools;
 /// ZERO page for a page never written costs nothing.
 /// </para>
 /// <para>
-/// At the first compressed or XBZRLE page, or when <see cref="Memory"/> is asked for (a mapped-ram file's loader), it
+/// A mapped-ram file's pages (<see cref="LoadMappedRam"/>) are copied from the file into the images the same way, a run of
+/// present pages at a time, with no memory the size of the guest.
+/// </para>
+/// <para>
+/// At the first compressed or XBZRLE page, or when <see cref="Memory"/> is asked for, it
 /// switches to memory: each image gets memory allocated as a destination's (<see cref="RamBlock.AllocateImage"/>: 2 MiB
 /// pages, a bit per written page), the pages written so far are read back into it, the pages then go through the same
 /// <see cref="DecompressionEngine"/> as a live destination (<c>decompress-threads</c> workers), and <see cref="Flush"/>
@@ -213,6 +217,22 @@ internal sealed class RamImageSink : IRamSink, IDisposable
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Loads the pages of the mapped-ram file <paramref name="reader"/> has read to RAM's END from <paramref name="input"/>:
+    /// copied from the file straight into the images (<see cref="MappedRamReader.CopyToFiles(Stream, MigrationStreamReader, IReadOnlyList{SafeFileHandle}, IReadOnlyList{long}, int, CancellationToken)"/>)
+    /// while nothing has been written yet, else into <see cref="Memory"/>. Returns the number of pages loaded.
+    /// </summary>
+    internal long LoadMappedRam(Stream input, MigrationStreamReader reader, int threads, CancellationToken cancellationToken)
+    {
+        WriteBatch();
+        if (_inMemory || Array.Exists(_inFile, pages => pages.AnyWritten(0, pages.PageCount)))
+        {
+            return MappedRamReader.Load(input, reader, Memory, threads, destinationIsZero: true, cancellationToken);
+        }
+
+        return MappedRamReader.CopyToFiles(input, reader, _files, Array.ConvertAll(_infos, info => info.Length), threads, cancellationToken);
     }
 
     /// <summary>
