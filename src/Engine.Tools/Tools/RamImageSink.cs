@@ -265,7 +265,9 @@ internal sealed class RamImageSink : IRamSink, IDisposable
             }
 
             long offset = page * PageSizes.PageSize;
-            RandomAccess.Write(file, block.GetSpan(offset, (int)((runEnd - page) * PageSizes.PageSize)), offset);
+            Span<byte> bytes = block.GetSpan(offset, (int)((runEnd - page) * PageSizes.PageSize));
+            FileRanges.Allocate(file, offset, bytes.Length);
+            RandomAccess.Write(file, bytes, offset);
             inFile.Mark(page, runEnd - page);
             page = runEnd;
         }
@@ -296,6 +298,7 @@ internal sealed class RamImageSink : IRamSink, IDisposable
     {
         if (_batchLength > 0)
         {
+            FileRanges.Allocate(_files[_batchBlock], _batchOffset, _batchLength);
             RandomAccess.Write(_files[_batchBlock], _batch.AsSpan(0, _batchLength), _batchOffset);
             _batchLength = 0;
             _batchBlock = -1;

@@ -29,5 +29,8 @@ internal static partial class Interop
 
         [LibraryImport("libc", EntryPoint = "madvise", SetLastError = true)]
         public static partial int madvise(void* addr, nuint length, int advice);
+
+        [LibraryImport("libc", EntryPoint = "fallocate", SetLastError = true)]
+        public static partial int fallocate(Microsoft.Win32.SafeHandles.SafeFileHandle fd, int mode, long offset, long length);
     }
 }

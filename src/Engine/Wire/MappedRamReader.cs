@@ -214,6 +214,7 @@ internal static class MappedRamReader
 
                 Span<byte> bytes = buffer.AsSpan(0, (int)((runEnd - page) * PageSizes.PageSize));
                 ReadExactly(file, bytes, block.PagesOffset + (page * PageSizes.PageSize), block.Name, page);
+                FileRanges.Allocate(target, page * PageSizes.PageSize, bytes.Length);
                 RandomAccess.Write(target, bytes, page * PageSizes.PageSize);
                 copied += runEnd - page;
                 page = runEnd;

@@ -144,6 +144,36 @@ public class ExtractImageWriteTests
         }
     }
 
+    [Fact]
+    public void Allocating_a_range_before_writing_it_changes_neither_the_size_nor_the_bytes()
+    {
+        string directory = TempDirectory();
+        Directory.CreateDirectory(directory);
+        try
+        {
+            string path = Path.Combine(directory, "image.raw");
+            using (Microsoft.Win32.SafeHandles.SafeFileHandle file = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite))
+            {
+                RandomAccess.SetLength(file, 64L * Page);
+                RandomAccess.Write(file, StreamBuilder.TextPage(1), 2L * Page);
+                Engine.Memory.FileRanges.Allocate(file, 0, 8L * Page);            // over a written page and holes
+                Engine.Memory.FileRanges.Allocate(file, 60L * Page, 4L * Page);   // up to the end: the size stays
+                RandomAccess.Write(file, StreamBuilder.TextPage(2), 61L * Page);
+                Assert.Equal(64L * Page, RandomAccess.GetLength(file));
+            }
+
+            byte[] image = File.ReadAllBytes(path);
+            var expected = new byte[64 * Page];
+            StreamBuilder.TextPage(1).CopyTo(expected, 2 * Page);
+            StreamBuilder.TextPage(2).CopyTo(expected, 61 * Page);
+            Assert.True(expected.AsSpan().SequenceEqual(image), "allocating a range changed the file's bytes");
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
     private static byte[][] AssertExtractMatches(byte[] stream, bool expectInMemory)
     {
         MemoryRamSink expected = StreamBuilder.Load(stream, stopAfterRamEnd: true);
