@@ -1,10 +1,12 @@
 #!/bin/bash
-# file-load-ab.sh: `engine incoming --from file:` and `engine extract` of QEMU 10.0's single stream, and `incoming` of its
-# mapped-ram file, two builds alternating per round, whole processes. Usage:
+# file-load-ab.sh: `engine incoming --from file:` and `engine extract` of QEMU 10.0's single stream and of its mapped-ram
+# file, two builds alternating per round, whole processes. Usage:
 #   bench/scripts/file-load-ab.sh ROUNDS BEFORE_DIR AFTER_DIR [WORK_DIR]
 # BEFORE_DIR and AFTER_DIR hold engine.dll (copies of two Release builds, run with `dotnet`) or, without engine.dll, the
 # executable `engine` (a Native AOT publish); WORK_DIR defaults to
 # tests/interop/work/extract-mapped-ram (stream.bin and mapped-ram.bin, from bench/scripts/extract-mapped-ram.sh).
+# WORKS= the runs of each build per round, in order (default "inc-stream ext-stream inc-mr ext-mr"; extract's output
+# directory is removed before each extract, outside its time).
 # Prints one line per run: round build work wall_ms [received-time] cpu/minflt: user sys minor-faults load <1-min load>.
 # With QEMU_LOAD=1 each round first times QEMU 10.0 (QEMU10=, default tests/interop/work/qemu10/qemu-system-x86_64) loading
 # each file, as bench/scripts/extract-mapped-ram.sh does (a fresh `-S -incoming defer` QEMU on pc-q35-10.0 with 512 MiB,
@@ -49,11 +51,12 @@ for r in $(seq 1 "$ROUNDS"); do
   for b in before after; do
     dir=$BEFORE; [ "$b" = after ] && dir=$AFTER
     cli="dotnet $dir/engine.dll"; [ -f "$dir/engine.dll" ] || cli=$dir/engine
-    for w in inc-stream ext-stream inc-mr; do
+    for w in ${WORKS:-inc-stream ext-stream inc-mr ext-mr}; do
       case $w in
         inc-stream) args="incoming --from file:$D/stream.bin";;
         ext-stream) rm -rf "$X/x"; args="extract $D/stream.bin -o $X/x";;
         inc-mr) args="incoming --from file:$D/mapped-ram.bin";;
+        ext-mr) rm -rf "$X/x"; args="extract $D/mapped-ram.bin -o $X/x";;
       esac
       sleep "${IDLE:-0}"
       t0=$(date +%s%N)

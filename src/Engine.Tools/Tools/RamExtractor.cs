@@ -92,8 +92,8 @@ public static class RamExtractor
 
         if (reader.IsMappedRam)
         {
-            // The stream held no pages: they are at fixed offsets in the file, read in parallel into the (zero) images.
-            counts.MappedRamPages = MappedRamReader.Load(input, reader, sink.Memory, options.MappedRamThreads, destinationIsZero: true, readerOptions.CancellationToken);
+            // The stream held no pages: they are at fixed offsets in the file, copied in parallel into the (zero) images.
+            counts.MappedRamPages = sink.LoadMappedRam(input, reader, options.MappedRamThreads, readerOptions.CancellationToken);
             sink.Flush();
         }
 

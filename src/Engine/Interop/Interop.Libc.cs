@@ -74,5 +74,8 @@ internal static partial class Interop
 
         [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
         public static partial int poll(PollFd* fds, nuint nfds, int timeout);
+
+        [LibraryImport("libc", EntryPoint = "fallocate", SetLastError = true)]
+        public static partial int fallocate(Microsoft.Win32.SafeHandles.SafeFileHandle fd, int mode, long offset, long length);
     }
 }

@@ -142,24 +142,6 @@ internal sealed unsafe class PageMemoryHandle : SafeHandle
         }
     }
 
-    /// <summary>
-    /// The first <paramref name="length"/> bytes of <paramref name="file"/> (already that long, writable), mapped shared on
-    /// Linux: writes to the memory are writes to the file, and pages never written stay holes. Null elsewhere: the caller
-    /// then works in memory and writes the file itself.
-    /// </summary>
-    public static PageMemoryHandle? TryMapShared(SafeFileHandle file, nuint length)
-    {
-        ArgumentOutOfRangeException.ThrowIfZero(length);
-        if (!OperatingSystem.IsLinux())
-        {
-            return null;
-        }
-
-        int fd = (int)file.DangerousGetHandle();
-        void* p = Interop.Libc.mmap(null, length, Interop.Libc.PROT_READ | Interop.Libc.PROT_WRITE, Interop.Libc.MAP_SHARED, fd, 0);
-        return p == Interop.Libc.MAP_FAILED ? null : new PageMemoryHandle((byte*)p, length, mapped: true);
-    }
-
     /// <inheritdoc />
     protected override bool ReleaseHandle()
     {

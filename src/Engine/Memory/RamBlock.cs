@@ -35,10 +35,19 @@ public sealed unsafe class RamBlock : IDisposable
 
     /// <summary>As <see cref="RamBlock(string, long)"/>; <paramref name="hugePages"/> false for a destination's memory (see <see cref="PageMemoryHandle.AllocateZeroed"/>).</summary>
     internal RamBlock(string name, long size, bool hugePages)
+        : this(name, size, hugePages, validate: true)
     {
-        ValidateName(name);
-        ValidateSize(size);
-        _memory = PageMemoryHandle.AllocateZeroed((nuint)size, hugePages);
+    }
+
+    private RamBlock(string name, long size, bool hugePages, bool validate)
+    {
+        if (validate)
+        {
+            ValidateName(name);
+            ValidateSize(size);
+        }
+
+        _memory = PageMemoryHandle.AllocateZeroed((nuint)((size + PageSizes.PageSize - 1) & ~(long)(PageSizes.PageSize - 1)), hugePages);
         _base = _memory.Pointer;
         _allocatedZeroed = true;
         Name = name;
@@ -51,6 +60,22 @@ public sealed unsafe class RamBlock : IDisposable
         _base = memory;
         Name = name;
         Size = size;
+    }
+
+    /// <summary>
+    /// A zeroed block for one of <c>extract</c>'s images, as a destination's (<see cref="GuestMemory.AddReceivingBlock"/>):
+    /// in 2 MiB pages populated by region on first write, with a bit per written page. The name and size are the stream's
+    /// as read (a stream's block need not be a valid <see cref="RamBlock(string, long)"/> name; the size is positive, its
+    /// memory rounded up to whole pages).
+    /// </summary>
+    internal static RamBlock AllocateImage(string name, long size)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(size);
+        var block = new RamBlock(name, size, hugePages: true, validate: false);
+        block.TrackWrites();
+        block.PopulateByRegion();
+        return block;
     }
 
     /// <summary>

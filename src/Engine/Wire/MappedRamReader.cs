@@ -41,40 +41,8 @@ internal static class MappedRamReader
         bool destinationIsZero,
         CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(file);
-        ArgumentNullException.ThrowIfNull(blocks);
         ArgumentNullException.ThrowIfNull(destinations);
-        if (destinations.Count != blocks.Count)
-        {
-            throw new ArgumentException($"expected one destination per block ({blocks.Count}), found {destinations.Count}", nameof(destinations));
-        }
-
-        if (threads is < ThreadCounts.Min or > ThreadCounts.Max)
-        {
-            throw new ArgumentOutOfRangeException(nameof(threads), threads, "threads must be 1 to 255");
-        }
-
-        long fileLength = RandomAccess.GetLength(file);
-        for (int i = 0; i < blocks.Count; i++)
-        {
-            MappedRamBlock block = blocks[i];
-            if (destinations[i].Size != block.Length)
-            {
-                throw new ArgumentException($"expected destination {i} to have block '{block.Name}''s {block.Length} bytes, found {destinations[i].Size}", nameof(destinations));
-            }
-
-            if (block.Bitmap.Length * 64L < block.PageCount)
-            {
-                throw new ArgumentException($"block '{block.Name}''s bitmap has {block.Bitmap.Length} words for {block.PageCount} pages", nameof(blocks));
-            }
-
-            if (block.PagesOffset < 0 || block.PagesOffset > fileLength - block.Length)
-            {
-                throw new MigrationStreamException(
-                    block.HeaderOffset + 20,
-                    $"expected block '{block.Name}''s pages ({block.Length} bytes at file offset {block.PagesOffset}) to lie inside the file, which is {fileLength} bytes long");
-            }
-        }
+        Check(file, blocks, destinations.Count, i => destinations[i].Size, nameof(destinations), threads);
 
         // Design: the ranges are disjoint page ranges of the destinations, the bitmaps are only read, and a positional read on
         // one file handle is safe from several threads.
@@ -84,6 +52,38 @@ internal static class MappedRamReader
             threads,
             cancellationToken,
             (b, firstPage, endPage) => LoadRange(file, blocks[b], destinations[b], firstPage, endPage, destinationIsZero));
+    }
+
+    /// <summary>
+    /// Copies every block's present pages from <paramref name="file"/> into <paramref name="targets"/> (one file per block,
+    /// of <paramref name="targetLengths"/>, zero where nothing is written: <c>extract</c>'s new sparse images) at the
+    /// pages' offsets in the block, a run of present pages at a time through a buffer of each worker's; pages whose bit is
+    /// clear are not written. No memory the size of the guest is needed. Returns the number of pages copied.
+    /// </summary>
+    /// <exception cref="MigrationStreamException">A pages region lies outside the file, or the file cannot be read.</exception>
+    /// <exception cref="IOException">A target cannot be written.</exception>
+    public static long CopyToFiles(
+        SafeFileHandle file,
+        IReadOnlyList<MappedRamBlock> blocks,
+        IReadOnlyList<SafeFileHandle> targets,
+        IReadOnlyList<long> targetLengths,
+        int threads,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(targets);
+        ArgumentNullException.ThrowIfNull(targetLengths);
+        if (targetLengths.Count != targets.Count)
+        {
+            throw new ArgumentException($"expected one length per target ({targets.Count}), found {targetLengths.Count}", nameof(targetLengths));
+        }
+
+        Check(file, blocks, targets.Count, i => targetLengths[i], nameof(targets), threads);
+        return MappedRamRanges.ForEach(
+            blocks.Count,
+            b => blocks[b].PageCount,
+            threads,
+            cancellationToken,
+            (b, firstPage, endPage) => CopyRange(file, blocks[b], targets[b], firstPage, endPage));
     }
 
     /// <summary>
@@ -101,6 +101,23 @@ internal static class MappedRamReader
         }
 
         return Load(file.SafeFileHandle, reader.MappedRamBlocks, destinations, threads, destinationIsZero, cancellationToken);
+    }
+
+    /// <summary>
+    /// As <see cref="CopyToFiles(SafeFileHandle, IReadOnlyList{MappedRamBlock}, IReadOnlyList{SafeFileHandle}, IReadOnlyList{long}, int, CancellationToken)"/>
+    /// for the mapped-ram stream <paramref name="reader"/> has read from <paramref name="input"/> (which must be the file itself).
+    /// </summary>
+    /// <exception cref="MigrationStreamException">The input is not a file, or a pages region cannot be read.</exception>
+    public static long CopyToFiles(Stream input, MigrationStreamReader reader, IReadOnlyList<SafeFileHandle> targets, IReadOnlyList<long> targetLengths, int threads, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(reader);
+        if (input is not FileStream file)
+        {
+            throw new MigrationStreamException(reader.Position, "a mapped-ram file keeps its pages at fixed file offsets: it must be read from the file itself, not from a pipe or another stream");
+        }
+
+        return CopyToFiles(file.SafeFileHandle, reader.MappedRamBlocks, targets, targetLengths, threads, cancellationToken);
     }
 
     private static long LoadRange(SafeFileHandle file, MappedRamBlock block, RamBlock destination, long firstPage, long endPage, bool destinationIsZero)
@@ -134,6 +151,81 @@ internal static class MappedRamReader
         }
 
         return read;
+    }
+
+    private static void Check(SafeFileHandle file, IReadOnlyList<MappedRamBlock> blocks, int destinationCount, Func<int, long> destinationSize, string destinationsName, int threads)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        ArgumentNullException.ThrowIfNull(blocks);
+        if (destinationCount != blocks.Count)
+        {
+            throw new ArgumentException($"expected one destination per block ({blocks.Count}), found {destinationCount}", destinationsName);
+        }
+
+        if (threads is < ThreadCounts.Min or > ThreadCounts.Max)
+        {
+            throw new ArgumentOutOfRangeException(nameof(threads), threads, "threads must be 1 to 255");
+        }
+
+        long fileLength = RandomAccess.GetLength(file);
+        for (int i = 0; i < blocks.Count; i++)
+        {
+            MappedRamBlock block = blocks[i];
+            if (destinationSize(i) != block.Length)
+            {
+                throw new ArgumentException($"expected destination {i} to have block '{block.Name}''s {block.Length} bytes, found {destinationSize(i)}", destinationsName);
+            }
+
+            if (block.Bitmap.Length * 64L < block.PageCount)
+            {
+                throw new ArgumentException($"block '{block.Name}''s bitmap has {block.Bitmap.Length} words for {block.PageCount} pages", nameof(blocks));
+            }
+
+            if (block.PagesOffset < 0 || block.PagesOffset > fileLength - block.Length)
+            {
+                throw new MigrationStreamException(
+                    block.HeaderOffset + 20,
+                    $"expected block '{block.Name}''s pages ({block.Length} bytes at file offset {block.PagesOffset}) to lie inside the file, which is {fileLength} bytes long");
+            }
+        }
+    }
+
+    private static long CopyRange(SafeFileHandle file, MappedRamBlock block, SafeFileHandle target, long firstPage, long endPage)
+    {
+        const int BufferPages = 256;
+        byte[] buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(BufferPages * PageSizes.PageSize);
+        try
+        {
+            long copied = 0;
+            long page = firstPage;
+            while (page < endPage)
+            {
+                if (!block.IsPresent(page))
+                {
+                    page++;
+                    continue;
+                }
+
+                long runEnd = page + 1;
+                while (runEnd < endPage && runEnd - page < BufferPages && block.IsPresent(runEnd))
+                {
+                    runEnd++;
+                }
+
+                Span<byte> bytes = buffer.AsSpan(0, (int)((runEnd - page) * PageSizes.PageSize));
+                ReadExactly(file, bytes, block.PagesOffset + (page * PageSizes.PageSize), block.Name, page);
+                FileRanges.Allocate(target, page * PageSizes.PageSize, bytes.Length);
+                RandomAccess.Write(target, bytes, page * PageSizes.PageSize);
+                copied += runEnd - page;
+                page = runEnd;
+            }
+
+            return copied;
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     private static void ReadExactly(SafeFileHandle file, Span<byte> target, long fileOffset, string blockName, long firstPage)

@@ -357,6 +357,46 @@ public sealed class MappedRamTests : IDisposable
         Assert.Contains("inside the file", error.Message, StringComparison.Ordinal);
         Assert.Contains($"{4 * Page} bytes long", error.Message, StringComparison.Ordinal);
         Assert.True(ram.GetSpan(0, (int)ram.Size).IndexOfAnyExcept((byte)0xEE) < 0, "the destination was written before the refusal");
+
+        // The same check before extract copies file to file: nothing written into the target either.
+        string targetPath = Path.Combine(_dir.FullName, "target.raw");
+        File.WriteAllBytes(targetPath, new byte[length]);
+        using (Microsoft.Win32.SafeHandles.SafeFileHandle target = File.OpenHandle(targetPath, FileMode.Open, FileAccess.ReadWrite))
+        {
+            error = Assert.Throws<MigrationStreamException>(() => MappedRamReader.CopyToFiles(handle, [block], [target], [length], threads: 2));
+        }
+
+        Assert.Equal(HeaderOffset + 20, error.Offset);
+        Assert.True(File.ReadAllBytes(targetPath).AsSpan().IndexOfAnyExcept((byte)0) < 0, "the target was written before the refusal");
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void Extract_copies_a_mapped_ram_files_pages_straight_into_the_images_with_clear_bits_as_zero(int threads)
+    {
+        // No guest-sized memory: the sink stays out of memory; pages whose bit is clear (stale bytes in the file) read zero.
+        int pages = MappedRamRanges.ChunkPages + 300;
+        MappedRamFileBuilder builder = new MappedRamFileBuilder()
+            .Block("pc.ram", pages, i => (i >= 4000 && i < 4400) || i % 89 == 0 ? StreamBuilder.RandomPage(i) : null, spec => spec.StaleWhereClear = true)
+            .Block("/rom@etc/acpi/tables", 2, i => i == 1 ? StreamBuilder.TextPage(7) : null);
+        string path = Write(builder.Build());
+        string outDir = Path.Combine(_dir.FullName, "out");
+        using var input = new FileStream(path, FileMode.Open, FileAccess.Read);
+        using var reader = new MigrationStreamReader(input, new MigrationStreamReaderOptions { AcceptMappedRam = true }, leaveOpen: true);
+        using var sink = new RamImageSink(outDir, 1);
+        Assert.True(RamStreamLoader.Load(reader, sink).RamComplete);
+        sink.Flush();
+
+        long copied = sink.LoadMappedRam(input, reader, threads, CancellationToken.None);
+        sink.Flush();
+
+        Assert.False(sink.InMemory);
+        Assert.Equal(Enumerable.Range(0, pages).Count(i => (i >= 4000 && i < 4400) || i % 89 == 0) + 1, copied);
+        for (int i = 0; i < 2; i++)
+        {
+            Assert.True(builder.Expected[i].AsSpan().SequenceEqual(File.ReadAllBytes(sink.Blocks[i].Path)), $"image {i} differs");
+        }
     }
 
     [Fact]
