@@ -54,6 +54,7 @@ internal sealed class SourceChecksums
     private int _pendingChunk;
     private int _hashedWhileSending;
     private int _invalidated;
+    private int _hashesStarted;
 
     /// <summary>Tracks <paramref name="blocks"/>, whose dirty pages (still to send) are <paramref name="bitmaps"/>.</summary>
     public SourceChecksums(RamBlock[] blocks, DirtyBitmap[] bitmaps)
@@ -79,6 +80,18 @@ internal sealed class SourceChecksums
             lock (_gate)
             {
                 return _hashedWhileSending;
+            }
+        }
+    }
+
+    /// <summary>Hashes handed to the thread pool while sending (each chunk passed clean; counted when handed, not when done).</summary>
+    public int HashesStarted
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _hashesStarted;
             }
         }
     }
@@ -251,6 +264,7 @@ internal sealed class SourceChecksums
 
             _states[blockIndex][chunk] = Hashing;
             generation = ++_generations[blockIndex][chunk];
+            _hashesStarted++;
         }
 
         _hashes.Add(Task.Run(() => Hash(blockIndex, chunk, generation)));
