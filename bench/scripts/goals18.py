@@ -143,6 +143,14 @@ def sink():
     raise RuntimeError("the sink did not start")
 
 
+def qmp_path(name):
+    """A QMP socket path in the work directory, with no socket of an earlier QEMU left there."""
+    sock = os.path.join(B, name)
+    if os.path.exists(sock):
+        os.remove(sock)
+    return sock
+
+
 def qemu_args(qemu, machine, qmp_path, *extra):
     return [qemu, "-accel", "tcg", "-machine", machine, "-smp", "1", "-m", "512", "-display", "none", "-nic", "none",
             "-no-reboot", "-monitor", "none", "-kernel", os.path.join(G, "vmlinuz"),
@@ -164,9 +172,7 @@ def wait_status(q, want, timeout, what):
 
 def frozen_source(qemu, name):
     """A fresh paused QEMU (pc-i440fx-7.2) that loaded stream-plain.bin; returns (Proc, Qmp)."""
-    sock = os.path.join(B, f"{name}.qmp")
-    if os.path.exists(sock):
-        os.remove(sock)
+    sock = qmp_path(f"{name}.qmp")
     p = Proc(qemu_args(qemu, "pc-i440fx-7.2", sock, "-S", "-incoming", f"exec:cat {PLAIN}"), os.path.join(B, f"{name}.log"))
     try:
         q = Qmp(sock, timeout=60)
@@ -261,9 +267,7 @@ def qemu72_compress_zlib():
 
 
 def qemu10_load(path, mapped_ram):
-    sock = os.path.join(B, "load.qmp")
-    if os.path.exists(sock):
-        os.remove(sock)
+    sock = qmp_path("load.qmp")
     with Proc(qemu_args(Q10, "pc-q35-10.0", sock, "-S", "-incoming", "defer"), os.path.join(B, "load.log")):
         q = Qmp(sock, timeout=60)
         q.cmd("migrate-set-capabilities", capabilities=[{"capability": "mapped-ram", "state": mapped_ram}])
@@ -295,9 +299,7 @@ def qemu10_live_multifd(into_engine):
             if inc.p.returncode != 0:
                 raise RuntimeError("engine incoming failed on QEMU 10.0's multifd stream")
             return tt
-    sock = os.path.join(B, "dst.qmp")
-    if os.path.exists(sock):
-        os.remove(sock)
+    sock = qmp_path("dst.qmp")
     with Proc(qemu_args(Q10, "pc-i440fx-7.2", sock, "-S", "-incoming", "defer"), os.path.join(B, "dst.log")):
         d = Qmp(sock, timeout=60)
         d.cmd("migrate-set-capabilities", capabilities=[{"capability": "multifd", "state": True}])

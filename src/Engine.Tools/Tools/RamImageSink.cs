@@ -258,11 +258,7 @@ internal sealed class RamImageSink : IRamSink, IDisposable
                 continue;
             }
 
-            long runEnd = page + 1;
-            while (runEnd < pages && written.IsWritten(runEnd) && (runEnd - page) * PageSizes.PageSize < BatchBytes)
-            {
-                runEnd++;
-            }
+            long runEnd = RunEnd(written, page);
 
             long offset = page * PageSizes.PageSize;
             Span<byte> bytes = block.GetSpan(offset, (int)((runEnd - page) * PageSizes.PageSize));
@@ -292,6 +288,18 @@ internal sealed class RamImageSink : IRamSink, IDisposable
                 file.Dispose();
             }
         }
+    }
+
+    /// <summary>The end of the run of written pages from <paramref name="page"/> (written), at most one batch long.</summary>
+    private static long RunEnd(WrittenPages written, long page)
+    {
+        long end = page + 1;
+        while (end < written.PageCount && written.IsWritten(end) && (end - page) * PageSizes.PageSize < BatchBytes)
+        {
+            end++;
+        }
+
+        return end;
     }
 
     private void WriteBatch()
@@ -334,11 +342,7 @@ internal sealed class RamImageSink : IRamSink, IDisposable
                     continue;
                 }
 
-                long runEnd = page + 1;
-                while (runEnd < pages && inFile.IsWritten(runEnd) && (runEnd - page) * PageSizes.PageSize < BatchBytes)
-                {
-                    runEnd++;
-                }
+                long runEnd = RunEnd(inFile, page);
 
                 long offset = page * PageSizes.PageSize;
                 block.MarkWritten(offset, runEnd - page);

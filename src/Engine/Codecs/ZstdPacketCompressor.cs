@@ -10,7 +10,7 @@ namespace Engine.Codecs;
 /// then copies each page into its window and matches across the window's wrap (its <c>extDict</c> match finder), which
 /// was about a fifth of a source's CPU. One frame per packet matches straight in the pages (the one-shot match finder,
 /// what <c>zstd -b1 -B524288</c> measures) and copies nothing; what it gives up is history across packets (on the test
-/// guest's RAM about 1 % more bytes, docs/PERFORMANCE.md).
+/// guest's RAM 0.15 % more bytes, docs/PERFORMANCE.md).
 /// </para>
 /// <para>
 /// Every multifd zstd receiver decodes it: QEMU's (7.2 to 10.0) and Engine's keep one <c>ZSTD_decompressStream</c> per
