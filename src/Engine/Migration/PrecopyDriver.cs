@@ -115,6 +115,7 @@ internal sealed partial class PrecopyDriver
             // Live metrics (EngineMetrics): the listener reads _statistics on its own thread; ending records duration and downtime.
             using IDisposable metrics = SourceMetrics.Track(_statistics, () => NowMs);
             bool paused = false;
+            Task<IReadOnlyList<BlockChecksum>>? ownChecksums = null;
             try
             {
                 _statistics.Start(NowMs, _guest.Memory.TotalSize, _parameters.DowntimeLimit);
@@ -190,11 +191,15 @@ internal sealed partial class PrecopyDriver
                 SendDirtyPages(sender, limiter, destination, limited: false, cancellationToken);
                 EndSection(sender, writer, limiter, eof: true);
                 long streamBytes = writer.Position + sender.Finish();
-                IReadOnlyList<BlockChecksum>? destinationChecksums = EndStream(main, destination, expectReply);
 
                 // The guest is still paused: its memory is exactly what was sent. Most chunks were hashed as their last
-                // page was sent; the rest (written after their hash, or never passed clean) are hashed now.
-                IReadOnlyList<BlockChecksum> source = _checksums.Finish();
+                // page was sent; the rest (written after their hash, or never passed clean) are hashed now. When a reply
+                // is awaited they are hashed while the destination finishes and hashes its own memory: the source's pass
+                // then no longer waits for the destination's checksums line (docs/PERFORMANCE.md).
+                bool awaitingReply = destination is not null && expectReply;
+                ownChecksums = awaitingReply ? Task.Run(_checksums.Finish, CancellationToken.None) : null;
+                IReadOnlyList<BlockChecksum>? destinationChecksums = EndStream(main, destination, expectReply);
+                IReadOnlyList<BlockChecksum> source = ownChecksums is not null ? ownChecksums.GetAwaiter().GetResult() : _checksums.Finish();
                 return new MigrationResult
                 {
                     Info = _statistics.Snapshot(NowMs),
@@ -233,7 +238,20 @@ internal sealed partial class PrecopyDriver
             }
             finally
             {
-                // No chunk's hash outlives the migration (the caller may free the memory next).
+                // No chunk's hash outlives the migration (the caller may free the memory next): the pass started before
+                // the reply ends first (its failure is the migration's own only on success, reported above).
+                if (ownChecksums is not null)
+                {
+                    try
+                    {
+                        ownChecksums.Wait();
+                    }
+                    catch (AggregateException)
+                    {
+                        // A migration that failed reports its own error.
+                    }
+                }
+
                 _checksums.Drain();
             }
         }

@@ -228,6 +228,85 @@ public sealed class SourceChecksumTests
         }
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task TheSourceHashesItsMemoryWhileTheDestinationHashesItsOwnNotAfterTheReply()
+    {
+        // A destination that reads the whole stream and sends its checksums only once the source's pass at the end has
+        // hashed every chunk: the source must hash while it waits for the reply (before, the source hashed after the
+        // checksums line came, and this destination would wait out its 10 s and fail the test).
+        var block = new RamBlock("pc.ram", 40L << 20);
+        Fill(block, 26);
+        using MigrationGuest guest = MigrationGuest.FromBlocks([block]);
+        IReadOnlyList<BlockChecksum> onePass = MemoryChecksum.Of(guest.Memory);
+        var parameters = new MigrationParameters { CompressThreads = 2, MaxBandwidth = 0 };
+        var options = new SourceMigrationOptions { ReplyTimeout = IoTimeout, ChecksumWhileSending = false };
+        (NetworkStream sourceEnd, NetworkStream destinationEnd) = TcpTransport.CreateLoopbackPair(IoTimeout);
+        using (sourceEnd)
+        using (destinationEnd)
+        {
+            var single = new SourceMigration(guest, parameters, options);
+            Task<bool> hashedBeforeReply = Task.Factory.StartNew(
+                () =>
+                {
+                    byte[] buffer = new byte[1 << 20];
+                    while (destinationEnd.Read(buffer) > 0)
+                    {
+                        // the whole stream, up to the source's shutdown of its sending side
+                    }
+
+                    MigrationReply.WriteReceived(destinationEnd);
+                    var waited = System.Diagnostics.Stopwatch.StartNew();
+                    while (single.Checksums.HashedAtFinish < 3 && waited.Elapsed < IoTimeout)
+                    {
+                        Thread.Sleep(1);
+                    }
+
+                    bool hashed = single.Checksums.HashedAtFinish == 3;
+                    MigrationReply.WriteChecksums(destinationEnd, onePass);
+                    return hashed;
+                },
+                TaskCreationOptions.LongRunning);
+            MigrationResult result = await Task.Factory.StartNew(() => single.Run(sourceEnd), TaskCreationOptions.LongRunning);
+            Assert.True(await hashedBeforeReply, "the source had not hashed its memory when the destination's checksums were due");
+            Assert.Equal(onePass, result.SourceChecksums);
+            Assert.True(result.ChecksumsMatch, "the checksums differ");
+            Assert.Equal((0, 3), (single.Checksums.HashedWhileSending, single.Checksums.HashedAtFinish));
+        }
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task ADestinationThatRefusesWhileTheSourceHashesFailsTheMigrationAfterTheHashEnded()
+    {
+        // The error line arrives while the source's pass runs: the migration fails with the destination's reason, and
+        // the pass has ended when Run returns (the caller may free the memory next).
+        var block = new RamBlock("pc.ram", 40L << 20);
+        Fill(block, 27);
+        using MigrationGuest guest = MigrationGuest.FromBlocks([block]);
+        var parameters = new MigrationParameters { CompressThreads = 2, MaxBandwidth = 0 };
+        var options = new SourceMigrationOptions { ReplyTimeout = IoTimeout, ChecksumWhileSending = false };
+        (NetworkStream sourceEnd, NetworkStream destinationEnd) = TcpTransport.CreateLoopbackPair(IoTimeout);
+        using (sourceEnd)
+        using (destinationEnd)
+        {
+            var single = new SourceMigration(guest, parameters, options);
+            Task refuse = Task.Factory.StartNew(
+                () =>
+                {
+                    byte[] buffer = new byte[1 << 20];
+                    while (destinationEnd.Read(buffer) > 0)
+                    {
+                    }
+
+                    MigrationReply.TryWriteError(destinationEnd, "refused by the test");
+                },
+                TaskCreationOptions.LongRunning);
+            var e = await Assert.ThrowsAsync<MigrationException>(() => Task.Factory.StartNew(() => single.Run(sourceEnd), TaskCreationOptions.LongRunning));
+            await refuse;
+            Assert.Contains("refused by the test", e.Message, StringComparison.Ordinal);
+            Assert.Equal(3, single.Checksums.HashedAtFinish); // ended before Run returned, not still running
+        }
+    }
+
     [Theory]
     [InlineData(2, 2, false)]
     [InlineData(2, 1, true)]
