@@ -33,7 +33,9 @@ namespace Engine.Migration;
 /// pool's hashes and guarded by one lock (a few acquisitions per 16 MiB); a hash writes its digest only if its chunk was
 /// neither marked stale nor passed again while it ran (its generation). The list of running hashes is the migration
 /// thread's alone. <see cref="Finish"/> and <see cref="Drain"/> wait for every hash, so none
-/// outlives the migration or reads memory after it.
+/// outlives the migration or reads memory after it. When a reply is awaited, <see cref="Finish"/> runs on the pool while
+/// the migration thread waits for the destination's reply (<see cref="PrecopyDriver"/>), and the migration thread touches
+/// nothing here until it has waited for that task.
 /// </para>
 /// </remarks>
 internal sealed class SourceChecksums
