@@ -27,26 +27,13 @@ namespace Engine.Memory;
 /// A zero page clears the bit (<see cref="TryClear"/>) as it clears the page: the page's content is zero again, so a later
 /// zero page has nothing to do and the checksum may hash it as zeros, which is what the page holds.
 /// </para>
-/// <para>
-/// Besides the bits, a flag per checksum chunk (<see cref="Migration.MemoryChecksum.ChunkSize"/>) records that a write
-/// began in the chunk since the flag was last reset (<see cref="ResetChunkWrites"/>): every <see cref="Mark(long)"/>,
-/// <see cref="Mark(long, long)"/> and every <see cref="TryClear"/> that returns true (the caller then zeroes the page)
-/// sets it, whether or not the page's bit changes. <see cref="Migration.EarlyChunkHashes"/> resets a chunk's flag at a
-/// barrier (no write in flight), hashes the chunk, and keeps the digest only if the flag is still clear once every writer
-/// has finished: no write began after the barrier, so the chunk's bytes are the ones hashed. Setting the flag is a plain
-/// store after a read (no atomic): a flag is only ever set by writers and reset at a barrier, where no writer runs.
-/// </para>
 /// </remarks>
 internal sealed class WrittenPages
 {
     private const int WordShift = 6;
     private const int WordMask = 63;
 
-    /// <summary>Pages per checksum chunk, as a shift (16 MiB of 4 KiB pages).</summary>
-    private const int ChunkPageShift = 12;
-
     private readonly ulong[] _words;
-    private readonly int[] _chunkWrites;
 
     /// <summary>A bitmap of <paramref name="pageCount"/> pages, none written.</summary>
     public WrittenPages(long pageCount)
@@ -54,7 +41,6 @@ internal sealed class WrittenPages
         ArgumentOutOfRangeException.ThrowIfNegative(pageCount);
         PageCount = pageCount;
         _words = new ulong[(pageCount + WordMask) >> WordShift];
-        _chunkWrites = new int[(pageCount + (1L << ChunkPageShift) - 1) >> ChunkPageShift];
     }
 
     /// <summary>The number of pages the bitmap covers.</summary>
@@ -70,8 +56,6 @@ internal sealed class WrittenPages
         {
             Interlocked.Or(ref word, bit);
         }
-
-        NoteChunkWrite(page);
     }
 
     /// <summary>Marks the <paramref name="count"/> pages from <paramref name="first"/> written (any thread).</summary>
@@ -86,11 +70,6 @@ internal sealed class WrittenPages
             ulong mask = bits == 64 ? ulong.MaxValue : ((1UL << bits) - 1) << shift;
             Interlocked.Or(ref _words[page >> WordShift], mask);
             page += bits;
-        }
-
-        for (long chunk = first >> ChunkPageShift; count > 0 && chunk <= (end - 1) >> ChunkPageShift; chunk++)
-        {
-            NoteChunkWrite(chunk << ChunkPageShift);
         }
     }
 
@@ -109,25 +88,7 @@ internal sealed class WrittenPages
         }
 
         Interlocked.And(ref word, ~bit);
-        NoteChunkWrite(page);
         return true;
-    }
-
-    /// <summary>True when a write began in checksum chunk <paramref name="chunk"/> since its flag was last reset.</summary>
-    public bool ChunkWrittenSinceReset(int chunk) => Volatile.Read(ref _chunkWrites[chunk]) != 0;
-
-    /// <summary>Clears checksum chunk <paramref name="chunk"/>'s flag; only where no write is in flight (a barrier).</summary>
-    public void ResetChunkWrites(int chunk) => Volatile.Write(ref _chunkWrites[chunk], 0);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void NoteChunkWrite(long page)
-    {
-        // Read first: a chunk's flag is set once per reset, not rewritten (and its cache line not taken) per page.
-        ref int flag = ref _chunkWrites[page >> ChunkPageShift];
-        if (Volatile.Read(ref flag) == 0)
-        {
-            Volatile.Write(ref flag, 1);
-        }
     }
 
     /// <summary>True when <paramref name="page"/> is marked written.</summary>

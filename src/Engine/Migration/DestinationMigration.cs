@@ -41,7 +41,6 @@ public sealed class DestinationMigration
         MigrationConnection? network = MigrationConnection.Of(input);
         Stream? connection = network?.Stream; // replies go inside TLS when the connection has it
         GuestMemory? memory = null;
-        EarlyChunkHashes? early = null;
         var clock = Stopwatch.StartNew();
 
         // Live metrics (EngineMetrics), published by the receive loop.
@@ -73,19 +72,7 @@ public sealed class DestinationMigration
             using var reader = new MigrationStreamReader(source, readerOptions, leaveOpen: true);
             using var engine = new DecompressionEngine(_options.EngineOptions());
             var kept = new ReceivedStreamParts();
-            GuestMemoryTarget? target = null;
-            target = new GuestMemoryTarget(
-                engine,
-                r =>
-                {
-                    memory = kept.ObserveBlockList(r);
-
-                    // The chunks are hashed as the stream's pages pass them, the rest at the end (the same value).
-                    early = new EarlyChunkHashes(memory);
-                    target!.EarlyHashes = early;
-                    return memory;
-                },
-                kept.Observe);
+            var target = new GuestMemoryTarget(engine, r => memory = kept.ObserveBlockList(r), kept.Observe);
 
             // Live metrics published at every end of section and at the end, nothing per page.
             var loop = new ReceiveLoop(reader, target) { Metrics = metrics };
@@ -105,7 +92,7 @@ public sealed class DestinationMigration
             TimeSpan elapsed = clock.Elapsed;
             loop.Finish();
             metrics.SetOutcome(MigrationOutcome.Completed);
-            IReadOnlyList<BlockChecksum> checksums = kept.Acknowledge(connection, memory, early);
+            IReadOnlyList<BlockChecksum> checksums = kept.Acknowledge(connection, memory);
 
             DestinationResult result = kept.Fill(
                 new DestinationResult
@@ -152,7 +139,6 @@ public sealed class DestinationMigration
         }
         finally
         {
-            early?.Drain(); // no early hash reads the memory once it is freed
             memory?.Dispose();
         }
     }

@@ -96,14 +96,13 @@ internal sealed class ReceivedStreamParts
     /// <summary>
     /// The checksums of the received <paramref name="memory"/>, for the result; an Engine source (not QEMU: the reply is an
     /// Engine-to-Engine extension, and a QEMU source expects none) is told on <paramref name="connection"/> that the stream was
-    /// received, then sent the checksums. With <paramref name="early"/> (a single stream's chunks hashed while it was read)
-    /// only the chunks not hashed since their last write are hashed now; the value is the same. Best effort: the stream is complete, so a source that went away after its EOF (a
+    /// received, then sent the checksums. Best effort: the stream is complete, so a source that went away after its EOF (a
     /// relay that closed once it had carried everything) does not make the destination discard it.
     /// </summary>
-    public IReadOnlyList<BlockChecksum> Acknowledge(Stream? connection, GuestMemory memory, EarlyChunkHashes? early = null)
+    public IReadOnlyList<BlockChecksum> Acknowledge(Stream? connection, GuestMemory memory)
     {
         bool replying = connection is not null && !FromQemu && MigrationReply.TryWrite(connection, MigrationReply.WriteReceived);
-        IReadOnlyList<BlockChecksum> checksums = early?.Finish() ?? MemoryChecksum.Of(memory);
+        IReadOnlyList<BlockChecksum> checksums = MemoryChecksum.Of(memory);
         if (replying)
         {
             MigrationReply.TryWrite(connection!, s => MigrationReply.WriteChecksums(s, checksums));

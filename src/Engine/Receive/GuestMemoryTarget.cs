@@ -1,6 +1,5 @@
 using Engine.Codecs;
 using Engine.Memory;
-using Engine.Migration;
 using Engine.Pipeline;
 using Engine.Wire;
 
@@ -29,13 +28,6 @@ internal sealed class GuestMemoryTarget : IPageTarget
         _observe = observe;
     }
 
-    /// <summary>
-    /// A single stream's chunk hashes while it is read (<see cref="EarlyChunkHashes"/>), or null: when the stream's pages
-    /// move past a chunk, the workers are waited for (the barrier) and the chunks behind are handed over. Never for the
-    /// multifd main channel, whose channels write the memory without that barrier.
-    /// </summary>
-    public EarlyChunkHashes? EarlyHashes { get; set; }
-
     /// <inheritdoc />
     public bool TakesChannelPages => false;
 
@@ -54,7 +46,6 @@ internal sealed class GuestMemoryTarget : IPageTarget
         // A page never written (or made zero since) is zero already: not read, not queued. The bit is taken here, on the
         // submitting thread, so it says what the page holds once the queued work is done (a raw page queued before this
         // one set it; the worker applies both in order).
-        Progress(block, offset);
         RamBlock target = _blocks[block];
         if (target.Written is not WrittenPages written || written.TryClear(offset >> PageSizes.PageShift))
         {
@@ -65,7 +56,6 @@ internal sealed class GuestMemoryTarget : IPageTarget
     /// <inheritdoc />
     public void OnRawPage(int block, long offset, ReadOnlySpan<byte> page)
     {
-        Progress(block, offset);
         RamBlock target = _blocks[block];
         target.MarkWritten(offset);
         _engine.SubmitRaw(target, offset, page);
@@ -74,7 +64,6 @@ internal sealed class GuestMemoryTarget : IPageTarget
     /// <inheritdoc />
     public void OnCompressedPage(int block, long offset, CompressMethod method, ReadOnlySpan<byte> payload, long streamOffset)
     {
-        Progress(block, offset);
         RamBlock target = _blocks[block];
         target.MarkWritten(offset);
         _engine.SubmitCompressed(target, offset, payload, streamOffset);
@@ -83,7 +72,6 @@ internal sealed class GuestMemoryTarget : IPageTarget
     /// <inheritdoc />
     public void OnXbzrlePage(int block, long offset, ReadOnlySpan<byte> encoded, long streamOffset)
     {
-        Progress(block, offset);
         _engine.WaitForDone();
         _blocks[block].MarkWritten(offset);
         if (!Xbzrle.Decode(encoded, _blocks[block].GetPage(offset)))
@@ -94,21 +82,6 @@ internal sealed class GuestMemoryTarget : IPageTarget
 
     /// <inheritdoc />
     public void Settle() => _engine.WaitForDone();
-
-    /// <summary>Before a page of <paramref name="block"/> at <paramref name="offset"/> is announced: hands the chunks it passed to <see cref="EarlyHashes"/> at a barrier.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    private void Progress(int block, long offset)
-    {
-        if (EarlyHashes is EarlyChunkHashes early)
-        {
-            int chunk = (int)(offset / MemoryChecksum.ChunkSize);
-            if (early.WouldPass(block, chunk))
-            {
-                _engine.WaitForDone(); // the barrier: every page announced so far is in memory
-                early.Passed(block, chunk);
-            }
-        }
-    }
 
     /// <inheritdoc />
     public void OnChannelPages(IChannelPages channels, long streamOffset)
