@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 
 namespace Engine.Memory;
@@ -93,6 +94,32 @@ internal sealed class WrittenPages
 
     /// <summary>True when <paramref name="page"/> is marked written.</summary>
     public bool IsWritten(long page) => (Volatile.Read(ref _words[page >> WordShift]) & (1UL << (int)(page & WordMask))) != 0;
+
+    /// <summary>
+    /// The first page from <paramref name="page"/> (inclusive) to <paramref name="end"/> (exclusive) whose bit is not
+    /// <paramref name="written"/>, or <paramref name="end"/>: where a run of written (or unwritten) pages ends. After every
+    /// writer has finished (the checksum).
+    /// </summary>
+    public long RunEnd(long page, long end, bool written)
+    {
+        end = Math.Min(end, PageCount);
+        while (page < end)
+        {
+            int shift = (int)(page & WordMask);
+            ulong word = Volatile.Read(ref _words[page >> WordShift]);
+            ulong differs = (written ? ~word : word) >> shift; // bit 0 is this page; the shift's vacated bits read as "same"
+            int inWord = 64 - shift;
+            if (differs != 0)
+            {
+                int next = BitOperations.TrailingZeroCount(differs);
+                return Math.Min(page + next, end);
+            }
+
+            page += inWord;
+        }
+
+        return end;
+    }
 
     /// <summary>True when any of the <paramref name="count"/> pages from <paramref name="first"/> is marked written.</summary>
     public bool AnyWritten(long first, long count)

@@ -27,6 +27,16 @@ internal static class MemoryChecksum
 
     private static readonly ConcurrentDictionary<int, byte[]> s_zeroDigests = new();
 
+    /// <summary>
+    /// Whether a partly written chunk is hashed by runs (<see cref="HashChunk(RamBlock, int, Span{byte}, bool)"/>): only where
+    /// the code is compiled ahead of time (Native AOT, the shipped command). Under the JIT the streaming code's first calls
+    /// in a fresh process run unoptimized, and the destination took 0.1-0.5 s more CPU than it saved (docs/PERFORMANCE.md).
+    /// </summary>
+    private static readonly bool s_hashByRuns = !System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeCompiled;
+
+    /// <summary>Zeros streamed into a chunk's hash in place of its unwritten pages (64 KiB: a few calls per 2 MiB, in cache).</summary>
+    private static readonly byte[] s_zeros = new byte[64 << 10];
+
     /// <summary>XXH128 of <see cref="ChunkSize"/> zero bytes.</summary>
     private static readonly byte[] s_zeroChunkDigest = Convert.FromHexString("14d914cac1f4c1b1c4979470a1b529a1");
 
@@ -54,21 +64,69 @@ internal static class MemoryChecksum
     public static int ChunkCount(RamBlock block) => (int)((block.Size + ChunkSize - 1) / ChunkSize);
 
     /// <summary>Writes the XXH128 of chunk <paramref name="chunk"/> of <paramref name="block"/> into <paramref name="digest"/> (16 bytes).</summary>
-    public static void HashChunk(RamBlock block, int chunk, Span<byte> digest)
+    public static void HashChunk(RamBlock block, int chunk, Span<byte> digest) => HashChunk(block, chunk, digest, s_hashByRuns);
+
+    /// <summary>
+    /// As <see cref="HashChunk(RamBlock, int, Span{byte})"/>; with <paramref name="byRuns"/>, a destination's chunk that is
+    /// only partly written is hashed by runs of pages, its unwritten pages from a zero buffer instead of memory (the same value).
+    /// </summary>
+    internal static void HashChunk(RamBlock block, int chunk, Span<byte> digest, bool byRuns)
     {
         long offset = (long)chunk * ChunkSize;
         int length = (int)Math.Min(ChunkSize, block.Size - offset);
-        if (block.Written is WrittenPages written && !written.AnyWritten(offset >> PageSizes.PageShift, length >> PageSizes.PageShift))
+        if (block.Written is WrittenPages written)
         {
-            // A destination's chunk that holds no written page is all zero: hashed as zeros, not read (reading untouched
-            // memory faults it in). The same digest as reading it. A chunk with a written page is read whole, in one call:
-            // streaming it by region (XxHash128.Append) to skip its unwritten regions cost the destination 0.2-0.4 s more
-            // CPU than it saved, the streaming code running unoptimized in a pass this short (docs/PERFORMANCE.md).
-            ZeroDigest(length).CopyTo(digest);
-            return;
+            long first = offset >> PageSizes.PageShift;
+            long end = first + (length >> PageSizes.PageShift);
+            if (!written.AnyWritten(first, end - first))
+            {
+                // A destination's chunk that holds no written page is all zero: hashed as zeros, not read (reading untouched
+                // memory faults it in). The same digest as reading it.
+                ZeroDigest(length).CopyTo(digest);
+                return;
+            }
+
+            if (byRuns && (length & (PageSizes.PageSize - 1)) == 0 && written.RunEnd(first, end, written: true) < end)
+            {
+                HashByRuns(block, written, first, end, digest);
+                return;
+            }
         }
 
         XxHash128.Hash(block.GetSpan(offset, length), digest);
+    }
+
+    /// <summary>
+    /// The XXH128 of pages <paramref name="first"/> to <paramref name="end"/>, streamed run by run: written pages from memory,
+    /// unwritten ones (all zero: never written, or made zero, <see cref="WrittenPages"/>) from a zero buffer, so that they
+    /// are not read (a read of an untouched 4 KiB page, once the block fell back from 2 MiB pages, is a fault that maps the
+    /// zero page, and its unmap at exit).
+    /// </summary>
+    private static void HashByRuns(RamBlock block, WrittenPages written, long first, long end, Span<byte> digest)
+    {
+        var hash = new XxHash128();
+        long page = first;
+        while (page < end)
+        {
+            bool isWritten = written.IsWritten(page);
+            long runEnd = written.RunEnd(page, end, isWritten);
+            long bytes = (runEnd - page) << PageSizes.PageShift;
+            if (isWritten)
+            {
+                hash.Append(block.GetSpan(page << PageSizes.PageShift, (int)bytes));
+            }
+            else
+            {
+                for (long done = 0; done < bytes; done += s_zeros.Length)
+                {
+                    hash.Append(s_zeros.AsSpan(0, (int)Math.Min(s_zeros.Length, bytes - done)));
+                }
+            }
+
+            page = runEnd;
+        }
+
+        hash.GetCurrentHash(digest);
     }
 
     /// <summary>The XXH128 digest of <paramref name="length"/> zero bytes, computed once per length (a block has at most two chunk lengths).</summary>

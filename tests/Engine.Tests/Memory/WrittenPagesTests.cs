@@ -146,6 +146,92 @@ public sealed class WrittenPagesTests
     }
 
     [Fact]
+    public void RunEndFindsWhereARunOfWrittenOrUnwrittenPagesEnds()
+    {
+        var written = new WrittenPages(300);
+        written.Mark(60, 10); // 60..69: across the first word's edge
+        written.Mark(128, 64); // exactly the third word
+        written.Mark(299);
+        Assert.Equal(60, written.RunEnd(0, 300, written: false));
+        Assert.Equal(70, written.RunEnd(60, 300, written: true));
+        Assert.Equal(70, written.RunEnd(63, 300, written: true)); // from inside the run, over the word's edge
+        Assert.Equal(128, written.RunEnd(70, 300, written: false));
+        Assert.Equal(192, written.RunEnd(128, 300, written: true)); // a whole word written, then the next word
+        Assert.Equal(299, written.RunEnd(192, 300, written: false));
+        Assert.Equal(300, written.RunEnd(299, 300, written: true)); // the last page
+        Assert.Equal(100, written.RunEnd(80, 100, written: false)); // capped at the end asked for
+        Assert.Equal(65, written.RunEnd(65, 300, written: false)); // a page that is not in the kind of run asked for
+        Assert.Equal(0, written.RunEnd(0, 1000, written: true)); // page 0 is not written
+        Assert.Equal(300, written.RunEnd(299, 1000, written: true)); // never past the bitmap's pages
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void AChunkHashedByRunsHasTheOnePassValue(int seed)
+    {
+        // Partly written chunks, hashed with their unwritten pages from a zero buffer, against every byte read: random runs
+        // (across 64-page words), single pages, a run to the chunk's end, pages written and made zero again (their bit
+        // cleared), pages written twice, a short last chunk; and bytes no writer marked, which a page's bit says are zero.
+        long size = (2L * MemoryChecksum.ChunkSize) + (37 * Page);
+        using var tracked = new RamBlock("pc.ram", size);
+        tracked.TrackWrites();
+        using var plain = new RamBlock("pc.ram", size);
+        var random = new Random(seed);
+        long pages = size / Page;
+        for (int run = 0; run < 300; run++)
+        {
+            long first = random.NextInt64(pages);
+            long length = Math.Min(pages - first, random.Next(1, 200));
+            byte value = (byte)random.Next(1, 256);
+            for (long page = first; page < first + length; page++)
+            {
+                Write(tracked, page * Page, value);
+                Write(plain, page * Page, value);
+            }
+        }
+
+        for (int zeroed = 0; zeroed < 200; zeroed++)
+        {
+            long page = random.NextInt64(pages);
+            tracked.MakeZero(page * Page);
+            plain.MakeZero(page * Page);
+        }
+
+        Write(tracked, MemoryChecksum.ChunkSize - Page, 0x5A); // the chunk's last page
+        Write(plain, MemoryChecksum.ChunkSize - Page, 0x5A);
+        Write(tracked, (pages - 1) * Page, 0x6B); // the block's last page, in the short chunk
+        Write(plain, (pages - 1) * Page, 0x6B);
+        string expected = Reference(plain);
+        for (int chunk = 0; chunk < MemoryChecksum.ChunkCount(tracked); chunk++)
+        {
+            byte[] byRuns = new byte[MemoryChecksum.DigestSize];
+            byte[] whole = new byte[MemoryChecksum.DigestSize];
+            MemoryChecksum.HashChunk(tracked, chunk, byRuns, byRuns: true);
+            MemoryChecksum.HashChunk(plain, chunk, whole, byRuns: false);
+            Assert.Equal(whole, byRuns);
+        }
+
+        Assert.Equal(expected, MemoryChecksum.Of(tracked));
+
+        // Unwritten pages are not read: bytes there that no writer marked do not change the digest by runs.
+        long unwritten = 0;
+        while (tracked.Written!.IsWritten(unwritten))
+        {
+            unwritten++;
+        }
+
+        tracked.GetPage(unwritten * Page).Fill(0x77);
+        byte[] after = new byte[MemoryChecksum.DigestSize];
+        byte[] reference = new byte[MemoryChecksum.DigestSize];
+        int hit = (int)(unwritten * Page / MemoryChecksum.ChunkSize);
+        MemoryChecksum.HashChunk(tracked, hit, after, byRuns: true);
+        MemoryChecksum.HashChunk(plain, hit, reference, byRuns: false);
+        Assert.Equal(reference, after);
+    }
+
+    [Fact]
     public void TheZeroDigestIsTheDigestOfZeros()
     {
         foreach (int length in new[] { Page, 3 * Page, 25 * Page, MemoryChecksum.ChunkSize - Page, MemoryChecksum.ChunkSize })
