@@ -9,6 +9,11 @@
 # Usage: ENGINE_A="dotnet src/Engine.Cli/bin/Release/net10.0/engine.dll" ENGINE_B=artifacts/engine/engine \
 #        bench/scripts/process-overhead.sh
 # Needs tests/interop/work/mf-vs-qemu10/ram.raw (bench/scripts/mf-vs-qemu10.sh writes it from the test guest).
+# RAW_REWRITE=1 times a copy of the image written in 16 MiB writes instead ($B/ram-rewritten.raw, the same bytes): the
+# cost of mapping the image is the page cache's, by the size of its folios, and QEMU's pmemsave writes ram.raw in 4 KiB
+# writes, so its cached pages are 4 KiB folios (populate 42-66 ms, unmap 17-21 ms for 512 MiB); a file written in large
+# writes (or read cold) is cached in 2 MiB folios on ext4 with Linux >= 6.16, mapped by 2 MiB entries (populate under
+# 1 ms, unmap 0.1 ms). docs/PERFORMANCE.md, "The process around the migration, once more".
 set -u
 REPEAT=${REPEAT:-5}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -18,6 +23,18 @@ ENGINE_A=${ENGINE_A:-"dotnet $ROOT/src/Engine.Cli/bin/Release/net10.0/engine.dll
 ENGINE_B=${ENGINE_B:-$ROOT/artifacts/engine/engine}
 B=$W/process-overhead; mkdir -p "$B"
 [ -s "$RAW" ] || { echo "no $RAW: run bench/scripts/mf-vs-qemu10.sh once" >&2; exit 1; }
+if [ "${RAW_REWRITE:-0}" = 1 ]; then
+  if [ ! "$B/ram-rewritten.raw" -nt "$RAW" ]; then
+    python3 - "$RAW" "$B/ram-rewritten.raw" <<'PY'
+import sys
+with open(sys.argv[1], "rb") as src, open(sys.argv[2] + ".tmp", "wb") as out:
+    while block := src.read(16 << 20):
+        out.write(block)
+PY
+    mv "$B/ram-rewritten.raw.tmp" "$B/ram-rewritten.raw"
+  fi
+  RAW=$B/ram-rewritten.raw
+fi
 
 cat > "$B/sink.py" <<'PY'
 import socket, sys, threading
@@ -78,6 +95,7 @@ RATE=$(zstd -b1 -B4096 -i3 "$B/nonzero.bin" 2>&1 | tr '\r' '\n' | grep -- '->' |
 LIMIT=$(python3 -c "print(round($NZ / ($RATE * 1e6) / 2 * 1000))")
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "image: $RAW"
 echo "A = $ENGINE_A"
 echo "B = $ENGINE_B"
 echo "medians of $REPEAT, alternating A/B; ms"
