@@ -142,7 +142,7 @@ internal sealed class MultifdOutputTarget : IPageTarget, IDisposable
         _queued = new ulong[blocks.Count][];
         for (int i = 0; i < blocks.Count; i++)
         {
-            _queued[i] = new ulong[PageBits.WordCount(blocks[i].Length / PageSizes.PageSize)];
+            _queued[i] = PageBits.Allocate(blocks[i].Length / PageSizes.PageSize);
         }
 
         if (_channels.Count == 0)

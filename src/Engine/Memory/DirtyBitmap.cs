@@ -46,9 +46,8 @@ public sealed class DirtyBitmap
     /// <summary>Creates a bitmap of <paramref name="pageCount"/> clean pages.</summary>
     public DirtyBitmap(long pageCount)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(pageCount);
+        _words = PageBits.Allocate(pageCount);
         PageCount = pageCount;
-        _words = new ulong[PageBits.WordCount(pageCount)];
     }
 
     /// <summary>Number of pages the bitmap covers.</summary>

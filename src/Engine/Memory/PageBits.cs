@@ -24,6 +24,13 @@ internal static class PageBits
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static long WordCount(long pageCount) => (pageCount + WordMask) >> WordShift;
 
+    /// <summary>A bitmap of <paramref name="pageCount"/> clear bits.</summary>
+    public static ulong[] Allocate(long pageCount)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(pageCount);
+        return new ulong[WordCount(pageCount)];
+    }
+
     /// <summary>The word that holds <paramref name="page"/>'s bit.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ref ulong Word(ulong[] words, long page) => ref words[page >> WordShift];

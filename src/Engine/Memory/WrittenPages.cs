@@ -35,9 +35,8 @@ internal sealed class WrittenPages
     /// <summary>A bitmap of <paramref name="pageCount"/> pages, none written.</summary>
     public WrittenPages(long pageCount)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(pageCount);
+        _words = PageBits.Allocate(pageCount);
         PageCount = pageCount;
-        _words = new ulong[PageBits.WordCount(pageCount)];
     }
 
     /// <summary>The number of pages the bitmap covers.</summary>
