@@ -126,22 +126,11 @@ def listening_incoming(args, name):
 
 
 def sink():
-    """A process that accepts any number of connections on a free port and discards what they send."""
+    """sink.py (beside this script): accepts any number of connections on a free port and discards what they send."""
     portfile = os.path.join(B, "sink.port")
     if os.path.exists(portfile):
         os.remove(portfile)
-    code = (
-        "import socket,sys,threading\n"
-        "s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1',0)); s.listen(64)\n"
-        "open(sys.argv[1]+'.tmp','w').write(str(s.getsockname()[1]))\n"
-        "import os; os.rename(sys.argv[1]+'.tmp', sys.argv[1])\n"
-        "def drain(c):\n"
-        "    c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)\n"
-        "    while c.recv(1 << 20): pass\n"
-        "    c.close()\n"
-        "while True:\n"
-        "    c,_=s.accept(); threading.Thread(target=drain,args=(c,),daemon=True).start()\n")
-    proc = Proc([sys.executable, "-c", code, portfile])
+    proc = Proc([sys.executable, os.path.join(ROOT, "bench", "scripts", "sink.py"), portfile])
     for _ in range(100):
         if os.path.exists(portfile):
             return proc, int(open(portfile).read())
