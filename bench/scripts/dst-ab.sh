@@ -11,52 +11,39 @@
 set -euo pipefail
 ROUNDS=$1; RAM=$2; shift 2
 OUT=${OUT:-$(mktemp -d)}
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
 SINK_PORT=
 if [ "${SINK:-0}" = 1 ]; then
-    cat > "$OUT/sink.py" <<'PY'
-import socket, sys, threading
-# sink.py PORTFILE: accepts any number of connections on a free port and discards what they send
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", 0)); s.listen(64)
-open(sys.argv[1], "w").write(str(s.getsockname()[1]))
-def drain(c):
-    while c.recv(1 << 20): pass
-    c.close()
-while True:
-    c, _ = s.accept(); threading.Thread(target=drain, args=(c,), daemon=True).start()
-PY
-    rm -f "$OUT/sink.port"; python3 "$OUT/sink.py" "$OUT/sink.port" & SINK_PID=$!
-    trap 'kill $SINK_PID 2>/dev/null' EXIT
-    for _ in $(seq 1 100); do [ -s "$OUT/sink.port" ] && break; sleep 0.1; done
-    SINK_PORT=$(cat "$OUT/sink.port")
+    sink_start "$OUT" || exit 1
+    trap sink_stop EXIT
+    SINK_PORT=$SPORT
 fi
 sink() { # NAME CMD: the multifd source alone into the sink
-    local name=$1 cmd=$2 t0 t1 total
-    t0=$(date +%s%N)
+    local name=$1 cmd=$2 t0 wall
+    t0=$(now_ns)
     timeout 120 $cmd migrate --image "$RAM" --to "tcp:127.0.0.1:$SINK_PORT" --multifd-channels 2 --multifd-compression zstd \
         --multifd-zstd-level 1 --max-bandwidth 0 --no-reply --json > "$OUT/sink-$name.out" 2>&1
-    t1=$(date +%s%N)
-    total=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["total-time"])' "$OUT/sink-$name.out" 2>/dev/null || echo '?')
-    echo "sink $name $(((t1 - t0) / 1000000)) $total"
+    wall=$(ms_since "$t0")
+    echo "sink $name $wall $(jget "$OUT/sink-$name.out" total-time 2>/dev/null || echo '?')"
 }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 run() { # MODE NAME CMD
-    local mode=$1 name=$2 cmd=$3 port t0 t1 inc extra_in extra_out
+    local mode=$1 name=$2 cmd=$3 port t0 wall inc extra_in extra_out
     port=$(free_port)
     case $mode in
         single)  extra_in="--compress-method zstd --decompress-threads 2"; extra_out="--compress-method zstd --compress-level 1 --compress-threads 2" ;;
         multifd) extra_in="--multifd-channels 2 --multifd-compression zstd"; extra_out="--multifd-channels 2 --multifd-compression zstd --multifd-zstd-level 1" ;;
     esac
     rm -f "$OUT/$mode-$name.in" # else the wait below may see the last round's "listening on" before the new one truncates it
-    t0=$(date +%s%N)
+    t0=$(now_ns)
     /usr/bin/time -f '%U %S %M %R' -o "$OUT/$mode-$name.time" timeout 120 $cmd incoming --listen "tcp:127.0.0.1:$port" $extra_in --json > "$OUT/$mode-$name.in" 2>&1 &
     inc=$!
     for _ in $(seq 1 3000); do grep -q 'listening on' "$OUT/$mode-$name.in" 2>/dev/null && break; sleep 0.01; done
     timeout 120 $cmd migrate --image "$RAM" --to "tcp:127.0.0.1:$port" $extra_out --max-bandwidth 0 --json > "$OUT/$mode-$name.out" 2>&1
     wait "$inc"
-    t1=$(date +%s%N)
+    wall=$(ms_since "$t0")
     grep -q '"status": "completed"' "$OUT/$mode-$name.in" || { echo "$mode $name: incoming did not complete" >&2; exit 1; }
-    local total; total=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["total-time"])' "$OUT/$mode-$name.out" 2>/dev/null || echo '?')
-    echo "$mode $name $(((t1 - t0) / 1000000)) $total $(cat "$OUT/$mode-$name.time")"
+    echo "$mode $name $wall $(jget "$OUT/$mode-$name.out" total-time 2>/dev/null || echo '?') $(cat "$OUT/$mode-$name.time")"
 }
 for r in $(seq 1 "$ROUNDS"); do
     for mode in ${MODES:-multifd single}; do

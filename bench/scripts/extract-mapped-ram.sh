@@ -14,9 +14,8 @@
 # Needs tests/interop/work (the guest) and QEMU 10 unpacked by tests/interop/qemu10.sh; ENGINE= the CLI to time.
 set -u
 REPEAT=${REPEAT:-3}; MACHINE=${MACHINE:-pc-q35-10.0}; MEM=${MEM:-512}
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-W=${INTEROP_WORK:-$ROOT/tests/interop/work}; G=$W/guest
-Q10=${QEMU10:-$W/qemu10/qemu-system-x86_64}; QMP="python3 $ROOT/tests/interop/qmp.py"
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
 ENGINE=${ENGINE:-"dotnet $ROOT/src/Engine.Cli/bin/Release/net10.0/engine.dll"}
 B=$W/extract-mapped-ram
 if [ "${REUSE:-0}" != 1 ] || [ ! -s "$B/stream.bin" ] || [ ! -s "$B/mapped-ram.bin" ]; then
@@ -44,37 +43,15 @@ fi
 echo "$("$Q10" --version | head -1), $MACHINE, $MEM MiB; $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 run() { # FILE -> wall ms of engine extract FILE
     rm -rf "$B/out"
-    local s e; s=$(date +%s%N)
+    local s; s=$(now_ns)
     $ENGINE extract "$1" --out "$B/out" > "$B/extract.log" 2>&1 || { echo "extract failed: $(tail -1 "$B/extract.log")" >&2; exit 1; }
-    e=$(date +%s%N)
-    echo $(( (e - s) / 1000000 ))
-}
-qload() { # FILE MAPPED_RAM(true|false) -> ms from migrate-incoming until completed, in a fresh QEMU 10.0
-    rm -f "$B/d.qmp"
-    "$Q10" -accel tcg -machine "$MACHINE" -smp 1 -m "$MEM" -display none -nic none -no-reboot -monitor none -S \
-        -kernel "$G/vmlinuz" -initrd "$G/initramfs.cpio.gz" -qmp "unix:$B/d.qmp,server=on,wait=off" \
-        -incoming defer > "$B/qload.log" 2>&1 &
-    local d=$!
-    for _ in $(seq 1 500); do [ -S "$B/d.qmp" ] && break; sleep 0.02; done
-    timeout 120 python3 - "$B/d.qmp" "$1" "$2" "$ROOT/tests/interop" <<'PY' || { kill $d; wait $d 2>/dev/null; echo "QEMU load failed" >&2; exit 1; }
-import sys, time
-sys.path.insert(0, sys.argv[4]); from qmp import Qmp
-q = Qmp(sys.argv[1])
-q.cmd("migrate-set-capabilities", capabilities=[{"capability": "mapped-ram", "state": sys.argv[3] == "true"}])
-t0 = time.monotonic(); q.cmd("migrate-incoming", uri="file:" + sys.argv[2])
-while True:
-    st = q.cmd("query-migrate").get("status")
-    if st == "completed": break
-    if st in ("failed", "cancelled"): sys.exit("QEMU load " + st)
-    time.sleep(0.005)
-print(round((time.monotonic() - t0) * 1000))
-PY
-    kill $d; wait $d 2>/dev/null
+    ms_since "$s"
 }
 MR=(); ST=(); QMR=(); QST=()
 for r in $(seq 1 "$REPEAT"); do
     if [ "${QEMU_LOAD:-0}" = 1 ]; then
-        qm=$(qload "$B/mapped-ram.bin" true); QMR+=("$qm"); qs=$(qload "$B/stream.bin" false); QST+=("$qs")
+        qm=$(q10_load "$B/mapped-ram.bin" true "$B" "$MACHINE" "$MEM"); QMR+=("$qm")
+        qs=$(q10_load "$B/stream.bin" false "$B" "$MACHINE" "$MEM"); QST+=("$qs")
         echo "run $r: QEMU 10.0 loads mapped-ram $qm ms, single stream $qs ms"
     fi
     m=$(run "$B/mapped-ram.bin"); [ "$r" = 1 ] && cp "$B/out/pc.ram.raw" "$B/mr.raw"; MR+=("$m")
@@ -82,7 +59,6 @@ for r in $(seq 1 "$REPEAT"); do
     ST+=("$s")
     echo "run $r: mapped-ram $m ms, single stream $s ms (load average $(cut -d' ' -f1 /proc/loadavg))"
 done
-median() { printf '%s\n' "$@" | sort -n | sed -n "$(( ($# + 1) / 2 ))p"; }
 echo "median of $REPEAT: mapped-ram $(median "${MR[@]}") ms, single stream $(median "${ST[@]}") ms"
 [ "${QEMU_LOAD:-0}" = 1 ] && echo "median of $REPEAT, QEMU 10.0 loading: mapped-ram $(median "${QMR[@]}") ms, single stream $(median "${QST[@]}") ms"
 rm -rf "$B/out" "$B/mr.raw"

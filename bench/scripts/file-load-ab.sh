@@ -16,37 +16,13 @@
 # to the host by then, and fresh 2 MiB pages fault on the host while they are zeroed ("cold"; without IDLE, "warm").
 set -uo pipefail
 ROUNDS=$1; BEFORE=$2; AFTER=$3; D=${4:-tests/interop/work/extract-mapped-ram}
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-W=${INTEROP_WORK:-$ROOT/tests/interop/work}
-Q10=${QEMU10:-$W/qemu10/qemu-system-x86_64}
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
 X=$(mktemp -d)
-qload() { # FILE MAPPED_RAM(true|false) -> ms from migrate-incoming until completed, in a fresh QEMU 10.0
-    rm -f "$X/d.qmp"
-    "$Q10" -accel tcg -machine pc-q35-10.0 -smp 1 -m 512 -display none -nic none -no-reboot -monitor none -S \
-        -kernel "$W/guest/vmlinuz" -initrd "$W/guest/initramfs.cpio.gz" -qmp "unix:$X/d.qmp,server=on,wait=off" \
-        -incoming defer > "$X/qload.log" 2>&1 &
-    local d=$!
-    for _ in $(seq 1 500); do [ -S "$X/d.qmp" ] && break; sleep 0.02; done
-    sleep "${IDLE:-0}"
-    timeout 120 python3 - "$X/d.qmp" "$1" "$2" "$ROOT/tests/interop" <<'PY' || echo failed
-import sys, time
-sys.path.insert(0, sys.argv[4]); from qmp import Qmp
-q = Qmp(sys.argv[1])
-q.cmd("migrate-set-capabilities", capabilities=[{"capability": "mapped-ram", "state": sys.argv[3] == "true"}])
-t0 = time.monotonic(); q.cmd("migrate-incoming", uri="file:" + sys.argv[2])
-while True:
-    st = q.cmd("query-migrate").get("status")
-    if st == "completed": break
-    if st in ("failed", "cancelled"): sys.exit("QEMU load " + st)
-    time.sleep(0.005)
-print(round((time.monotonic() - t0) * 1000))
-PY
-    kill $d; wait $d 2>/dev/null
-}
 for r in $(seq 1 "$ROUNDS"); do
   if [ "${QEMU_LOAD:-0}" = 1 ]; then
-    echo "$r qemu stream $(qload "$D/stream.bin" false) load $(cut -d' ' -f1 /proc/loadavg)"
-    echo "$r qemu mapped-ram $(qload "$D/mapped-ram.bin" true) load $(cut -d' ' -f1 /proc/loadavg)"
+    echo "$r qemu stream $(q10_load "$D/stream.bin" false "$X") load $(cut -d' ' -f1 /proc/loadavg)"
+    echo "$r qemu mapped-ram $(q10_load "$D/mapped-ram.bin" true "$X") load $(cut -d' ' -f1 /proc/loadavg)"
   fi
   for b in before after; do
     dir=$BEFORE; [ "$b" = after ] && dir=$AFTER
@@ -59,11 +35,11 @@ for r in $(seq 1 "$ROUNDS"); do
         ext-mr) rm -rf "$X/x"; args="extract $D/mapped-ram.bin -o $X/x";;
       esac
       sleep "${IDLE:-0}"
-      t0=$(date +%s%N)
+      t0=$(now_ns)
       out=$(/usr/bin/time -f "%U %S %R" $cli $args 2>&1)
-      t1=$(date +%s%N)
+      wall=$(ms_since "$t0")
       rec=$(echo "$out" | grep -o "in [0-9]* ms" | head -1)
-      echo "$r $b $w $(((t1 - t0) / 1000000)) [$rec] cpu/minflt: $(echo "$out" | tail -1) load $(cut -d' ' -f1 /proc/loadavg)"
+      echo "$r $b $w $wall [$rec] cpu/minflt: $(echo "$out" | tail -1) load $(cut -d' ' -f1 /proc/loadavg)"
     done
   done
 done

@@ -9,50 +9,47 @@
 # Usage: ENGINE_A="dotnet src/Engine.Cli/bin/Release/net10.0/engine.dll" ENGINE_B=artifacts/engine/engine \
 #        bench/scripts/process-overhead.sh
 # Needs tests/interop/work/mf-vs-qemu10/ram.raw (bench/scripts/mf-vs-qemu10.sh writes it from the test guest).
+# RAW_REWRITE=1 times a copy of the image written in 16 MiB writes instead ($B/ram-rewritten.raw, the same bytes): the
+# cost of mapping the image is the page cache's, by the size of its folios, and QEMU's pmemsave writes ram.raw in 4 KiB
+# writes, so its cached pages are 4 KiB folios (populate 42-66 ms, unmap 17-21 ms for 512 MiB); a file written in large
+# writes (or read cold) is cached in 2 MiB folios on ext4 with Linux >= 6.16, mapped by 2 MiB entries (populate under
+# 1 ms, unmap 0.1 ms). docs/PERFORMANCE.md, "The process around the migration, once more".
 set -u
 REPEAT=${REPEAT:-5}
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-W=${INTEROP_WORK:-$ROOT/tests/interop/work}
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
 RAW=${RAW:-$W/mf-vs-qemu10/ram.raw}
 ENGINE_A=${ENGINE_A:-"dotnet $ROOT/src/Engine.Cli/bin/Release/net10.0/engine.dll"}
 ENGINE_B=${ENGINE_B:-$ROOT/artifacts/engine/engine}
 B=$W/process-overhead; mkdir -p "$B"
 [ -s "$RAW" ] || { echo "no $RAW: run bench/scripts/mf-vs-qemu10.sh once" >&2; exit 1; }
-
-cat > "$B/sink.py" <<'PY'
-import socket, sys, threading
-# sink.py PORTFILE: accepts any number of connections on a free port and discards what they send
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", 0)); s.listen(64)
-open(sys.argv[1], "w").write(str(s.getsockname()[1]))
-def drain(c):
-    while c.recv(1 << 20): pass
-    c.close()
-while True:
-    c, _ = s.accept(); threading.Thread(target=drain, args=(c,), daemon=True).start()
+if [ "${RAW_REWRITE:-0}" = 1 ]; then
+  if [ ! "$B/ram-rewritten.raw" -nt "$RAW" ]; then
+    python3 - "$RAW" "$B/ram-rewritten.raw" <<'PY'
+import sys
+with open(sys.argv[1], "rb") as src, open(sys.argv[2] + ".tmp", "wb") as out:
+    while block := src.read(16 << 20):
+        out.write(block)
 PY
-rm -f "$B/port"; python3 "$B/sink.py" "$B/port" & SINK=$!
-trap 'kill $SINK 2>/dev/null; rm -f "$B/series.bin" "$B/series.bin.checksums.json"' EXIT
-for i in $(seq 1 100); do [ -s "$B/port" ] && break; sleep 0.1; done
-PORT=$(cat "$B/port")
+    mv "$B/ram-rewritten.raw.tmp" "$B/ram-rewritten.raw"
+  fi
+  RAW=$B/ram-rewritten.raw
+fi
 
-ms() { echo $(( ($2 - $1) / 1000000 )); }
-tt() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["total-time"])' "$1"; }
-median() { sort -n | awk '{a[NR]=$1} END {if (NR == 0) print "-"; else if (NR % 2) print a[(NR+1)/2]; else print int((a[NR/2]+a[NR/2+1])/2)}'; }
+sink_start "$B" || exit 1
+trap 'sink_stop; rm -f "$B/series.bin" "$B/series.bin.checksums.json"' EXIT
 
 info() { # ENGINE -> wall ms
-  local s e; s=$(date +%s%N); $1 info > /dev/null; e=$(date +%s%N); ms "$s" "$e"
+  local s; s=$(now_ns); $1 info > /dev/null; ms_since "$s"
 }
 migrate() { # ENGINE -> "total-time wall"
-  local s e; s=$(date +%s%N)
-  $1 migrate --to tcp:127.0.0.1:$PORT --image "$RAW" --multifd-channels 2 --multifd-compression zstd --multifd-zstd-level 1 \
-    --max-bandwidth 0 --no-reply --machine-type pc-i440fx-7.2 --json > "$B/m.json" 2> "$B/m.err"
-  e=$(date +%s%N); echo "$(tt "$B/m.json") $(ms "$s" "$e")"
+  engine_multifd_sink "$1" zstd "$RAW" "$SPORT" "$B/m.json"
 }
 series() { # ENGINE -> "total-time wall"
-  local s e; s=$(date +%s%N)
+  local s; s=$(now_ns)
   $1 migrate --to "file:$B/series.bin" --image "$RAW" --compress-method zstd --compress-level 1 --compress-threads 2 \
     --max-bandwidth 0 --json > "$B/s.json" 2> "$B/s.err"
-  e=$(date +%s%N); echo "$(tt "$B/s.json") $(ms "$s" "$e")"
+  echo "$(jget "$B/s.json" total-time) $(ms_since "$s")"
 }
 
 for k in A B; do : > "$B/info.$k"; : > "$B/mig.$k"; : > "$B/ser.$k"; done
@@ -78,17 +75,18 @@ RATE=$(zstd -b1 -B4096 -i3 "$B/nonzero.bin" 2>&1 | tr '\r' '\n' | grep -- '->' |
 LIMIT=$(python3 -c "print(round($NZ / ($RATE * 1e6) / 2 * 1000))")
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "image: $RAW"
 echo "A = $ENGINE_A"
 echo "B = $ENGINE_B"
 echo "medians of $REPEAT, alternating A/B; ms"
 printf '%-72s %8s %8s %s\n' "row" "A" "B" "goal"
-printf '%-72s %8s %8s %s\n' "engine info, wall" "$(median < "$B/info.A")" "$(median < "$B/info.B")" "<= 50"
+printf '%-72s %8s %8s %s\n' "engine info, wall" "$(median $(cat "$B/info.A"))" "$(median $(cat "$B/info.B"))" "<= 50"
 for k in A B; do
-  eval "m_tt_$k=\$(cut -d' ' -f1 < \"\$B/mig.$k\" | median)"
-  eval "m_wall_$k=\$(cut -d' ' -f2 < \"\$B/mig.$k\" | median)"
-  eval "m_out_$k=\$(awk '{print \$2 - \$1}' < \"\$B/mig.$k\" | median)"
-  eval "s_tt_$k=\$(cut -d' ' -f1 < \"\$B/ser.$k\" | median)"
-  eval "s_out_$k=\$(awk '{print \$2 - \$1}' < \"\$B/ser.$k\" | median)"
+  eval "m_tt_$k=\$(median \$(cut -d' ' -f1 < \"\$B/mig.$k\"))"
+  eval "m_wall_$k=\$(median \$(cut -d' ' -f2 < \"\$B/mig.$k\"))"
+  eval "m_out_$k=\$(median \$(awk '{print \$2 - \$1}' < \"\$B/mig.$k\"))"
+  eval "s_tt_$k=\$(median \$(cut -d' ' -f1 < \"\$B/ser.$k\"))"
+  eval "s_out_$k=\$(median \$(awk '{print \$2 - \$1}' < \"\$B/ser.$k\"))"
 done
 printf '%-72s %8s %8s %s\n' "migrate multifd zstd-1 x2 into a sink, own total-time" "$m_tt_A" "$m_tt_B" ""
 printf '%-72s %8s %8s %s\n' "  the same, whole process wall" "$m_wall_A" "$m_wall_B" ""

@@ -16,6 +16,8 @@ HERE=$ROOT/tests/interop
 INTEROP_MEM_MIB=${INTEROP_MEM_MIB:-512}
 INTEROP_WORK=${INTEROP_WORK:-$HERE/work}
 source "$HERE/lib.sh"
+# shellcheck source=lib.sh
+source "$ROOT/bench/scripts/lib.sh"
 trap stop_all_started EXIT
 if [ -z "${ENGINE:-}" ]; then
     dotnet build "$ROOT/src/Engine.Cli" -c Release -v q -nologo >/dev/null
@@ -23,8 +25,6 @@ if [ -z "${ENGINE:-}" ]; then
 fi
 OUT=$WORK/bench-relay; rm -rf "$OUT"; mkdir -p "$OUT"
 "$HERE/make-guest.sh" "$WORK" >/dev/null
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
 start_qemu bsrc; SRC=$LAST_PID
 wait_console "$WORK/bsrc.console" '^tick 2\b' 300 || { echo "the guest did not boot"; exit 1; }
@@ -36,7 +36,7 @@ Q="timeout 60 $QMP $WORK/bsrc.qmp"
 # link-limit.py at that rate (QEMU's own max-bandwidth is lifted at completion, a link is not).
 run() {
     local id=$1 label=$2; shift
-    local name=$id srcbw=$2 cthreads=$3 rmethod=$4 rthreads=$5 rbw=$6 dport aport bport apid bpid dpid t0 t1 st
+    local name=$id srcbw=$2 cthreads=$3 rmethod=$4 rthreads=$5 rbw=$6 dport aport bport apid bpid dpid t0 wall st
     dport=$(free_port)
     if [ "$cthreads" -gt 0 ]; then
         start_qemu "b-$name" -global migration.x-compress=on -global migration.x-decompress-threads=2 -incoming "tcp:127.0.0.1:$dport"
@@ -69,11 +69,11 @@ run() {
         $Q migrate-set-capabilities '{"capabilities":[{"capability":"compress","state":false}]}' >/dev/null
     fi
     $Q migrate-set-parameters "{\"max-bandwidth\":$srcbw}" >/dev/null
-    t0=$(now_ms)
+    t0=$(now_ns)
     $Q migrate "{\"uri\":\"tcp:127.0.0.1:$target\"}" >/dev/null
     st=$(timeout 900 $QMP "$WORK/bsrc.qmp" wait-migrate 890)
     timeout 120 $QMP "$WORK/b-$name.qmp" wait-status running 100 >/dev/null 2>&1
-    t1=$(now_ms)
+    wall=$(ms_since "$t0")
     local info; info=$($Q query-migrate)
     echo "$info" > "$OUT/$name.query-migrate.json"
     local bytes=""
@@ -81,7 +81,7 @@ run() {
         wait "$apid" 2>/dev/null; wait "$bpid" 2>/dev/null
         bytes=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ram"]["transferred"])' "$OUT/$name-A.json" 2>/dev/null || echo "?")
     fi
-    python3 - "$label" "$st" "$((t1 - t0))" "$bytes" "$OUT/$name.query-migrate.json" <<'PY' | tee -a "$OUT/table.md"
+    python3 - "$label" "$st" "$wall" "$bytes" "$OUT/$name.query-migrate.json" <<'PY' | tee -a "$OUT/table.md"
 import json, sys
 name, st, wall, link, path = sys.argv[1:6]
 d = json.load(open(path))

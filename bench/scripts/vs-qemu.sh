@@ -47,6 +47,8 @@ if [ -n "${BENCH_WORK:-}" ]; then
 fi
 # shellcheck source=../../tests/interop/lib.sh
 source "$INTEROP/lib.sh"
+# shellcheck source=lib.sh
+source "$ROOT/bench/scripts/lib.sh"
 mkdir -p "$WORK"
 WORK=$(cd "$WORK" && pwd)   # absolute: pmemsave and exec: need it
 
@@ -80,18 +82,8 @@ forget() {
 }
 stop_forget() { stop_qemu "$1"; forget "$1"; }
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-median() { python3 -c 'import statistics,sys; print(round(statistics.median(float(x) for x in sys.argv[1:])))' "$@"; }
-# json_get FILE KEY.PATH: one value from a JSON document (empty when absent).
-json_get() {
-    python3 - "$1" "$2" <<'EOF'
-import json, sys
-v = json.load(open(sys.argv[1]))
-for k in sys.argv[2].split("."):
-    v = v.get(k) if isinstance(v, dict) else None
-print("" if v is None else v)
-EOF
-}
+# median_ms MS...: their median in whole ms (lib.sh's median, rounded half to even).
+median_ms() { printf '%.0f' "$(median "$@")"; }
 
 # ---------------------------------------------------------------------------------------------------------------------
 # 1. The frozen guest: stream-plain.bin (make-streams.sh, idempotent) and its RAM as one raw image.
@@ -168,7 +160,7 @@ qemu_once() {
     st=$(timeout 310 $QMP "$WORK/q-src.qmp" wait-migrate 300 || true)
     timeout 60 $QMP "$WORK/q-src.qmp" query-migrate > "$WORK/q-$config.json"
     if [ "$st" != completed ]; then
-        log "QEMU $config: migration $st: $(json_get "$WORK/q-$config.json" error-desc)"
+        log "QEMU $config: migration $st: $(jget "$WORK/q-$config.json" error-desc)"
         [ -z "$dst" ] || tail -3 "$WORK/q-dst.log" >&2
         die "QEMU $config failed"
     fi
@@ -178,8 +170,8 @@ qemu_once() {
     stop_forget "$src"   # first: QEMU flushes the trace when it exits
     [ -z "$dst" ] || stop_forget "$dst"
     local total transferred bytes
-    total=$(json_get "$WORK/q-$config.json" total-time)
-    transferred=$(json_get "$WORK/q-$config.json" ram.transferred)
+    total=$(jget "$WORK/q-$config.json" total-time)
+    transferred=$(jget "$WORK/q-$config.json" ram.transferred)
     if [ -n "$out" ]; then
         bytes=$(stat -c %s "$out")
     else
@@ -222,7 +214,7 @@ run_qemu() {
             list+=("$RES_MS")
         done
         save_row "$QEMU_TSV" "$(printf 'side\tconfig\tmedian_ms\truns_ms\tbytes\ttransferred')" "$config" \
-            "$(printf 'qemu\t%s\t%s\t%s\t%s\t%s' "$config" "$(median "${list[@]}")" "$(IFS=,; echo "${list[*]}")" \
+            "$(printf 'qemu\t%s\t%s\t%s\t%s\t%s' "$config" "$(median_ms "${list[@]}")" "$(IFS=,; echo "${list[*]}")" \
                "$RES_BYTES" "$RES_TRANSFERRED")"
     done
 }
@@ -239,7 +231,6 @@ if [ -z "${ENGINE:-}" ]; then
     fi
     ENGINE=$PUBLISHED
 fi
-now_ns() { date +%s%N; }
 untrack() {   # untrack PID: an Engine process that has been waited for
     local keep=() p
     for p in "${ENGINE_PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
@@ -266,8 +257,8 @@ engine_file() {
         --compress-level 1 --compress-threads "$threads" --max-bandwidth 0 --json \
         || die "engine migrate ($config) failed: $(tail -3 "$WORK/e-$config.json")"
     t1=$(now_ns)
-    [ "$(json_get "$WORK/e-$config.json" status)" = completed ] || die "engine migrate ($config) did not complete"
-    RES_MS=$(((t1 - t0) / 1000000)) RES_BYTES=$(stat -c %s "$out") RES_SELF=$(json_get "$WORK/e-$config.json" total-time)
+    [ "$(jget "$WORK/e-$config.json" status)" = completed ] || die "engine migrate ($config) did not complete"
+    RES_MS=$(((t1 - t0) / 1000000)) RES_BYTES=$(stat -c %s "$out") RES_SELF=$(jget "$WORK/e-$config.json" total-time)
 }
 
 # engine_tcp CONFIG METHOD THREADS: `engine incoming --listen` in the background, then `engine migrate --to tcp:...`,
@@ -296,9 +287,9 @@ engine_tcp() {
     untrack "$inc"
     [ "$rc" = 0 ] || die "engine incoming ($config) exited with $rc: $(tail -3 "$WORK/e-$config.in.json")"
     grep -q '"status": "completed"' "$WORK/e-$config.in.json" || die "engine incoming ($config) did not complete"
-    [ "$(json_get "$WORK/e-$config.json" status)" = completed ] || die "engine migrate ($config) did not complete"
-    RES_MS=$(((t1 - t0) / 1000000)) RES_BYTES=$(json_get "$WORK/e-$config.json" ram.transferred)
-    RES_SELF=$(json_get "$WORK/e-$config.json" total-time)
+    [ "$(jget "$WORK/e-$config.json" status)" = completed ] || die "engine migrate ($config) did not complete"
+    RES_MS=$(((t1 - t0) / 1000000)) RES_BYTES=$(jget "$WORK/e-$config.json" ram.transferred)
+    RES_SELF=$(jget "$WORK/e-$config.json" total-time)
 }
 
 # engine_extract CONFIG THREADS: `engine extract e-zstd1-x2.bin --decompress-threads N`; RES_BYTES is the stream's size.
@@ -352,8 +343,8 @@ EOF
             list+=("$RES_MS"); [ -z "$RES_SELF" ] || selfs+=("$RES_SELF")
         done
         save_row "$ENGINE_TSV" "$ENGINE_HEADER" "$config" \
-            "$(printf 'engine\t%s\t%s\t%s\t%s\t%s' "$config" "$(median "${list[@]}")" "$(IFS=,; echo "${list[*]}")" \
-               "$RES_BYTES" "$([ ${#selfs[@]} -eq 0 ] || median "${selfs[@]}")")"
+            "$(printf 'engine\t%s\t%s\t%s\t%s\t%s' "$config" "$(median_ms "${list[@]}")" "$(IFS=,; echo "${list[*]}")" \
+               "$RES_BYTES" "$([ ${#selfs[@]} -eq 0 ] || median_ms "${selfs[@]}")")"
     done
 }
 

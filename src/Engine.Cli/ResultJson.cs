@@ -15,7 +15,8 @@ internal static class ResultJson
 {
     /// <summary>
     /// A block checksum's field name in the results and the sidecar file: the algorithm, as the library's checksum reply
-    /// spells it (<see cref="BlockChecksum"/>: XXH128).
+    /// spells it (<see cref="BlockChecksum"/>: XXH128). The library's own constant is internal and the command is no
+    /// friend, so the name is written here too; ChecksumNameTests keeps the two the same.
     /// </summary>
     public const string ChecksumName = "xxh128";
 

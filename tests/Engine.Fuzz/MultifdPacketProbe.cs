@@ -139,7 +139,7 @@ internal static unsafe class MultifdPacketProbe
         {
             using var output = new MemoryStream();
             output.WriteByte((byte)method);
-            using PacketCompressor? compressor = PacketCompressor.CreateQemuShaped(method, 1);
+            using PacketCompressor? compressor = ZstdStreamPacketCompressor.CreateQemuShaped(method, 1);
             WritePacket(output, compressor, method, "pc.ram", [0, 0x3000, 0x5000], seed: 1, sync: false);
             WritePacket(output, compressor, method, "pc.ram", [0x1000, 0x2000], seed: 1, sync: false);
             WritePacket(output, compressor, method, "vga.vram", [0x1000], seed: 2, sync: true);
@@ -151,7 +151,7 @@ internal static unsafe class MultifdPacketProbe
         {
             using var output = new MemoryStream();
             output.WriteByte((byte)method);
-            using PacketCompressor? compressor = PacketCompressor.CreateQemuShaped(method, 1);
+            using PacketCompressor? compressor = ZstdStreamPacketCompressor.CreateQemuShaped(method, 1);
             WritePacket(output, compressor, method, "pc.ram", [0x2000, 0x6000, 0x5000], seed: 3, sync: false, zeroPages: 1);
             WritePacket(output, compressor, method, "pc.ram", [0x1000, 0x7000, 0x2000, 0x4000, 0x3000], seed: 3, sync: false, zeroPages: 3);
             WritePacket(output, compressor, method, "vga.vram", [0x3000, 0], seed: 0, sync: false, zeroPages: 2);

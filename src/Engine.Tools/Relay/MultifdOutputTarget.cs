@@ -142,7 +142,7 @@ internal sealed class MultifdOutputTarget : IPageTarget, IDisposable
         _queued = new ulong[blocks.Count][];
         for (int i = 0; i < blocks.Count; i++)
         {
-            _queued[i] = new ulong[(blocks[i].Length / PageSizes.PageSize + 63) / 64];
+            _queued[i] = PageBits.Allocate(blocks[i].Length / PageSizes.PageSize);
         }
 
         if (_channels.Count == 0)
@@ -346,9 +346,7 @@ internal sealed class MultifdOutputTarget : IPageTarget, IDisposable
     private void Queue(int block, long offset, long streamOffset)
     {
         long page = offset / PageSizes.PageSize;
-        ulong[] bits = _queued[block];
-        ulong mask = 1UL << (int)(page & 63);
-        if ((bits[page >> 6] & mask) != 0)
+        if (!PageBits.TrySet(_queued[block], page))
         {
             if (_perRound != true)
             {
@@ -359,9 +357,8 @@ internal sealed class MultifdOutputTarget : IPageTarget, IDisposable
             }
 
             Barrier();
+            PageBits.Word(_queued[block], page) |= PageBits.Bit(page);
         }
-
-        bits[page >> 6] |= mask;
     }
 
     /// <summary>Writes a finished batch's zero pages as ZERO records on the main stream and counts its packet's pages.</summary>

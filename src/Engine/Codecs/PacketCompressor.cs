@@ -30,13 +30,6 @@ internal abstract unsafe class PacketCompressor : IDisposable
     };
 
     /// <summary>
-    /// The stream as QEMU's multifd sends it, for the tests and fuzz seeds that play a QEMU source: for zstd one frame per
-    /// channel that never ends (<see cref="ZstdStreamPacketCompressor"/>), the others as <see cref="Create"/>.
-    /// </summary>
-    public static PacketCompressor? CreateQemuShaped(CompressMethod method, int level) =>
-        method == CompressMethod.Zstd ? new ZstdStreamPacketCompressor(level) : Create(method, level);
-
-    /// <summary>
     /// Compresses <paramref name="count"/> pages laid out one after another at <paramref name="pages"/> into
     /// <paramref name="output"/> (<see cref="OutputBound"/> bytes), flushing after the last. Returns the bytes written.
     /// </summary>

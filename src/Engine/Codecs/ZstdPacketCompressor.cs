@@ -6,9 +6,9 @@ namespace Engine.Codecs;
 /// </summary>
 /// <remarks>
 /// <para>
-/// QEMU streams every page into one frame per channel that never ends (<see cref="ZstdStreamPacketCompressor"/>): libzstd
-/// then copies each page into its window and matches across the window's wrap (its <c>extDict</c> match finder), which
-/// was about a fifth of a source's CPU. One frame per packet matches straight in the pages (the one-shot match finder,
+/// QEMU streams every page into one frame per channel that never ends (the fuzz project's
+/// <c>ZstdStreamPacketCompressor</c>): libzstd then copies each page into its window and matches across the window's wrap
+/// (its <c>extDict</c> match finder), which was about a fifth of a source's CPU. One frame per packet matches straight in the pages (the one-shot match finder,
 /// what <c>zstd -b1 -B524288</c> measures) and copies nothing; what it gives up is history across packets (on the test
 /// guest's RAM 0.15 % more bytes, docs/PERFORMANCE.md).
 /// </para>

@@ -6,8 +6,9 @@ internal static partial class Interop
 {
     // zstd's advanced API (zstd.h, stable since 1.4.0), for multifd: one compression context per channel, each packet one
     // frame (ZSTD_compress2); QEMU's shape, one stream per channel kept open for the whole migration (ZSTD_e_continue per
-    // page, ZSTD_e_flush per packet, never ZSTD_e_end), for the tests that play QEMU; and one decompression stream per
-    // receiving channel, which decodes both. ZstdNet's streams allocate per call, so these are imported directly.
+    // page, ZSTD_e_flush per packet, never ZSTD_e_end), for the tests that play QEMU (the fuzz project's
+    // ZstdStreamPacketCompressor); and one decompression stream per receiving channel, which decodes both. ZstdNet's
+    // streams allocate per call, so these are imported directly.
 
     /// <summary>ZSTD_EndDirective.</summary>
     internal const int ZSTD_e_continue = 0;

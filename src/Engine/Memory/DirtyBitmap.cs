@@ -38,9 +38,6 @@ namespace Engine.Memory;
 /// </remarks>
 public sealed class DirtyBitmap
 {
-    private const int WordShift = 6;
-    private const int WordMask = 63;
-
     private readonly ulong[] _words;
 
     // Migration role only: number of set bits, kept up to date by the migration-side methods.
@@ -49,9 +46,8 @@ public sealed class DirtyBitmap
     /// <summary>Creates a bitmap of <paramref name="pageCount"/> clean pages.</summary>
     public DirtyBitmap(long pageCount)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(pageCount);
+        _words = PageBits.Allocate(pageCount);
         PageCount = pageCount;
-        _words = new ulong[(pageCount + WordMask) >> WordShift];
     }
 
     /// <summary>Number of pages the bitmap covers.</summary>
@@ -76,7 +72,7 @@ public sealed class DirtyBitmap
         }
 
         // Full fence: publishes the page's new bytes before the bit (see the class remarks).
-        Interlocked.Or(ref _words[page >> WordShift], 1UL << (int)(page & WordMask));
+        PageBits.SetAtomic(_words, page);
     }
 
     /// <summary>Whether <paramref name="page"/> is dirty (a snapshot; in the dirty-log role it may change at once).</summary>
@@ -87,7 +83,7 @@ public sealed class DirtyBitmap
             ThrowPageOutOfRange(page);
         }
 
-        return (Volatile.Read(ref _words[page >> WordShift]) & (1UL << (int)(page & WordMask))) != 0;
+        return PageBits.IsSet(_words, page);
     }
 
     /// <summary>
@@ -142,14 +138,11 @@ public sealed class DirtyBitmap
             ThrowPageOutOfRange(page);
         }
 
-        ref ulong word = ref _words[page >> WordShift];
-        ulong bit = 1UL << (int)(page & WordMask);
-        if ((word & bit) != 0)
+        if (!PageBits.TrySet(_words, page))
         {
             return false;
         }
 
-        word |= bit;
         AddCount(1);
         return true;
     }
@@ -163,14 +156,11 @@ public sealed class DirtyBitmap
             ThrowPageOutOfRange(page);
         }
 
-        ref ulong word = ref _words[page >> WordShift];
-        ulong bit = 1UL << (int)(page & WordMask);
-        if ((word & bit) == 0)
+        if (!PageBits.TryClear(_words, page))
         {
             return false;
         }
 
-        word &= ~bit;
         AddCount(-1);
         return true;
     }
@@ -186,13 +176,13 @@ public sealed class DirtyBitmap
         }
 
         ArgumentOutOfRangeException.ThrowIfNegative(start);
-        long index = start >> WordShift;
-        ulong word = _words[index] & (ulong.MaxValue << (int)(start & WordMask));
+        long index = start >> PageBits.WordShift;
+        ulong word = _words[index] & (ulong.MaxValue << (int)(start & PageBits.WordMask));
         while (true)
         {
             if (word != 0)
             {
-                long page = (index << WordShift) + BitOperations.TrailingZeroCount(word);
+                long page = (index << PageBits.WordShift) + BitOperations.TrailingZeroCount(word);
                 return page < PageCount ? page : PageCount;
             }
 
@@ -210,7 +200,7 @@ public sealed class DirtyBitmap
     public void SetAll()
     {
         Array.Fill(_words, ulong.MaxValue);
-        int tail = (int)(PageCount & WordMask);
+        int tail = (int)(PageCount & PageBits.WordMask);
         if (tail != 0)
         {
             // Bits past the last page stay clear so counts and searches never see phantom pages.
@@ -228,16 +218,7 @@ public sealed class DirtyBitmap
     }
 
     /// <summary>Counts the set bits by scanning (either role; in the dirty-log role the answer is a snapshot).</summary>
-    public long CountDirty()
-    {
-        long count = 0;
-        for (int i = 0; i < _words.Length; i++)
-        {
-            count += BitOperations.PopCount(Volatile.Read(ref _words[i]));
-        }
-
-        return count;
-    }
+    public long CountDirty() => PageBits.Count(_words);
 
     private void AddCount(long delta)
     {

@@ -1,4 +1,3 @@
-using System.Numerics;
 using System.Runtime.CompilerServices;
 
 namespace Engine.Memory;
@@ -31,17 +30,13 @@ namespace Engine.Memory;
 /// </remarks>
 internal sealed class WrittenPages
 {
-    private const int WordShift = 6;
-    private const int WordMask = 63;
-
     private readonly ulong[] _words;
 
     /// <summary>A bitmap of <paramref name="pageCount"/> pages, none written.</summary>
     public WrittenPages(long pageCount)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(pageCount);
+        _words = PageBits.Allocate(pageCount);
         PageCount = pageCount;
-        _words = new ulong[(pageCount + WordMask) >> WordShift];
     }
 
     /// <summary>The number of pages the bitmap covers.</summary>
@@ -49,96 +44,28 @@ internal sealed class WrittenPages
 
     /// <summary>Marks <paramref name="page"/> written (any thread; <paramref name="page"/> checked by the caller).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Mark(long page)
-    {
-        ref ulong word = ref _words[page >> WordShift];
-        ulong bit = 1UL << (int)(page & WordMask);
-        if ((Volatile.Read(ref word) & bit) == 0)
-        {
-            Interlocked.Or(ref word, bit);
-        }
-    }
+    public void Mark(long page) => PageBits.SetOwnAtomic(_words, page);
 
     /// <summary>Marks the <paramref name="count"/> pages from <paramref name="first"/> written (any thread).</summary>
-    public void Mark(long first, long count)
-    {
-        long end = first + count;
-        long page = first;
-        while (page < end)
-        {
-            int shift = (int)(page & WordMask);
-            int bits = (int)Math.Min(64 - shift, end - page);
-            ulong mask = bits == 64 ? ulong.MaxValue : ((1UL << bits) - 1) << shift;
-            Interlocked.Or(ref _words[page >> WordShift], mask);
-            page += bits;
-        }
-    }
+    public void Mark(long first, long count) => PageBits.SetRangeAtomic(_words, first, count);
 
     /// <summary>
     /// Clears <paramref name="page"/>'s bit and returns whether it was set: true when the page may hold data and must be
     /// made zero, false when it is zero already (any thread; <paramref name="page"/> checked by the caller).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool TryClear(long page)
-    {
-        ref ulong word = ref _words[page >> WordShift];
-        ulong bit = 1UL << (int)(page & WordMask);
-        if ((Volatile.Read(ref word) & bit) == 0)
-        {
-            return false;
-        }
-
-        Interlocked.And(ref word, ~bit);
-        return true;
-    }
+    public bool TryClear(long page) => PageBits.TryClearOwnAtomic(_words, page);
 
     /// <summary>True when <paramref name="page"/> is marked written.</summary>
-    public bool IsWritten(long page) => (Volatile.Read(ref _words[page >> WordShift]) & (1UL << (int)(page & WordMask))) != 0;
+    public bool IsWritten(long page) => PageBits.IsSet(_words, page);
 
     /// <summary>
     /// The first page from <paramref name="page"/> (inclusive) to <paramref name="end"/> (exclusive) whose bit is not
     /// <paramref name="written"/>, or <paramref name="end"/>: where a run of written (or unwritten) pages ends. After every
     /// writer has finished (the checksum).
     /// </summary>
-    public long RunEnd(long page, long end, bool written)
-    {
-        end = Math.Min(end, PageCount);
-        while (page < end)
-        {
-            int shift = (int)(page & WordMask);
-            ulong word = Volatile.Read(ref _words[page >> WordShift]);
-            ulong differs = (written ? ~word : word) >> shift; // bit 0 is this page; the shift's vacated bits read as "same"
-            int inWord = 64 - shift;
-            if (differs != 0)
-            {
-                int next = BitOperations.TrailingZeroCount(differs);
-                return Math.Min(page + next, end);
-            }
-
-            page += inWord;
-        }
-
-        return end;
-    }
+    public long RunEnd(long page, long end, bool written) => PageBits.RunEnd(_words, page, Math.Min(end, PageCount), written);
 
     /// <summary>True when any of the <paramref name="count"/> pages from <paramref name="first"/> is marked written.</summary>
-    public bool AnyWritten(long first, long count)
-    {
-        long end = Math.Min(first + count, PageCount);
-        long page = first;
-        while (page < end)
-        {
-            int shift = (int)(page & WordMask);
-            int bits = (int)Math.Min(64 - shift, end - page);
-            ulong mask = bits == 64 ? ulong.MaxValue : ((1UL << bits) - 1) << shift;
-            if ((Volatile.Read(ref _words[page >> WordShift]) & mask) != 0)
-            {
-                return true;
-            }
-
-            page += bits;
-        }
-
-        return false;
-    }
+    public bool AnyWritten(long first, long count) => PageBits.AnySet(_words, first, Math.Min(first + count, PageCount));
 }

@@ -31,5 +31,5 @@ internal sealed record MappedRamBlock(
     public long PageCount => Length / PageSizes.PageSize;
 
     /// <summary>True when page <paramref name="page"/>'s bitmap bit is set.</summary>
-    public bool IsPresent(long page) => (ulong)page < (ulong)PageCount && (Bitmap[page >> 6] & (1UL << (int)(page & 63))) != 0;
+    public bool IsPresent(long page) => (ulong)page < (ulong)PageCount && (PageBits.Word(Bitmap, page) & PageBits.Bit(page)) != 0;
 }

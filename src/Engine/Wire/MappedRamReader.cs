@@ -93,14 +93,7 @@ internal static class MappedRamReader
     /// <exception cref="MigrationStreamException">The input is not a file, or a pages region cannot be read.</exception>
     public static long Load(Stream input, MigrationStreamReader reader, IReadOnlyList<RamBlock> destinations, int threads, bool destinationIsZero, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(input);
-        ArgumentNullException.ThrowIfNull(reader);
-        if (input is not FileStream file)
-        {
-            throw new MigrationStreamException(reader.Position, "a mapped-ram file keeps its pages at fixed file offsets: it must be read from the file itself, not from a pipe or another stream");
-        }
-
-        return Load(file.SafeFileHandle, reader.MappedRamBlocks, destinations, threads, destinationIsZero, cancellationToken);
+        return Load(FileOf(input, reader), reader.MappedRamBlocks, destinations, threads, destinationIsZero, cancellationToken);
     }
 
     /// <summary>
@@ -110,14 +103,7 @@ internal static class MappedRamReader
     /// <exception cref="MigrationStreamException">The input is not a file, or a pages region cannot be read.</exception>
     public static long CopyToFiles(Stream input, MigrationStreamReader reader, IReadOnlyList<SafeFileHandle> targets, IReadOnlyList<long> targetLengths, int threads, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(input);
-        ArgumentNullException.ThrowIfNull(reader);
-        if (input is not FileStream file)
-        {
-            throw new MigrationStreamException(reader.Position, "a mapped-ram file keeps its pages at fixed file offsets: it must be read from the file itself, not from a pipe or another stream");
-        }
-
-        return CopyToFiles(file.SafeFileHandle, reader.MappedRamBlocks, targets, targetLengths, threads, cancellationToken);
+        return CopyToFiles(FileOf(input, reader), reader.MappedRamBlocks, targets, targetLengths, threads, cancellationToken);
     }
 
     private static long LoadRange(SafeFileHandle file, MappedRamBlock block, RamBlock destination, long firstPage, long endPage, bool destinationIsZero)
@@ -253,5 +239,18 @@ internal static class MappedRamReader
 
             done += n;
         }
+    }
+
+    /// <summary>The file under <paramref name="input"/>: a mapped-ram stream's pages are read at their file offsets.</summary>
+    private static SafeFileHandle FileOf(Stream input, MigrationStreamReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(reader);
+        if (input is not FileStream file)
+        {
+            throw new MigrationStreamException(reader.Position, "a mapped-ram file keeps its pages at fixed file offsets: it must be read from the file itself, not from a pipe or another stream");
+        }
+
+        return file.SafeFileHandle;
     }
 }

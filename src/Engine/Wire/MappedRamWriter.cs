@@ -88,7 +88,7 @@ internal static class MappedRamWriter
         {
             RamBlock block = blocks[b];
             long pageCount = block.PageCount;
-            long bitmapSize = (pageCount + 63) / 64 * 8;
+            long bitmapSize = PageBits.WordCount(pageCount) * sizeof(ulong);
             at = WriteAt(file, plainBlockList.Slice(entries[b].Start, entries[b].Length), at);
             long bitmapOffset = at + HeaderLength;
             long pagesOffset = (bitmapOffset + bitmapSize + PagesAlignment - 1) & ~(PagesAlignment - 1);
@@ -213,7 +213,7 @@ internal static class MappedRamWriter
 
             for (long p = page; p < runEnd; p++)
             {
-                bitmap[p >> 6] |= 1UL << (int)(p & 63);
+                PageBits.Word(bitmap, p) |= PageBits.Bit(p);
             }
 
             // A run lies inside one range, so its length fits an int: MappedRamRanges.ChunkPages * 4096 bytes.

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Numerics;
 using System.Runtime.InteropServices;
 using Engine.Codecs;
 using Engine.Memory;
@@ -121,7 +120,7 @@ internal sealed partial class MigrationStreamReader
         ulong pagesOffset = BinaryPrimitives.ReadUInt64BigEndian(_buffer.AsSpan(at + 20));
         long headerEnd = headerOffset + MappedRamHeaderLength;
         long pageCount = used / PageSizes.PageSize;
-        long bitmapSize = (pageCount + 63) / 64 * 8;
+        long bitmapSize = PageBits.WordCount(pageCount) * sizeof(ulong);
         long bitmapFileOffset = _inputBase + headerEnd;
         if (bitmapOffset != (ulong)bitmapFileOffset)
         {
@@ -160,18 +159,13 @@ internal sealed partial class MigrationStreamReader
         _position = at + MappedRamHeaderLength;
         var bitmap = new ulong[bitmapSize / 8];
         ReadMappedRamBitmap(bitmap, headerEnd, name);
-        int tailBits = (int)(pageCount & 63);
+        int tailBits = (int)(pageCount & PageBits.WordMask);
         if (tailBits != 0 && (bitmap[^1] >> tailBits) != 0)
         {
             throw new MigrationStreamException(bitmapEnd - 8, $"expected block '{name}''s bitmap to have no bit set past its last page ({pageCount} pages), found 0x{bitmap[^1]:X16} in its last word");
         }
 
-        long present = 0;
-        foreach (ulong word in bitmap)
-        {
-            present += BitOperations.PopCount(word);
-        }
-
+        long present = PageBits.Count(bitmap);
         _mappedRamBlocks.Add(new MappedRamBlock(name, used, headerOffset, version, (long)bitmapOffset, bitmapSize, (long)pagesOffset, bitmap, present));
         AdvanceTo(pagesEnd, $"block '{name}''s mapped-ram pages region");
     }

@@ -1,4 +1,5 @@
 using Engine.Codecs;
+using Engine.Fuzz;
 using Engine.Memory;
 using Xunit;
 
@@ -40,7 +41,7 @@ public sealed unsafe class ZstdPacketFrameTests
     [Fact]
     public void QemusEndlessFrameStillDecodesByteExact()
     {
-        using PacketCompressor compressor = PacketCompressor.CreateQemuShaped(CompressMethod.Zstd, 1)!;
+        using PacketCompressor compressor = ZstdStreamPacketCompressor.CreateQemuShaped(CompressMethod.Zstd, 1)!;
         using var decompressor = new ZstdPacketDecompressor();
         int packet = 0;
         foreach (byte[] pages in Packets())
@@ -66,7 +67,7 @@ public sealed unsafe class ZstdPacketFrameTests
         // What the frame per packet gives up: history across packets. On pages that repeat nothing across packets the two
         // shapes are within a few percent (the guest's RAM: docs/PERFORMANCE.md).
         using var engine = new ZstdPacketCompressor(1);
-        using PacketCompressor qemu = PacketCompressor.CreateQemuShaped(CompressMethod.Zstd, 1)!;
+        using PacketCompressor qemu = ZstdStreamPacketCompressor.CreateQemuShaped(CompressMethod.Zstd, 1)!;
         long engineBytes = 0;
         long qemuBytes = 0;
         for (int packet = 0; packet < 6; packet++)

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Engine.Codecs;
+using Engine.Fuzz;
 using Engine.Memory;
 using Engine.Migration;
 using Engine.Multifd;
@@ -104,7 +105,7 @@ public sealed class MultifdWireTests
         // then a packet of zero pages only names 2. Every SYNC is 9.2's.
         using var source = new FakeMultifdSource(new MigrationParameters { MultifdChannels = 1, MultifdCompression = method });
         var channel = source.Connect(FakeMultifdSource.Hello(0));
-        using PacketCompressor? compressor = PacketCompressor.CreateQemuShaped(method, 1);
+        using PacketCompressor? compressor = ZstdStreamPacketCompressor.CreateQemuShaped(method, 1);
         byte[] Page(int seed) => Enumerable.Range(0, PageSizes.PageSize).Select(i => (byte)((i * seed) + 1)).ToArray();
 
         channel.Write(FakeMultifdSource.Sync92());

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using Engine.Codecs;
+using Engine.Fuzz;
 using Engine.Memory;
 using Engine.Multifd;
 using Engine.Tests.Migration;
@@ -50,7 +51,7 @@ internal static unsafe class QemuShapedMultifd
         {
             for (int i = 0; i < count; i++)
             {
-                compressors[i] = PacketCompressor.CreateQemuShaped(method, 1);
+                compressors[i] = ZstdStreamPacketCompressor.CreateQemuShaped(method, 1);
             }
 
             int next = 0;

@@ -1,4 +1,6 @@
-namespace Engine.Codecs;
+using Engine.Codecs;
+
+namespace Engine.Fuzz;
 
 /// <summary>
 /// multifd zstd as QEMU's multifd-zstd.c sends it: one compression stream per channel at the channel's level; each page
@@ -7,11 +9,19 @@ namespace Engine.Codecs;
 /// </summary>
 /// <remarks>
 /// Engine's own channels end a frame per packet (<see cref="ZstdPacketCompressor"/>); this one writes QEMU's shape for the
-/// tests and fuzz seeds that play a QEMU source (<see cref="PacketCompressor.CreateQemuShaped"/>).
+/// tests and fuzz seeds that play a QEMU source (<see cref="CreateQemuShaped"/>), so it lives with the fuzz harness, not in
+/// the library (the test project compiles this file too).
 /// </remarks>
 internal sealed unsafe class ZstdStreamPacketCompressor : PacketCompressor
 {
     private readonly ZstdContextHandle _stream;
+
+    /// <summary>
+    /// The stream as QEMU's multifd sends it: for zstd one frame per channel that never ends (this class), the others as
+    /// <see cref="PacketCompressor.Create"/>.
+    /// </summary>
+    public static PacketCompressor? CreateQemuShaped(CompressMethod method, int level) =>
+        method == CompressMethod.Zstd ? new ZstdStreamPacketCompressor(level) : Create(method, level);
 
     public ZstdStreamPacketCompressor(int level)
     {
