@@ -41,10 +41,7 @@ public sealed class GuestMemory : IDisposable
     internal RamBlock AddReceivingBlock(string name, long size)
     {
         ThrowIfNameTaken(name);
-        var block = new RamBlock(name, size, hugePages: true);
-        block.TrackWrites();
-        block.PopulateByRegion();
-        return AddBlock(block);
+        return AddBlock(RamBlock.AllocateReceiving(name, size));
     }
 
     /// <summary>

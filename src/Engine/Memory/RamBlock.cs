@@ -33,7 +33,7 @@ public sealed unsafe class RamBlock : IDisposable
     {
     }
 
-    /// <summary>As <see cref="RamBlock(string, long)"/>; <paramref name="hugePages"/> false for a destination's memory (see <see cref="PageMemoryHandle.AllocateZeroed"/>).</summary>
+    /// <summary>As <see cref="RamBlock(string, long)"/>; <paramref name="hugePages"/> false for memory that needs no 2 MiB pages (see <see cref="PageMemoryHandle.AllocateZeroed"/>).</summary>
     internal RamBlock(string name, long size, bool hugePages)
         : this(name, size, hugePages, validate: true)
     {
@@ -63,16 +63,26 @@ public sealed unsafe class RamBlock : IDisposable
     }
 
     /// <summary>
-    /// A zeroed block for one of <c>extract</c>'s images, as a destination's (<see cref="GuestMemory.AddReceivingBlock"/>):
-    /// in 2 MiB pages populated by region on first write, with a bit per written page. The name and size are the stream's
-    /// as read (a stream's block need not be a valid <see cref="RamBlock(string, long)"/> name; the size is positive, its
-    /// memory rounded up to whole pages).
+    /// A zeroed block that receives pages (a destination's, <see cref="GuestMemory.AddReceivingBlock"/>): in 2 MiB pages
+    /// populated by region on first write (<see cref="PopulateByRegion"/>), with a bit per written page
+    /// (<see cref="TrackWrites"/>).
+    /// </summary>
+    internal static RamBlock AllocateReceiving(string name, long size) => Receiving(new RamBlock(name, size, hugePages: true));
+
+    /// <summary>
+    /// As <see cref="AllocateReceiving"/>, for one of <c>extract</c>'s images: the name and size are the stream's as read (a
+    /// stream's block need not be a valid <see cref="RamBlock(string, long)"/> name; the size is positive, its memory
+    /// rounded up to whole pages).
     /// </summary>
     internal static RamBlock AllocateImage(string name, long size)
     {
         ArgumentNullException.ThrowIfNull(name);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(size);
-        var block = new RamBlock(name, size, hugePages: true, validate: false);
+        return Receiving(new RamBlock(name, size, hugePages: true, validate: false));
+    }
+
+    private static RamBlock Receiving(RamBlock block)
+    {
         block.TrackWrites();
         block.PopulateByRegion();
         return block;
